@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The podshm command: each subcommand lives in its own module, loaded on demand.
+import { PodshmError } from '../errors';
+
+type Command = { run(args: string[]): Promise<number> | number; summary: string };
+
+const commands: Record<string, () => Command> = {
+  demo: () => require('./demo') as Command,
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, load]) => `  ${name.padEnd(8)} ${load().summary}`);
+  return `usage: podshm <command> [options]\n\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`podshm: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  return load().run(args);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // One clear line for errors we raise on purpose; a stack for bugs.
+    process.stderr.write(`podshm: ${err instanceof PodshmError ? err.message : (err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 2;
+  },
+);

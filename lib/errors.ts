@@ -1,0 +1,104 @@
+import { constants } from 'node:os';
+
+/** Base class of every error podshm throws on purpose. */
+export class PodshmError extends Error {
+  declare code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * A system call failed (or would fail: names are checked before the call).
+ * Shaped like Node's fs errors: code, errno (negative), syscall, plus the object name.
+ */
+export class SystemError extends PodshmError {
+  declare errno: number;
+  declare syscall: string;
+  declare object: string | undefined;
+
+  constructor(code: string, syscall: string, object: string | undefined, detail?: string) {
+    const errno = -((constants.errno as Record<string, number>)[code] ?? 0);
+    const what = object === undefined ? '' : ` '${object}'`;
+    super(`${code}: ${detail ?? describe(code)}, ${syscall}${what}`, code);
+    this.errno = errno;
+    this.syscall = syscall;
+    this.object = object;
+  }
+
+  /** Rethrows an error from the addon with the object's name attached. */
+  static from(err: unknown, object: string | undefined): unknown {
+    if (err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
+      const e = err as NodeJS.ErrnoException;
+      const detail = e.message.split(', ')[0]?.split(': ').slice(1).join(': ');
+      return new SystemError(e.code ?? 'EIO', e.syscall!, object, detail || undefined);
+    }
+    return err;
+  }
+}
+
+/** Runs a native call and attaches `object` to any system error it raises. */
+export function sys<T>(object: string | undefined, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw SystemError.from(err, object);
+  }
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  EBADF: 'bad file descriptor (the object is closed)',
+  EEXIST: 'file exists',
+  EINVAL: 'invalid argument',
+  ENAMETOOLONG: 'name too long',
+  ENOENT: 'no such file or directory',
+  ETIMEDOUT: 'timed out',
+};
+
+function describe(code: string): string {
+  return DESCRIPTIONS[code] ?? code;
+}
+
+/** Not enough room in a tmpfs or a memory cgroup for what was asked. */
+export class CapacityError extends PodshmError {
+  constructor(
+    message: string,
+    /** Bytes asked for. */
+    readonly requested: number,
+    /** What was measured when refusing (see probeLimits()). */
+    readonly measured: {
+      path: string;
+      shmSize: number;
+      shmFree: number;
+      cgroupLimit: number | null;
+      cgroupHeadroom: number | null;
+    },
+    /** A sizeLimit for a Memory emptyDir that would hold the request, in bytes. */
+    readonly suggestedSizeLimit: number,
+  ) {
+    super(message, 'ENOSPC');
+  }
+}
+
+/** Wrong argument type, like Node's ERR_INVALID_ARG_TYPE. */
+export function argType(name: string, expected: string, actual: unknown): TypeError {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${show(actual)}`);
+  (err as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_TYPE';
+  return err;
+}
+
+/** Argument of the right type but a wrong value, like Node's ERR_OUT_OF_RANGE. */
+export function argValue(name: string, reason: string, actual: unknown): RangeError {
+  const err = new RangeError(`The "${name}" argument ${reason}. Received ${show(actual)}`);
+  (err as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  return `an instance of ${value.constructor?.name ?? 'Object'}`;
+}

@@ -1,0 +1,159 @@
+// What this process may use, measured, and the capacity policy built on it: refuse a
+// request the tmpfs or the memory cgroup cannot hold, with the numbers and the fix,
+// before the kernel answers with SIGBUS or the OOM killer.
+import * as fs from 'node:fs';
+
+import { memoryCgroup, type MemoryCgroup } from './cgroup';
+import { CapacityError } from './errors';
+
+export const DEFAULT_SHM_DIR = '/dev/shm';
+/** The size container runtimes (Docker, containerd, CRI-O) give /dev/shm. */
+export const CONTAINER_DEFAULT_SHM = 64 * 1024 * 1024;
+
+const MiB = 1024 * 1024;
+const TMPFS_MAGIC = 0x01021994;
+const RAMFS_MAGIC = 0x858458f6;
+
+export interface ShmLimits {
+  path: string;
+  /** Filesystem type: 'tmpfs', 'ramfs' or the hex magic of anything else. */
+  fsType: string;
+  /** Whether pages written here are memory charged to the writer's cgroup. */
+  memoryBacked: boolean;
+  size: number;
+  free: number;
+  used: number;
+  /** True when the size is exactly the container runtime's 64 MiB default. */
+  containerDefault: boolean;
+}
+
+export interface Limits {
+  shm: ShmLimits;
+  cgroup: MemoryCgroup | null;
+}
+
+export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
+  const st = fs.statfsSync(dir);
+  const size = st.blocks * st.bsize;
+  const free = st.bavail * st.bsize;
+  const fsType = st.type === TMPFS_MAGIC ? 'tmpfs' : st.type === RAMFS_MAGIC ? 'ramfs' : '0x' + st.type.toString(16);
+  return {
+    path: dir,
+    fsType,
+    memoryBacked: st.type === TMPFS_MAGIC || st.type === RAMFS_MAGIC,
+    size,
+    free,
+    used: size - st.bfree * st.bsize,
+    containerDefault: size === CONTAINER_DEFAULT_SHM,
+  };
+}
+
+/** Measures the shared-memory directory and the memory cgroup of this process. */
+export function probeLimits(options: { dir?: string } = {}): Limits {
+  return { shm: probeShm(options.dir ?? DEFAULT_SHM_DIR), cgroup: memoryCgroup() };
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)} GiB`;
+  if (n >= MiB) return `${+(n / MiB).toFixed(1)} MiB`;
+  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+/** Whole MiB, as a Kubernetes quantity. */
+export function mebibytes(n: number): string {
+  return `${Math.ceil(n / MiB)}Mi`;
+}
+
+/** The emptyDir volume and mount that give every container of a pod this /dev/shm. */
+export function emptyDirSnippet(sizeLimit: number, mountPath = DEFAULT_SHM_DIR): string {
+  return [
+    'spec:',
+    '  volumes:',
+    '    - name: dshm',
+    '      emptyDir:',
+    '        medium: Memory',
+    `        sizeLimit: ${mebibytes(sizeLimit)}`,
+    '  containers:',
+    '    - name: <each container that shares memory>',
+    '      volumeMounts:',
+    '        - name: dshm',
+    `          mountPath: ${mountPath}`,
+  ].join('\n');
+}
+
+function pageRound(n: number): number {
+  return Math.ceil(n / 4096) * 4096;
+}
+
+interface Measured {
+  shm: ShmLimits;
+  cgroup: MemoryCgroup | null;
+  need: number;
+  suggested: number;
+}
+
+function measure(requested: number, dir: string): Measured {
+  const shm = probeShm(dir);
+  const need = pageRound(requested);
+  // Room for what is there now plus this request, with a quarter to spare.
+  const suggested = Math.ceil(((shm.used + need) * 1.25) / MiB) * MiB;
+  return { shm, cgroup: memoryCgroup(), need, suggested };
+}
+
+function numbers(m: Measured) {
+  return {
+    path: m.shm.path,
+    shmSize: m.shm.size,
+    shmFree: m.shm.free,
+    cgroupLimit: m.cgroup?.limit ?? null,
+    cgroupHeadroom: m.cgroup?.headroom ?? null,
+  };
+}
+
+function tmpfsFull(what: string, requested: number, m: Measured): CapacityError {
+  const { shm, suggested } = m;
+  const which = shm.containerDefault ? ", the container runtime's 64 MiB default" : '';
+  return new CapacityError(
+    `Cannot create ${what} of ${formatBytes(requested)}: ${shm.path} has ${formatBytes(shm.free)} free of ` +
+      `${formatBytes(shm.size)}${which}. Fix: give ${shm.path} more room; in Kubernetes mount a Memory ` +
+      `emptyDir there with a sizeLimit of at least ${mebibytes(suggested)} (and a container memory limit above it):\n` +
+      emptyDirSnippet(suggested, shm.path),
+    requested,
+    numbers(m),
+    suggested,
+  );
+}
+
+function cgroupFull(what: string, requested: number, m: Measured, cgroup: MemoryCgroup & { limit: number; headroom: number }): CapacityError {
+  const neededLimit = Math.ceil(((cgroup.limit + m.need - cgroup.headroom) * 1.25) / MiB) * MiB;
+  return new CapacityError(
+    `Cannot create ${what} of ${formatBytes(requested)}: shared memory pages are charged to this ` +
+      `container's memory cgroup, which has ${formatBytes(cgroup.headroom)} left under its ` +
+      `${formatBytes(cgroup.limit)} limit (working set ${formatBytes(cgroup.workingSet)}), so writing it would ` +
+      `end in an OOM kill. Fix: raise the memory limit to at least ${mebibytes(neededLimit)} ` +
+      `(resources.limits.memory) or ask for less, and keep the emptyDir sizeLimit at or below half of it.`,
+    requested,
+    numbers(m),
+    Math.min(m.suggested, Math.floor(neededLimit / 2 / MiB) * MiB),
+  );
+}
+
+/**
+ * Throws CapacityError when `requested` bytes cannot be written into `dir` without
+ * filling the tmpfs or pushing the memory cgroup over its limit.
+ */
+export function checkCapacity(what: string, requested: number, dir: string = DEFAULT_SHM_DIR): void {
+  const m = measure(requested, dir);
+  if (!m.shm.memoryBacked) return;
+  if (m.need > m.shm.free) throw tmpfsFull(what, requested, m);
+  const cg = m.cgroup;
+  if (cg && cg.limit !== null && cg.headroom !== null && m.need > cg.headroom) {
+    throw cgroupFull(what, requested, m, { ...cg, limit: cg.limit, headroom: cg.headroom });
+  }
+}
+
+/** The CapacityError for an ENOSPC that the kernel returned after checkCapacity passed (a race). */
+export function noSpaceError(what: string, requested: number, dir: string): CapacityError {
+  return tmpfsFull(what, requested, measure(requested, dir));
+}

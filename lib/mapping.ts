@@ -1,0 +1,28 @@
+// A mapped range seen from JavaScript: the SharedArrayBuffer over it, and release(),
+// which cuts this process off from the shared memory without ever invalidating a
+// view (DESIGN.md 2.3: the pages become private zeros; the range is unmapped at GC).
+import { native, type MappingHandle, type MappedRange } from './native';
+
+export class Mapping {
+  readonly buffer: SharedArrayBuffer;
+  readonly handle: MappingHandle;
+  #released = false;
+
+  constructor(range: MappedRange) {
+    this.buffer = range.buffer;
+    this.handle = range.handle;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    native.unmap(this.handle);
+  }
+}
+
+/** How SharedArrayBuffers are built here: Node-API (Node 22.23.3+, 24.16.0+) or V8 directly (Node 20). */
+export const backend: 'node-api' | 'v8' = native.sharedArrayBufferBackend;

@@ -1,0 +1,174 @@
+// POSIX shared memory: named objects in /dev/shm (or any tmpfs directory, such as a
+// Memory emptyDir mounted elsewhere), mapped as real SharedArrayBuffers.
+import { constants } from 'node:fs';
+import * as path from 'node:path';
+
+import { SystemError, sys } from './errors';
+import { checkCapacity, DEFAULT_SHM_DIR, noSpaceError } from './limits';
+import { Mapping } from './mapping';
+import { posixName } from './names';
+import { native } from './native';
+import { boolean, fileMode, integer, options, string } from './validate';
+
+export interface CreateOptions {
+  /** Permission bits, applied exactly (not filtered by the umask). Default 0o600. */
+  mode?: number;
+  /** Fail with EEXIST if the name exists (default). With false, an existing object of at least `size` bytes is opened instead. */
+  exclusive?: boolean;
+  /** Directory of the tmpfs holding the object. Default /dev/shm. */
+  dir?: string;
+}
+
+export interface OpenOptions {
+  /** Map a private copy-on-write view: this process's writes stay its own and never reach the object. */
+  readOnly?: boolean;
+  dir?: string;
+}
+
+// Largest SharedArrayBuffer that typed arrays can view in full on 64-bit V8.
+const MAX_SIZE = 2 ** 53 - 1;
+
+function directory(value: unknown): string {
+  if (value === undefined) return DEFAULT_SHM_DIR;
+  return path.resolve(string('dir', value));
+}
+
+export class SharedMemory implements Disposable {
+  /** The canonical name, with its leading slash. */
+  readonly name: string;
+  /** The file behind the object. */
+  readonly path: string;
+  /** The object's size in bytes (from fstat for an opened object). */
+  readonly size: number;
+  readonly readOnly: boolean;
+  readonly #mapping: Mapping;
+
+  private constructor(name: string, file: string, size: number, readOnly: boolean, mapping: Mapping) {
+    this.name = name;
+    this.path = file;
+    this.size = size;
+    this.readOnly = readOnly;
+    this.#mapping = mapping;
+  }
+
+  /**
+   * Creates an object of `size` bytes, every page reserved up front, so a full tmpfs
+   * is a CapacityError now and never a SIGBUS later. The object appears under its
+   * name only once it is fully sized.
+   */
+  static create(name: string, size: number, opts?: CreateOptions): SharedMemory {
+    const canonical = posixName(name, 'shm_open');
+    integer('size', size, 1, MAX_SIZE);
+    const o = options<CreateOptions>(opts);
+    const mode = o.mode === undefined ? 0o600 : fileMode(o.mode);
+    const exclusive = boolean('exclusive', o.exclusive, true);
+    const dir = directory(o.dir);
+    const file = path.join(dir, canonical.slice(1));
+
+    if (!exclusive) {
+      const existing = tryOpenExisting(canonical, file, size);
+      if (existing) return existing;
+    }
+    checkCapacity(`shared memory '${canonical}'`, size, dir);
+    const fd = sys(canonical, () => native.createUnnamed(dir, mode));
+    try {
+      reserve(fd, size, canonical, dir);
+      const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, size, false)));
+      try {
+        sys(canonical, () => native.publish(fd, file));
+      } catch (err) {
+        mapping.release();
+        if (!exclusive && (err as SystemError).code === 'EEXIST') {
+          // Lost a race with another creator: use theirs.
+          const existing = tryOpenExisting(canonical, file, size);
+          if (existing) return existing;
+        }
+        throw err;
+      }
+      return new SharedMemory(canonical, file, size, false, mapping);
+    } finally {
+      native.closeFd(fd);
+    }
+  }
+
+  /** Opens an existing object; its size comes from the object, which is never resized. */
+  static open(name: string, opts?: OpenOptions): SharedMemory {
+    const canonical = posixName(name, 'shm_open');
+    const o = options<OpenOptions>(opts);
+    const readOnly = boolean('readOnly', o.readOnly, false);
+    const file = path.join(directory(o.dir), canonical.slice(1));
+    const fd = sys(canonical, () => native.openObject(file, readOnly ? constants.O_RDONLY : constants.O_RDWR, 0));
+    try {
+      const st = sys(canonical, () => native.fstat(fd));
+      if (!st.isFile) throw new SystemError('EINVAL', 'shm_open', canonical, 'not a shared memory object (not a regular file)');
+      if (st.size === 0) throw new SystemError('EINVAL', 'mmap', canonical, 'the object is empty (it was not made by SharedMemory.create)');
+      const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, st.size, readOnly)));
+      return new SharedMemory(canonical, file, st.size, readOnly, mapping);
+    } finally {
+      native.closeFd(fd);
+    }
+  }
+
+  /** Removes the name; mappings stay valid until closed. ENOENT if there is no such object. */
+  static unlink(name: string, opts?: { dir?: string }): void {
+    const canonical = posixName(name, 'shm_unlink');
+    const file = path.join(directory(options<{ dir: string }>(opts).dir), canonical.slice(1));
+    sys(canonical, () => native.unlinkObject(file));
+  }
+
+  /**
+   * The memory itself, with no copy. After close() it reads as zeros in this process
+   * (views stay safe to touch) and is unmapped once collected.
+   */
+  get buffer(): SharedArrayBuffer {
+    return this.#mapping.buffer;
+  }
+
+  /** @internal The native handle, for primitives that wait on words of this memory. */
+  get mapping(): Mapping {
+    return this.#mapping;
+  }
+
+  get closed(): boolean {
+    return this.#mapping.released;
+  }
+
+  /** Detaches this process from the object. Safe to call twice; the object itself stays. */
+  close(): void {
+    this.#mapping.release();
+  }
+
+  /** Removes the object's name (other processes that have it mapped keep it). */
+  unlink(): void {
+    sys(this.name, () => native.unlinkObject(this.path));
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function reserve(fd: number, size: number, name: string, dir: string): void {
+  try {
+    sys(name, () => native.allocate(fd, size));
+  } catch (err) {
+    // Someone else filled the tmpfs between the check and now.
+    if ((err as SystemError).code === 'ENOSPC') throw noSpaceError(`shared memory '${name}'`, size, dir);
+    throw err;
+  }
+}
+
+function tryOpenExisting(name: string, file: string, size: number): SharedMemory | null {
+  let shm: SharedMemory;
+  try {
+    shm = SharedMemory.open(name, { dir: path.dirname(file) });
+  } catch (err) {
+    if ((err as SystemError).code === 'ENOENT') return null;
+    throw err;
+  }
+  if (shm.size < size) {
+    shm.close();
+    throw new SystemError('EINVAL', 'shm_open', name, `exists with ${shm.size} bytes, fewer than the ${size} asked for`);
+  }
+  return shm;
+}

@@ -1,0 +1,31 @@
+// Argument checks shared by every public class; each throws before any system call.
+import { argType, argValue } from './errors';
+
+export function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number') throw argType(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw argValue(name, `must be an integer >= ${min} and <= ${max}`, value);
+  }
+  return value;
+}
+
+export function fileMode(value: unknown): number {
+  return integer('mode', value, 0, 0o7777);
+}
+
+export function options<T extends object>(value: unknown): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object') throw argType('options', 'an object', value);
+  return value as Partial<T>;
+}
+
+export function boolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw argType(name, 'of type boolean', value);
+  return value;
+}
+
+export function string(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw argType(name, 'of type string', value);
+  return value;
+}

@@ -1,0 +1,16 @@
+#pragma once
+#include <napi.h>
+
+namespace podshm {
+
+// Throws a JavaScript Error shaped like Node's fs errors: code ('ENOENT'), errno
+// (negative, as libuv reports it), syscall. lib/errors.ts turns it into SystemError.
+[[noreturn]] void ThrowErrno(Napi::Env env, const char* syscall, int err);
+
+// Argument checks for values that lib/ has already validated; a failure here is a
+// bug in lib/ or a direct caller of the raw binding, never a crash.
+int64_t ArgInt(const Napi::CallbackInfo& info, size_t i);
+std::string ArgString(const Napi::CallbackInfo& info, size_t i);
+bool ArgBool(const Napi::CallbackInfo& info, size_t i);
+
+}  // namespace podshm

@@ -1,0 +1,124 @@
+// Memory mappings as SharedArrayBuffers (DESIGN.md 2.1-2.3).
+#include "mapping.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <v8.h>
+
+#include "errors.h"
+#include "registry.h"
+
+namespace podshm {
+
+namespace {
+
+// Marks our Externals so a foreign External passed to the raw binding is refused
+// instead of being dereferenced.
+const napi_type_tag kMappingTag = {0x706f6473686d6d61ULL, 0x7070696e67000001ULL};
+
+// Node 22.23.3+, 24.16.0+ and 26.1.0+; looked up at run time so one binary serves all.
+using CreateExternalSab = napi_status (*)(napi_env, void*, size_t, void (*)(void*, void*), void*,
+                                          napi_value*);
+
+CreateExternalSab LookupCreateExternalSab() {
+  static CreateExternalSab fn = reinterpret_cast<CreateExternalSab>(
+      dlsym(RTLD_DEFAULT, "node_api_create_external_sharedarraybuffer"));
+  return fn;
+}
+
+// Runs on whichever thread collects the last SharedArrayBuffer over the range.
+void ReleaseNodeApi(void* /*data*/, void* hint) { delete static_cast<MappingRef*>(hint); }
+
+void ReleaseV8(void* /*data*/, size_t /*length*/, void* deleter_data) {
+  delete static_cast<MappingRef*>(deleter_data);
+}
+
+Napi::Value NewSharedArrayBuffer(Napi::Env env, const MappingRef& mapping) {
+  auto* ref = new MappingRef(mapping);
+  if (CreateExternalSab create = LookupCreateExternalSab()) {
+    napi_value result;
+    napi_status status = create(env, mapping->base, mapping->length, ReleaseNodeApi, ref, &result);
+    if (status != napi_ok) {
+      delete ref;
+      throw Napi::Error::New(env, "node_api_create_external_sharedarraybuffer failed");
+    }
+    return Napi::Value(env, result);
+  }
+  // Node 20 has no Node-API for this; V8's backing store takes foreign memory with a
+  // deleter. napi_value is a Local<Value> by Node's own definition.
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  std::unique_ptr<v8::BackingStore> store =
+      v8::SharedArrayBuffer::NewBackingStore(mapping->base, mapping->length, ReleaseV8, ref);
+  v8::Local<v8::SharedArrayBuffer> sab = v8::SharedArrayBuffer::New(isolate, std::move(store));
+  v8::Local<v8::Value> value = sab;
+  return Napi::Value(env, reinterpret_cast<napi_value>(*value));
+}
+
+// Cuts this process off from the shared object without unmapping: views that are
+// still alive read zeros instead of faulting.
+void Detach(Mapping& m) {
+  bool expected = false;
+  if (!m.detached.compare_exchange_strong(expected, true)) return;
+  mmap(m.base, m.length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+// mapFd(fd, length, privateCopy) -> { handle, buffer }
+Napi::Value MapFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = static_cast<int>(ArgInt(info, 0));
+  int64_t length = ArgInt(info, 1);
+  bool private_copy = ArgBool(info, 2);
+  if (length <= 0) throw Napi::RangeError::New(env, "length must be positive");
+  // A read-only view is still mapped writable but private, so a stray write from
+  // JavaScript lands in a copy instead of faulting on a read-only page.
+  int flags = private_copy ? MAP_PRIVATE : MAP_SHARED;
+  void* base = mmap(nullptr, static_cast<size_t>(length), PROT_READ | PROT_WRITE, flags, fd, 0);
+  if (base == MAP_FAILED) ThrowErrno(env, "mmap", errno);
+  return ExposeMapping(env, std::make_shared<Mapping>(base, static_cast<size_t>(length)));
+}
+
+Napi::Value Unmap(const Napi::CallbackInfo& info) {
+  Detach(UnwrapMapping(info[0]));
+  return info.Env().Undefined();
+}
+
+Napi::Value Backend(Napi::Env env) {
+  return Napi::String::New(env, LookupCreateExternalSab() ? "node-api" : "v8");
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("mapFd", Napi::Function::New(env, MapFd, "mapFd"));
+  exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
+  exports.Set("sharedArrayBufferBackend", Backend(env));
+}
+
+}  // namespace
+
+Mapping::~Mapping() { munmap(base, length); }
+
+void* Mapping::At(int64_t offset, size_t size) const {
+  if (offset < 0 || static_cast<uint64_t>(offset) > length || size > length - offset) return nullptr;
+  return static_cast<char*>(base) + offset;
+}
+
+Napi::Object ExposeMapping(Napi::Env env, MappingRef mapping) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("buffer", NewSharedArrayBuffer(env, mapping));
+  auto handle = Napi::External<MappingRef>::New(env, new MappingRef(std::move(mapping)),
+                                                [](Napi::Env, MappingRef* ref) { delete ref; });
+  handle.TypeTag(&kMappingTag);
+  result.Set("handle", handle);
+  return result;
+}
+
+Mapping& UnwrapMapping(const Napi::Value& handle) {
+  if (!handle.IsExternal() || !handle.As<Napi::External<MappingRef>>().CheckTypeTag(&kMappingTag)) {
+    throw Napi::TypeError::New(handle.Env(), "expected a mapping handle");
+  }
+  return **handle.As<Napi::External<MappingRef>>().Data();
+}
+
+PODSHM_REGISTER(mapping, Init);
+
+}  // namespace podshm

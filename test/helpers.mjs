@@ -1,0 +1,39 @@
+// Shared by the tests: unique object names (tests run in parallel, on machines where
+// other runs may be going on too) and child processes that report back.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+let counter = 0;
+
+/** A name no other test or run uses. */
+export function uniqueName(tag) {
+  return `/podshm-test-${tag}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/**
+ * Runs a command to completion; resolves with { code, signal, stdout, stderr }.
+ * A child that outlives `timeoutMs` is killed so a broken test cannot hang the suite.
+ */
+export function run(command, args, { timeoutMs = 60_000, env, input } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** Runs a fixture script with this Node; resolves like run(). */
+export function node(script, args = [], opts) {
+  return run(process.execPath, [fixture(script), ...args], opts);
+}
