@@ -1,0 +1,72 @@
+// Helpers for bench/*.bench.js: compile the C peers, run processes, keep figures, and
+// print ratios against a named baseline.
+'use strict';
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const BIN = path.join(__dirname, 'c', 'bin');
+
+/** Compiles bench/c/<name>.c once per run (gcc -O2) and returns the binary's path. */
+function cProgram(name, extraFlags = []) {
+  fs.mkdirSync(BIN, { recursive: true });
+  const src = path.join(__dirname, 'c', `${name}.c`);
+  const out = path.join(BIN, name);
+  execFileSync('cc', ['-O2', '-std=gnu11', '-o', out, src, '-lpthread', '-lrt', ...extraFlags], { stdio: 'inherit' });
+  return out;
+}
+
+/** Runs a command and resolves with its stdout; rejects on a non-zero exit. */
+function capture(command, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], ...opts });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+function fmt(value, unit) {
+  if (unit === 'ns') {
+    if (value >= 1e6) return `${(value / 1e6).toFixed(2)} ms`;
+    if (value >= 1e3) return `${(value / 1e3).toFixed(2)} µs`;
+    return `${value.toFixed(0)} ns`;
+  }
+  if (unit === 'msg/s') return value >= 1e6 ? `${(value / 1e6).toFixed(2)} M msg/s` : `${(value / 1e3).toFixed(1)} k msg/s`;
+  if (unit === 'B/s') return `${(value / 2 ** 30).toFixed(2)} GiB/s`;
+  return `${value} ${unit}`;
+}
+
+/**
+ * A run's figures. record() prints one line; group() compares a set of figures of the
+ * same unit against its first entry (lower is better for 'ns', higher otherwise).
+ */
+function suite() {
+  const rows = [];
+  return {
+    cProgram,
+    capture,
+    record(group, name, value, unit, note = '') {
+      rows.push({ group, name, value, unit, note });
+      process.stdout.write(`  ${name.padEnd(44)} ${fmt(value, unit).padStart(14)}${note ? '  ' + note : ''}\n`);
+    },
+    summary() {
+      const groups = [...new Set(rows.map((r) => r.group))];
+      process.stdout.write(`\n## ratios (node ${process.version}, ${os.cpus().length} cpus, ${os.cpus()[0]?.model ?? ''})\n`);
+      for (const g of groups) {
+        const rs = rows.filter((r) => r.group === g);
+        const base = rs[0];
+        process.stdout.write(`\n${g} (baseline: ${base.name})\n`);
+        for (const r of rs) {
+          const ratio = r.unit === 'ns' ? r.value / base.value : base.value / r.value;
+          const word = r.unit === 'ns' ? 'x the time' : 'x slower';
+          process.stdout.write(`  ${r.name.padEnd(44)} ${fmt(r.value, r.unit).padStart(14)}  ${ratio.toFixed(2)}${word === 'x the time' ? 'x' : 'x'} ${r === base ? '(baseline)' : word}\n`);
+        }
+      }
+    },
+  };
+}
+
+module.exports = { suite, cProgram, capture };
