@@ -1,5 +1,5 @@
 export { SharedMemory, type CreateOptions, type OpenOptions } from './posix_shm';
-export { probeLimits, type Limits, type ShmLimits } from './limits';
+export { probeLimits, type Limits, type ShmLimits, type MqueueLimits, type SysvLimits } from './limits';
 export { type MemoryCgroup } from './cgroup';
 export { PodshmError, SystemError, CapacityError } from './errors';
 export { native as _native } from './native';

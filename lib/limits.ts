@@ -27,9 +27,89 @@ export interface ShmLimits {
   containerDefault: boolean;
 }
 
+/** POSIX message queue limits of this IPC namespace (/proc/sys/fs/mqueue) and user. */
+export interface MqueueLimits {
+  msgMax: number | null;
+  msgsizeMax: number | null;
+  queuesMax: number | null;
+  msgDefault: number | null;
+  msgsizeDefault: number | null;
+  /** RLIMIT_MSGQUEUE soft limit in bytes; null when unlimited or unknown. */
+  rlimitMsgqueue: number | null;
+}
+
+/** System V shared memory limits of this IPC namespace (/proc/sys/kernel/shm*). */
+export interface SysvLimits {
+  /** Largest segment, bytes. */
+  shmmax: number | null;
+  /** All segments together, in pages. */
+  shmall: number | null;
+  /** Number of segments. */
+  shmmni: number | null;
+  pageSize: number;
+}
+
 export interface Limits {
   shm: ShmLimits;
   cgroup: MemoryCgroup | null;
+  mqueue: MqueueLimits;
+  sysv: SysvLimits;
+  /** The IPC namespace, as readlink /proc/self/ns/ipc shows it ('ipc:[4026531839]'). */
+  ipcNamespace: string | null;
+}
+
+function procNumber(file: string): number | null {
+  try {
+    const n = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function rlimitMsgqueue(): number | null {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max msgqueue size'));
+    const soft = line?.slice('Max msgqueue size'.length).trim().split(/\s+/)[0];
+    return soft === undefined || soft === 'unlimited' ? null : Number(soft);
+  } catch {
+    return null;
+  }
+}
+
+export function probeMqueue(): MqueueLimits {
+  const q = (f: string) => procNumber(`/proc/sys/fs/mqueue/${f}`);
+  return {
+    msgMax: q('msg_max'),
+    msgsizeMax: q('msgsize_max'),
+    queuesMax: q('queues_max'),
+    msgDefault: q('msg_default'),
+    msgsizeDefault: q('msgsize_default'),
+    rlimitMsgqueue: rlimitMsgqueue(),
+  };
+}
+
+// shmmax and shmall default to "unlimited" values near 2^64 that no JavaScript number holds exactly.
+function sysvNumber(file: string): number | null {
+  const n = procNumber(file);
+  return n === null || n >= 2 ** 53 ? null : n;
+}
+
+export function probeSysv(): SysvLimits {
+  return {
+    shmmax: sysvNumber('/proc/sys/kernel/shmmax'),
+    shmall: sysvNumber('/proc/sys/kernel/shmall'),
+    shmmni: procNumber('/proc/sys/kernel/shmmni'),
+    pageSize: 4096,
+  };
+}
+
+function ipcNamespace(): string | null {
+  try {
+    return fs.readlinkSync('/proc/self/ns/ipc');
+  } catch {
+    return null;
+  }
 }
 
 export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
@@ -48,9 +128,15 @@ export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
   };
 }
 
-/** Measures the shared-memory directory and the memory cgroup of this process. */
+/** Measures what this process may use: shm directory, memory cgroup, mqueue and SysV limits. */
 export function probeLimits(options: { dir?: string } = {}): Limits {
-  return { shm: probeShm(options.dir ?? DEFAULT_SHM_DIR), cgroup: memoryCgroup() };
+  return {
+    shm: probeShm(options.dir ?? DEFAULT_SHM_DIR),
+    cgroup: memoryCgroup(),
+    mqueue: probeMqueue(),
+    sysv: probeSysv(),
+    ipcNamespace: ipcNamespace(),
+  };
 }
 
 export function formatBytes(n: number): string {
