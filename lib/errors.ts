@@ -123,3 +123,28 @@ export class CorruptionError extends PodshmError {
     super(message, 'ERR_PODSHM_CORRUPT');
   }
 }
+
+/** A channel's header or a record in its ring holds values no correct peer writes. */
+export class ChannelCorruptError extends CorruptionError {
+  constructor(
+    /** The channel's name. */
+    readonly object: string,
+    detail: string,
+    offset: number,
+    value: number,
+  ) {
+    super(`channel '${object}' is corrupt: ${detail}`, offset, value);
+  }
+}
+
+/** The other side of a channel has gone: every producer (for a receiver), or the consumer (for a sender). */
+export class PeerGoneError extends PodshmError {
+  constructor(
+    readonly object: string,
+    /** Who has gone. */
+    readonly peer: 'producers' | 'consumer',
+    detail: string,
+  ) {
+    super(`channel '${object}': ${detail}`, 'ERR_PEER_GONE');
+  }
+}

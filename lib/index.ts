@@ -3,3 +3,19 @@ export { probeLimits, type Limits, type ShmLimits, type MqueueLimits, type SysvL
 export { type MemoryCgroup } from './cgroup';
 export { PodshmError, SystemError, CapacityError } from './errors';
 export { native as _native } from './native';
+export {
+  Channel,
+  Sender,
+  Receiver,
+  Reservation,
+  type ChannelCreateOptions,
+  type ChannelOpenOptions,
+  type ChannelStats,
+  type WaitStrategy,
+  type SendOptions,
+  type SendAsyncOptions,
+  type ReceiveOptions,
+  type ReceiveAsyncOptions,
+  type MessageHandler,
+} from './channel';
+export { ChannelCorruptError, PeerGoneError } from './errors';

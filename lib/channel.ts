@@ -1,0 +1,203 @@
+// Channel: a named ring buffer in one shared memory segment carrying variable-length
+// messages from one or many producers to one consumer, across processes and the
+// containers of a pod. docs/channel.md describes the layout and the protocol.
+import { SystemError } from './errors';
+import { ChannelCore } from './channel_core';
+import {
+  H,
+  HEADER_SIZE,
+  MAX_CAPACITY,
+  MAX_PRODUCERS,
+  MIN_CAPACITY,
+  S,
+  SLOT_SIZE,
+  WAIT_STRATEGIES,
+  initHeader,
+  isValidCapacity,
+  readHeader,
+  type WaitStrategy,
+} from './channel_layout';
+import { Peers } from './channel_peers';
+import { Receiver } from './channel_receiver';
+import { Sender } from './channel_sender';
+import { argType, argValue } from './errors';
+import { SharedMemory } from './posix_shm';
+import { options, string } from './validate';
+
+export { Sender, Reservation, type SendOptions, type SendAsyncOptions } from './channel_sender';
+export { Receiver, type ReceiveOptions, type ReceiveAsyncOptions, type MessageHandler } from './channel_receiver';
+export type { WaitStrategy } from './channel_layout';
+
+export interface ChannelCreateOptions {
+  /** Bytes of the ring: a power of two from 4 KiB to 1 GiB. Default 1 MiB. The largest message is capacity / 2 - 8. */
+  capacity?: number;
+  /** 'single' (default): one producer at a time, the fastest. 'multi': up to 48 at once. */
+  producers?: 'single' | 'multi';
+  /** How a side waits for the other: 'adaptive' (default), 'spin' or 'block'. Every participant uses the creator's choice. */
+  wait?: WaitStrategy;
+  /** Permission bits of the segment. Default 0o600. */
+  mode?: number;
+  /** Directory of the tmpfs holding the segment. Default /dev/shm. */
+  dir?: string;
+}
+
+export interface ChannelOpenOptions {
+  dir?: string;
+}
+
+export interface ChannelStats {
+  capacity: number;
+  /** Bytes in the ring not yet released by the consumer (records, headers and padding). */
+  usedBytes: number;
+  /** Messages sent but not yet received (as of the consumer's last tail publication). */
+  depth: number;
+  messagesSent: number;
+  bytesSent: number;
+  messagesReceived: number;
+  bytesReceived: number;
+  producersAlive: number;
+  consumerAlive: boolean;
+}
+
+const DEFAULT_CAPACITY = 1 << 20;
+
+export class Channel implements Disposable {
+  /** The segment's name, with its leading slash. */
+  readonly name: string;
+  readonly capacity: number;
+  readonly producers: 'single' | 'multi';
+  readonly wait: WaitStrategy;
+  readonly #shm: SharedMemory;
+  readonly #core: ChannelCore;
+  readonly #senders = new Set<Sender>();
+  #receiver: Receiver | null = null;
+
+  private constructor(shm: SharedMemory, core: ChannelCore) {
+    this.name = shm.name;
+    this.capacity = core.capacity;
+    this.producers = core.multi ? 'multi' : 'single';
+    this.wait = core.wait;
+    this.#shm = shm;
+    this.#core = core;
+  }
+
+  /** Creates the channel's segment (EEXIST if the name is taken). */
+  static create(name: string, opts?: ChannelCreateOptions): Channel {
+    const o = options<ChannelCreateOptions>(opts);
+    const capacity = o.capacity ?? DEFAULT_CAPACITY;
+    if (typeof capacity !== 'number') throw argType('capacity', 'of type number', capacity);
+    if (!isValidCapacity(capacity)) throw argValue('capacity', `must be a power of two from ${MIN_CAPACITY} to ${MAX_CAPACITY}`, capacity);
+    const producers = o.producers ?? 'single';
+    if (producers !== 'single' && producers !== 'multi') throw argValue('producers', "must be 'single' or 'multi'", producers);
+    const wait = o.wait ?? 'adaptive';
+    if (!WAIT_STRATEGIES.includes(wait)) throw argValue('wait', `must be one of ${WAIT_STRATEGIES.map((w) => `'${w}'`).join(', ')}`, wait);
+    const shm = SharedMemory.create(name, HEADER_SIZE + capacity, { mode: o.mode, dir: o.dir });
+    try {
+      const geometry = { capacity, multi: producers === 'multi', wait };
+      initHeader(new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2), geometry);
+      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2))));
+    } catch (err) {
+      shm.close();
+      shm.unlink();
+      throw err;
+    }
+  }
+
+  /** Opens an existing channel; ChannelCorruptError if the segment does not hold a valid channel header. */
+  static open(name: string, opts?: ChannelOpenOptions): Channel {
+    const o = options<ChannelOpenOptions>(opts);
+    if (o.dir !== undefined) string('dir', o.dir);
+    const shm = SharedMemory.open(name, { dir: o.dir });
+    try {
+      const header = new Int32Array(shm.buffer, 0, Math.min(shm.size, HEADER_SIZE) >> 2);
+      const geometry = readHeader(header, shm.size, shm.name);
+      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, header)));
+    } catch (err) {
+      shm.close();
+      throw err;
+    }
+  }
+
+  /** Removes a channel's name; processes that have it open keep using it. */
+  static unlink(name: string, opts?: ChannelOpenOptions): void {
+    SharedMemory.unlink(name, opts);
+  }
+
+  /** The largest message, in bytes: capacity / 2 - 8. */
+  get maxMessageSize(): number {
+    return this.#core.maxMessage;
+  }
+
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /** A new producer (EBUSY if a single-producer channel already has a live one, or all 48 slots are taken). */
+  sender(): Sender {
+    this.#checkOpen();
+    for (const old of this.#senders) if (old.closed) this.#senders.delete(old);
+    const s = new Sender(this.#core);
+    this.#senders.add(s);
+    return s;
+  }
+
+  /** The consumer (EBUSY if another one, here or in another process, is attached and alive). */
+  receiver(): Receiver {
+    this.#checkOpen();
+    if (this.#receiver !== null && !this.#receiver.closed) {
+      throw new SystemError('EBUSY', 'channel', this.name, 'this channel already has a receiver here');
+    }
+    this.#receiver = new Receiver(this.#core);
+    return this.#receiver;
+  }
+
+  /** Figures read from the header now, and who is alive (system calls: not for a hot loop). */
+  stats(): ChannelStats {
+    this.#checkOpen();
+    const i32 = this.#core.i32;
+    const f64 = new Float64Array(this.#core.buffer, 0, HEADER_SIZE >> 3);
+    let messagesSent = 0;
+    let bytesSent = 0;
+    for (let slot = 0; slot < MAX_PRODUCERS; slot++) {
+      const base = H.SLOTS + slot * SLOT_SIZE;
+      messagesSent += f64[(base + S.SENT_MESSAGES) >> 3] || 0;
+      bytesSent += f64[(base + S.SENT_BYTES) >> 3] || 0;
+    }
+    const messagesReceived = f64[H.RECEIVED_MESSAGES >> 3] || 0;
+    const usedBytes = (Atomics.load(i32, H.HEAD >> 2) - Atomics.load(i32, H.TAIL >> 2)) >>> 0;
+    return {
+      capacity: this.capacity,
+      usedBytes: Math.min(usedBytes, this.capacity),
+      depth: Math.max(0, messagesSent - messagesReceived),
+      messagesSent,
+      bytesSent,
+      messagesReceived,
+      bytesReceived: f64[H.RECEIVED_BYTES >> 3] || 0,
+      producersAlive: this.#core.peers.liveProducers(),
+      consumerAlive: this.#core.peers.consumer() === 'alive',
+    };
+  }
+
+  /** Closes every sender and the receiver made here, and detaches from the segment. */
+  close(): void {
+    if (this.#core.closed) return;
+    for (const s of this.#senders) s.close();
+    this.#receiver?.close();
+    this.#core.peers.close();
+    this.#core.closed = true;
+    this.#shm.close();
+  }
+
+  /** Removes the channel's name (processes that have it open keep using it). */
+  unlink(): void {
+    this.#shm.unlink();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#core.closed) throw this.#core.closedError();
+  }
+}

@@ -1,0 +1,281 @@
+// The consumer side of a Channel. A received message is a view into the ring itself;
+// its room is given back to producers at the next receive or release(). The tail is
+// published lazily (every quarter ring, before sleeping, or at once when a producer
+// waits for room), so the fast path touches the producers' cache lines only to read.
+import { AbortError, PeerGoneError, SystemError } from './errors';
+import type { ChannelCore } from './channel_core';
+import { H, HEADER_SIZE, PAD, RECORD_HEADER, tagGeneration, tagSlot } from './channel_layout';
+import { wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
+import { abortSignal, deadlineOf, timeoutMs } from './timeout';
+import { options } from './validate';
+
+export interface ReceiveOptions {
+  /** Milliseconds to wait for a message; ETIMEDOUT after. Default: no limit. */
+  timeout?: number;
+}
+
+export interface ReceiveAsyncOptions extends ReceiveOptions {
+  signal?: AbortSignal;
+}
+
+/** drain()'s callback: the message is bytes[offset, offset + length), valid during the call only. */
+export type MessageHandler = (bytes: Uint8Array, offset: number, length: number) => void;
+
+const HEAD = H.HEAD >> 2;
+const TAIL = H.TAIL >> 2;
+const PRODUCERS_WAITING = H.PRODUCERS_WAITING >> 2;
+const RECEIVED = H.RECEIVED_MESSAGES >> 3;
+
+export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
+  readonly #core: ChannelCore;
+  readonly #buffer: SharedArrayBuffer;
+  readonly #i32: Int32Array;
+  readonly #u8: Uint8Array;
+  readonly #f64: Float64Array;
+  readonly #capacity: number;
+  readonly #mask: number;
+  readonly #publishEvery: number;
+  /** Position of the next record to read. */
+  #read: number;
+  /** End of what has been released (all before #read once nothing is held). */
+  #released: number;
+  /** The tail as last published to producers. */
+  #published: number;
+  /** The producers' head as last read. */
+  #head: number;
+  /** Set by #next() when it stops at an uncommitted record: that record's owner tag, else -1. */
+  #blockedBy = -1;
+  /** Payload offset and length of the message #next() found. */
+  #at = 0;
+  #length = 0;
+  #messages = 0;
+  #bytes = 0;
+  #closed = false;
+
+  /** @internal Use Channel.receiver(). */
+  constructor(core: ChannelCore) {
+    this.#core = core;
+    this.#buffer = core.buffer;
+    this.#i32 = core.i32;
+    this.#u8 = core.u8;
+    this.#f64 = new Float64Array(core.buffer, 0, HEADER_SIZE >> 3);
+    this.#capacity = core.capacity;
+    this.#mask = core.mask;
+    this.#publishEvery = core.capacity >>> 2;
+    core.peers.claimConsumer();
+    // A consumer that takes over from a dead one resumes at the published tail, so
+    // what the dead one had read but not yet released is delivered again.
+    const tail = Atomics.load(this.#i32, TAIL) >>> 0;
+    const head = Atomics.load(this.#i32, HEAD) >>> 0;
+    this.#read = this.#released = this.#published = this.#head = tail;
+    this.#checkHead(head);
+    this.#messages = this.#f64[RECEIVED];
+    this.#bytes = this.#f64[RECEIVED + 1];
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * The next message, as a view into the ring (no copy), valid until the next receive
+   * or release(). Waits up to `timeout` ms (ETIMEDOUT). Throws PeerGoneError once
+   * every producer has gone and every message they committed has been received.
+   */
+  receive(opts?: ReceiveOptions): Uint8Array {
+    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<ReceiveOptions>(opts).timeout));
+    this.#release();
+    if (this.#next() < 0) waitSync(this.#plan(deadline));
+    return new Uint8Array(this.#buffer, this.#at, this.#length);
+  }
+
+  /** The next message if one is ready now, else null. */
+  tryReceive(): Uint8Array | null {
+    this.#release();
+    if (this.#next() < 0) return null;
+    return new Uint8Array(this.#buffer, this.#at, this.#length);
+  }
+
+  /** receive(), copied out of the ring (the copy is the caller's to keep); the ring room is released at once. */
+  receiveCopy(opts?: ReceiveOptions): Uint8Array {
+    const copy = this.receive(opts).slice();
+    this.#release();
+    return copy;
+  }
+
+  /** receive() without blocking the event loop; rejects with signal.reason on abort. */
+  receiveAsync(opts?: ReceiveAsyncOptions): Promise<Uint8Array> {
+    try {
+      const o = options<ReceiveAsyncOptions>(opts);
+      const deadline = deadlineOf(timeoutMs(o.timeout));
+      const signal = abortSignal(o.signal);
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      this.#release();
+      if (this.#next() >= 0) return Promise.resolve(new Uint8Array(this.#buffer, this.#at, this.#length));
+      return waitAsync(this.#plan(deadline), signal).then(() => new Uint8Array(this.#buffer, this.#at, this.#length));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * The batch path, for throughput: calls `handler(bytes, offset, length)` for each
+   * message ready now (at most `max`), without waiting and without allocating: `bytes`
+   * is the same view of the whole segment every time, and the message is
+   * bytes[offset, offset + length), valid during the call. Returns how many it handled.
+   */
+  drain(handler: MessageHandler, max = Infinity): number {
+    this.#release();
+    const u8 = this.#u8;
+    let n = 0;
+    try {
+      while (n < max && this.#next() >= 0) {
+        n++;
+        handler(u8, this.#at, this.#length);
+      }
+    } finally {
+      this.#release();
+    }
+    return n;
+  }
+
+  /** Gives the room of the last message back to producers (its view must not be used after). */
+  release(): void {
+    this.#release();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      let msg: Uint8Array;
+      try {
+        msg = await this.receiveAsync();
+      } catch (err) {
+        if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return;
+        throw err;
+      }
+      yield msg;
+    }
+  }
+
+  /** Detaches the consumer: producers see it gone. */
+  close(): void {
+    if (this.#closed) return;
+    if (!this.#core.closed) {
+      this.#release();
+      this.#publish();
+    }
+    this.#closed = true;
+    if (this.#core.closed) return;
+    this.#core.peers.releaseConsumer();
+    wake(this.#core.spaceSleeper);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #release(): void {
+    if (this.#closed || this.#core.closed) throw this.#core.closedError();
+    this.#released = this.#read;
+    if (((this.#released - this.#published) >>> 0) >= this.#publishEvery || Atomics.load(this.#i32, PRODUCERS_WAITING) !== 0) {
+      this.#publish();
+    }
+  }
+
+  #publish(): void {
+    if (this.#published === this.#released) return;
+    this.#published = this.#released;
+    this.#f64[RECEIVED] = this.#messages;
+    this.#f64[RECEIVED + 1] = this.#bytes;
+    Atomics.store(this.#i32, TAIL, this.#released);
+    wake(this.#core.spaceSleeper);
+  }
+
+  // Finds the next committed message: sets #at and #length and returns #at, or
+  // returns -1 if there is none yet. Every value read from the ring is checked
+  // before use; a bad one throws ChannelCorruptError.
+  #next(): number {
+    const i32 = this.#i32;
+    for (;;) {
+      const pos = this.#read;
+      if (pos === this.#head) {
+        const head = Atomics.load(i32, HEAD) >>> 0;
+        if (head === pos) {
+          this.#blockedBy = -1;
+          return -1;
+        }
+        this.#checkHead(head);
+      }
+      const index = pos & this.#mask;
+      const w = (HEADER_SIZE + index) >> 2;
+      const word1 = Atomics.load(i32, w + 1);
+      if (word1 < 0) {
+        this.#blockedBy = -word1 - 1;
+        return -1;
+      }
+      const extent = this.#extent(w, index, pos);
+      this.#read = (pos + RECORD_HEADER + extent) >>> 0;
+      if ((i32[w] & PAD) !== 0) continue;
+      if (word1 > extent) throw this.#core.corrupt(`a record at ${pos} has length ${word1} beyond its extent ${extent}`, (w + 1) << 2, word1);
+      this.#messages++;
+      this.#bytes += word1;
+      this.#at = HEADER_SIZE + index + RECORD_HEADER;
+      this.#length = word1;
+      return this.#at;
+    }
+  }
+
+  // The extent of the record whose header is at Int32 index w, checked: 8-aligned,
+  // inside the data area, and inside what the producers have published.
+  #extent(w: number, index: number, pos: number): number {
+    const word0 = this.#i32[w];
+    const extent = word0 & ~PAD;
+    if (word0 < 0 || (extent & 7) !== 0 || index + RECORD_HEADER + extent > this.#capacity || RECORD_HEADER + extent > ((this.#head - pos) >>> 0)) {
+      throw this.#core.corrupt(`a record at ${pos} has header 0x${(word0 >>> 0).toString(16)} (head ${this.#head})`, w << 2, word0);
+    }
+    return extent;
+  }
+
+  // Accepts a head read from shared memory only if it lies at most one ring ahead of
+  // what this consumer has released, and not behind what it has read.
+  #checkHead(head: number): void {
+    const ahead = (head - this.#released) >>> 0;
+    if ((head & 7) !== 0 || ahead > this.#capacity || ahead < ((this.#read - this.#released) >>> 0)) {
+      throw this.#core.corrupt(`head ${head} is not 8-aligned within ${this.#capacity} bytes after tail ${this.#released}`, H.HEAD, head);
+    }
+    this.#head = head;
+  }
+
+  // The record we stopped at belongs to a producer that died before committing it:
+  // skip it (its extent was written before it was published).
+  #skipAbandoned(): void {
+    const tag = this.#blockedBy;
+    if (tag < 0 || this.#core.peers.producerAlive(tagSlot(tag), tagGeneration(tag))) return;
+    const pos = this.#read;
+    const index = pos & this.#mask;
+    const w = (HEADER_SIZE + index) >> 2;
+    if (Atomics.load(this.#i32, w + 1) !== -tag - 1) return; // committed meanwhile
+    this.#read = (pos + RECORD_HEADER + this.#extent(w, index, pos)) >>> 0;
+    this.#blockedBy = -1;
+  }
+
+  #plan(deadline: number): WaitPlan<true> {
+    // Producers waiting for room must see what was released before this side sleeps.
+    this.#publish();
+    return {
+      attempt: () => (this.#next() >= 0 ? true : undefined),
+      checkPeer: () => {
+        if (this.#closed || this.#core.closed) throw this.#core.closedError();
+        if (this.#blockedBy >= 0) return this.#skipAbandoned();
+        if (this.#core.peers.producersGone() && this.#next() < 0) {
+          throw new PeerGoneError(this.#core.name, 'producers', 'every producer has gone and the ring is empty');
+        }
+      },
+      sleeper: this.#core.dataSleeper,
+      strategy: this.#core.wait,
+      deadline,
+      object: this.#core.name,
+      what: 'a message',
+    };
+  }
+}

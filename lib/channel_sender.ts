@@ -1,0 +1,368 @@
+// The producer side of a Channel. The fast path of send() is a few plain stores, one
+// copy and one Atomics.store (the publication), with no system call and no allocation;
+// the wake-up syscall happens only when the consumer sleeps (channel_wait.ts).
+import { AbortError, PeerGoneError, SystemError, argType } from './errors';
+import type { ChannelCore } from './channel_core';
+import {
+  CONSUMER_CLOSED,
+  H,
+  HEADER_SIZE,
+  PAD,
+  RECORD_HEADER,
+  S,
+  SLOT_SIZE,
+  ownerTag,
+  tagGeneration,
+  tagSlot,
+} from './channel_layout';
+import { wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
+import { abortSignal, deadlineOf, timeoutMs } from './timeout';
+import { integer, options } from './validate';
+
+export interface SendOptions {
+  /** Milliseconds to wait for room when the ring is full; ETIMEDOUT after. Default: no limit. */
+  timeout?: number;
+}
+
+export interface SendAsyncOptions extends SendOptions {
+  signal?: AbortSignal;
+}
+
+// How long a multi-producer send waits for the reservation lock of a live holder
+// before it calls the lock stuck (legitimate holders keep it for a few stores).
+const LOCK_PATIENCE_MS = 1000;
+
+const HEAD = H.HEAD >> 2;
+const TAIL = H.TAIL >> 2;
+const LOCK = H.RESERVE_LOCK >> 2;
+const CONSUMER_STATE = H.CONSUMER_STATE >> 2;
+// A private word to sleep on for a moment (Atomics.wait works within one process).
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+/** Room reserved in the ring by Sender.reserve(): fill `bytes`, then commit() or cancel(). */
+export class Reservation {
+  /** The reserved bytes, inside the ring itself: what is written here is what the consumer reads. */
+  readonly bytes: Uint8Array;
+  readonly #sender: Sender;
+  readonly #record: number;
+  #open = true;
+
+  /** @internal */
+  constructor(sender: Sender, bytes: Uint8Array, record: number) {
+    this.bytes = bytes;
+    this.#sender = sender;
+    this.#record = record;
+  }
+
+  /** Publishes the first `length` bytes (default: all) as one message. */
+  commit(length: number = this.bytes.length): void {
+    integer('length', length, 0, this.bytes.length);
+    this.#finish();
+    this.#sender._commit(this.#record, length);
+  }
+
+  /** Gives the room back unused: the consumer skips it. */
+  cancel(): void {
+    this.#finish();
+    this.#sender._cancel(this.#record);
+  }
+
+  #finish(): void {
+    if (!this.#open) throw new SystemError('EINVAL', 'channel', undefined, 'this reservation was already committed or cancelled');
+    this.#open = false;
+  }
+}
+
+export class Sender implements Disposable {
+  readonly #core: ChannelCore;
+  readonly #i32: Int32Array;
+  readonly #u8: Uint8Array;
+  readonly #f64: Float64Array;
+  readonly #capacity: number;
+  readonly #mask: number;
+  readonly #maxMessage: number;
+  readonly #multi: boolean;
+  readonly #slot: number;
+  /** -(owner tag + 1): word 1 of a record this sender reserved and has not committed. */
+  readonly #reservedMark: number;
+  readonly #sentIndex: number;
+  /** Single producer: the head, which only this sender moves. */
+  #head: number;
+  /** The consumer's tail as last read: re-read only when the ring looks full. */
+  #tail: number;
+  #closed = false;
+
+  /** @internal Use Channel.sender(). */
+  constructor(core: ChannelCore) {
+    this.#core = core;
+    this.#i32 = core.i32;
+    this.#u8 = core.u8;
+    this.#f64 = new Float64Array(core.buffer, 0, HEADER_SIZE >> 3);
+    this.#capacity = core.capacity;
+    this.#mask = core.mask;
+    this.#maxMessage = core.maxMessage;
+    this.#multi = core.multi;
+    const { slot, generation } = core.peers.claimProducer(core.multi);
+    this.#slot = slot;
+    this.#reservedMark = -(ownerTag(slot, generation) + 1);
+    this.#sentIndex = (H.SLOTS + slot * SLOT_SIZE + S.SENT_MESSAGES) >> 3;
+    this.#tail = Atomics.load(this.#i32, TAIL) >>> 0;
+    this.#head = Atomics.load(this.#i32, HEAD) >>> 0;
+    if (!this.#multi) this.#checkSpan(this.#head, this.#tail);
+  }
+
+  /** The largest message this channel carries, in bytes (capacity / 2 - 8). */
+  get maxMessageSize(): number {
+    return this.#maxMessage;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Copies `bytes` into the ring as one message. When the ring is full, waits for room
+   * (the channel's wait strategy) up to `timeout` ms (then ETIMEDOUT). Throws
+   * PeerGoneError if the consumer has closed, or died while this waits.
+   */
+  send(bytes: Uint8Array, opts?: SendOptions): void {
+    const view = this.#bytes(bytes);
+    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
+    if (this.#put(view)) return;
+    waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
+  }
+
+  /** Sends if there is room now; false (nothing sent) if the ring is full. */
+  trySend(bytes: Uint8Array): boolean {
+    return this.#put(this.#bytes(bytes));
+  }
+
+  /** send() without blocking the event loop; rejects with signal.reason on abort. */
+  sendAsync(bytes: Uint8Array, opts?: SendAsyncOptions): Promise<void> {
+    try {
+      const view = this.#bytes(bytes);
+      const o = options<SendAsyncOptions>(opts);
+      const deadline = deadlineOf(timeoutMs(o.timeout));
+      const signal = abortSignal(o.signal);
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      if (this.#put(view)) return Promise.resolve();
+      return waitAsync(this.#plan(() => (this.#put(view) ? true : undefined), deadline), signal).then(() => undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Reserves room for a message of up to `size` bytes in the ring and returns it, to be
+   * filled in place and committed: no copy at all. Messages are delivered in
+   * reservation order, so commit soon: the consumer waits at an uncommitted message.
+   */
+  reserve(size: number, opts?: SendOptions): Reservation {
+    this.#checkSize(size);
+    const deadline = deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
+    const r = this.#reserveNow(size);
+    if (r !== null) return r;
+    return waitSync(this.#plan(() => this.#reserveNow(size) ?? undefined, deadline));
+  }
+
+  /** reserve() if there is room now, else null. */
+  tryReserve(size: number): Reservation | null {
+    this.#checkSize(size);
+    return this.#reserveNow(size);
+  }
+
+  /** Detaches this producer; the consumer sees it gone. Reservations not committed are skipped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#core.closed) return;
+    this.#core.peers.releaseProducer(this.#slot);
+    // A consumer asleep on an empty ring re-checks who is left.
+    wake(this.#core.dataSleeper);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal */
+  _commit(record: number, length: number): void {
+    this.#checkOpen();
+    Atomics.store(this.#i32, (record >> 2) + 1, length);
+    this.#count(length);
+    wake(this.#core.dataSleeper);
+  }
+
+  /** @internal */
+  _cancel(record: number): void {
+    this.#checkOpen();
+    const w = record >> 2;
+    this.#i32[w] |= PAD;
+    Atomics.store(this.#i32, w + 1, 0);
+    wake(this.#core.dataSleeper);
+  }
+
+  #bytes(bytes: unknown): Uint8Array {
+    if (!(bytes instanceof Uint8Array)) {
+      if (!ArrayBuffer.isView(bytes)) throw argType('bytes', 'a Uint8Array, Buffer or other ArrayBufferView', bytes);
+      bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    this.#checkSize((bytes as Uint8Array).length);
+    return bytes as Uint8Array;
+  }
+
+  #checkSize(size: number): void {
+    if (size > this.#maxMessage || !(size >= 0)) {
+      integer('size', size, 0);
+      throw new SystemError('EMSGSIZE', 'channel', this.#core.name, `a message of ${size} bytes is larger than this channel's maximum of ${this.#maxMessage} (capacity / 2 - 8)`);
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed || this.#core.closed) throw this.#core.closedError();
+  }
+
+  // One attempt to send: false if the ring is full.
+  #put(bytes: Uint8Array): boolean {
+    const i32 = this.#i32;
+    if (this.#closed || this.#core.closed) throw this.#core.closedError();
+    if (i32[CONSUMER_STATE] === CONSUMER_CLOSED) throw this.#consumerGone();
+    const length = bytes.length;
+    if (!this.#multi) {
+      const record = this.#claimSingle(length, length);
+      if (record < 0) return false;
+      this.#u8.set(bytes, record + RECORD_HEADER);
+      Atomics.store(i32, HEAD, this.#head);
+      this.#count(length);
+      wake(this.#core.dataSleeper);
+      return true;
+    }
+    const record = this.#claimMulti(length, performance.now() + LOCK_PATIENCE_MS);
+    if (record < 0) return false;
+    this.#u8.set(bytes, record + RECORD_HEADER);
+    this._commit(record, length);
+    return true;
+  }
+
+  #reserveNow(size: number): Reservation | null {
+    this.#checkOpen();
+    if (this.#i32[CONSUMER_STATE] === CONSUMER_CLOSED) throw this.#consumerGone();
+    let record: number;
+    if (this.#multi) {
+      record = this.#claimMulti(size, performance.now() + LOCK_PATIENCE_MS);
+    } else {
+      record = this.#claimSingle(size, this.#reservedMark);
+      if (record >= 0) Atomics.store(this.#i32, HEAD, this.#head);
+    }
+    if (record < 0) return null;
+    return new Reservation(this, new Uint8Array(this.#core.buffer, record + RECORD_HEADER, size), record);
+  }
+
+  #count(length: number): void {
+    this.#f64[this.#sentIndex] += 1;
+    this.#f64[this.#sentIndex + 1] += length;
+  }
+
+  // Single producer: claims room after this.#head and writes the record header (word 1
+  // = `word1`: the length, or the reserved mark); returns the record's byte offset in
+  // the segment, or -1 if the ring is full. The caller publishes the head.
+  #claimSingle(length: number, word1: number): number {
+    const extent = (length + 7) & ~7;
+    const size = RECORD_HEADER + extent;
+    let head = this.#head;
+    let index = head & this.#mask;
+    const room = this.#capacity - index;
+    const need = size <= room ? size : size + room;
+    if (this.#capacity - ((head - this.#tail) >>> 0) < need && !this.#refreshTail(head, need)) return -1;
+    const i32 = this.#i32;
+    if (size > room) {
+      // Not enough room before the end: a padding record fills it and the message
+      // starts at the beginning, so every message is contiguous.
+      const w = (HEADER_SIZE + index) >> 2;
+      i32[w] = (room - RECORD_HEADER) | PAD;
+      i32[w + 1] = 0;
+      head = (head + room) >>> 0;
+      index = 0;
+    }
+    const w = (HEADER_SIZE + index) >> 2;
+    i32[w] = extent;
+    i32[w + 1] = word1;
+    this.#head = (head + size) >>> 0;
+    return HEADER_SIZE + index;
+  }
+
+  // Multi-producer: the same under the reservation lock, reading and publishing the
+  // shared head. The record header is written before the head moves past it, so the
+  // consumer always knows a record's extent, and can skip it if its owner dies before
+  // committing. The lock (not a fetch-add) is what makes that possible, and lets a
+  // producer that finds the ring full leave without having claimed anything.
+  #claimMulti(length: number, lockDeadline: number): number {
+    const i32 = this.#i32;
+    this.#lock(lockDeadline);
+    try {
+      const head = Atomics.load(i32, HEAD) >>> 0;
+      if ((head & 7) !== 0) throw this.#core.corrupt(`head ${head} is not a multiple of 8`, H.HEAD, head);
+      if ((head - this.#tail) >>> 0 > this.#capacity) this.#refreshTail(head, 0);
+      this.#head = head;
+      const record = this.#claimSingle(length, this.#reservedMark);
+      if (record >= 0) Atomics.store(i32, HEAD, this.#head);
+      return record;
+    } finally {
+      Atomics.compareExchange(i32, LOCK, -this.#reservedMark, 0);
+    }
+  }
+
+  #lock(deadline: number): void {
+    const i32 = this.#i32;
+    const mine = -this.#reservedMark; // owner tag + 1, never 0
+    for (let i = 1; ; i++) {
+      const holder = Atomics.load(i32, LOCK);
+      if (holder === 0 && Atomics.compareExchange(i32, LOCK, 0, mine) === 0) return;
+      if ((i & 1023) !== 0) continue;
+      // The holder may be off its CPU (more runnable processes than cores): give it ours.
+      Atomics.wait(nap, 0, 0, 0.05);
+      if (holder === mine) throw this.#core.corrupt('the reservation lock names this producer, which does not hold it', H.RESERVE_LOCK, holder);
+      const tag = holder - 1;
+      if (tag < 0 || !this.#core.peers.producerAlive(tagSlot(tag), tagGeneration(tag))) {
+        // The holder died inside its few stores (or the word is garbage): take over.
+        // Its half-written record lies beyond the head, where it is simply overwritten.
+        if (Atomics.compareExchange(i32, LOCK, holder, mine) === holder) return;
+      } else if (performance.now() >= deadline) {
+        throw new SystemError('ETIMEDOUT', 'channel', this.#core.name, `the reservation lock is held by a live producer (tag ${tag}) for too long`);
+      }
+    }
+  }
+
+  // Re-reads the consumer's tail; true if `need` bytes are now free after `head`.
+  #refreshTail(head: number, need: number): boolean {
+    const tail = Atomics.load(this.#i32, TAIL) >>> 0;
+    this.#checkSpan(head, tail);
+    this.#tail = tail;
+    return this.#capacity - ((head - tail) >>> 0) >= need;
+  }
+
+  #checkSpan(head: number, tail: number): void {
+    if ((tail & 7) !== 0 || (head & 7) !== 0 || (head - tail) >>> 0 > this.#capacity) {
+      throw this.#core.corrupt(`head ${head} and tail ${tail} are not 8-aligned at most ${this.#capacity} bytes apart`, H.TAIL, tail);
+    }
+  }
+
+  #consumerGone(): PeerGoneError {
+    return new PeerGoneError(this.#core.name, 'consumer', 'the consumer has gone (closed, or its process died)');
+  }
+
+  #plan<T>(attempt: () => T | undefined, deadline: number): WaitPlan<T> {
+    return {
+      attempt,
+      checkPeer: () => {
+        this.#checkOpen();
+        if (this.#core.peers.consumer() === 'gone') throw this.#consumerGone();
+      },
+      sleeper: this.#core.spaceSleeper,
+      strategy: this.#core.wait,
+      deadline,
+      object: this.#core.name,
+      what: 'room in the ring',
+    };
+  }
+}

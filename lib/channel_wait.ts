@@ -1,0 +1,146 @@
+// How a channel side waits for the other: the slow path only. The fast path (data or
+// space is there) never gets here and makes no system call.
+//
+// The sleep protocol, the same for both directions: the sleeper adds itself to a
+// waiter count, reads a sequence word, re-checks its condition, and sleeps on the
+// futex only if the word still holds what it read. The other side, after publishing,
+// reads the count (a plain load) and, only if it is not zero, bumps the word and calls
+// futex wake. All four steps are sequentially consistent Atomics, so a publication is
+// either seen by the re-check or bumps the word before the sleep (the futex then
+// returns at once). A count or word a hostile peer scribbles on can cost a spurious
+// wake-up or one sleep slice, never a hang: every sleep is bounded by SLICE_MS.
+import { AbortError, SystemError } from './errors';
+import type { WaitStrategy } from './channel_layout';
+import { native, type MappingHandle } from './native';
+
+/** How long `adaptive` spins before it sleeps: about the cost of a futex wake-up here (DESIGN.md 2.5). */
+export const SPIN_NS = 20_000;
+/** Longest single sleep: how soon a peer that died without a word is noticed. */
+export const SLICE_MS = 100;
+
+/** One direction's sleeping place: a waiter count and the futex word beside it. */
+export interface Sleeper {
+  readonly i32: Int32Array;
+  readonly handle: MappingHandle;
+  /** Int32 index of the waiter count. */
+  readonly count: number;
+  /** Int32 index of the futex word. */
+  readonly seq: number;
+}
+
+/** Wakes every sleeper of `s`, if there is one (called by the side that published). */
+export function wake(s: Sleeper): void {
+  if (Atomics.load(s.i32, s.count) === 0) return;
+  Atomics.add(s.i32, s.seq, 1);
+  native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
+}
+
+export interface WaitPlan<T> {
+  /** Returns the result, or undefined if not ready yet. May throw (corruption). */
+  attempt(): T | undefined;
+  /** Throws if the peer has gone (a system call: called only on slow paths). */
+  checkPeer(): void;
+  sleeper: Sleeper;
+  strategy: WaitStrategy;
+  deadline: number;
+  /** The object's name and what is being waited for, for the ETIMEDOUT error. */
+  object: string;
+  what: string;
+}
+
+function timedOut(plan: WaitPlan<unknown>): SystemError {
+  return new SystemError('ETIMEDOUT', 'channel', plan.object, `timed out waiting for ${plan.what}`);
+}
+
+/** Spins on attempt(); returns its result, or undefined when the strategy says to sleep instead. */
+function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
+  const start = performance.now();
+  let lastPeerCheck = start;
+  for (let i = 1; ; i++) {
+    const r = plan.attempt();
+    if (r !== undefined) return r;
+    if ((i & 63) !== 0) continue;
+    const now = performance.now();
+    if (now >= plan.deadline) throw timedOut(plan);
+    if (now - start >= budgetMs) return undefined;
+    if (now - lastPeerCheck >= SLICE_MS) {
+      plan.checkPeer();
+      lastPeerCheck = now;
+    }
+  }
+}
+
+/** Blocks this thread until attempt() succeeds, the deadline passes (ETIMEDOUT) or the peer goes (checkPeer throws). */
+export function waitSync<T>(plan: WaitPlan<T>): T {
+  if (plan.strategy !== 'block') {
+    const r = spin(plan, plan.strategy === 'spin' ? Infinity : SPIN_NS / 1e6);
+    if (r !== undefined) return r;
+  }
+  const { i32, handle, count, seq } = plan.sleeper;
+  for (;;) {
+    Atomics.add(i32, count, 1);
+    let r: T | undefined;
+    try {
+      const expected = Atomics.load(i32, seq);
+      r = plan.attempt();
+      if (r === undefined) {
+        const left = plan.deadline - performance.now();
+        if (left > 0) native.futexWait(handle, seq << 2, expected >>> 0, Math.ceil(Math.min(left, SLICE_MS)));
+        r = plan.attempt();
+      }
+    } finally {
+      Atomics.sub(i32, count, 1);
+    }
+    if (r !== undefined) return r;
+    // Woken without what we wait for, or a slice ended: a peer may have gone.
+    plan.checkPeer();
+    if (performance.now() >= plan.deadline) throw timedOut(plan);
+  }
+}
+
+/** The same without blocking the event loop: a short spin, then the per-process waiter thread. */
+export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal?.aborted) throw new AbortError(signal.reason);
+  if (plan.strategy !== 'block') {
+    // Never longer than adaptive's budget: spinning here holds the event loop.
+    const r = spin(plan, SPIN_NS / 1e6);
+    if (r !== undefined) return r;
+  }
+  const { i32, handle, count, seq } = plan.sleeper;
+  for (;;) {
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    Atomics.add(i32, count, 1);
+    let r: T | undefined;
+    try {
+      const expected = Atomics.load(i32, seq);
+      r = plan.attempt();
+      if (r === undefined) {
+        const left = plan.deadline - performance.now();
+        if (left > 0) await sleepAsync(handle, seq << 2, expected >>> 0, Math.ceil(Math.min(left, SLICE_MS)), signal);
+        r = plan.attempt();
+      }
+    } finally {
+      Atomics.sub(i32, count, 1);
+    }
+    if (r !== undefined) return r;
+    plan.checkPeer();
+    if (performance.now() >= plan.deadline) throw timedOut(plan);
+  }
+}
+
+function sleepAsync(handle: MappingHandle, offset: number, expected: number, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      native.cancelWait(id);
+      reject(new AbortError(signal!.reason));
+    };
+    // 'closed' (this process closed the channel) resolves too: the caller's next
+    // attempt reports the closed channel.
+    const id = native.waitAsync(handle, offset, expected, ms, (result) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (result === 'error') reject(new SystemError('ENOSYS', 'futex_waitv', undefined, 'asynchronous waits need Linux 5.16 or later'));
+      else resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
