@@ -1,7 +1,8 @@
 // The consumer side of a Channel. A received message is a view into the ring itself;
 // its room is given back to producers at the next receive or release(). The tail is
-// published lazily (every quarter ring, before sleeping, or at once when a producer
-// waits for room), so the fast path touches the producers' cache lines only to read.
+// published lazily (every quarter ring, whenever the consumer has caught up, or at
+// once when a producer sleeps for room), so the fast path touches the producers' cache
+// lines only to read.
 import { AbortError, PeerGoneError, SystemError } from './errors';
 import type { ChannelCore } from './channel_core';
 import { H, HEADER_SIZE, PAD, RECORD_HEADER, tagGeneration, tagSlot } from './channel_layout';
@@ -177,7 +178,9 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #release(): void {
     if (this.#closed || this.#core.closed) throw this.#core.closedError();
     this.#released = this.#read;
-    if (((this.#released - this.#published) >>> 0) >= this.#publishEvery || Atomics.load(this.#i32, PRODUCERS_WAITING) !== 0) {
+    // A plain read is enough here: a producer that starts to wait re-reads the tail
+    // after raising the count, and a stale zero costs it one sleep slice at worst.
+    if (((this.#released - this.#published) >>> 0) >= this.#publishEvery || this.#i32[PRODUCERS_WAITING] !== 0) {
       this.#publish();
     }
   }
@@ -202,15 +205,22 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
         const head = Atomics.load(i32, HEAD) >>> 0;
         if (head === pos) {
           this.#blockedBy = -1;
+          // Caught up: producers must see all the room there is, whoever waits.
+          this.#publish();
           return -1;
         }
         this.#checkHead(head);
       }
       const index = pos & this.#mask;
       const w = (HEADER_SIZE + index) >> 2;
-      const word1 = Atomics.load(i32, w + 1);
+      // Plain read: the record was written before the head that covers it was
+      // published (and our Atomics.load of that head orders it); only a reserved
+      // record's commit comes later, and that one is re-read with Atomics.load.
+      let word1 = i32[w + 1];
+      if (word1 < 0) word1 = Atomics.load(i32, w + 1);
       if (word1 < 0) {
         this.#blockedBy = -word1 - 1;
+        this.#publish();
         return -1;
       }
       const extent = this.#extent(w, index, pos);
@@ -260,8 +270,6 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   }
 
   #plan(deadline: number): WaitPlan<true> {
-    // Producers waiting for room must see what was released before this side sleeps.
-    this.#publish();
     return {
       attempt: () => (this.#next() >= 0 ? true : undefined),
       checkPeer: () => {

@@ -18,6 +18,15 @@ export const SPIN_NS = 20_000;
 /** Longest single sleep: how soon a peer that died without a word is noticed. */
 export const SLICE_MS = 100;
 
+/**
+ * Whether a plain load that follows an Atomics.store is ordered after it. V8 makes
+ * every Atomics call cost tens of ns, so the fast paths read the waiter counts with
+ * plain loads where the hardware keeps store-load order after a sequentially
+ * consistent store (x86: V8's Atomics.store is an xchg, a full fence), and with
+ * Atomics.load elsewhere (arm64's stlr lets a later plain load pass it).
+ */
+export const PLAIN_LOADS_ORDERED = process.arch === 'x64' || process.arch === 'ia32';
+
 /** One direction's sleeping place: a waiter count and the futex word beside it. */
 export interface Sleeper {
   readonly i32: Int32Array;
@@ -28,9 +37,9 @@ export interface Sleeper {
   readonly seq: number;
 }
 
-/** Wakes every sleeper of `s`, if there is one (called by the side that published). */
+/** Wakes every sleeper of `s`, if there is one (called right after the side's Atomics.store that published). */
 export function wake(s: Sleeper): void {
-  if (Atomics.load(s.i32, s.count) === 0) return;
+  if ((PLAIN_LOADS_ORDERED ? s.i32[s.count] : Atomics.load(s.i32, s.count)) === 0) return;
   Atomics.add(s.i32, s.seq, 1);
   native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
 }

@@ -1,0 +1,299 @@
+// The channel against what a Node.js user could use instead, between two processes:
+// round trip of 64 B (busy and idle-friendly), one-way throughput of 64 B messages, and
+// the round trip of a 4 MiB message passed with reserve/commit (zero copy). C is the
+// baseline of each group. The far side of every exchange is bench/channel_peer.js.
+'use strict';
+const { fork, spawn } = require('node:child_process');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { Channel } = require('podshm');
+
+const PEER = path.join(__dirname, 'channel_peer.js');
+// Each measurement runs for about this long (after a warm-up), or its count.
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
+
+let counter = 0;
+const uniq = (tag) => `/podshm-bench-${process.pid}-${++counter}-${tag}`;
+
+function exited(child) {
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`peer exited with ${code ?? signal}`))));
+  });
+}
+
+function pair(tag, opts) {
+  const ping = Channel.create(uniq(`${tag}-ping`), opts);
+  const pong = Channel.create(uniq(`${tag}-pong`), opts);
+  const done = () => {
+    for (const ch of [ping, pong]) {
+      ch.close();
+      ch.unlink();
+    }
+  };
+  return { ping, pong, done };
+}
+
+// Runs `once(i)` in a timed loop after a warm-up; returns ns per call.
+function timed(once, maxCount) {
+  const warm = Math.min(1000, maxCount / 10);
+  for (let i = 0; i < warm; i++) once(i);
+  const limit = SECONDS * 1e9;
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  let elapsed = 0;
+  while (n < maxCount) {
+    for (let k = 0; k < 256 && n < maxCount; k++, n++) once(warm + n);
+    elapsed = Number(process.hrtime.bigint() - t0);
+    if (elapsed >= limit) break;
+  }
+  return elapsed / n;
+}
+
+async function channelRoundTrip(wait, size, how) {
+  const { ping, pong, done } = pair(`rt-${wait}`, { capacity: size > 4096 ? 4 * size : 1 << 16, wait });
+  const child = spawn(process.execPath, [PEER, 'channel-echo', ping.name, pong.name, how], { stdio: 'inherit' });
+  const finished = exited(child);
+  try {
+    const tx = ping.sender();
+    const rx = pong.receiver();
+    const msg = new Uint8Array(size);
+    const dv = new DataView(msg.buffer);
+    const ns = timed((i) => {
+      if (how === 'zero-copy') {
+        const slot = tx.reserve(size);
+        slot.bytes[0] = i & 255;
+        slot.commit();
+      } else {
+        dv.setUint32(0, i, true);
+        tx.send(msg);
+      }
+      const echo = rx.receive({ timeout: 10_000 });
+      if (echo[0] !== (i & 255)) throw new Error('round trip returned the wrong message');
+    }, wait === 'block' ? 20_000 : 2_000_000);
+    tx.send(new Uint8Array(0));
+    await finished;
+    return ns;
+  } finally {
+    child.kill();
+    done();
+  }
+}
+
+async function channelOneWay(count) {
+  const { ping, pong, done } = pair('oneway', { capacity: 1 << 20 });
+  const child = spawn(process.execPath, [PEER, 'channel-sink', ping.name, pong.name, String(count)], { stdio: 'inherit' });
+  const finished = exited(child);
+  try {
+    const tx = ping.sender();
+    const rx = pong.receiver();
+    const msg = new Uint8Array(64);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) {
+      msg[0] = i;
+      msg[1] = i >> 8;
+      msg[2] = i >> 16;
+      msg[3] = i >> 24;
+      tx.send(msg);
+    }
+    const ok = rx.receive({ timeout: 60_000 })[0];
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    await finished;
+    if (ok !== 1) throw new Error('the sink saw messages out of order');
+    return count / secs;
+  } finally {
+    child.kill();
+    done();
+  }
+}
+
+async function unixServer() {
+  const file = path.join(os.tmpdir(), `podshm-bench-${process.pid}-${++counter}.sock`);
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(file, resolve));
+  const accepted = new Promise((resolve) => server.once('connection', resolve));
+  return { file, server, accepted };
+}
+
+async function unixRoundTrip(size, rounds) {
+  const { file, server, accepted } = await unixServer();
+  const child = spawn(process.execPath, [PEER, 'unix-echo', file], { stdio: 'inherit' });
+  const sock = await accepted;
+  const msg = Buffer.alloc(size);
+  let got = 0;
+  let wake = null;
+  sock.on('data', (d) => {
+    got += d.length;
+    if (got >= size && wake) {
+      got -= size;
+      const w = wake;
+      wake = null;
+      w();
+    }
+  });
+  const once = () => new Promise((resolve) => {
+    wake = resolve;
+    sock.write(msg);
+  });
+  for (let i = 0; i < 200; i++) await once();
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  while (n < rounds && Number(process.hrtime.bigint() - t0) < SECONDS * 1e9) {
+    await once();
+    n++;
+  }
+  const ns = Number(process.hrtime.bigint() - t0) / n;
+  sock.end();
+  await exited(child);
+  server.close();
+  return ns;
+}
+
+async function unixOneWay(count) {
+  const { file, server, accepted } = await unixServer();
+  const child = spawn(process.execPath, [PEER, 'unix-sink', file, String(count * 64)], { stdio: 'inherit' });
+  const sock = await accepted;
+  const answered = new Promise((resolve) => sock.once('data', resolve));
+  const msg = Buffer.alloc(64);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    // One write per message, as a user sends messages; respect backpressure.
+    if (!sock.write(msg)) await new Promise((resolve) => sock.once('drain', resolve));
+  }
+  await answered;
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  sock.end();
+  await exited(child);
+  server.close();
+  return count / secs;
+}
+
+async function ipcRoundTrip(rounds) {
+  const child = fork(PEER, ['ipc-echo'], { serialization: 'advanced', stdio: 'inherit' });
+  const finished = exited(child);
+  const msg = new Uint8Array(64);
+  const once = () => new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send(msg);
+  });
+  for (let i = 0; i < 100; i++) await once();
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  while (n < rounds && Number(process.hrtime.bigint() - t0) < SECONDS * 1e9) {
+    await once();
+    n++;
+  }
+  const ns = Number(process.hrtime.bigint() - t0) / n;
+  child.send('end');
+  await finished;
+  return ns;
+}
+
+async function ipcOneWay(count) {
+  const child = fork(PEER, ['ipc-sink', String(count)], { serialization: 'advanced', stdio: 'inherit' });
+  const finished = exited(child);
+  const answered = new Promise((resolve) => child.once('message', resolve));
+  const msg = new Uint8Array(64);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    if (!child.send(msg)) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await answered;
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  await finished;
+  return count / secs;
+}
+
+// shm-typed-array (a devDependency) gives shared memory and nothing to wait with; a
+// user would spin on a word with Atomics.
+function shmta() {
+  try {
+    return require('shm-typed-array');
+  } catch {
+    return null;
+  }
+}
+
+async function shmtaRoundTrip(shm, rounds) {
+  const key = uniq('shmta-rt');
+  const buf = shm.create(4096, 'Buffer', key);
+  const word = new Int32Array(buf.buffer, buf.byteOffset, 2);
+  const child = spawn(process.execPath, [PEER, 'shmta-echo', key], { stdio: 'inherit' });
+  const finished = exited(child);
+  try {
+    const ns = timed((i) => {
+      Atomics.store(word, 0, 2 * i + 1);
+      while (Atomics.load(word, 0) !== 2 * i + 2);
+    }, rounds);
+    Atomics.store(word, 1, 1);
+    await finished;
+    return ns;
+  } finally {
+    child.kill();
+    shm.destroy(key);
+  }
+}
+
+async function shmtaOneWay(shm, count) {
+  const key = uniq('shmta-ow');
+  const SLOTS = 16384;
+  const buf = shm.create(512 + SLOTS * 64, 'Buffer', key);
+  const i32 = new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
+  const child = spawn(process.execPath, [PEER, 'shmta-sink', key, String(count)], { stdio: 'inherit' });
+  const finished = exited(child);
+  try {
+    const msg = Buffer.alloc(64);
+    let tail = 0;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) {
+      while (i - tail >= SLOTS) tail = Atomics.load(i32, 32);
+      msg.writeInt32LE(i, 0);
+      msg.copy(buf, 512 + (i % SLOTS) * 64);
+      Atomics.store(i32, 0, i + 1);
+    }
+    while (Atomics.load(i32, 64) === 0);
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    await finished;
+    if (Atomics.load(i32, 64) !== 1) throw new Error('shm-typed-array sink saw wrong data');
+    return count / secs;
+  } finally {
+    child.kill();
+    shm.destroy(key);
+  }
+}
+
+async function run(suite) {
+  const pingpong = suite.cProgram('channel_pingpong');
+  const spsc = suite.cProgram('channel_spsc');
+  const shm = shmta();
+
+  let g = 'channel: round trip 64 B, busy';
+  suite.record(g, 'C spin ping-pong (shared word)', Number(await suite.capture(pingpong, ['spin', '300000'])), 'ns');
+  const adaptive = await channelRoundTrip('adaptive', 64, 'copy');
+  suite.record(g, "podshm Channel wait 'adaptive'", adaptive, 'ns');
+  suite.record(g, "podshm Channel wait 'spin'", await channelRoundTrip('spin', 64, 'copy'), 'ns');
+  if (shm) suite.record(g, 'shm-typed-array + Atomics spin (word only)', await shmtaRoundTrip(shm, 2_000_000), 'ns');
+  suite.record(g, 'Node Unix socket', await unixRoundTrip(64, 50_000), 'ns');
+  suite.record(g, 'child_process IPC (process.send)', await ipcRoundTrip(50_000), 'ns');
+
+  g = 'channel: round trip 64 B, idle-friendly';
+  suite.record(g, 'C futex ping-pong', Number(await suite.capture(pingpong, ['futex', '20000'])), 'ns');
+  suite.record(g, "podshm Channel wait 'block'", await channelRoundTrip('block', 64, 'copy'), 'ns');
+
+  g = 'channel: one-way 64 B messages';
+  suite.record(g, 'C SPSC ring', Number(await suite.capture(spsc, ['50000000'])), 'msg/s');
+  suite.record(g, 'podshm Channel send + drain', await channelOneWay(10_000_000), 'msg/s');
+  if (shm) suite.record(g, 'shm-typed-array + hand-written ring', await shmtaOneWay(shm, 5_000_000), 'msg/s');
+  suite.record(g, 'Node Unix socket (one write per message)', await unixOneWay(1_000_000), 'msg/s');
+  suite.record(g, 'child_process IPC (process.send)', await ipcOneWay(200_000), 'msg/s');
+
+  g = 'channel: round trip 4 MiB, zero copy';
+  suite.record(g, 'C spin ping-pong (an offset is all C passes)', Number(await suite.capture(pingpong, ['spin', '300000'])), 'ns');
+  suite.record(g, 'podshm Channel 64 B (adaptive)', adaptive, 'ns');
+  const big = await channelRoundTrip('adaptive', 4 << 20, 'zero-copy');
+  suite.record(g, 'podshm Channel 4 MiB reserve/commit', big, 'ns', `${(big / adaptive).toFixed(2)}x the 64 B round trip`);
+  suite.record(g, 'Node Unix socket 4 MiB', await unixRoundTrip(4 << 20, 2_000), 'ns');
+}
+
+module.exports = { run };
