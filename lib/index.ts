@@ -3,6 +3,9 @@ export { probeLimits, type Limits, type ShmLimits, type MqueueLimits, type SysvL
 export { type MemoryCgroup } from './cgroup';
 export { PodshmError, SystemError, CapacityError } from './errors';
 export { native as _native } from './native';
+export { FutexWord, type WaitResult, type AsyncWaitOptions } from './futex';
+export { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS, type SlotRange, type ClaimOptions } from './liveness';
+export { AbortError, CorruptionError } from './errors';
 export {
   Channel,
   Sender,
