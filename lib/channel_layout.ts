@@ -51,15 +51,11 @@ export const H = {
 export const SLOT_SIZE = 64;
 /** Fields of a producer slot, as byte offsets inside the slot. */
 export const S = {
-  STATE: 0, // SLOT_FREE | SLOT_ATTACHED
-  GENERATION: 4, // bumped each time the slot is claimed (24 bits are used in records)
+  GENERATION: 0, // bumped each time the slot is claimed (24 bits are used in records)
   SENT_MESSAGES: 8, // Float64, written only by the slot's owner
   SENT_BYTES: 16, // Float64
 } as const;
 export const MAX_PRODUCERS = (HEADER_SIZE - H.SLOTS) / SLOT_SIZE; // 48
-
-export const SLOT_FREE = 0;
-export const SLOT_ATTACHED = 1;
 
 export const CONSUMER_NONE = 0;
 export const CONSUMER_ATTACHED = 1;

@@ -8,6 +8,7 @@ import type { ChannelCore } from './channel_core';
 import { H, HEADER_SIZE, PAD, RECORD_HEADER, tagGeneration, tagSlot } from './channel_layout';
 import { wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
 import { abortSignal, deadlineOf, timeoutMs } from './timeout';
+import type { Presence } from './liveness';
 import { options } from './validate';
 
 export interface ReceiveOptions {
@@ -52,6 +53,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #messages = 0;
   #bytes = 0;
   #closed = false;
+  readonly #presence: Presence;
 
   /** @internal Use Channel.receiver(). */
   constructor(core: ChannelCore) {
@@ -63,7 +65,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#capacity = core.capacity;
     this.#mask = core.mask;
     this.#publishEvery = core.capacity >>> 2;
-    core.peers.claimConsumer();
+    this.#presence = core.peers.claimConsumer();
     // A consumer that takes over from a dead one resumes at the published tail, so
     // what the dead one had read but not yet released is delivered again.
     const tail = Atomics.load(this.#i32, TAIL) >>> 0;
@@ -164,11 +166,11 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     if (!this.#core.closed) {
       this.#release();
       this.#publish();
+      this.#core.peers.consumerClosing();
     }
     this.#closed = true;
-    if (this.#core.closed) return;
-    this.#core.peers.releaseConsumer();
-    wake(this.#core.spaceSleeper);
+    this.#presence.release();
+    if (!this.#core.closed) wake(this.#core.spaceSleeper);
   }
 
   [Symbol.dispose](): void {

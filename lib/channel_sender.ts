@@ -17,6 +17,7 @@ import {
 } from './channel_layout';
 import { wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
 import { abortSignal, deadlineOf, timeoutMs } from './timeout';
+import type { Presence } from './liveness';
 import { integer, options } from './validate';
 
 export interface SendOptions {
@@ -82,7 +83,7 @@ export class Sender implements Disposable {
   readonly #mask: number;
   readonly #maxMessage: number;
   readonly #multi: boolean;
-  readonly #slot: number;
+  readonly #presence: Presence;
   /** -(owner tag + 1): word 1 of a record this sender reserved and has not committed. */
   readonly #reservedMark: number;
   readonly #sentIndex: number;
@@ -102,8 +103,9 @@ export class Sender implements Disposable {
     this.#mask = core.mask;
     this.#maxMessage = core.maxMessage;
     this.#multi = core.multi;
-    const { slot, generation } = core.peers.claimProducer(core.multi);
-    this.#slot = slot;
+    const { presence, generation } = core.peers.claimProducer(core.multi);
+    const slot = presence.slot;
+    this.#presence = presence;
     this.#reservedMark = -(ownerTag(slot, generation) + 1);
     this.#sentIndex = (H.SLOTS + slot * SLOT_SIZE + S.SENT_MESSAGES) >> 3;
     this.#tail = Atomics.load(this.#i32, TAIL) >>> 0;
@@ -175,10 +177,9 @@ export class Sender implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#core.closed) return;
-    this.#core.peers.releaseProducer(this.#slot);
+    this.#presence.release();
     // A consumer asleep on an empty ring re-checks who is left.
-    wake(this.#core.dataSleeper);
+    if (!this.#core.closed) wake(this.#core.dataSleeper);
   }
 
   [Symbol.dispose](): void {
