@@ -39,6 +39,9 @@ export const H = {
   // and PRODUCERS_WAITING is not zero.
   PRODUCERS_WAITING: 512,
   SPACE_SEQ: 516,
+  // Set by a producer that found the ring full without sleeping (trySend, spinning):
+  // the consumer then publishes its tail at the next release instead of lazily.
+  ROOM_WANTED: 520,
 
   // Who is or was here (liveness itself is in OFD locks, see channel_peers.ts).
   CONSUMER_STATE: 640, // CONSUMER_NONE | CONSUMER_ATTACHED | CONSUMER_CLOSED

@@ -26,6 +26,7 @@ export type MessageHandler = (bytes: Uint8Array, offset: number, length: number)
 const HEAD = H.HEAD >> 2;
 const TAIL = H.TAIL >> 2;
 const PRODUCERS_WAITING = H.PRODUCERS_WAITING >> 2;
+const ROOM_WANTED = H.ROOM_WANTED >> 2;
 const RECEIVED = H.RECEIVED_MESSAGES >> 3;
 
 export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
@@ -180,9 +181,9 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #release(): void {
     if (this.#closed || this.#core.closed) throw this.#core.closedError();
     this.#released = this.#read;
-    // A plain read is enough here: a producer that starts to wait re-reads the tail
-    // after raising the count, and a stale zero costs it one sleep slice at worst.
-    if (((this.#released - this.#published) >>> 0) >= this.#publishEvery || this.#i32[PRODUCERS_WAITING] !== 0) {
+    // Plain reads are enough here: a producer re-reads the tail after raising either
+    // word, and a stale zero costs it one more try (or one sleep slice) at worst.
+    if (((this.#released - this.#published) >>> 0) >= this.#publishEvery || this.#i32[PRODUCERS_WAITING] !== 0 || this.#i32[ROOM_WANTED] !== 0) {
       this.#publish();
     }
   }
@@ -192,6 +193,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#published = this.#released;
     this.#f64[RECEIVED] = this.#messages;
     this.#f64[RECEIVED + 1] = this.#bytes;
+    if (this.#i32[ROOM_WANTED] !== 0) this.#i32[ROOM_WANTED] = 0;
     Atomics.store(this.#i32, TAIL, this.#released);
     wake(this.#core.spaceSleeper);
   }

@@ -36,6 +36,7 @@ const LOCK_PATIENCE_MS = 1000;
 const HEAD = H.HEAD >> 2;
 const TAIL = H.TAIL >> 2;
 const LOCK = H.RESERVE_LOCK >> 2;
+const ROOM_WANTED = H.ROOM_WANTED >> 2;
 const CONSUMER_STATE = H.CONSUMER_STATE >> 2;
 // A private word to sleep on for a moment (Atomics.wait works within one process).
 const nap = new Int32Array(new SharedArrayBuffer(4));
@@ -339,7 +340,9 @@ export class Sender implements Disposable {
     const tail = Atomics.load(this.#i32, TAIL) >>> 0;
     this.#checkSpan(head, tail);
     this.#tail = tail;
-    return this.#capacity - ((head - tail) >>> 0) >= need;
+    if (this.#capacity - ((head - tail) >>> 0) >= need) return true;
+    if (this.#i32[ROOM_WANTED] === 0) Atomics.store(this.#i32, ROOM_WANTED, 1);
+    return false;
   }
 
   #checkSpan(head: number, tail: number): void {

@@ -1,0 +1,188 @@
+// The Channel API in one process (and zero copy across two): arguments, backpressure,
+// timeouts, AbortSignal, reserve/commit, copies, stats, close.
+import { spawn } from 'node:child_process';
+import t from 'tap';
+import { AbortError, Channel, ChannelCorruptError, SharedMemory, SystemError } from 'podshm';
+import { fixture, uniqueName } from './helpers.mjs';
+
+function channel(t, opts) {
+  const ch = Channel.create(uniqueName('chapi'), { capacity: 4096, ...opts });
+  t.teardown(() => (ch.close(), ch.unlink()));
+  return ch;
+}
+
+t.test('create and open check their arguments before any system call', async (t) => {
+  const name = uniqueName('chargs');
+  for (const capacity of [0, 1000, 2048, 3 << 12, 2 ** 31, 4096.5]) {
+    t.throws(() => Channel.create(name, { capacity }), { code: 'ERR_OUT_OF_RANGE' }, `capacity ${capacity}`);
+  }
+  t.throws(() => Channel.create(name, { capacity: '4096' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => Channel.create(name, { producers: 'many' }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => Channel.create(name, { wait: 'sleep' }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => Channel.create('a/b'), { code: 'EINVAL' });
+  t.throws(() => Channel.open(uniqueName('missing')), { code: 'ENOENT' });
+  const ch = channel(t, {});
+  t.throws(() => Channel.create(ch.name), { code: 'EEXIST' });
+  t.equal(ch.capacity, 4096);
+  t.equal(ch.maxMessageSize, 2040);
+  t.equal(ch.producers, 'single');
+  t.equal(ch.wait, 'adaptive');
+  const other = Channel.open(ch.name);
+  t.teardown(() => other.close());
+  t.match(other, { capacity: 4096, producers: 'single', wait: 'adaptive', maxMessageSize: 2040 });
+});
+
+t.test('a segment that is not a channel is refused with ChannelCorruptError', async (t) => {
+  const name = uniqueName('chnot');
+  const shm = SharedMemory.create(name, 1 << 16);
+  t.teardown(() => (shm.close(), shm.unlink()));
+  t.throws(() => Channel.open(name), ChannelCorruptError);
+});
+
+t.test('messages: types and sizes', async (t) => {
+  const ch = channel(t, {});
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  t.throws(() => tx.send('text'), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => tx.send(new Uint8Array(2041)), { code: 'EMSGSIZE' });
+  t.throws(() => tx.reserve(-1), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => tx.send(new Uint8Array(1), { timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  tx.send(Buffer.from('hello'));
+  tx.send(new Uint32Array([0x01020304]));
+  tx.send(new Uint8Array(0));
+  tx.send(new Uint8Array(2040).fill(9));
+  t.equal(Buffer.from(rx.receive()).toString(), 'hello');
+  t.same([...rx.receive()], [4, 3, 2, 1], 'any ArrayBufferView, as its bytes');
+  t.equal(rx.receive().length, 0, 'empty messages are messages');
+  const big = rx.receive();
+  t.equal(big.length, 2040);
+  t.ok(big.every((b) => b === 9));
+});
+
+t.test('backpressure: a full ring refuses, then takes again once the consumer reads; nothing is lost', async (t) => {
+  const ch = channel(t, {});
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  let sent = 0;
+  const msg = new Uint8Array(100);
+  while (tx.trySend(msg.fill(sent & 255))) sent++;
+  t.equal(sent, Math.floor(4096 / 112), 'as many 100-byte messages as 112-byte records fit');
+  t.equal(tx.tryReserve(100), null);
+  t.throws(() => tx.send(msg, { timeout: 30 }), { code: 'ETIMEDOUT', name: 'SystemError' });
+  t.equal(ch.stats().usedBytes, sent * 112);
+  t.equal(rx.receive()[0], 0);
+  rx.release();
+  t.equal(tx.trySend(msg.fill(sent & 255)), true, 'room again after a release');
+  sent++;
+  let got = 1;
+  for (let m; (m = rx.tryReceive()) !== null; got++) t.equal(m[0], got & 255);
+  t.equal(got, sent);
+});
+
+t.test('timeouts and AbortSignal', async (t) => {
+  const ch = channel(t, { wait: 'block' });
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  t.throws(() => rx.receive({ timeout: 20 }), { code: 'ETIMEDOUT' });
+  await t.rejects(rx.receiveAsync({ timeout: 20 }), { code: 'ETIMEDOUT' });
+
+  const ac = new AbortController();
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  setTimeout(() => ac.abort(new Error('stop')), 100);
+  const err = await rx.receiveAsync({ signal: ac.signal }).catch((e) => e);
+  clearInterval(timer);
+  t.ok(err instanceof AbortError, 'aborted with AbortError');
+  t.equal(err.cause?.message, 'stop');
+  t.ok(ticks > 3, 'the event loop ran while receiveAsync waited');
+  await t.rejects(rx.receiveAsync({ signal: AbortSignal.abort() }), AbortError, 'an aborted signal rejects at once');
+
+  while (tx.trySend(new Uint8Array(500)));
+  await t.rejects(tx.sendAsync(new Uint8Array(500), { signal: AbortSignal.timeout(30) }), AbortError);
+  await t.rejects(tx.sendAsync(new Uint8Array(500), { timeout: 30 }), { code: 'ETIMEDOUT' });
+  // A wait that succeeds: room appears while sendAsync waits.
+  const pending = tx.sendAsync(Uint8Array.of(7), { timeout: 5_000 });
+  setTimeout(() => (rx.receive(), rx.release()), 20);
+  await pending;
+  t.pass('sendAsync completed once room appeared');
+});
+
+t.test('reserve/commit: the consumer reads the very bytes the producer wrote', async (t) => {
+  const ch = channel(t, {});
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  const slot = tx.reserve(64);
+  t.ok(slot.bytes.buffer instanceof SharedArrayBuffer);
+  slot.bytes.fill(5);
+  t.equal(rx.tryReceive(), null, 'not visible before commit');
+  slot.commit(10);
+  t.throws(() => slot.commit(), { code: 'EINVAL' }, 'once only');
+  const view = rx.receive();
+  t.equal(view.length, 10);
+  t.equal(view.buffer, slot.bytes.buffer, 'same memory');
+  t.equal(view.byteOffset, slot.bytes.byteOffset, 'same place: no copy was made');
+  const cancelled = tx.reserve(30);
+  cancelled.cancel();
+  tx.send(Uint8Array.of(1, 2, 3));
+  t.same([...rx.receive()], [1, 2, 3], 'a cancelled reservation is skipped');
+  t.throws(() => tx.reserve(8).commit(9), { code: 'ERR_OUT_OF_RANGE' });
+});
+
+t.test('zero copy across processes: the view is the producer process memory', async (t) => {
+  const ch = channel(t, {});
+  const rx = ch.receiver();
+  const child = spawn(process.execPath, [fixture('channel-producer.mjs'), ch.name, '0', '0', 'share'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const lines = [];
+  child.stdout.on('data', (d) => lines.push(...String(d).trim().split('\n')));
+  const view = await rx.receiveAsync({ timeout: 10_000 });
+  t.same([...view.subarray(0, 4)], [1, 1, 1, 1]);
+  child.stdin.write('go\n');
+  while (!lines.includes('written')) await new Promise((r) => setTimeout(r, 10));
+  t.equal(view[0], 42, "the producer's later write shows through the consumer's view");
+  child.stdin.end('bye\n');
+});
+
+t.test('receiveCopy keeps its bytes; receive views are reused ring space', async (t) => {
+  const ch = channel(t, {});
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  tx.send(Uint8Array.of(1));
+  const copy = rx.receiveCopy();
+  t.notOk(copy.buffer instanceof SharedArrayBuffer);
+  for (let i = 0; i < 100; i++) {
+    tx.send(new Uint8Array(100).fill(2));
+    rx.receive();
+  }
+  t.same([...copy], [1]);
+});
+
+t.test('one consumer, one single producer; drain; stats; close and dispose', async (t) => {
+  const ch = channel(t, {});
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  t.throws(() => ch.receiver(), { code: 'EBUSY' });
+  t.throws(() => Channel.open(ch.name).receiver(), { code: 'EBUSY' }, 'from another channel object too');
+  t.throws(() => ch.sender(), { code: 'EBUSY' });
+  for (let i = 0; i < 5; i++) tx.send(Uint8Array.of(i, i));
+  const seen = [];
+  t.equal(rx.drain((bytes, offset, length) => seen.push(bytes[offset], length), 3), 3);
+  t.same(seen, [0, 2, 1, 2, 2, 2]);
+  const s = ch.stats();
+  t.match(s, { capacity: 4096, messagesSent: 5, bytesSent: 10, producersAlive: 1, consumerAlive: true });
+  t.ok(s.usedBytes > 0);
+  t.equal(rx.drain(() => {}), 2);
+  const multi = Channel.create(uniqueName('chdispose'), { producers: 'multi' });
+  const senders = [multi.sender(), multi.sender(), multi.sender()];
+  t.equal(multi.stats().producersAlive, 3);
+  multi.unlink();
+  multi[Symbol.dispose]();
+  t.same(senders.map((x) => x.closed), [true, true, true], 'dispose closes the senders made from it');
+  tx.close();
+  t.throws(() => tx.send(Uint8Array.of(1)), { code: 'EBADF' });
+  t.equal(ch.stats().producersAlive, 0);
+  ch.close();
+  t.throws(() => rx.receive(), { code: 'EBADF' });
+  t.throws(() => ch.sender(), SystemError);
+  ch.close();
+});
