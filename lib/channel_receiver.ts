@@ -228,9 +228,10 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
         return -1;
       }
       const extent = this.#extent(w, index, pos);
+      const pad = (i32[w] & PAD) !== 0;
+      if (!pad && word1 > extent) throw this.#core.corrupt(`a record at ${pos} has length ${word1} beyond its extent ${extent}`, (w + 1) << 2, word1);
       this.#read = (pos + RECORD_HEADER + extent) >>> 0;
-      if ((i32[w] & PAD) !== 0) continue;
-      if (word1 > extent) throw this.#core.corrupt(`a record at ${pos} has length ${word1} beyond its extent ${extent}`, (w + 1) << 2, word1);
+      if (pad) continue;
       this.#messages++;
       this.#bytes += word1;
       this.#at = HEADER_SIZE + index + RECORD_HEADER;

@@ -1,0 +1,64 @@
+// Shared memory is hostile input: a channel whose header or records hold garbage
+// yields ChannelCorruptError (or a timeout, or PeerGoneError when the garbage says so),
+// never a crash, a hang, or a read outside the ring.
+import t from 'tap';
+import { Channel, ChannelCorruptError, CorruptionError, SharedMemory } from 'podshm';
+import { node, uniqueName } from './helpers.mjs';
+
+t.test('open refuses a bad magic, version, capacity, layout or flags', async (t) => {
+  const cases = [
+    [0, 0x12345678, 'magic'],
+    [4, 2, 'version'],
+    [8, 3000, 'capacity'],
+    [8, 1 << 20, 'capacity'],
+    [12, 0x100, 'flags'],
+    [16, 64, 'data offset'],
+    [20, 7, 'producer table'],
+  ];
+  for (const [offset, value, what] of cases) {
+    const ch = Channel.create(uniqueName('chbad'), { capacity: 4096 });
+    const raw = SharedMemory.open(ch.name);
+    new Int32Array(raw.buffer)[offset >> 2] = value;
+    const err = t.throws(() => Channel.open(ch.name), ChannelCorruptError, what);
+    t.ok(err instanceof CorruptionError);
+    t.match(err, { offset, code: 'ERR_PODSHM_CORRUPT' });
+    raw.close();
+    ch.close();
+    ch.unlink();
+  }
+});
+
+t.test('a head or a record header out of bounds is ChannelCorruptError, not a bad view', async (t) => {
+  const ch = Channel.create(uniqueName('chrec'), { capacity: 4096 });
+  t.teardown(() => (ch.close(), ch.unlink()));
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  const raw = SharedMemory.open(ch.name);
+  t.teardown(() => raw.close());
+  const i32 = new Int32Array(raw.buffer);
+  tx.send(new Uint8Array(16));
+  i32[4096 >> 2] = 1 << 20; // extent far beyond the ring
+  t.throws(() => rx.receive({ timeout: 100 }), { name: 'ChannelCorruptError', offset: 4096 });
+  i32[4096 >> 2] = 16;
+  i32[(4096 + 4) >> 2] = 17; // length beyond the extent
+  t.throws(() => rx.receive({ timeout: 100 }), ChannelCorruptError);
+  i32[(4096 + 4) >> 2] = 16;
+  t.equal(rx.receive({ timeout: 100 }).length, 16, 'repaired, the message reads again');
+  i32[128 >> 2] = 4096 * 3; // head more than a ring ahead
+  t.throws(() => rx.receive({ timeout: 100 }), { name: 'ChannelCorruptError', offset: 128 });
+  i32[256 >> 2] = 4096 * 5; // a tail far from the head
+  t.throws(() => {
+    for (let i = 0; i < 4; i++) tx.send(new Uint8Array(2040), { timeout: 100 });
+  }, { name: 'ChannelCorruptError', offset: 256 }, 'the producer checks the tail it reads');
+});
+
+t.test('fuzz: random header and record words never crash or hang (bounded run in a child)', async (t) => {
+  const r = await node('channel-fuzz.mjs', ['4'], { timeoutMs: 25_000 });
+  t.equal(r.signal, null, 'not killed (no crash, no hang)');
+  t.equal(r.code, 0, r.stderr);
+  const outcomes = JSON.parse(r.stdout);
+  t.ok(outcomes.runs > 10, `${outcomes.runs} channels corrupted`);
+  t.ok(outcomes.corrupt > 0, `ChannelCorruptError seen ${outcomes.corrupt} times`);
+  t.ok(outcomes.ok > 0, `${outcomes.ok} operations still worked`);
+  t.comment(JSON.stringify(outcomes));
+});
