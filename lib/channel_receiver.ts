@@ -6,7 +6,7 @@
 import { AbortError, PeerGoneError, SystemError } from './errors';
 import type { ChannelCore } from './channel_core';
 import { H, HEADER_SIZE, PAD, RECORD_HEADER, tagGeneration, tagSlot } from './channel_layout';
-import { wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
+import { SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
 import { abortSignal, deadlineOf, timeoutMs } from './timeout';
 import type { Presence } from './liveness';
 import { options } from './validate';
@@ -54,6 +54,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #messages = 0;
   #bytes = 0;
   #closed = false;
+  readonly #budget = new SpinBudget();
   readonly #presence: Presence;
 
   /** @internal Use Channel.receiver(). */
@@ -286,6 +287,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       },
       sleeper: this.#core.dataSleeper,
       strategy: this.#core.wait,
+      budget: this.#budget,
       deadline,
       object: this.#core.name,
       what: 'a message',

@@ -15,7 +15,7 @@ import {
   tagGeneration,
   tagSlot,
 } from './channel_layout';
-import { wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
+import { SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
 import { abortSignal, deadlineOf, timeoutMs } from './timeout';
 import type { Presence } from './liveness';
 import { integer, options } from './validate';
@@ -93,6 +93,7 @@ export class Sender implements Disposable {
   /** The consumer's tail as last read: re-read only when the ring looks full. */
   #tail: number;
   #closed = false;
+  readonly #budget = new SpinBudget();
 
   /** @internal Use Channel.sender(). */
   constructor(core: ChannelCore) {
@@ -364,6 +365,7 @@ export class Sender implements Disposable {
       },
       sleeper: this.#core.spaceSleeper,
       strategy: this.#core.wait,
+      budget: this.#budget,
       deadline,
       object: this.#core.name,
       what: 'room in the ring',

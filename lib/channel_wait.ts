@@ -13,8 +13,9 @@ import { AbortError, SystemError } from './errors';
 import type { WaitStrategy } from './channel_layout';
 import { native, type MappingHandle } from './native';
 
-/** How long `adaptive` spins before it sleeps: about the cost of a futex wake-up here (DESIGN.md 2.5). */
+/** The longest `adaptive` spins before it sleeps: about the cost of a futex wake-up here (DESIGN.md 2.5). */
 export const SPIN_NS = 20_000;
+const MIN_SPIN_NS = 500;
 /** Longest single sleep: how soon a peer that died without a word is noticed. */
 export const SLICE_MS = 100;
 
@@ -44,6 +45,22 @@ export function wake(s: Sleeper): void {
   native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
 }
 
+/**
+ * One waiting side's spin budget, adapted as an adaptive mutex adapts its own: doubled
+ * (up to SPIN_NS) when a spin sees what it waits for, halved when the spin ends in a
+ * sleep. When there are more runnable processes than cores the peer is often not
+ * running, and spinning against it only delays it; the budget then shrinks.
+ */
+export class SpinBudget {
+  ns = SPIN_NS;
+  hit(): void {
+    this.ns = Math.min(SPIN_NS, this.ns * 2);
+  }
+  miss(): void {
+    this.ns = Math.max(MIN_SPIN_NS, this.ns / 2);
+  }
+}
+
 export interface WaitPlan<T> {
   /** Returns the result, or undefined if not ready yet. May throw (corruption). */
   attempt(): T | undefined;
@@ -51,6 +68,7 @@ export interface WaitPlan<T> {
   checkPeer(): void;
   sleeper: Sleeper;
   strategy: WaitStrategy;
+  budget: SpinBudget;
   deadline: number;
   /** The object's name and what is being waited for, for the ETIMEDOUT error. */
   object: string;
@@ -68,7 +86,7 @@ function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
   for (let i = 1; ; i++) {
     const r = plan.attempt();
     if (r !== undefined) return r;
-    if ((i & 63) !== 0) continue;
+    if ((i & 15) !== 0) continue;
     const now = performance.now();
     if (now >= plan.deadline) throw timedOut(plan);
     if (now - start >= budgetMs) return undefined;
@@ -82,8 +100,12 @@ function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
 /** Blocks this thread until attempt() succeeds, the deadline passes (ETIMEDOUT) or the peer goes (checkPeer throws). */
 export function waitSync<T>(plan: WaitPlan<T>): T {
   if (plan.strategy !== 'block') {
-    const r = spin(plan, plan.strategy === 'spin' ? Infinity : SPIN_NS / 1e6);
-    if (r !== undefined) return r;
+    const r = spin(plan, plan.strategy === 'spin' ? Infinity : plan.budget.ns / 1e6);
+    if (r !== undefined) {
+      plan.budget.hit();
+      return r;
+    }
+    plan.budget.miss();
   }
   const { i32, handle, count, seq } = plan.sleeper;
   for (;;) {
@@ -112,8 +134,12 @@ export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | unde
   if (signal?.aborted) throw new AbortError(signal.reason);
   if (plan.strategy !== 'block') {
     // Never longer than adaptive's budget: spinning here holds the event loop.
-    const r = spin(plan, SPIN_NS / 1e6);
-    if (r !== undefined) return r;
+    const r = spin(plan, plan.budget.ns / 1e6);
+    if (r !== undefined) {
+      plan.budget.hit();
+      return r;
+    }
+    plan.budget.miss();
   }
   const { i32, handle, count, seq } = plan.sleeper;
   for (;;) {

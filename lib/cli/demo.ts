@@ -1,123 +1,298 @@
-// `podshm demo`: two processes share one segment; the writer fills frames, the reader
-// checks every word of every frame, and both report live throughput.
+// `podshm demo`: two processes talk through a podshm Channel, then through a Unix
+// socket, the same exchanges both ways: a ping-pong of 64-byte messages (latency) and a
+// stream of 64-byte messages checked by sequence number (throughput), with live figures
+// every second and a side-by-side summary at the end.
 import { fork } from 'node:child_process';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
-import { SharedMemory } from '../posix_shm';
+import { Channel, type Receiver, type Sender } from '../channel';
 
-export const summary = 'two processes exchange checked frames through shared memory, with live figures';
+export const summary = 'two processes exchange messages through a Channel and a Unix socket, with live figures';
 
-const SLOTS = 8;
-const FRAME = 1 << 20;
-const HEADER = 64;
-// Int32 words in the header: frames written, frames read, reader ready, writer done.
-const WRITTEN = 0;
-const READ = 1;
-const READY = 2;
+const SIZE = 64;
+// First byte of every message.
+const PING = 1;
+const DATA = 2;
+const END = 3;
+const QUIT = 4;
 
 interface Args {
-  role: 'writer' | 'reader';
-  name: string;
+  // The peer process: the channels' base name and the socket's path.
+  peer: string | null;
+  socket: string;
   seconds: number;
 }
 
 function parse(args: string[]): Args {
-  const out: Args = { role: 'writer', name: `/podshm-demo-${process.pid}`, seconds: 5 };
+  const out: Args = { peer: null, socket: '', seconds: 2 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '--reader') out.role = 'reader';
-    else if (a === '--name') out.name = args[++i] ?? out.name;
+    if (a === '--peer') out.peer = args[++i] ?? null;
+    else if (a === '--socket') out.socket = args[++i] ?? '';
     else if (a === '--seconds') out.seconds = Number(args[++i]);
-    else throw new Error(`podshm demo: unknown option ${a}`);
+    else throw new Error(`podshm demo: unknown option ${a} (use --seconds N: each phase's length, default 2)`);
   }
-  if (!(out.seconds > 0)) throw new Error('podshm demo: --seconds must be a positive number');
+  if (!(out.seconds > 0 && out.seconds <= 60)) throw new Error('podshm demo: --seconds must be a number from 0 to 60');
   return out;
 }
 
-function frameView(shm: SharedMemory, seq: number): Uint32Array {
-  return new Uint32Array(shm.buffer, HEADER + (seq % SLOTS) * FRAME, FRAME / 4);
+const seqOf = (b: Uint8Array, at: number): number => (b[at + 4] | (b[at + 5] << 8) | (b[at + 6] << 16) | (b[at + 7] << 24)) >>> 0;
+
+function message(kind: number, seq: number, into = new Uint8Array(SIZE)): Uint8Array {
+  into[0] = kind;
+  into[4] = seq;
+  into[5] = seq >>> 8;
+  into[6] = seq >>> 16;
+  into[7] = seq >>> 24;
+  return into;
 }
 
-// The pattern of frame n: every word is n * an odd constant, so a stale or torn
-// frame shows up in the check.
-function pattern(seq: number): number {
-  return Math.imul(seq + 1, 0x9e3779b1) >>> 0;
-}
-
-function reader(name: string): number {
-  const shm = SharedMemory.open(name);
-  const head = new Int32Array(shm.buffer, 0, HEADER / 4);
-  Atomics.store(head, READY, 1);
-  let seq = 0;
-  let bad = 0;
-  for (;;) {
-    const written = Atomics.load(head, WRITTEN);
-    if (written < 0) break; // writer done: -1 - total
-    if (seq === written) continue;
-    const words = frameView(shm, seq);
-    const expect = pattern(seq);
-    for (let i = 0; i < words.length; i++) {
-      if (words[i] !== expect) {
-        bad++;
-        break;
-      }
-    }
-    seq++;
-    Atomics.store(head, READ, seq);
+/** Checks a stream of DATA messages and answers END with (count, bad). */
+class Tally {
+  count = 0;
+  bad = 0;
+  see(bytes: Uint8Array, at: number): void {
+    if (seqOf(bytes, at) !== this.count) this.bad++;
+    this.count++;
   }
-  shm.close();
-  process.send?.({ frames: seq, bad });
-  return 0;
+  answer(): Uint8Array {
+    const reply = message(END, this.count);
+    reply[8] = this.bad > 0 ? 1 : 0;
+    this.count = this.bad = 0;
+    return reply;
+  }
 }
 
-async function writer(args: Args): Promise<number> {
-  const shm = SharedMemory.create(args.name, HEADER + SLOTS * FRAME);
-  try {
-    const head = new Int32Array(shm.buffer, 0, HEADER / 4);
-    const child = fork(__filename.replace(/demo\.js$/, 'main.js'), ['demo', '--reader', '--name', args.name]);
-    const result = new Promise<{ frames: number; bad: number }>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as { frames: number; bad: number }));
-      child.once('exit', (code) => reject(new Error(`reader exited with ${code}`)));
-    });
-    while (Atomics.load(head, READY) === 0) await new Promise((r) => setTimeout(r, 5));
+// ---- the peer process ----------------------------------------------------------------
 
-    process.stdout.write(
-      `podshm demo: writer pid ${process.pid} -> reader pid ${child.pid} through ${shm.path}\n` +
-        `${SLOTS} slots of ${FRAME >> 10} KiB; the reader checks every word of every frame\n\n`,
-    );
-    const start = process.hrtime.bigint();
-    const end = start + BigInt(Math.round(args.seconds * 1e9));
-    let seq = 0;
-    let lastReport = start;
-    let lastSeq = 0;
-    for (let now = start; now < end; now = process.hrtime.bigint()) {
-      if (seq - Atomics.load(head, READ) >= SLOTS) continue; // ring full: the reader is behind
-      frameView(shm, seq).fill(pattern(seq));
-      seq++;
-      Atomics.store(head, WRITTEN, seq);
-      if (now - lastReport >= 1_000_000_000n) {
-        const secs = Number(now - lastReport) / 1e9;
-        const fps = (seq - lastSeq) / secs;
-        process.stdout.write(`  ${(Number(now - start) / 1e9).toFixed(0)} s: ${fps.toFixed(0)} frames/s, ${((fps * FRAME) / 2 ** 30).toFixed(2)} GiB/s\n`);
-        lastReport = now;
-        lastSeq = seq;
-      }
+function channelPeer(base: string): void {
+  const inbox = Channel.open(`${base}-a`);
+  const outbox = Channel.open(`${base}-b`);
+  const rx = inbox.receiver();
+  const tx = outbox.sender();
+  const tally = new Tally();
+  let running = true;
+  const handle = (bytes: Uint8Array, at: number, length: number): void => {
+    const kind = bytes[at];
+    if (kind === DATA) tally.see(bytes, at);
+    else if (kind === PING) tx.send(bytes.subarray(at, at + length));
+    else if (kind === END) tx.send(tally.answer());
+    else running = false;
+  };
+  while (running) {
+    if (rx.drain(handle) === 0) {
+      const m = rx.receive();
+      handle(m, 0, m.length);
     }
-    while (Atomics.load(head, READ) < seq) await new Promise((r) => setImmediate(r));
-    const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-    Atomics.store(head, WRITTEN, -1 - seq);
-    const { frames, bad } = await result;
+  }
+  inbox.close();
+  outbox.close();
+}
+
+function socketPeer(file: string): Promise<void> {
+  return new Promise((resolve) => {
+    const sock = net.connect(file);
+    const tally = new Tally();
+    let pending = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let at = 0;
+      for (; at + SIZE <= pending.length; at += SIZE) {
+        const kind = pending[at];
+        if (kind === DATA) tally.see(pending, at);
+        else if (kind === PING) sock.write(pending.subarray(at, at + SIZE));
+        else if (kind === END) sock.write(tally.answer());
+        else sock.end();
+      }
+      pending = pending.subarray(at);
+    });
+    sock.on('close', () => resolve());
+  });
+}
+
+// ---- the driving process -------------------------------------------------------------
+
+interface Result {
+  roundTripNs: number;
+  messagesPerSecond: number;
+  checked: string;
+}
+
+/** One live line: the rate over the last interval, at `now` seconds into the phase. */
+function live(label: string, start: bigint, since: bigint, n: number, now: bigint): string {
+  const at = Number(now - start) / 1e9;
+  const rate = n / (Number(now - since) / 1e9);
+  return `  ${at.toFixed(0).padStart(3)} s  ${label.padEnd(12)} ${rate.toFixed(0).padStart(10)}/s`;
+}
+
+function channelSide(tx: Sender, rx: Receiver, seconds: number): Result {
+  const out = process.stdout;
+  const budget = BigInt(Math.round(seconds * 1e9));
+  const ping = message(PING, 0);
+  // Ping-pong: one message each way, as fast as they come back.
+  let t0 = process.hrtime.bigint();
+  let next = t0 + 1_000_000_000n;
+  let trips = 0;
+  let now = t0;
+  let lastTrips = 0;
+  let lastT = t0;
+  while (now - t0 < budget) {
+    for (let i = 0; i < 256; i++) {
+      tx.send(ping);
+      rx.receive();
+    }
+    trips += 256;
+    now = process.hrtime.bigint();
+    if (now >= next) {
+      out.write(`${live('round trips', t0, lastT, trips - lastTrips, now)}   latency ${(Number(now - lastT) / (trips - lastTrips) / 1000).toFixed(2)} µs\n`);
+      lastT = now;
+      lastTrips = trips;
+      next = now + 1_000_000_000n;
+    }
+  }
+  const roundTripNs = Number(now - t0) / trips;
+  // Stream: 64-byte messages one way, each checked by the peer.
+  const data = new Uint8Array(SIZE);
+  t0 = lastT = process.hrtime.bigint();
+  next = t0 + 1_000_000_000n;
+  let sent = 0;
+  let lastSent = 0;
+  now = t0;
+  while (now - t0 < budget) {
+    for (let i = 0; i < 4096; i++) tx.send(message(DATA, sent++, data));
+    now = process.hrtime.bigint();
+    if (now >= next) {
+      out.write(`${live('messages', t0, lastT, sent - lastSent, now)}\n`);
+      lastT = now;
+      lastSent = sent;
+      next = now + 1_000_000_000n;
+    }
+  }
+  tx.send(message(END, 0));
+  const reply = rx.receive();
+  const messagesPerSecond = sent / (Number(process.hrtime.bigint() - t0) / 1e9);
+  return { roundTripNs, messagesPerSecond, checked: verdict(sent, seqOf(reply, 0), reply[8]) };
+}
+
+function verdict(sent: number, got: number, bad: number): string {
+  return got === sent && bad === 0 ? `all ${sent} in order` : `LOST OR REORDERED: sent ${sent}, peer saw ${got}${bad ? ' with gaps' : ''}`;
+}
+
+async function socketSide(sock: net.Socket, seconds: number): Promise<Result> {
+  const out = process.stdout;
+  const budget = BigInt(Math.round(seconds * 1e9));
+  let waiting: ((b: Buffer) => void) | null = null;
+  let pending = Buffer.alloc(0);
+  sock.on('data', (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= SIZE && waiting) {
+      const w = waiting;
+      waiting = null;
+      const frame = pending.subarray(0, SIZE);
+      pending = pending.subarray(SIZE);
+      w(frame);
+    }
+  });
+  const reply = (): Promise<Buffer> => new Promise((resolve) => (waiting = resolve));
+  const ping = Buffer.from(message(PING, 0));
+  let t0 = process.hrtime.bigint();
+  let lastT = t0;
+  let trips = 0;
+  let lastTrips = 0;
+  let now = t0;
+  while (now - t0 < budget) {
+    const r = reply();
+    sock.write(ping);
+    await r;
+    trips++;
+    now = process.hrtime.bigint();
+    if (now - lastT >= 1_000_000_000n) {
+      out.write(`${live('round trips', t0, lastT, trips - lastTrips, now)}   latency ${(Number(now - lastT) / (trips - lastTrips) / 1000).toFixed(2)} µs\n`);
+      lastT = now;
+      lastTrips = trips;
+    }
+  }
+  const roundTripNs = Number(now - t0) / trips;
+  t0 = lastT = process.hrtime.bigint();
+  let sent = 0;
+  let lastSent = 0;
+  now = t0;
+  while (now - t0 < budget) {
+    for (let i = 0; i < 256; i++) {
+      // One write per message, as an application sends messages; wait when the socket is full.
+      if (!sock.write(Buffer.from(message(DATA, sent++)))) await new Promise((resolve) => sock.once('drain', resolve));
+    }
+    now = process.hrtime.bigint();
+    if (now - lastT >= 1_000_000_000n) {
+      out.write(`${live('messages', t0, lastT, sent - lastSent, now)}\n`);
+      lastT = now;
+      lastSent = sent;
+    }
+  }
+  const r = reply();
+  sock.write(Buffer.from(message(END, 0)));
+  const answer = await r;
+  const messagesPerSecond = sent / (Number(process.hrtime.bigint() - t0) / 1e9);
+  sock.end(Buffer.from(message(QUIT, 0)));
+  return { roundTripNs, messagesPerSecond, checked: verdict(sent, seqOf(answer, 0), answer[8]) };
+}
+
+async function drive(seconds: number): Promise<number> {
+  const base = `/podshm-demo-${process.pid}`;
+  const file = path.join(os.tmpdir(), `podshm-demo-${process.pid}.sock`);
+  const a = Channel.create(`${base}-a`, { capacity: 1 << 20 });
+  const b = Channel.create(`${base}-b`, { capacity: 1 << 20 });
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(file, resolve));
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const child = fork(__filename.replace(/demo\.js$/, 'main.js'), ['demo', '--peer', base, '--socket', file]);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
     process.stdout.write(
-      `\nwrote ${seq} frames, reader checked ${frames} (${bad} bad) in ${elapsed.toFixed(2)} s: ` +
-        `${(seq / elapsed).toFixed(0)} frames/s, ${((seq * FRAME) / elapsed / 2 ** 30).toFixed(2)} GiB/s\n`,
+      `podshm demo: pid ${process.pid} <-> pid ${child.pid}, ${SIZE}-byte messages, ${seconds} s per phase\n\n` +
+        `podshm Channel (${a.name}, ${b.name}: 1 MiB rings in /dev/shm, wait 'adaptive')\n`,
     );
-    return frames === seq && bad === 0 ? 0 : 1;
+    const tx = a.sender();
+    const rx = b.receiver();
+    const ch = channelSide(tx, rx, seconds);
+    tx.send(message(QUIT, 0));
+    process.stdout.write(`\nUnix socket (${file})\n`);
+    const so = await socketSide(await accepted, seconds);
+    const code = await exited;
+
+    const rows: Array<[string, string, string]> = [
+      ['', 'podshm Channel', 'Unix socket'],
+      ['round trip', `${(ch.roundTripNs / 1000).toFixed(2)} µs`, `${(so.roundTripNs / 1000).toFixed(2)} µs`],
+      ['one way', `${(ch.messagesPerSecond / 1e6).toFixed(2)} M msg/s`, `${(so.messagesPerSecond / 1e6).toFixed(2)} M msg/s`],
+      ['checked', ch.checked, so.checked],
+    ];
+    process.stdout.write(`\n${rows.map((r) => `  ${r[0].padEnd(11)} ${r[1].padEnd(28)} ${r[2]}`).join('\n')}\n`);
+    const times = (x: number, more: string, less: string): string => (x >= 1 ? `${x.toFixed(1)}x ${more}` : `${(1 / x).toFixed(1)}x ${less}`);
+    process.stdout.write(
+      `\n  through the channel: round trip ${times(so.roundTripNs / ch.roundTripNs, 'shorter', 'longer')}, ` +
+        `stream ${times(ch.messagesPerSecond / so.messagesPerSecond, 'faster', 'slower')} ` +
+        `(this run; figures on a busy machine are not the channel's: see bench/)\n`,
+    );
+    const ok = code === 0 && ch.checked.startsWith('all') && so.checked.startsWith('all');
+    return ok ? 0 : 1;
   } finally {
-    shm.close();
-    shm.unlink();
+    child.kill();
+    server.close();
+    for (const c of [a, b]) {
+      c.close();
+      c.unlink();
+    }
   }
 }
 
 export async function run(argv: string[]): Promise<number> {
   const args = parse(argv);
-  return args.role === 'reader' ? reader(args.name) : writer(args);
+  if (args.peer !== null) {
+    channelPeer(args.peer);
+    await socketPeer(args.socket);
+    return 0;
+  }
+  return drive(args.seconds);
 }
