@@ -37,8 +37,8 @@ export class ChannelCore {
     this.multi = g.multi;
     this.wait = g.wait;
     this.peers = peers;
-    this.spaceSleeper = { i32: this.i32, handle, count: H.PRODUCERS_WAITING >> 2, seq: H.SPACE_SEQ >> 2 };
-    this.dataSleeper = { i32: this.i32, handle, count: H.CONSUMER_WAITING >> 2, seq: H.DATA_SEQ >> 2 };
+    this.spaceSleeper = { i32: this.i32, handle, flag: H.PRODUCERS_SLEEPING >> 2, seq: H.SPACE_SEQ >> 2 };
+    this.dataSleeper = { i32: this.i32, handle, flag: H.CONSUMER_SLEEPING >> 2, seq: H.DATA_SEQ >> 2 };
   }
 
   /** The error for a bad `value` read at byte `offset` of the segment. */

@@ -30,14 +30,15 @@ export const H = {
   RECEIVED_MESSAGES: 264, // Float64, as of the last tail publication
   RECEIVED_BYTES: 272, // Float64
 
-  // The consumer's sleep: it sets CONSUMER_WAITING, and a producer that publishes
-  // while it is set bumps DATA_SEQ (the futex word) and wakes it.
-  CONSUMER_WAITING: 384,
+  // The consumer's sleep (channel_wait.ts): it raises CONSUMER_SLEEPING; a producer
+  // that publishes while it is raised clears it, bumps DATA_SEQ (the futex word) and
+  // wakes the consumer.
+  CONSUMER_SLEEPING: 384,
   DATA_SEQ: 388,
 
-  // Producers' sleep on a full ring: the consumer wakes SPACE_SEQ when it frees space
-  // and PRODUCERS_WAITING is not zero.
-  PRODUCERS_WAITING: 512,
+  // Producers' sleep on a full ring, the same way: the consumer wakes SPACE_SEQ when it
+  // frees room and PRODUCERS_SLEEPING is raised.
+  PRODUCERS_SLEEPING: 512,
   SPACE_SEQ: 516,
   // Set by a producer that found the ring full without sleeping (trySend, spinning):
   // the consumer then publishes its tail at the next release instead of lazily.

@@ -25,7 +25,7 @@ export type MessageHandler = (bytes: Uint8Array, offset: number, length: number)
 
 const HEAD = H.HEAD >> 2;
 const TAIL = H.TAIL >> 2;
-const PRODUCERS_WAITING = H.PRODUCERS_WAITING >> 2;
+const PRODUCERS_SLEEPING = H.PRODUCERS_SLEEPING >> 2;
 const ROOM_WANTED = H.ROOM_WANTED >> 2;
 const RECEIVED = H.RECEIVED_MESSAGES >> 3;
 
@@ -184,7 +184,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#released = this.#read;
     // Plain reads are enough here: a producer re-reads the tail after raising either
     // word, and a stale zero costs it one more try (or one sleep slice) at worst.
-    if (((this.#released - this.#published) >>> 0) >= this.#publishEvery || this.#i32[PRODUCERS_WAITING] !== 0 || this.#i32[ROOM_WANTED] !== 0) {
+    if (((this.#released - this.#published) >>> 0) >= this.#publishEvery || this.#i32[PRODUCERS_SLEEPING] !== 0 || this.#i32[ROOM_WANTED] !== 0) {
       this.#publish();
     }
   }

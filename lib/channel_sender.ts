@@ -93,6 +93,8 @@ export class Sender implements Disposable {
   /** The consumer's tail as last read: re-read only when the ring looks full. */
   #tail: number;
   #closed = false;
+  /** A batch has been written but its head not yet published. */
+  #unpublished = false;
   readonly #budget = new SpinBudget();
 
   /** @internal Use Channel.sender(). */
@@ -139,6 +141,28 @@ export class Sender implements Disposable {
   /** Sends if there is room now; false (nothing sent) if the ring is full. */
   trySend(bytes: Uint8Array): boolean {
     return this.#put(this.#bytes(bytes));
+  }
+
+  /**
+   * The batch path, for throughput: sends every message of `messages` in order, like
+   * send() each, but a single producer publishes them to the consumer once per run
+   * that fits (one synchronising store and one wake check instead of one per message).
+   * Every message is checked before any is sent.
+   */
+  sendMany(messages: readonly Uint8Array[], opts?: SendOptions): void {
+    if (!Array.isArray(messages)) throw argType('messages', 'an array of Uint8Array', messages);
+    for (let i = 0; i < messages.length; i++) this.#bytes(messages[i]);
+    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        const view = this.#bytes(messages[i]);
+        if (this.#put(view, false)) continue;
+        this.#flush();
+        waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
+      }
+    } finally {
+      this.#flush();
+    }
   }
 
   /** send() without blocking the event loop; rejects with signal.reason on abort. */
@@ -225,8 +249,9 @@ export class Sender implements Disposable {
     if (this.#closed || this.#core.closed) throw this.#core.closedError();
   }
 
-  // One attempt to send: false if the ring is full.
-  #put(bytes: Uint8Array): boolean {
+  // One attempt to send: false if the ring is full. A single producer may leave the
+  // head unpublished (`publish` false) for #flush() to publish a whole batch at once.
+  #put(bytes: Uint8Array, publish = true): boolean {
     const i32 = this.#i32;
     if (this.#closed || this.#core.closed) throw this.#core.closedError();
     if (i32[CONSUMER_STATE] === CONSUMER_CLOSED) throw this.#consumerGone();
@@ -235,9 +260,13 @@ export class Sender implements Disposable {
       const record = this.#claimSingle(length, length);
       if (record < 0) return false;
       this.#u8.set(bytes, record + RECORD_HEADER);
-      Atomics.store(i32, HEAD, this.#head);
       this.#count(length);
-      wake(this.#core.dataSleeper);
+      if (publish) {
+        Atomics.store(i32, HEAD, this.#head);
+        wake(this.#core.dataSleeper);
+      } else {
+        this.#unpublished = true;
+      }
       return true;
     }
     const record = this.#claimMulti(length, performance.now() + LOCK_PATIENCE_MS);
@@ -245,6 +274,13 @@ export class Sender implements Disposable {
     this.#u8.set(bytes, record + RECORD_HEADER);
     this._commit(record, length);
     return true;
+  }
+
+  #flush(): void {
+    if (!this.#unpublished || this.#core.closed) return;
+    this.#unpublished = false;
+    Atomics.store(this.#i32, HEAD, this.#head);
+    wake(this.#core.dataSleeper);
   }
 
   #reserveNow(size: number): Reservation | null {

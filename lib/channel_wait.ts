@@ -1,14 +1,16 @@
 // How a channel side waits for the other: the slow path only. The fast path (data or
 // space is there) never gets here and makes no system call.
 //
-// The sleep protocol, the same for both directions: the sleeper adds itself to a
-// waiter count, reads a sequence word, re-checks its condition, and sleeps on the
-// futex only if the word still holds what it read. The other side, after publishing,
-// reads the count (a plain load) and, only if it is not zero, bumps the word and calls
-// futex wake. All four steps are sequentially consistent Atomics, so a publication is
-// either seen by the re-check or bumps the word before the sleep (the futex then
-// returns at once). A count or word a hostile peer scribbles on can cost a spurious
-// wake-up or one sleep slice, never a hang: every sleep is bounded by SLICE_MS.
+// The sleep protocol, the same for both directions: a sleeper raises the "sleeping"
+// flag, reads a sequence word, re-checks its condition, and sleeps on the futex only if
+// the word still holds what it read. The other side, after publishing, reads the flag
+// (a plain load) and, only if it is set, clears it with an exchange and, if it was the
+// one to clear it, bumps the word and wakes every sleeper. All the steps are
+// sequentially consistent, so a publication is either seen by the re-check or bumps
+// the word before the sleep (the futex then returns at once). The waker clears the
+// flag so that one sleep costs one wake system call, not one per message published
+// while the sleeper is being scheduled. A flag or word a hostile peer scribbles on can
+// cost a spurious wake-up or one sleep slice, never a hang: every sleep is bounded.
 import { AbortError, SystemError } from './errors';
 import type { WaitStrategy } from './channel_layout';
 import { native, type MappingHandle } from './native';
@@ -21,26 +23,27 @@ export const SLICE_MS = 100;
 
 /**
  * Whether a plain load that follows an Atomics.store is ordered after it. V8 makes
- * every Atomics call cost tens of ns, so the fast paths read the waiter counts with
+ * every Atomics call cost tens of ns, so the fast paths read the sleeping flags with
  * plain loads where the hardware keeps store-load order after a sequentially
  * consistent store (x86: V8's Atomics.store is an xchg, a full fence), and with
  * Atomics.load elsewhere (arm64's stlr lets a later plain load pass it).
  */
 export const PLAIN_LOADS_ORDERED = process.arch === 'x64' || process.arch === 'ia32';
 
-/** One direction's sleeping place: a waiter count and the futex word beside it. */
+/** One direction's sleeping place: a sleeping flag and the futex word beside it. */
 export interface Sleeper {
   readonly i32: Int32Array;
   readonly handle: MappingHandle;
-  /** Int32 index of the waiter count. */
-  readonly count: number;
+  /** Int32 index of the sleeping flag. */
+  readonly flag: number;
   /** Int32 index of the futex word. */
   readonly seq: number;
 }
 
 /** Wakes every sleeper of `s`, if there is one (called right after the side's Atomics.store that published). */
 export function wake(s: Sleeper): void {
-  if ((PLAIN_LOADS_ORDERED ? s.i32[s.count] : Atomics.load(s.i32, s.count)) === 0) return;
+  if ((PLAIN_LOADS_ORDERED ? s.i32[s.flag] : Atomics.load(s.i32, s.flag)) === 0) return;
+  if (Atomics.exchange(s.i32, s.flag, 0) === 0) return;
   Atomics.add(s.i32, s.seq, 1);
   native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
 }
@@ -107,20 +110,17 @@ export function waitSync<T>(plan: WaitPlan<T>): T {
     }
     plan.budget.miss();
   }
-  const { i32, handle, count, seq } = plan.sleeper;
+  const { i32, handle, flag, seq } = plan.sleeper;
   for (;;) {
-    Atomics.add(i32, count, 1);
-    let r: T | undefined;
-    try {
-      const expected = Atomics.load(i32, seq);
+    // Raised before every sleep; cleared by the waker (never by us: another sleeper
+    // of the same direction may have raised it too).
+    Atomics.store(i32, flag, 1);
+    const expected = Atomics.load(i32, seq);
+    let r = plan.attempt();
+    if (r === undefined) {
+      const left = plan.deadline - performance.now();
+      if (left > 0) native.futexWait(handle, seq << 2, expected >>> 0, Math.ceil(Math.min(left, SLICE_MS)));
       r = plan.attempt();
-      if (r === undefined) {
-        const left = plan.deadline - performance.now();
-        if (left > 0) native.futexWait(handle, seq << 2, expected >>> 0, Math.ceil(Math.min(left, SLICE_MS)));
-        r = plan.attempt();
-      }
-    } finally {
-      Atomics.sub(i32, count, 1);
     }
     if (r !== undefined) return r;
     // Woken without what we wait for, or a slice ended: a peer may have gone.
@@ -141,21 +141,18 @@ export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | unde
     }
     plan.budget.miss();
   }
-  const { i32, handle, count, seq } = plan.sleeper;
+  const { i32, handle, flag, seq } = plan.sleeper;
   for (;;) {
     if (signal?.aborted) throw new AbortError(signal.reason);
-    Atomics.add(i32, count, 1);
-    let r: T | undefined;
-    try {
-      const expected = Atomics.load(i32, seq);
+    // Raised before every sleep; cleared by the waker (never by us: another sleeper
+    // of the same direction may have raised it too).
+    Atomics.store(i32, flag, 1);
+    const expected = Atomics.load(i32, seq);
+    let r = plan.attempt();
+    if (r === undefined) {
+      const left = plan.deadline - performance.now();
+      if (left > 0) await sleepAsync(handle, seq << 2, expected >>> 0, Math.ceil(Math.min(left, SLICE_MS)), signal);
       r = plan.attempt();
-      if (r === undefined) {
-        const left = plan.deadline - performance.now();
-        if (left > 0) await sleepAsync(handle, seq << 2, expected >>> 0, Math.ceil(Math.min(left, SLICE_MS)), signal);
-        r = plan.attempt();
-      }
-    } finally {
-      Atomics.sub(i32, count, 1);
     }
     if (r !== undefined) return r;
     plan.checkPeer();

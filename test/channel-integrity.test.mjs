@@ -9,7 +9,7 @@ import { checker } from './fixtures/channel-messages.mjs';
 const CAPACITY = 64 << 10;
 
 function producers(name, n, count) {
-  return Array.from({ length: n }, (_, p) => node('channel-producer.mjs', [name, String(p), String(count)], { timeoutMs: 60_000 }));
+  return Array.from({ length: n }, (_, p) => node('channel-producer.mjs', [name, String(p), String(count), 'send', String(n)], { timeoutMs: 60_000 }));
 }
 
 t.test('one producer, sync receive: nothing lost, duplicated, reordered or torn', async (t) => {
