@@ -186,3 +186,19 @@ t.test('one consumer, one single producer; drain; stats; close and dispose', asy
   t.throws(() => ch.sender(), SystemError);
   ch.close();
 });
+
+t.test('sendMany: in order, checked before anything is sent, waits for room like send', async (t) => {
+  const ch = channel(t, {});
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  t.throws(() => tx.sendMany([Uint8Array.of(1), 'x']), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => tx.sendMany([Uint8Array.of(1), new Uint8Array(5000)]), { code: 'EMSGSIZE' });
+  t.equal(rx.tryReceive(), null, 'nothing was sent');
+  tx.sendMany([Uint8Array.of(1), Uint8Array.of(2, 2), new Uint8Array(0), Buffer.from('abc')]);
+  t.same([rx.receive(), rx.receive(), rx.receive(), rx.receive()].map((m) => [...m]), [[1], [2, 2], [], [97, 98, 99]]);
+  const many = Array.from({ length: 100 }, (_, i) => new Uint8Array(100).fill(i));
+  t.throws(() => tx.sendMany(many, { timeout: 20 }), { code: 'ETIMEDOUT' }, 'more than the ring holds, with nobody reading');
+  let got = 0;
+  for (let m; (m = rx.tryReceive()) !== null; got++) t.equal(m[0], got);
+  t.ok(got > 30, `the ${got} that fitted were published before waiting`);
+});
