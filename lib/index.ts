@@ -6,3 +6,5 @@ export { native as _native } from './native';
 export { FutexWord, type WaitResult, type AsyncWaitOptions } from './futex';
 export { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS, type SlotRange, type ClaimOptions } from './liveness';
 export { AbortError, CorruptionError } from './errors';
+export { Semaphore, type MappedMemory, type OpenSemaphoreOptions } from './semaphore';
+export { Mutex, type FileMappedMemory } from './mutex';

@@ -1,0 +1,231 @@
+// Counting semaphores on shared memory, across processes. Layout (8 bytes, 4-byte
+// aligned): Int32 value, then Int32 count of processes blocked (or about to block) on
+// it. Acquire and release are Atomics on the value; release calls futex wake only when
+// the count says someone waits. A process killed while waiting leaves the count one
+// too high, which costs a needless wake, never a lost one.
+import { SharedMemory, type CreateOptions } from './posix_shm';
+import { CorruptionError, SystemError } from './errors';
+import { FutexWord, checkRange, closedError, type AsyncWaitOptions } from './futex';
+import type { Mapping } from './mapping';
+import { MAGIC } from './magic';
+import { posixName } from './names';
+import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
+import { boolean, integer, options } from './validate';
+
+/** Anything with a mapping: a SharedMemory, or a segment of another kind. */
+export interface MappedMemory {
+  readonly mapping: Mapping;
+}
+
+export interface OpenSemaphoreOptions extends Pick<CreateOptions, 'mode' | 'dir'> {
+  /** Create the semaphore if it does not exist. Default false. */
+  create?: boolean;
+  /** With create: fail with EEXIST if it exists. Default false. */
+  exclusive?: boolean;
+  /** Initial value when this call creates it. Default 0. */
+  initial?: number;
+}
+
+const VALUE_MAX = 2 ** 31 - 1;
+
+// A named semaphore's segment: Int32 words magic, layout version, byte offset of the
+// semaphore, reserved; then the semaphore at byte 16.
+const NAMED = { magic: 0, version: 1, offset: 2, size: 32, semOffset: 16 } as const;
+const NAMED_VERSION = 1;
+// How long an opener waits for a creator that has published the segment but not yet
+// written its header.
+const INIT_WAIT_MS = 1000;
+
+export class Semaphore implements Disposable {
+  /** Bytes a semaphore takes in shared memory. */
+  static readonly SIZE = 8;
+  /** The largest value (SEM_VALUE_MAX). */
+  static readonly MAX = VALUE_MAX;
+
+  readonly #i32: Int32Array;
+  readonly #value: number;
+  readonly #waiters: number;
+  readonly #word: FutexWord;
+  readonly #offset: number;
+  // Set for a named semaphore: the segment this object owns.
+  #own: SharedMemory | null = null;
+
+  /** Attaches to a semaphore that Semaphore.init() laid out at `offset`. */
+  constructor(memory: MappedMemory, offset: number) {
+    this.#offset = checkRange(memory.mapping, offset, Semaphore.SIZE);
+    this.#i32 = new Int32Array(memory.mapping.buffer);
+    this.#value = offset / 4;
+    this.#waiters = offset / 4 + 1;
+    this.#word = new FutexWord(memory.mapping, offset);
+    this.#check(Atomics.load(this.#i32, this.#value));
+  }
+
+  /** Lays out a semaphore with `value` at `offset` (no process may be using it yet). */
+  static init(memory: MappedMemory, offset: number, value: number): Semaphore {
+    checkRange(memory.mapping, offset, Semaphore.SIZE);
+    integer('value', value, 0, VALUE_MAX);
+    const i32 = new Int32Array(memory.mapping.buffer);
+    Atomics.store(i32, offset / 4 + 1, 0);
+    Atomics.store(i32, offset / 4, value);
+    return new Semaphore(memory, offset);
+  }
+
+  /**
+   * A named semaphore in its own small shared memory object (like sem_open): created
+   * with `initial` when `create` is set and it does not exist, opened otherwise.
+   */
+  static open(name: string, opts?: OpenSemaphoreOptions): Semaphore {
+    const canonical = posixName(name, 'sem_open');
+    const o = options<OpenSemaphoreOptions>(opts);
+    const create = boolean('create', o.create, false);
+    const exclusive = boolean('exclusive', o.exclusive, false);
+    const initial = o.initial === undefined ? 0 : integer('initial', o.initial, 0, VALUE_MAX);
+    const shmOpts = { ...(o.dir === undefined ? {} : { dir: o.dir }), ...(o.mode === undefined ? {} : { mode: o.mode }) };
+    let shm: SharedMemory | null = null;
+    if (create) {
+      try {
+        shm = SharedMemory.create(canonical, NAMED.size, { ...shmOpts, exclusive: true });
+      } catch (err) {
+        if (exclusive || (err as SystemError).code !== 'EEXIST') throw err;
+      }
+      if (shm) {
+        const i32 = new Int32Array(shm.buffer);
+        Atomics.store(i32, NAMED.version, NAMED_VERSION);
+        Atomics.store(i32, NAMED.offset, NAMED.semOffset);
+        Atomics.store(i32, NAMED.semOffset / 4, initial);
+        Atomics.store(i32, NAMED.magic, MAGIC.semaphore);
+        return Semaphore.#adopt(shm);
+      }
+    }
+    shm = SharedMemory.open(canonical, o.dir === undefined ? {} : { dir: o.dir });
+    try {
+      checkHeader(shm);
+    } catch (err) {
+      shm.close();
+      throw err;
+    }
+    return Semaphore.#adopt(shm);
+  }
+
+  /** Removes a named semaphore's name. */
+  static unlink(name: string, opts?: { dir?: string }): void {
+    SharedMemory.unlink(posixName(name, 'sem_unlink'), opts);
+  }
+
+  static #adopt(shm: SharedMemory): Semaphore {
+    try {
+      const sem = new Semaphore(shm, NAMED.semOffset);
+      sem.#own = shm;
+      return sem;
+    } catch (err) {
+      shm.close();
+      throw err;
+    }
+  }
+
+  /** The current value (a snapshot). */
+  get value(): number {
+    return this.#check(Atomics.load(this.#i32, this.#value));
+  }
+
+  /** Takes one unit if one is free, without waiting. */
+  tryAcquire(): boolean {
+    for (;;) {
+      const v = this.#check(Atomics.load(this.#i32, this.#value));
+      if (v === 0) return false;
+      if (Atomics.compareExchange(this.#i32, this.#value, v, v - 1) === v) return true;
+    }
+  }
+
+  /** Takes one unit, blocking this thread up to `timeout` ms; false on timeout. */
+  acquire(opts?: { timeout?: number }): boolean {
+    if (this.tryAcquire()) return true;
+    const deadline = deadlineOf(timeoutMs(options<{ timeout: number }>(opts).timeout));
+    // Spin before announcing ourselves, so a releaser does not pay for a wake.
+    if (this.#word.spin(0) && this.tryAcquire()) return true;
+    Atomics.add(this.#i32, this.#waiters, 1);
+    try {
+      for (;;) {
+        if (this.tryAcquire()) return true;
+        const left = remaining(deadline);
+        if (left === 0) return false;
+        this.#word.wait(0, left, false);
+      }
+    } finally {
+      Atomics.sub(this.#i32, this.#waiters, 1);
+    }
+  }
+
+  /** Takes one unit without blocking the event loop; resolves false on timeout. */
+  async acquireAsync(opts?: AsyncWaitOptions): Promise<boolean> {
+    const o = options<AsyncWaitOptions>(opts);
+    const signal = abortSignal(o.signal);
+    const deadline = deadlineOf(timeoutMs(o.timeout));
+    signal?.throwIfAborted();
+    if (this.tryAcquire()) return true;
+    Atomics.add(this.#i32, this.#waiters, 1);
+    try {
+      for (;;) {
+        if (this.tryAcquire()) return true;
+        const left = remaining(deadline);
+        if (left === 0) return false;
+        await this.#word.waitAsync(0, signal ? { signal, timeout: left } : { timeout: left });
+      }
+    } finally {
+      Atomics.sub(this.#i32, this.#waiters, 1);
+    }
+  }
+
+  /** Adds `n` units and wakes up to `n` waiters; EOVERFLOW beyond Semaphore.MAX. */
+  release(n = 1): void {
+    integer('n', n, 1, VALUE_MAX);
+    if (this.#word.mapping.released) throw closedError();
+    for (;;) {
+      const v = this.#check(Atomics.load(this.#i32, this.#value));
+      if (v > VALUE_MAX - n) throw new SystemError('EOVERFLOW', 'sem_post', this.#own?.name, `value ${v} + ${n} exceeds ${VALUE_MAX}`);
+      if (Atomics.compareExchange(this.#i32, this.#value, v, v + n) === v) break;
+    }
+    const waiters = Atomics.load(this.#i32, this.#waiters);
+    if (waiters < 0) throw this.#corrupt('waiter count', this.#offset + 4, waiters);
+    if (waiters > 0) this.#word.wake(n);
+  }
+
+  /** Detaches this object; a named semaphore's segment is closed (not unlinked). */
+  close(): void {
+    this.#own?.close();
+  }
+
+  /** Removes a named semaphore's name (EINVAL for one laid out in caller memory). */
+  unlink(): void {
+    if (!this.#own) throw new SystemError('EINVAL', 'sem_unlink', undefined, 'not a named semaphore');
+    this.#own.unlink();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #check(v: number): number {
+    if (v < 0) throw this.#corrupt('value', this.#offset, v);
+    return v;
+  }
+
+  #corrupt(what: string, offset: number, v: number): CorruptionError {
+    return new CorruptionError(`semaphore ${what} at offset ${offset} is ${v}: the shared memory is corrupt`, offset, v);
+  }
+}
+
+function checkHeader(shm: SharedMemory): void {
+  const notOurs = (detail: string): SystemError => new SystemError('EINVAL', 'sem_open', shm.name, `not a podshm semaphore: ${detail}`);
+  if (shm.size < NAMED.size) throw notOurs(`${shm.size} bytes`);
+  const i32 = new Int32Array(shm.buffer, 0, NAMED.size / 4);
+  // The creator publishes the segment zeroed and writes the magic last.
+  const end = performance.now() + INIT_WAIT_MS;
+  while (Atomics.load(i32, NAMED.magic) === 0 && performance.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+  const magic = Atomics.load(i32, NAMED.magic);
+  if (magic === 0) throw notOurs('its creator never finished writing it');
+  if (magic !== MAGIC.semaphore) throw notOurs(`magic 0x${(magic >>> 0).toString(16)}`);
+  const version = Atomics.load(i32, NAMED.version);
+  if (version !== NAMED_VERSION) throw new SystemError('EINVAL', 'sem_open', shm.name, `semaphore layout version ${version}; this podshm reads version ${NAMED_VERSION}`);
+  if (Atomics.load(i32, NAMED.offset) !== NAMED.semOffset) throw notOurs('bad value offset');
+}
