@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { SharedMemory, Semaphore, Mutex, CorruptionError, _native } from 'podshm';
 import { fixture, node, uniqueName } from './helpers.mjs';
 
@@ -85,6 +85,24 @@ t.test('semaphore: acquireAsync is woken from another process while the event lo
   t.ok(ticks >= 5, `the timer ticked ${ticks} times while acquireAsync was pending`);
   t.equal(sem.value, 0);
   t.equal(_native.pendingWaits(), 0);
+});
+
+t.test('1000 pending acquireAsync calls cost no more threads, and all are served', async (t) => {
+  const shm = segment(t);
+  const sem = Semaphore.init(shm, 0, 0);
+  await sem.acquireAsync({ timeout: 1 }); // the waiter thread exists from here on
+  const threads = () => readdirSync('/proc/self/task').length;
+  const before = threads();
+  const waits = Array.from({ length: 1000 }, () => sem.acquireAsync({ timeout: 60_000 }));
+  await sleep(50);
+  t.equal(threads(), before, `${threads()} threads with 1000 acquireAsync pending, ${before} before`);
+  t.equal(new Int32Array(shm.buffer)[1], 1000, 'all counted as waiters');
+  const r = await node('sync-peer.mjs', ['sem-release-later', shm.name, '0', '0']);
+  t.equal(r.code, 0, r.stderr);
+  sem.release(999);
+  t.same(new Set(await Promise.all(waits)), new Set([true]));
+  t.equal(sem.value, 0);
+  t.equal(new Int32Array(shm.buffer)[1], 0);
 });
 
 t.test('AbortSignal ends acquireAsync and lockAsync and leaves no waiter behind', async (t) => {
