@@ -91,10 +91,11 @@ export class Mutex implements Disposable {
 
   /** Takes the mutex, blocking this thread up to `timeout` ms; false on timeout. */
   lock(opts?: { timeout?: number }): boolean {
-    const deadline = deadlineOf(timeoutMs(options<{ timeout: number }>(opts).timeout));
+    const ms = timeoutMs(options<{ timeout: number }>(opts).timeout);
     this.#enter();
     try {
       if (this.#attempt(true, false)) return true;
+      const deadline = deadlineOf(ms);
       // Spin while it is held, then sleep with WAITERS set.
       const seen = Atomics.load(this.#i32, this.#index);
       if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return true;
@@ -105,7 +106,7 @@ export class Mutex implements Disposable {
           continue;
         }
         const left = remaining(deadline);
-        if (left === 0) return false;
+        if (left === 0) return this.#giveUp();
         // The owner's liveness is looked at when a slice passes with no wake.
         const r = this.#word.wait(v, Math.min(left, CHECK_MS), false);
         if (this.#attempt(r === 'timeout', true)) return true;
@@ -131,9 +132,15 @@ export class Mutex implements Disposable {
           continue;
         }
         const left = remaining(deadline);
-        if (left === 0) return false;
+        if (left === 0) return this.#giveUp();
         const timeout = Math.min(left, CHECK_MS);
-        const r = await this.#word.waitAsync(v, signal ? { signal, timeout } : { timeout });
+        let r: 'ok' | 'timeout';
+        try {
+          r = await this.#word.waitAsync(v, signal ? { signal, timeout } : { timeout });
+        } catch (err) {
+          this.#giveUp();
+          throw err;
+        }
         if (this.#attempt(r === 'timeout', true)) return true;
       }
     } finally {
@@ -201,6 +208,13 @@ export class Mutex implements Disposable {
         return true;
       }
     }
+  }
+
+  // A waiter that gives up may have consumed the wake of an unlock meant for another
+  // sleeper: if the mutex is free now, pass the wake on.
+  #giveUp(): false {
+    if (!this.#word.mapping.released && (Atomics.load(this.#i32, this.#index) & OWNER) === 0) this.#word.wake(1);
+    return false;
   }
 
   // Sets WAITERS on a held mutex; returns the word to sleep on, or 0 if it is free.

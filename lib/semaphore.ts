@@ -139,20 +139,22 @@ export class Semaphore implements Disposable {
 
   /** Takes one unit, blocking this thread up to `timeout` ms; false on timeout. */
   acquire(opts?: { timeout?: number }): boolean {
+    const ms = timeoutMs(options<{ timeout: number }>(opts).timeout);
     if (this.tryAcquire()) return true;
-    const deadline = deadlineOf(timeoutMs(options<{ timeout: number }>(opts).timeout));
+    const deadline = deadlineOf(ms);
     // Spin before announcing ourselves, so a releaser does not pay for a wake.
     if (this.#word.spin(0) && this.tryAcquire()) return true;
     Atomics.add(this.#i32, this.#waiters, 1);
+    let acquired = false;
     try {
       for (;;) {
-        if (this.tryAcquire()) return true;
+        if ((acquired = this.tryAcquire())) return true;
         const left = remaining(deadline);
         if (left === 0) return false;
         this.#word.wait(0, left, false);
       }
     } finally {
-      Atomics.sub(this.#i32, this.#waiters, 1);
+      this.#leave(acquired);
     }
   }
 
@@ -164,21 +166,22 @@ export class Semaphore implements Disposable {
     signal?.throwIfAborted();
     if (this.tryAcquire()) return true;
     Atomics.add(this.#i32, this.#waiters, 1);
+    let acquired = false;
     try {
       for (;;) {
-        if (this.tryAcquire()) return true;
+        if ((acquired = this.tryAcquire())) return true;
         const left = remaining(deadline);
         if (left === 0) return false;
         await this.#word.waitAsync(0, signal ? { signal, timeout: left } : { timeout: left });
       }
     } finally {
-      Atomics.sub(this.#i32, this.#waiters, 1);
+      this.#leave(acquired);
     }
   }
 
   /** Adds `n` units and wakes up to `n` waiters; EOVERFLOW beyond Semaphore.MAX. */
   release(n = 1): void {
-    integer('n', n, 1, VALUE_MAX);
+    if (n !== 1) integer('n', n, 1, VALUE_MAX);
     if (this.#word.mapping.released) throw closedError();
     for (;;) {
       const v = this.#check(Atomics.load(this.#i32, this.#value));
@@ -203,6 +206,13 @@ export class Semaphore implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  // A waiter that gives up (timeout, abort) may have consumed the wake a release
+  // meant for another waiter: pass it on while units are left for them.
+  #leave(acquired: boolean): void {
+    const others = Atomics.sub(this.#i32, this.#waiters, 1) - 1;
+    if (!acquired && others > 0 && !this.#word.mapping.released && Atomics.load(this.#i32, this.#value) > 0) this.#word.wake(1);
   }
 
   #check(v: number): number {

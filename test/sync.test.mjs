@@ -136,6 +136,25 @@ t.test('AbortSignal ends acquireAsync and lockAsync and leaves no waiter behind'
   t.equal(_native.pendingWaits(), 0);
 });
 
+t.test('a waiter that gives up passes on a wake it may have taken from another process', async (t) => {
+  const shm = segment(t);
+  const sem = Semaphore.init(shm, 0, 0);
+  const i32 = new Int32Array(shm.buffer);
+  const ac = new AbortController();
+  // Queued first, so the kernel hands the next wake to this process's waiter thread.
+  const mine = sem.acquireAsync({ signal: ac.signal }).catch((e) => e.code);
+  await sleep(50);
+  const other = node('sync-peer.mjs', ['sem-acquire', shm.name, '0', '8000']);
+  while (Atomics.load(i32, 1) < 2) await sleep(5);
+  await sleep(100); // let the other process reach the futex
+  sem.release();
+  ac.abort(); // before the wake is delivered here
+  t.equal(await mine, 'ABORT_ERR');
+  const r = await other;
+  t.equal(r.stdout.trim(), 'acquired', 'the other process was woken for the unit, not left to its timeout');
+  t.equal(sem.value, 0);
+});
+
 t.test('mutex: misuse is an error, not a hang', async (t) => {
   const shm = segment(t);
   const m = Mutex.init(shm, 0);
