@@ -8,3 +8,4 @@ export { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS, type Slo
 export { AbortError, CorruptionError } from './errors';
 export { Semaphore, type MappedMemory, type OpenSemaphoreOptions } from './semaphore';
 export { Mutex, type FileMappedMemory } from './mutex';
+export { type NamedOptions } from './named_segment';

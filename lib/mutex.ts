@@ -7,7 +7,11 @@
 import { CorruptionError, SystemError } from './errors';
 import { FutexWord, checkRange, closedError, type AsyncWaitOptions } from './futex';
 import { LIVENESS_REGIONS, LivenessProbe, Presence } from './liveness';
+import { MAGIC } from './magic';
 import type { Mapping } from './mapping';
+import { BODY_OFFSET, openNamed, type NamedOptions } from './named_segment';
+import { posixName } from './names';
+import { SharedMemory } from './posix_shm';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
 import { options } from './validate';
 
@@ -23,6 +27,7 @@ const TOKENS = { base: LIVENESS_REGIONS.mutexOwner, slots: OWNER, random: true }
 // A waiter looks at the owner's liveness at least this often: the owner's death wakes
 // nobody, so this bounds how long recovery takes.
 const CHECK_MS = 200;
+const MUTEX = { magic: MAGIC.mutex, what: 'mutex', syscall: 'mutex_open' };
 
 export class Mutex implements Disposable {
   /** Bytes a mutex takes in shared memory. */
@@ -38,6 +43,8 @@ export class Mutex implements Disposable {
   #held = false;
   #busy = false;
   #ownerDied = false;
+  // Set for a named mutex: the segment this object owns.
+  #own: SharedMemory | null = null;
 
   /**
    * Attaches to a mutex that Mutex.init() laid out at `offset`. Each Mutex object is
@@ -64,6 +71,33 @@ export class Mutex implements Disposable {
     checkRange(memory.mapping, offset, Mutex.SIZE);
     Atomics.store(new Int32Array(memory.mapping.buffer), offset / 4, 0);
     return new Mutex(memory, offset);
+  }
+
+  /**
+   * A named mutex in its own small shared memory object: created unlocked when
+   * `create` is set and it does not exist, opened otherwise. Each call is a new owner.
+   */
+  static open(name: string, opts?: NamedOptions): Mutex {
+    const shm = openNamed(name, MUTEX, opts, (created, offset) => Atomics.store(new Int32Array(created.buffer), offset / 4, 0));
+    try {
+      const m = new Mutex(shm, BODY_OFFSET);
+      m.#own = shm;
+      return m;
+    } catch (err) {
+      shm.close();
+      throw err;
+    }
+  }
+
+  /** Removes a named mutex's name. */
+  static unlink(name: string, opts?: { dir?: string }): void {
+    SharedMemory.unlink(posixName(name, MUTEX.syscall), opts);
+  }
+
+  /** Removes this named mutex's name (EINVAL for one laid out in caller memory). */
+  unlink(): void {
+    if (!this.#own) throw new SystemError('EINVAL', 'mutex_unlink', undefined, 'not a named mutex');
+    this.#own.unlink();
   }
 
   /**
@@ -172,6 +206,7 @@ export class Mutex implements Disposable {
     this.#held = false;
     this.#probe.close();
     this.#presence.release();
+    this.#own?.close();
   }
 
   [Symbol.dispose](): void {

@@ -3,38 +3,29 @@
 // it. Acquire and release are Atomics on the value; release calls futex wake only when
 // the count says someone waits. A process killed while waiting leaves the count one
 // too high, which costs a needless wake, never a lost one.
-import { SharedMemory, type CreateOptions } from './posix_shm';
+import { BODY_OFFSET, openNamed, type NamedOptions } from './named_segment';
+import { SharedMemory } from './posix_shm';
 import { CorruptionError, SystemError } from './errors';
 import { FutexWord, checkRange, closedError, type AsyncWaitOptions } from './futex';
 import type { Mapping } from './mapping';
 import { MAGIC } from './magic';
 import { posixName } from './names';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
-import { boolean, integer, options } from './validate';
+import { integer, options } from './validate';
 
 /** Anything with a mapping: a SharedMemory, or a segment of another kind. */
 export interface MappedMemory {
   readonly mapping: Mapping;
 }
 
-export interface OpenSemaphoreOptions extends Pick<CreateOptions, 'mode' | 'dir'> {
-  /** Create the semaphore if it does not exist. Default false. */
-  create?: boolean;
-  /** With create: fail with EEXIST if it exists. Default false. */
-  exclusive?: boolean;
+export interface OpenSemaphoreOptions extends NamedOptions {
   /** Initial value when this call creates it. Default 0. */
   initial?: number;
 }
 
 const VALUE_MAX = 2 ** 31 - 1;
 
-// A named semaphore's segment: Int32 words magic, layout version, byte offset of the
-// semaphore, reserved; then the semaphore at byte 16.
-const NAMED = { magic: 0, version: 1, offset: 2, size: 32, semOffset: 16 } as const;
-const NAMED_VERSION = 1;
-// How long an opener waits for a creator that has published the segment but not yet
-// written its header.
-const INIT_WAIT_MS = 1000;
+const SEMAPHORE = { magic: MAGIC.semaphore, what: 'semaphore', syscall: 'sem_open' };
 
 export class Semaphore implements Disposable {
   /** Bytes a semaphore takes in shared memory. */
@@ -75,52 +66,22 @@ export class Semaphore implements Disposable {
    * with `initial` when `create` is set and it does not exist, opened otherwise.
    */
   static open(name: string, opts?: OpenSemaphoreOptions): Semaphore {
-    const canonical = posixName(name, 'sem_open');
-    const o = options<OpenSemaphoreOptions>(opts);
-    const create = boolean('create', o.create, false);
-    const exclusive = boolean('exclusive', o.exclusive, false);
-    const initial = o.initial === undefined ? 0 : integer('initial', o.initial, 0, VALUE_MAX);
-    const shmOpts = { ...(o.dir === undefined ? {} : { dir: o.dir }), ...(o.mode === undefined ? {} : { mode: o.mode }) };
-    let shm: SharedMemory | null = null;
-    if (create) {
-      try {
-        shm = SharedMemory.create(canonical, NAMED.size, { ...shmOpts, exclusive: true });
-      } catch (err) {
-        if (exclusive || (err as SystemError).code !== 'EEXIST') throw err;
-      }
-      if (shm) {
-        const i32 = new Int32Array(shm.buffer);
-        Atomics.store(i32, NAMED.version, NAMED_VERSION);
-        Atomics.store(i32, NAMED.offset, NAMED.semOffset);
-        Atomics.store(i32, NAMED.semOffset / 4, initial);
-        Atomics.store(i32, NAMED.magic, MAGIC.semaphore);
-        return Semaphore.#adopt(shm);
-      }
-    }
-    shm = SharedMemory.open(canonical, o.dir === undefined ? {} : { dir: o.dir });
+    const initial = options<OpenSemaphoreOptions>(opts).initial;
+    if (initial !== undefined) integer('initial', initial, 0, VALUE_MAX);
+    const shm = openNamed(name, SEMAPHORE, opts, (created, offset) => Atomics.store(new Int32Array(created.buffer), offset / 4, initial ?? 0));
     try {
-      checkHeader(shm);
-    } catch (err) {
-      shm.close();
-      throw err;
-    }
-    return Semaphore.#adopt(shm);
-  }
-
-  /** Removes a named semaphore's name. */
-  static unlink(name: string, opts?: { dir?: string }): void {
-    SharedMemory.unlink(posixName(name, 'sem_unlink'), opts);
-  }
-
-  static #adopt(shm: SharedMemory): Semaphore {
-    try {
-      const sem = new Semaphore(shm, NAMED.semOffset);
+      const sem = new Semaphore(shm, BODY_OFFSET);
       sem.#own = shm;
       return sem;
     } catch (err) {
       shm.close();
       throw err;
     }
+  }
+
+  /** Removes a named semaphore's name. */
+  static unlink(name: string, opts?: { dir?: string }): void {
+    SharedMemory.unlink(posixName(name, 'sem_unlink'), opts);
   }
 
   /** The current value (a snapshot). */
@@ -223,19 +184,4 @@ export class Semaphore implements Disposable {
   #corrupt(what: string, offset: number, v: number): CorruptionError {
     return new CorruptionError(`semaphore ${what} at offset ${offset} is ${v}: the shared memory is corrupt`, offset, v);
   }
-}
-
-function checkHeader(shm: SharedMemory): void {
-  const notOurs = (detail: string): SystemError => new SystemError('EINVAL', 'sem_open', shm.name, `not a podshm semaphore: ${detail}`);
-  if (shm.size < NAMED.size) throw notOurs(`${shm.size} bytes`);
-  const i32 = new Int32Array(shm.buffer, 0, NAMED.size / 4);
-  // The creator publishes the segment zeroed and writes the magic last.
-  const end = performance.now() + INIT_WAIT_MS;
-  while (Atomics.load(i32, NAMED.magic) === 0 && performance.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-  const magic = Atomics.load(i32, NAMED.magic);
-  if (magic === 0) throw notOurs('its creator never finished writing it');
-  if (magic !== MAGIC.semaphore) throw notOurs(`magic 0x${(magic >>> 0).toString(16)}`);
-  const version = Atomics.load(i32, NAMED.version);
-  if (version !== NAMED_VERSION) throw new SystemError('EINVAL', 'sem_open', shm.name, `semaphore layout version ${version}; this podshm reads version ${NAMED_VERSION}`);
-  if (Atomics.load(i32, NAMED.offset) !== NAMED.semOffset) throw notOurs('bad value offset');
 }

@@ -291,6 +291,66 @@ t.test('named semaphores: create, open from another process, versioned header', 
   t.throws(() => Semaphore.open(name), { code: 'ENOENT' });
 });
 
+t.test('named mutexes: create, contend from another process, wrong kinds refused', async (t) => {
+  const name = uniqueName('nmutex');
+  const m = Mutex.open(name, { create: true });
+  t.teardown(() => {
+    m.close();
+    try {
+      Mutex.unlink(name);
+    } catch {}
+  });
+  t.ok(m.lock());
+  const child = await started(t, ['named-mutex', name, '10000'], 'busy');
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const done = new Promise((r) => child.once('close', r));
+  await sleep(50);
+  m.unlock();
+  t.equal(await done, 0);
+  t.match(out, /locked clean/, 'the other process got it after unlock, from a live owner');
+  t.throws(() => Mutex.open(name, { create: true, exclusive: true }), { code: 'EEXIST' });
+
+  const semName = uniqueName('nsem');
+  const sem = Semaphore.open(semName, { create: true });
+  t.teardown(() => (sem.close(), Semaphore.unlink(semName)));
+  t.throws(() => Mutex.open(semName), { code: 'EINVAL', message: /not a podshm mutex/ });
+  t.throws(() => Semaphore.open(name), { code: 'EINVAL', message: /not a podshm semaphore/ });
+  t.throws(() => sem.release(-1), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => Semaphore.open(semName, { create: true, initial: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  const plain = Semaphore.init(SharedMemory.create(uniqueName('plainsem'), 64), 0, 0);
+  t.throws(() => plain.unlink(), { code: 'EINVAL' });
+  m.unlink();
+  t.throws(() => Mutex.open(name), { code: 'ENOENT' });
+});
+
+t.test('fuzz: any value a peer writes into the words gives a result or an error, never a hang', async (t) => {
+  const shm = segment(t);
+  const i32 = new Int32Array(shm.buffer);
+  const sem = Semaphore.init(shm, 0, 0);
+  const m = Mutex.init(shm, 8);
+  t.teardown(() => m.close());
+  const special = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 1 << 30, (1 << 30) - 1, (1 << 30) | 1];
+  let outcomes = 0;
+  for (let i = 0; i < 3000; i++) {
+    const pick = () => (i < special.length ** 2 ? special[i % special.length] : (Math.random() * 2 ** 32) | 0);
+    i32[0] = pick();
+    i32[1] = i < special.length ** 2 ? special[Math.floor(i / special.length) % special.length] : pick();
+    i32[2] = pick();
+    for (const op of [() => sem.tryAcquire(), () => sem.acquire({ timeout: 0 }), () => sem.release(), () => sem.value, () => m.tryLock(), () => m.lock({ timeout: 0 })]) {
+      try {
+        op();
+      } catch (err) {
+        if (!(err instanceof CorruptionError) && err.code !== 'EOVERFLOW') throw err;
+      }
+      outcomes++;
+      if (m.held) m.unlock();
+    }
+  }
+  t.equal(outcomes, 3000 * 6, 'every operation returned or threw a clean error');
+  t.equal(_native.pendingWaits(), 0);
+});
+
 const root = process.getuid?.() === 0;
 let canUnshare = false;
 try {
