@@ -87,6 +87,24 @@ t.test('semaphore: acquireAsync is woken from another process while the event lo
   t.equal(_native.pendingWaits(), 0);
 });
 
+t.test('a pending acquireAsync alone keeps a process alive until it is served', async (t) => {
+  const shm = segment(t);
+  const sem = Semaphore.init(shm, 0, 0);
+  const i32 = new Int32Array(shm.buffer);
+  const child = spawn(process.execPath, [fixture('sync-peer.mjs'), 'sem-acquire-async', shm.name, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const closed = new Promise((r) => child.once('close', r));
+  while (Atomics.load(i32, 1) < 1) await sleep(5);
+  await sleep(200);
+  t.equal(child.exitCode, null, 'still running with only the wait pending');
+  sem.release();
+  t.equal(await closed, 0);
+  t.equal(out.trim(), 'acquired');
+  t.equal(sem.value, 0);
+});
+
 t.test('1000 pending acquireAsync calls cost no more threads, and all are served', async (t) => {
   const shm = segment(t);
   const sem = Semaphore.init(shm, 0, 0);
