@@ -388,10 +388,15 @@ t.test('mutex and semaphore across separate PID and mount namespaces sharing a t
   Mutex.init(shm, 0).close();
   Semaphore.init(shm, 8, 1);
   const n = 20_000;
+  const script = `mount --make-rprivate / && mount --bind ${shared} /dev/shm && exec "$0" "$@"`;
+  const podChild = (mode, args) => {
+    const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount', '--mount-proc', 'sh', '-c', script, process.execPath, fixture('sync-peer.mjs'), mode, name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.teardown(() => child.kill('SIGKILL'));
+    return child;
+  };
   const inPod = (mode, args) =>
     new Promise((resolve) => {
-      const script = `mount --make-rprivate / && mount --bind ${shared} /dev/shm && exec "$0" "$@"`;
-      const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount', '--mount-proc', 'sh', '-c', script, process.execPath, fixture('sync-peer.mjs'), mode, name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = podChild(mode, args);
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));
@@ -410,4 +415,13 @@ t.test('mutex and semaphore across separate PID and mount namespaces sharing a t
   t.equal(i32[4], 2 * n, 'no lost update between the namespaces');
   t.equal(i32[6], 1, 'the semaphore of value 1 admitted one holder at a time');
   t.equal(i32[2], 1);
+
+  // A holder SIGKILLed in one namespace is recovered from another.
+  Mutex.init(shm, 64).close();
+  const holder = podChild('mutex-hold', ['64', '17']);
+  await new Promise((resolve) => holder.stdout.on('data', (d) => String(d).includes('locked') && resolve()));
+  holder.kill('SIGKILL'); // unshare --kill-child takes the node process inside down with it
+  const r = await inPod('mutex-recover', ['64', '10000']);
+  t.equal(r.out.trim(), 'locked owner-died', r.err);
+  t.equal(i32[17], -1, 'the dead holder had half updated the state');
 });
