@@ -336,7 +336,7 @@ t.test('named mutexes: create, contend from another process, wrong kinds refused
   t.throws(() => Semaphore.open(name), { code: 'EINVAL', message: /not a podshm semaphore/ });
   t.throws(() => sem.release(-1), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => Semaphore.open(semName, { create: true, initial: -1 }), { code: 'ERR_OUT_OF_RANGE' });
-  const plain = Semaphore.init(SharedMemory.create(uniqueName('plainsem'), 64), 0, 0);
+  const plain = Semaphore.init(segment(t, 64), 0, 0);
   t.throws(() => plain.unlink(), { code: 'EINVAL' });
   m.unlink();
   t.throws(() => Mutex.open(name), { code: 'ENOENT' });
