@@ -6,6 +6,9 @@ export { native as _native } from './native';
 export { FutexWord, type WaitResult, type AsyncWaitOptions } from './futex';
 export { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS, type SlotRange, type ClaimOptions } from './liveness';
 export { AbortError, CorruptionError } from './errors';
+export { Semaphore, type MappedMemory, type OpenSemaphoreOptions } from './semaphore';
+export { Mutex, type FileMappedMemory } from './mutex';
+export { type NamedOptions } from './named_segment';
 export {
   Channel,
   Sender,
