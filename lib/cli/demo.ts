@@ -249,6 +249,24 @@ async function drive(seconds: number): Promise<number> {
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
   const child = fork(__filename.replace(/demo\.js$/, 'main.js'), ['demo', '--peer', base, '--socket', file]);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let cleaned = false;
+  const cleanup = (): void => {
+    if (cleaned) return;
+    cleaned = true;
+    child.kill();
+    server.close();
+    for (const c of [a, b]) {
+      c.close();
+      c.unlink();
+    }
+  };
+  // Interrupted: the names in /dev/shm would outlive us (unlinking is always explicit).
+  const interrupted = (): void => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     process.stdout.write(
       `podshm demo: pid ${process.pid} <-> pid ${child.pid}, ${SIZE}-byte messages, ${seconds} s per phase\n\n` +
@@ -278,12 +296,9 @@ async function drive(seconds: number): Promise<number> {
     const ok = code === 0 && ch.checked.startsWith('all') && so.checked.startsWith('all');
     return ok ? 0 : 1;
   } finally {
-    child.kill();
-    server.close();
-    for (const c of [a, b]) {
-      c.close();
-      c.unlink();
-    }
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    cleanup();
   }
 }
 
