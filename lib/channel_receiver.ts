@@ -73,7 +73,13 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     const tail = Atomics.load(this.#i32, TAIL) >>> 0;
     const head = Atomics.load(this.#i32, HEAD) >>> 0;
     this.#read = this.#released = this.#published = this.#head = tail;
-    this.#checkHead(head);
+    try {
+      if ((tail & 7) !== 0) throw this.#core.corrupt(`tail ${tail} is not a multiple of 8`, H.TAIL, tail);
+      this.#checkHead(head);
+    } catch (err) {
+      this.#presence.release();
+      throw err;
+    }
     this.#messages = this.#f64[RECEIVED];
     this.#bytes = this.#f64[RECEIVED + 1];
   }
@@ -277,7 +283,11 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
 
   #plan(deadline: number): WaitPlan<true> {
     return {
-      attempt: () => (this.#next() >= 0 ? true : undefined),
+      attempt: () => {
+        // Closed while waiting (the memory now reads as zeros): say so, not "corrupt".
+        if (this.#closed || this.#core.closed) throw this.#core.closedError();
+        return this.#next() >= 0 ? true : undefined;
+      },
       checkPeer: () => {
         if (this.#closed || this.#core.closed) throw this.#core.closedError();
         if (this.#blockedBy >= 0) return this.#skipAbandoned();

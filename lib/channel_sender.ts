@@ -114,7 +114,14 @@ export class Sender implements Disposable {
     this.#sentIndex = (H.SLOTS + slot * SLOT_SIZE + S.SENT_MESSAGES) >> 3;
     this.#tail = Atomics.load(this.#i32, TAIL) >>> 0;
     this.#head = Atomics.load(this.#i32, HEAD) >>> 0;
-    if (!this.#multi) this.#checkSpan(this.#head, this.#tail);
+    if (!this.#multi) {
+      try {
+        this.#checkSpan(this.#head, this.#tail);
+      } catch (err) {
+        presence.release();
+        throw err;
+      }
+    }
   }
 
   /** The largest message this channel carries, in bytes (capacity / 2 - 8). */

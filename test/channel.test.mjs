@@ -202,3 +202,12 @@ t.test('sendMany: in order, checked before anything is sent, waits for room like
   for (let m; (m = rx.tryReceive()) !== null; got++) t.equal(m[0], got);
   t.ok(got > 30, `the ${got} that fitted were published before waiting`);
 });
+
+t.test('closing the channel under a pending receiveAsync rejects it with EBADF', async (t) => {
+  const ch = Channel.create(uniqueName('chclose'), { capacity: 4096, wait: 'block' });
+  t.teardown(() => ch.unlink());
+  const rx = ch.receiver();
+  const pending = rx.receiveAsync({ timeout: 5_000 });
+  setTimeout(() => ch.close(), 20);
+  await t.rejects(pending, { code: 'EBADF' });
+});
