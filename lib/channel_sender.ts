@@ -276,7 +276,7 @@ export class Sender implements Disposable {
       }
       return true;
     }
-    const record = this.#claimMulti(length, performance.now() + LOCK_PATIENCE_MS);
+    const record = this.#claimMulti(length);
     if (record < 0) return false;
     this.#u8.set(bytes, record + RECORD_HEADER);
     this._commit(record, length);
@@ -295,7 +295,7 @@ export class Sender implements Disposable {
     if (this.#i32[CONSUMER_STATE] === CONSUMER_CLOSED) throw this.#consumerGone();
     let record: number;
     if (this.#multi) {
-      record = this.#claimMulti(size, performance.now() + LOCK_PATIENCE_MS);
+      record = this.#claimMulti(size);
     } else {
       record = this.#claimSingle(size, this.#reservedMark);
       if (record >= 0) Atomics.store(this.#i32, HEAD, this.#head);
@@ -342,9 +342,9 @@ export class Sender implements Disposable {
   // consumer always knows a record's extent, and can skip it if its owner dies before
   // committing. The lock (not a fetch-add) is what makes that possible, and lets a
   // producer that finds the ring full leave without having claimed anything.
-  #claimMulti(length: number, lockDeadline: number): number {
+  #claimMulti(length: number): number {
     const i32 = this.#i32;
-    this.#lock(lockDeadline);
+    this.#lock();
     try {
       const head = Atomics.load(i32, HEAD) >>> 0;
       if ((head & 7) !== 0) throw this.#core.corrupt(`head ${head} is not a multiple of 8`, H.HEAD, head);
@@ -358,13 +358,15 @@ export class Sender implements Disposable {
     }
   }
 
-  #lock(deadline: number): void {
+  #lock(): void {
     const i32 = this.#i32;
     const mine = -this.#reservedMark; // owner tag + 1, never 0
+    let deadline = Infinity; // set at the first slow round: no clock read when uncontended
     for (let i = 1; ; i++) {
       const holder = Atomics.load(i32, LOCK);
       if (holder === 0 && Atomics.compareExchange(i32, LOCK, 0, mine) === 0) return;
       if ((i & 1023) !== 0) continue;
+      if (deadline === Infinity) deadline = performance.now() + LOCK_PATIENCE_MS;
       // The holder may be off its CPU (more runnable processes than cores): give it ours.
       Atomics.wait(nap, 0, 0, 0.05);
       if (holder === mine) throw this.#core.corrupt('the reservation lock names this producer, which does not hold it', H.RESERVE_LOCK, holder);
