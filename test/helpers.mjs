@@ -14,11 +14,11 @@ export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, imp
 
 /**
  * Runs a command to completion; resolves with { code, signal, stdout, stderr }.
- * A child that outlives `timeoutMs` is killed so a broken test cannot hang the suite.
+ * Other options (uid, gid, cwd) go to spawn. A child that outlives `timeoutMs` is killed so a broken test cannot hang the suite.
  */
-export function run(command, args, { timeoutMs = 60_000, env, input } = {}) {
+export function run(command, args, { timeoutMs = 60_000, env, input, ...spawnOptions } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { ...spawnOptions, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
