@@ -23,6 +23,7 @@ export interface NativeBinding {
   readonly sharedArrayBufferBackend: 'node-api' | 'v8';
   mapFd(fd: number, length: number, privateCopy: boolean): MappedRange;
   unmap(handle: MappingHandle): void;
+  lostPages(handle: MappingHandle): number;
 
   // native/posix_shm.cc
   openObject(path: string, flags: number, mode: number): number;

@@ -93,3 +93,37 @@ t.test('the mapping is released once the buffer is collected, not before', async
   t.equal(r.code, 0, r.stderr);
   t.same(JSON.parse(r.stdout), { before: 2, after: 1, kept: 1 << 20 }, 'the collected one is unmapped, the one still viewed is not');
 });
+
+t.test('a peer that shrinks the object does not kill this process with SIGBUS', async (t) => {
+  const shm = SharedMemory.create(uniqueName('shrink'), 1 << 20);
+  t.teardown(() => shm.unlink());
+  const view = new Uint8Array(shm.buffer);
+  view.fill(3);
+  // Another process truncates the object, as a careless C peer's ftruncate would.
+  const r = await run('truncate', ['-s', '4096', shm.path]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(view[0], 3, 'the first page is still the object');
+  t.equal(view[512 * 1024], 0, 'a page past the new end reads zero instead of SIGBUS');
+  view[600 * 1024] = 9;
+  t.equal(view[600 * 1024], 9, 'and can be written, privately');
+  t.equal(shm.lostPages, 2, 'the damage is counted');
+  t.equal(view[4095], 3);
+});
+
+t.test('a child process reading past a shrunken end survives too', async (t) => {
+  const shm = SharedMemory.create(uniqueName('shrink-child'), 1 << 16);
+  t.teardown(() => shm.unlink());
+  const script = `
+    const { SharedMemory } = require('podshm');
+    const { execFileSync } = require('node:child_process');
+    const s = SharedMemory.open(${JSON.stringify(shm.name)});
+    execFileSync('truncate', ['-s', '0', s.path]);
+    let sum = 0;
+    const v = new Uint8Array(s.buffer);
+    for (let i = 0; i < v.length; i += 4096) sum += v[i];
+    console.log(JSON.stringify({ sum, lost: s.lostPages }));`;
+  const r = await run(process.execPath, ['-e', script]);
+  t.equal(r.signal, null, 'not killed by a signal');
+  t.equal(r.code, 0, r.stderr);
+  t.same(JSON.parse(r.stdout), { sum: 0, lost: 16 });
+});
