@@ -18,7 +18,8 @@ export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, imp
  */
 export function run(command, args, { timeoutMs = 60_000, env, input, ...spawnOptions } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...spawnOptions, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdin = input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(command, args, { ...spawnOptions, env: { ...process.env, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -29,7 +30,9 @@ export function run(command, args, { timeoutMs = 60_000, env, input, ...spawnOpt
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
-    child.stdin.end(input ?? '');
+    // A child may exit before reading its input; that is its answer, not an error here.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(input);
   });
 }
 
