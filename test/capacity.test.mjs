@@ -58,6 +58,19 @@ t.test('in a container-sized 64 MiB /dev/shm', async (t) => {
     t.equal(out.measured.shmFree, 24 * MiB);
   });
 
+  t.test('a Memory emptyDir mounted elsewhere than /dev/shm: options.dir is measured', async (t) => {
+    const dir = '/run/podshm-emptydir';
+    const script = `mkdir -p ${dir} && mount -t tmpfs -o size=16m tmpfs ${dir} && ` +
+      `exec "${process.execPath}" "${fixture('shm-peer.mjs')}" create /in-dir ${20 * MiB} ${dir}`;
+    const r = await inSmallShm('64m', script);
+    t.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    t.equal(out.name, 'CapacityError');
+    t.equal(out.measured.path, dir);
+    t.equal(out.measured.shmSize, 16 * MiB);
+    t.match(out.message, /mountPath: \/run\/podshm-emptydir/);
+  });
+
   t.test('a sparse object from another program does not turn into SIGBUS for podshm', async (t) => {
     // Another program made a sparse 100 MiB object (ftruncate, no reservation) in a 64 MiB
     // tmpfs; podshm's creation of its own object still fails cleanly.

@@ -3,6 +3,7 @@
 import { fork } from 'node:child_process';
 
 import { SharedMemory } from '../posix_shm';
+import { UsageError } from './usage';
 
 export const summary = 'two processes exchange checked frames through shared memory, with live figures';
 
@@ -27,9 +28,9 @@ function parse(args: string[]): Args {
     if (a === '--reader') out.role = 'reader';
     else if (a === '--name') out.name = args[++i] ?? out.name;
     else if (a === '--seconds') out.seconds = Number(args[++i]);
-    else throw new Error(`podshm demo: unknown option ${a}`);
+    else throw new UsageError(`demo: unknown option ${a}`);
   }
-  if (!(out.seconds > 0)) throw new Error('podshm demo: --seconds must be a positive number');
+  if (!(out.seconds > 0)) throw new UsageError('demo: --seconds must be a positive number');
   return out;
 }
 
