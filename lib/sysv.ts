@@ -72,6 +72,10 @@ function keyName(key: number): string {
 
 const idName = (id: number) => `shm id ${id}`;
 
+function description(key: number): string {
+  return key === IPC_PRIVATE ? 'a private System V segment' : `System V segment ${keyName(key).slice(4)}`;
+}
+
 // shmctl and shmat answer EINVAL (or EIDRM) for an id that names nothing (any more).
 function gone(err: unknown, id: number): unknown {
   const code = (err as SystemError).code;
@@ -147,7 +151,7 @@ export class SysVSharedMemory implements Disposable {
       const existing = tryOpen(k, size);
       if (existing) return existing;
     }
-    checkSysVCapacity(`System V segment (${name})`, size);
+    checkSysVCapacity(description(k), size);
     let id: number;
     try {
       id = sys(name, () => native.shmGet(k, size, IPC_CREAT | IPC_EXCL | mode));
@@ -158,7 +162,7 @@ export class SysVSharedMemory implements Disposable {
         const existing = tryOpen(k, size);
         if (existing) return existing;
       }
-      throw kernelRefusal(`System V segment (${name})`, size, code, 'shmget') ?? err;
+      throw kernelRefusal(description(k), size, code, 'shmget') ?? err;
     }
     try {
       const mapping = new Mapping(byId(id, () => native.shmAttach(id)));
@@ -166,7 +170,7 @@ export class SysVSharedMemory implements Disposable {
         sys(name, () => native.shmPopulate(mapping.handle));
       } catch (err) {
         mapping.release();
-        throw kernelRefusal(`System V segment (${name})`, size, (err as SystemError).code, 'madvise') ?? err;
+        throw kernelRefusal(description(k), size, (err as SystemError).code, 'madvise') ?? err;
       }
       return new SysVSharedMemory(id, k, size, mapping);
     } catch (err) {

@@ -12,6 +12,8 @@ const SYSCTL_HINT =
   'In Kubernetes kernel.shm* are unsafe sysctls: allow them on the kubelet ' +
   "(--allowed-unsafe-sysctls='kernel.shm*') and set them in the pod's securityContext.sysctls.";
 
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 function pages(bytes: number, pageSize: number): number {
   return Math.ceil(bytes / pageSize);
 }
@@ -51,7 +53,7 @@ export function checkSysVCapacity(what: string, size: number): void {
   if (m.shmmni !== null && m.segments >= m.shmmni) {
     throw fail(
       'shmmni',
-      `this IPC namespace already has ${m.segments} segments and kernel.shmmni allows ${m.shmmni}. ` +
+      `this IPC namespace already has ${count(m.segments, 'segment')} and kernel.shmmni allows ${m.shmmni}. ` +
         `Fix: remove segments nobody uses (SysVSharedMemory.list(), remove()) or raise kernel.shmmni. ${SYSCTL_HINT}`,
     );
   }
@@ -61,7 +63,7 @@ export function checkSysVCapacity(what: string, size: number): void {
     throw fail(
       'shmall',
       `kernel.shmall allows ${m.shmall} pages (${formatBytes(m.shmall * m.pageSize)}) for all segments of this IPC ` +
-        `namespace; ${m.segments} segments hold ${m.pagesInUse} pages, leaving ${left} pages ` +
+        `namespace; ${count(m.segments, 'segment')} hold ${count(m.pagesInUse, 'page')}, leaving ${count(left, 'page')} ` +
         `(${formatBytes(left * m.pageSize)}) and this needs ${need}. Fix: remove segments nobody uses or raise ` +
         `kernel.shmall to at least ${m.pagesInUse + need}. ${SYSCTL_HINT}`,
     );
