@@ -111,10 +111,10 @@ export interface SysVCapacity {
   shmall: number | null;
   /** kernel.shmmni: number of segments in the IPC namespace. */
   shmmni: number | null;
-  /** Segments that exist now (including those removed but still attached). */
-  segments: number;
+  /** Segments that exist now (including those removed but still attached); null without /proc/sysvipc. */
+  segments: number | null;
   /** Pages they hold against shmall. */
-  pagesInUse: number;
+  pagesInUse: number | null;
   pageSize: number;
 }
 
@@ -139,7 +139,7 @@ export class SysVCapacityError extends CapacityError {
       {
         path: '/proc/sysvipc/shm',
         shmSize: budget,
-        shmFree: Math.max(0, budget - sysv.pagesInUse * sysv.pageSize),
+        shmFree: Math.max(0, budget - (sysv.pagesInUse ?? 0) * sysv.pageSize),
         cgroupLimit: cgroup?.limit ?? null,
         cgroupHeadroom: cgroup?.headroom ?? null,
       },

@@ -6,7 +6,7 @@ import { memoryCgroup, type MemoryCgroup } from './cgroup';
 import { SysVCapacityError, type SysVCapacity } from './errors';
 import { formatBytes, mebibytes, probeSysv } from './limits';
 import { native } from './native';
-import { listSegments } from './sysv_list';
+import { listSegments, type SysVSegmentInfo } from './sysv_list';
 
 const SYSCTL_HINT =
   'In Kubernetes kernel.shm* are unsafe sysctls: allow them on the kubelet ' +
@@ -21,13 +21,18 @@ function pages(bytes: number, pageSize: number): number {
 function measure(): SysVCapacity {
   const limits = probeSysv();
   const pageSize = native.sysvConstants.pageSize;
-  const segments = listSegments();
+  let segments: SysVSegmentInfo[] | null = null;
+  try {
+    segments = listSegments();
+  } catch {
+    // No /proc/sysvipc (procfs not mounted): the kernel's own checks still apply.
+  }
   return {
     shmmax: limits.shmmax,
     shmall: limits.shmall,
     shmmni: limits.shmmni,
-    segments: segments.length,
-    pagesInUse: segments.reduce((sum, s) => sum + pages(s.size, pageSize), 0),
+    segments: segments?.length ?? null,
+    pagesInUse: segments?.reduce((sum, s) => sum + pages(s.size, pageSize), 0) ?? null,
     pageSize,
   };
 }
@@ -50,7 +55,7 @@ export function checkSysVCapacity(what: string, size: number): void {
         `Fix: ask for at most that, or raise it (sysctl -w kernel.shmmax=${size}). ${SYSCTL_HINT}`,
     );
   }
-  if (m.shmmni !== null && m.segments >= m.shmmni) {
+  if (m.shmmni !== null && m.segments !== null && m.segments >= m.shmmni) {
     throw fail(
       'shmmni',
       `this IPC namespace already has ${count(m.segments, 'segment')} and kernel.shmmni allows ${m.shmmni}. ` +
@@ -58,7 +63,7 @@ export function checkSysVCapacity(what: string, size: number): void {
     );
   }
   const need = pages(size, m.pageSize);
-  if (m.shmall !== null && m.pagesInUse + need > m.shmall) {
+  if (m.shmall !== null && m.segments !== null && m.pagesInUse !== null && m.pagesInUse + need > m.shmall) {
     const left = Math.max(0, m.shmall - m.pagesInUse);
     throw fail(
       'shmall',

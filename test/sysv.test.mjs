@@ -42,6 +42,8 @@ function holder(which) {
   return {
     next: async () => (await out.next()).value,
     say: (line) => child.stdin.write(line + '\n'),
+    kill: (signal) => child.kill(signal),
+    pid: child.pid,
     end: () => (child.stdin.end(), exited),
   };
 }
@@ -263,4 +265,34 @@ t.test('bad input is refused before any system call', async (t) => {
   t.throws(() => SysVSharedMemory.open(key, { size: -1 }), range);
   t.throws(() => SysVSharedMemory.open(key, { size: '1' }), type);
   t.notOk(SysVSharedMemory.list().some((s) => s.key === key), 'nothing was created along the way');
+});
+
+t.test('a peer killed while attached is detached by the kernel', async (t) => {
+  const seg = scratch(t, uniqueKey(), 4096);
+  const child = holder(String(seg.key));
+  t.equal(await child.next(), 'ready');
+  t.equal(seg.stat().attachCount, 2);
+  child.kill('SIGKILL');
+  t.match(await child.end(), { signal: 'SIGKILL' });
+  t.equal(seg.stat().attachCount, 1, 'its attach went with it');
+  t.equal(seg.stat().lastPid, child.pid);
+});
+
+t.test('the buffer is shared with worker threads without a copy', async (t) => {
+  const { Worker } = await import('node:worker_threads');
+  const seg = scratch(t, 'private', 4096);
+  const worker = new Worker('const { workerData } = require("node:worker_threads"); Atomics.store(new Int32Array(workerData), 1, 99);', {
+    eval: true,
+    workerData: seg.buffer,
+  });
+  await new Promise((resolve, reject) => worker.on('exit', resolve).on('error', reject));
+  t.equal(Atomics.load(new Int32Array(seg.buffer), 1), 99);
+  t.equal(seg.stat().attachCount, 1, 'still one attach: the worker shares this process mapping');
+});
+
+t.test('the raw binding refuses foreign handles instead of crashing', async (t) => {
+  const { _native } = await import('podshm');
+  t.throws(() => _native.shmPopulate({}), TypeError);
+  t.throws(() => _native.shmAttach('1'), TypeError);
+  t.throws(() => _native.shmGet(1, -1, 0), RangeError);
 });
