@@ -146,6 +146,9 @@ t.test('IPC_RMID while attached: the segment lives until the last detach', async
   seg.remove();
   t.match(seg.stat(), { removed: true, key: 0, attachCount: 2 }, 'marked for removal, key released');
   t.throws(() => SysVSharedMemory.open(key), { code: 'ENOENT' }, 'no longer found by key');
+  const late = SysVSharedMemory.open({ id: seg.id });
+  t.equal(seg.stat().attachCount, 3, 'but still attachable by id (Linux allows it)');
+  late.detach();
   const reused = SysVSharedMemory.create(key, 4096);
   t.not(reused.id, seg.id, 'the key can make a new segment at once');
   reused.remove();
@@ -295,4 +298,11 @@ t.test('the raw binding refuses foreign handles instead of crashing', async (t) 
   t.throws(() => _native.shmPopulate({}), TypeError);
   t.throws(() => _native.shmAttach('1'), TypeError);
   t.throws(() => _native.shmGet(1, -1, 0), RangeError);
+});
+
+t.test('an attach that is garbage-collected without detach() is detached', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', fixture('sysv-peer.mjs'), 'gc']);
+  t.same(JSON.parse(stdout), { before: 2, after: 1 });
 });
