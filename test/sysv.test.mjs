@@ -306,3 +306,24 @@ t.test('an attach that is garbage-collected without detach() is detached', async
   const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', fixture('sysv-peer.mjs'), 'gc']);
   t.same(JSON.parse(stdout), { before: 2, after: 1 });
 });
+
+t.test('podshm sysv lists segments with attach counts and removes one', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { fileURLToPath } = await import('node:url');
+  const cli = (...args) => promisify(execFile)(process.execPath, [fileURLToPath(new URL('../dist/cjs/cli/main.js', import.meta.url)), ...args]);
+  const seg = scratch(t, uniqueKey(), 10_000);
+  const other = SysVSharedMemory.open(seg.key);
+  t.teardown(() => other.detach());
+  const hex = '0x' + seg.key.toString(16).padStart(8, '0');
+
+  const table = (await cli('sysv')).stdout;
+  t.match(table, new RegExp(`^${hex}\\s+${seg.id}\\s+0600\\s+9\\.8 KiB\\s+2\\s+${process.pid}\\b`, 'm'), table);
+  const listed = JSON.parse((await cli('sysv', '--json')).stdout).segments.find((s) => s.id === seg.id);
+  t.match(listed, { key: seg.key, attachCount: 2, removed: false });
+
+  await cli('sysv', 'rm', hex);
+  t.equal(seg.stat().removed, true);
+  const err = await cli('sysv', 'rm', 'nonsense').catch((e) => e);
+  t.equal(err.code, 2, 'bad arguments: usage and exit code 2');
+});
