@@ -66,15 +66,11 @@ function target(value: unknown): { key: number } | { id: number } {
   return { key: keyNumber('key', value) };
 }
 
-function keyName(key: number): string {
-  return key === IPC_PRIVATE ? 'shm private' : `shm key 0x${(key >>> 0).toString(16).padStart(8, '0')}`;
-}
-
+// Keys as ipcs prints them.
+const hex = (key: number) => `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
+const keyName = (key: number) => (key === IPC_PRIVATE ? 'shm private' : `shm key ${hex(key)}`);
 const idName = (id: number) => `shm id ${id}`;
-
-function description(key: number): string {
-  return key === IPC_PRIVATE ? 'a private System V segment' : `System V segment ${keyName(key).slice(4)}`;
-}
+const description = (key: number) => (key === IPC_PRIVATE ? 'a private System V segment' : `System V segment ${hex(key)}`);
 
 // shmctl and shmat answer EINVAL (or EIDRM) for an id that names nothing (any more).
 function gone(err: unknown, id: number): unknown {
@@ -245,7 +241,8 @@ export class SysVSharedMemory implements Disposable {
     const mode = p.mode === undefined ? now.mode & 0o777 : integer('mode', p.mode, 0, 0o777);
     const uid = p.uid === undefined ? now.uid : integer('uid', p.uid, 0, 2 ** 32 - 2);
     const gid = p.gid === undefined ? now.gid : integer('gid', p.gid, 0, 2 ** 32 - 2);
-    byId(this.id, () => native.shmSet(this.id, uid, gid, mode));
+    // Not byId: here EINVAL means an owner the kernel cannot map, not a missing segment.
+    sys(idName(this.id), () => native.shmSet(this.id, uid, gid, mode));
   }
 
   /**
