@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { argType, argValue, SystemError, sys } from './errors';
 import { Mapping } from './mapping';
 import { native } from './native';
-import { checkSysVCapacity, kernelRefusal } from './sysv_capacity';
+import { checkAttachCapacity, checkSysVCapacity, populateRefusal, shmgetRefusal } from './sysv_capacity';
 import { fromNative, listSegments, type SysVSegmentInfo, type SysVSegmentStat } from './sysv_list';
 import { boolean, integer, options, string } from './validate';
 
@@ -158,7 +158,7 @@ export class SysVSharedMemory implements Disposable {
         const existing = tryOpen(k, size);
         if (existing) return existing;
       }
-      throw kernelRefusal(description(k), size, code, 'shmget') ?? err;
+      throw shmgetRefusal(description(k), size, code) ?? err;
     }
     try {
       const mapping = new Mapping(byId(id, () => native.shmAttach(id)));
@@ -166,7 +166,7 @@ export class SysVSharedMemory implements Disposable {
         sys(name, () => native.shmPopulate(mapping.handle));
       } catch (err) {
         mapping.release();
-        throw kernelRefusal(description(k), size, (err as SystemError).code, 'madvise') ?? err;
+        throw populateRefusal('create', description(k), size, (err as SystemError).code) ?? err;
       }
       return new SysVSharedMemory(id, k, size, mapping);
     } catch (err) {
@@ -184,6 +184,8 @@ export class SysVSharedMemory implements Disposable {
    * Attaches an existing segment, by key or by `{ id }`. Its size comes from the
    * segment. Attaching is always read-write (a read-only attach would turn a stray
    * write from JavaScript into a crash), so it needs read and write permission.
+   * Pages of the segment that are not in memory yet (it was made by another program)
+   * are faulted in now, so one that cannot be had is an error here, not a SIGBUS later.
    */
   static open(which: SysVTarget, opts?: SysVOpenOptions): SysVSharedMemory {
     const t = target(which);
@@ -191,13 +193,18 @@ export class SysVSharedMemory implements Disposable {
     const size = o.size === undefined ? 0 : integer('size', o.size, 0, MAX_SIZE);
     const id = 'id' in t ? t.id : findId(t.key, size);
     const mapping = new Mapping(byId(id, () => native.shmAttach(id)));
-    const actual = mapping.buffer.byteLength;
-    if (actual < size) {
+    try {
+      const actual = mapping.buffer.byteLength;
+      if (actual < size) {
+        throw new SystemError('EINVAL', 'shmat', idName(id), `has ${actual} bytes, fewer than the ${size} asked for`);
+      }
+      fillIn(mapping, id, actual, 'key' in t ? description(t.key) : `System V segment id ${id}`);
+      const key = 'key' in t ? t.key : byId(id, () => native.shmStat(id)).key;
+      return new SysVSharedMemory(id, key, actual, mapping);
+    } catch (err) {
       mapping.release();
-      throw new SystemError('EINVAL', 'shmat', idName(id), `has ${actual} bytes, fewer than the ${size} asked for`);
+      throw err;
     }
-    const key = 'key' in t ? t.key : byId(id, () => native.shmStat(id)).key;
-    return new SysVSharedMemory(id, key, actual, mapping);
   }
 
   /** Marks a segment for removal by key or `{ id }`, without attaching it. */
@@ -268,6 +275,33 @@ export class SysVSharedMemory implements Disposable {
 
   [Symbol.dispose](): void {
     this.detach();
+  }
+}
+
+// Bytes of the segment not backed by memory now, from the kernel's own count; all of
+// it when that count cannot be read.
+function missingBytes(id: number, size: number): number {
+  const { pageSize } = native.sysvConstants;
+  const whole = Math.ceil(size / pageSize) * pageSize;
+  let info: SysVSegmentInfo | undefined;
+  try {
+    info = listSegments().find((s) => s.id === id);
+  } catch {
+    // No /proc/sysvipc.
+  }
+  return info === undefined ? whole : Math.max(0, whole - info.rss - info.swap);
+}
+
+// Segments made by podshm are fully in memory and cost nothing here. Another program's
+// segment may not be: its pages are charged to this process as it faults them in.
+function fillIn(mapping: Mapping, id: number, size: number, what: string): void {
+  const missing = missingBytes(id, size);
+  if (missing === 0) return;
+  checkAttachCapacity(what, size, missing);
+  try {
+    sys(idName(id), () => native.shmPopulate(mapping.handle));
+  } catch (err) {
+    throw populateRefusal('attach', what, size, (err as SystemError).code) ?? err;
   }
 }
 

@@ -41,6 +41,26 @@ function cgroupNumbers(cg: MemoryCgroup | null) {
   return cg === null ? null : { limit: cg.limit, headroom: cg.headroom };
 }
 
+function cgroupFull(verb: string, what: string, size: number, bytes: number, m: SysVCapacity, cg: MemoryCgroup) {
+  const limit = cg.limit ?? 0;
+  const headroom = cg.headroom ?? 0;
+  const neededLimit = Math.ceil(((cg.workingSet + bytes) * 1.25) / (1024 * 1024)) * 1024 * 1024;
+  return new SysVCapacityError(
+    `Cannot ${verb} ${what} of ${formatBytes(size)}: ${formatBytes(bytes)} of its pages would be charged to this ` +
+      `container's memory cgroup, which has ${formatBytes(headroom)} left under its ${formatBytes(limit)} limit ` +
+      `(working set ${formatBytes(cg.workingSet)}), so filling it would end in an OOM kill. Fix: raise the memory ` +
+      `limit to at least ${mebibytes(neededLimit)} (resources.limits.memory) or use less.`,
+    size,
+    'cgroup',
+    m,
+    cgroupNumbers(cg),
+  );
+}
+
+function overCgroup(cg: MemoryCgroup | null, bytes: number): cg is MemoryCgroup {
+  return cg !== null && cg.limit !== null && cg.headroom !== null && bytes > cg.headroom;
+}
+
 /** Throws SysVCapacityError when a new segment of `size` bytes would not fit. */
 export function checkSysVCapacity(what: string, size: number): void {
   const m = measure();
@@ -74,41 +94,34 @@ export function checkSysVCapacity(what: string, size: number): void {
     );
   }
   const bytes = need * m.pageSize;
-  if (cg && cg.limit !== null && cg.headroom !== null && bytes > cg.headroom) {
-    const neededLimit = Math.ceil(((cg.workingSet + bytes) * 1.25) / (1024 * 1024)) * 1024 * 1024;
-    throw fail(
-      'cgroup',
-      `its pages are charged to this container's memory cgroup, which has ${formatBytes(cg.headroom)} left under ` +
-        `its ${formatBytes(cg.limit)} limit (working set ${formatBytes(cg.workingSet)}), so filling it would end in ` +
-        `an OOM kill. Fix: raise the memory limit to at least ${mebibytes(neededLimit)} (resources.limits.memory) ` +
-        `or ask for less.`,
-    );
-  }
+  if (overCgroup(cg, bytes)) throw cgroupFull('create', what, size, bytes, m, cg);
 }
 
 /**
- * The error for a refusal that came from the kernel after the check passed: a race
- * with another creator (ENOSPC, EINVAL), strict overcommit (shmget ENOMEM), or a
- * cgroup that filled up during the pre-fault (madvise ENOMEM).
+ * Throws SysVCapacityError when the `missing` bytes of an existing segment that are
+ * not in memory yet (it was not made by podshm) would not fit in this process's cgroup.
  */
-export function kernelRefusal(what: string, size: number, code: string, syscall: string): SysVCapacityError | null {
+export function checkAttachCapacity(what: string, size: number, missing: number): void {
+  const cg = memoryCgroup();
+  if (overCgroup(cg, missing)) throw cgroupFull('attach', what, size, missing, measure(), cg);
+}
+
+/**
+ * The error for a refusal from shmget after the check passed: a race with another
+ * creator (ENOSPC, EINVAL) or strict overcommit (ENOMEM).
+ */
+export function shmgetRefusal(what: string, size: number, code: string): SysVCapacityError | null {
   if (code === 'ENOMEM') {
-    const m = measure();
-    const cg = memoryCgroup();
-    const where =
-      syscall === 'shmget'
-        ? 'the kernel would not reserve that much memory (vm.overcommit_memory=2 and CommitLimit reached?)'
-        : 'its pages could not be allocated and charged to this process while pre-faulting' +
-          (cg?.headroom != null ? ` (memory cgroup headroom now ${formatBytes(cg.headroom)})` : '');
     return new SysVCapacityError(
-      `Cannot create ${what} of ${formatBytes(size)}: ${where}. Fix: free memory, raise the limit, or ask for less.`,
+      `Cannot create ${what} of ${formatBytes(size)}: the kernel would not reserve that much memory ` +
+        '(vm.overcommit_memory=2 and the CommitLimit reached?). Fix: free memory or ask for less.',
       size,
-      cg?.headroom != null && syscall !== 'shmget' ? 'cgroup' : 'memory',
-      m,
-      cgroupNumbers(cg),
+      'memory',
+      measure(),
+      cgroupNumbers(memoryCgroup()),
     );
   }
-  if (syscall === 'shmget' && (code === 'ENOSPC' || code === 'EINVAL')) {
+  if (code === 'ENOSPC' || code === 'EINVAL') {
     try {
       checkSysVCapacity(what, size);
     } catch (err) {
@@ -117,4 +130,29 @@ export function kernelRefusal(what: string, size: number, code: string, syscall:
     }
   }
   return null;
+}
+
+/**
+ * The error for a pre-fault that failed: ENOMEM (memory ran out meanwhile) or EFAULT,
+ * a page that cannot be had at all: a segment made with SHM_NORESERVE (huge pages
+ * without a reservation, or strict overcommit), whose first touch would be a SIGBUS.
+ */
+export function populateRefusal(verb: string, what: string, size: number, code: string): SysVCapacityError | null {
+  if (code !== 'ENOMEM' && code !== 'EFAULT') return null;
+  const cg = memoryCgroup();
+  const why =
+    code === 'EFAULT'
+      ? 'the kernel cannot provide its pages (a segment made with SHM_NORESERVE: huge pages without a ' +
+        'reservation, or strict overcommit), so touching it would kill this process with SIGBUS. Fix: have its ' +
+        'creator reserve the memory (no SHM_NORESERVE; enough vm.nr_hugepages for SHM_HUGETLB)'
+      : 'its pages could not be allocated' +
+        (cg?.headroom != null ? ` (memory cgroup headroom now ${formatBytes(cg.headroom)})` : '') +
+        '. Fix: free memory, raise the limit, or use less';
+  return new SysVCapacityError(
+    `Cannot ${verb} ${what} of ${formatBytes(size)}: ${why}.`,
+    size,
+    code === 'ENOMEM' && cg?.headroom != null ? 'cgroup' : 'memory',
+    measure(),
+    cgroupNumbers(cg),
+  );
 }

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SysVSharedMemory, ftok } from 'podshm';
+import { SysVCapacityError, SysVSharedMemory, ftok } from 'podshm';
 import { fixture } from './helpers.mjs';
 
 // execFile rather than helpers' run(): these programs never read stdin, and a write
@@ -95,3 +95,35 @@ t.test('Node creates and writes, C reads and answers, Node reads the answer', as
   t.equal(seg.stat().attachCount, 1, 'C detached');
   t.not(seg.stat().lastPid, process.pid, 'the last attach was the C program');
 });
+
+t.test("open() faults in a C program's untouched segment, charging this process", async (t) => {
+  const proj = 33;
+  const key = ftok(keyFile, proj);
+  t.teardown(() => removeKey(key));
+  const id = Number(await c('sparse', keyFile, proj, 4 << 20));
+  const rss = () => SysVSharedMemory.list().find((s) => s.id === id).rss;
+  t.equal(rss(), 0, 'nothing is in memory yet');
+  const seg = SysVSharedMemory.open(key);
+  t.equal(rss(), 4 << 20, 'every page is in memory after open()');
+  seg.detach();
+});
+
+// A segment whose pages do not exist: huge pages with no reservation and none free.
+// Touching it kills with SIGBUS; open() must refuse it instead.
+const hugePagesFree = Number(/^HugePages_Free:\s+(\d+)/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? -1);
+const hugeOvercommit = Number(fs.readFileSync('/proc/sys/vm/nr_overcommit_hugepages', 'utf8'));
+t.test(
+  'a segment that would SIGBUS on first touch is refused by open(), and this process lives',
+  { skip: (hugePagesFree !== 0 || hugeOvercommit !== 0) && 'needs a machine with no free huge pages' },
+  async (t) => {
+    const proj = 44;
+    const key = ftok(keyFile, proj);
+    t.teardown(() => removeKey(key));
+    const made = await c('hugetlb-noreserve', keyFile, proj).catch((err) => err);
+    if (made instanceof Error) return t.skip(`the kernel refused SHM_HUGETLB | SHM_NORESERVE: ${made.stderr?.trim()}`);
+    const err = t.throws(() => SysVSharedMemory.open(key));
+    t.ok(err instanceof SysVCapacityError, 'a SysVCapacityError');
+    t.match(err, { code: 'ENOSPC', limit: 'memory', message: /Cannot attach System V segment 0x.*SHM_NORESERVE.*SIGBUS/ });
+    t.equal(SysVSharedMemory.list().find((s) => s.key === key)?.attachCount, 0, 'the failed attach was undone');
+  },
+);
