@@ -147,7 +147,13 @@ export class SysVSharedMemory implements Disposable {
       const existing = tryOpen(k, size);
       if (existing) return existing;
     }
-    checkSysVCapacity(description(k), size);
+    try {
+      checkSysVCapacity(description(k), size);
+    } catch (err) {
+      // The kernel says EEXIST before it looks at limits; so do we.
+      if (k !== IPC_PRIVATE && keyExists(k)) throw new SystemError('EEXIST', 'shmget', name, 'a segment with this key exists');
+      throw err;
+    }
     let id: number;
     try {
       id = sys(name, () => native.shmGet(k, size, IPC_CREAT | IPC_EXCL | mode));
@@ -275,6 +281,15 @@ export class SysVSharedMemory implements Disposable {
 
   [Symbol.dispose](): void {
     this.detach();
+  }
+}
+
+function keyExists(key: number): boolean {
+  try {
+    native.shmGet(key, 0, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

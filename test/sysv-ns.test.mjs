@@ -107,6 +107,11 @@ t.test("the namespace's shmmax, shmall and shmmni are CapacityErrors, where the 
   t.same(tooMany.kernel, { ok: false, code: 'ENOSPC' });
 });
 
+t.test('at the shmmni limit a taken key is still EEXIST, as the kernel says', { skip: noNamespaces }, async (t) => {
+  const script = 'echo 1 > /proc/sys/kernel/shmmni && exec "$0" "$@"';
+  t.same(await json('unshare', ['--ipc', 'sh', '-c', script, process.execPath, peer, 'eexist-at-limit']), ['EEXIST', 'shmmni']);
+});
+
 // A child memory cgroup with a limit, for one child process; removed afterwards.
 function memoryCgroupFor(t, limit) {
   const cg = probeLimits().cgroup;
