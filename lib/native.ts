@@ -66,6 +66,7 @@ export interface NativeBinding {
   shmGet(key: number, size: number, flags: number): number;
   shmAttach(id: number): MappedRange;
   shmPopulate(handle: MappingHandle): void;
+  shmMissingBytes(handle: MappingHandle): number;
   shmStat(id: number): SysvStat;
   shmSet(id: number, uid: number, gid: number, mode: number): void;
   shmRemove(id: number): void;

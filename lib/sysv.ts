@@ -293,24 +293,10 @@ function keyExists(key: number): boolean {
   }
 }
 
-// Bytes of the segment not backed by memory now, from the kernel's own count; all of
-// it when that count cannot be read.
-function missingBytes(id: number, size: number): number {
-  const { pageSize } = native.sysvConstants;
-  const whole = Math.ceil(size / pageSize) * pageSize;
-  let info: SysVSegmentInfo | undefined;
-  try {
-    info = listSegments().find((s) => s.id === id);
-  } catch {
-    // No /proc/sysvipc.
-  }
-  return info === undefined ? whole : Math.max(0, whole - info.rss - info.swap);
-}
-
 // Segments made by podshm are fully in memory and cost nothing here. Another program's
 // segment may not be: its pages are charged to this process as it faults them in.
 function fillIn(mapping: Mapping, id: number, size: number, what: string): void {
-  const missing = missingBytes(id, size);
+  const missing = sys(idName(id), () => native.shmMissingBytes(mapping.handle));
   if (missing === 0) return;
   checkAttachCapacity(what, size, missing);
   try {

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "errors.h"
 #include "mapping.h"
@@ -79,6 +80,19 @@ Napi::Value ShmPopulate(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// shmMissingBytes(handle) -> bytes of the range whose pages are not in memory now
+// (mincore), i.e. what a pre-fault would have to allocate and charge.
+Napi::Value ShmMissingBytes(const Napi::CallbackInfo& info) {
+  Mapping& m = UnwrapMapping(info[0]);
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t pages = (m.length + page - 1) / page;
+  std::vector<unsigned char> resident(pages);
+  if (mincore(m.base, m.length, resident.data()) != 0) ThrowErrno(info.Env(), "mincore", errno);
+  size_t missing = 0;
+  for (unsigned char r : resident) missing += (r & 1) ? 0 : 1;
+  return Napi::Number::New(info.Env(), static_cast<double>(missing * page));
+}
+
 Napi::Value ShmStat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   struct shmid_ds ds = StatId(env, static_cast<int>(ArgInt(info, 0)));
@@ -135,6 +149,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("shmGet", Napi::Function::New(env, ShmGet, "shmGet"));
   exports.Set("shmAttach", Napi::Function::New(env, ShmAttach, "shmAttach"));
   exports.Set("shmPopulate", Napi::Function::New(env, ShmPopulate, "shmPopulate"));
+  exports.Set("shmMissingBytes", Napi::Function::New(env, ShmMissingBytes, "shmMissingBytes"));
   exports.Set("shmStat", Napi::Function::New(env, ShmStat, "shmStat"));
   exports.Set("shmSet", Napi::Function::New(env, ShmSet, "shmSet"));
   exports.Set("shmRemove", Napi::Function::New(env, ShmRemove, "shmRemove"));
