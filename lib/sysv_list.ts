@@ -3,10 +3,9 @@
 // so a kernel that adds or moves a column does not shift the others.
 import * as fs from 'node:fs';
 
-import type { SysvStat as NativeStat } from './native';
+import { native, type SysvStat as NativeStat } from './native';
 
-const SHM_DEST = 0o1000;
-const SHM_LOCKED = 0o2000;
+const { SHM_DEST, SHM_LOCKED } = native.sysvConstants;
 
 /** One segment as shmctl(IPC_STAT) reports it. */
 export interface SysVSegmentStat {
