@@ -102,3 +102,48 @@ function show(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);
   return `an instance of ${value.constructor?.name ?? 'Object'}`;
 }
+
+/** The System V numbers a SysVCapacityError was judged on; null where unlimited or unknown. */
+export interface SysVCapacity {
+  /** kernel.shmmax: largest segment, bytes. */
+  shmmax: number | null;
+  /** kernel.shmall: all segments of the IPC namespace together, pages. */
+  shmall: number | null;
+  /** kernel.shmmni: number of segments in the IPC namespace. */
+  shmmni: number | null;
+  /** Segments that exist now (including those removed but still attached); null without /proc/sysvipc. */
+  segments: number | null;
+  /** Pages they hold against shmall. */
+  pagesInUse: number | null;
+  pageSize: number;
+}
+
+/**
+ * A System V segment that the IPC namespace's limits or the memory cgroup cannot hold.
+ * `limit` names the one that binds. `measured.shmSize`/`shmFree` are the shmall budget
+ * and what is left of it in bytes (Infinity when unlimited); `suggestedSizeLimit` is 0,
+ * as no emptyDir is involved.
+ */
+export class SysVCapacityError extends CapacityError {
+  constructor(
+    message: string,
+    requested: number,
+    readonly limit: 'shmmax' | 'shmall' | 'shmmni' | 'cgroup' | 'memory',
+    readonly sysv: SysVCapacity,
+    cgroup: { limit: number | null; headroom: number | null } | null,
+  ) {
+    const budget = sysv.shmall === null ? Infinity : sysv.shmall * sysv.pageSize;
+    super(
+      message,
+      requested,
+      {
+        path: '/proc/sysvipc/shm',
+        shmSize: budget,
+        shmFree: Math.max(0, budget - (sysv.pagesInUse ?? 0) * sysv.pageSize),
+        cgroupLimit: cgroup?.limit ?? null,
+        cgroupHeadroom: cgroup?.headroom ?? null,
+      },
+      0,
+    );
+  }
+}

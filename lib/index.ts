@@ -3,3 +3,15 @@ export { probeLimits, type Limits, type ShmLimits, type MqueueLimits, type SysvL
 export { type MemoryCgroup } from './cgroup';
 export { PodshmError, SystemError, CapacityError } from './errors';
 export { backend } from './mapping';
+export {
+  SysVSharedMemory,
+  ftok,
+  type SysVKey,
+  type SysVTarget,
+  type SysVCreateOptions,
+  type SysVOpenOptions,
+  type SysVPermissions,
+  type SysVSegmentStat,
+  type SysVSegmentInfo,
+} from './sysv';
+export { SysVCapacityError, type SysVCapacity } from './errors';

@@ -18,6 +18,32 @@ export interface FileStat {
   isFile: boolean;
 }
 
+/** shmctl(IPC_STAT) of one System V segment; times in seconds since the epoch, 0 for never. */
+export interface SysvStat {
+  key: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  size: number;
+  attachCount: number;
+  creatorPid: number;
+  lastPid: number;
+  atime: number;
+  dtime: number;
+  ctime: number;
+}
+
+export interface SysvConstants {
+  IPC_PRIVATE: number;
+  IPC_CREAT: number;
+  IPC_EXCL: number;
+  SHM_DEST: number;
+  SHM_LOCKED: number;
+  pageSize: number;
+}
+
 export interface NativeBinding {
   // native/mapping.cc
   readonly sharedArrayBufferBackend: 'node-api' | 'v8';
@@ -34,6 +60,17 @@ export interface NativeBinding {
   fstat(fd: number): FileStat;
   closeFd(fd: number): void;
   unlinkObject(path: string): void;
+
+  // native/sysv_shm.cc
+  readonly sysvConstants: SysvConstants;
+  ftok(path: string, projId: number): number;
+  shmGet(key: number, size: number, flags: number): number;
+  shmAttach(id: number): MappedRange;
+  shmPopulate(handle: MappingHandle): void;
+  shmMissingBytes(handle: MappingHandle): number;
+  shmStat(id: number): SysvStat;
+  shmSet(id: number, uid: number, gid: number, mode: number): void;
+  shmRemove(id: number): void;
 }
 
 // dist/cjs/native.js -> package root, where build/ and prebuilds/ live.

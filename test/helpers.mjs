@@ -1,6 +1,7 @@
 // Shared by the tests: unique object names (tests run in parallel, on machines where
 // other runs may be going on too) and child processes that report back.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 let counter = 0;
@@ -40,3 +41,9 @@ export function run(command, args, { timeoutMs = 60_000, env, input, ...spawnOpt
 export function node(script, args = [], opts) {
   return run(process.execPath, [fixture(script), ...args], opts);
 }
+
+/**
+ * The raw addon, for tests that check what the kernel or the binding itself does
+ * (the public API never exposes it).
+ */
+export const rawBinding = createRequire(import.meta.url)('node-gyp-build')(fileURLToPath(new URL('..', import.meta.url)));
