@@ -364,6 +364,14 @@ export class Container {
     });
   }
 
+  /**
+   * Starts a Node script inside the container with an IPC channel (process.send and
+   * 'message' work as with child_process.fork); see ask().
+   */
+  fork(script, args = [], options = {}) {
+    return this.spawn(process.execPath, [script, ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  }
+
   /** Runs this Node with `args` (a script and its arguments) inside the container, like run(). */
   node(args, opts) {
     return this.run(process.execPath, args, opts);
@@ -413,6 +421,39 @@ export class Container {
       }
     }
   }
+}
+
+/**
+ * Sends `message` to a forked child and resolves with its next message; rejects if the
+ * child exits first or does not answer within timeoutMs (default 20 s).
+ */
+export function ask(child, message, timeoutMs = 20_000) {
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    const onErr = (d) => (stderr += d);
+    const done = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      child.stderr?.off('data', onErr);
+    };
+    const onMessage = (m) => {
+      done();
+      resolve(m);
+    };
+    const onExit = (code, signal) => {
+      done();
+      reject(new Error(`child exited (${signal ?? `code ${code}`}) before answering ${JSON.stringify(message)}: ${stderr.trim()}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no answer to ${JSON.stringify(message)} in ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.stderr?.on('data', onErr);
+    child.send(message);
+  });
 }
 
 function killGroup(child) {
