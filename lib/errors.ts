@@ -102,3 +102,10 @@ function show(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);
   return `an instance of ${value.constructor?.name ?? 'Object'}`;
 }
+
+/** A podshm command was called wrongly (unknown option, missing argument). */
+export class UsageError extends PodshmError {
+  constructor(message: string) {
+    super(message, 'ERR_USAGE');
+  }
+}
