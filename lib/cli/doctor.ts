@@ -8,7 +8,7 @@ import { formatBytes } from '../limits';
 import { parse } from './args';
 import { terminalWidth, wrap } from './format';
 
-export const summary = 'report shared memory limits of this container and what to fix (exit 0 ok, 1 warnings, 2 unusable)';
+export const summary = 'what this container can use for shared memory, and what to fix';
 
 const USAGE = 'podshm doctor [--json] [--dir PATH]';
 const KEY = 16;

@@ -34,7 +34,8 @@ export function wrap(text: string, width: number, label = '', indent = label.len
 
 /**
  * Columns of text, left-aligned except the column indexes in `right`. Columns listed in `shrink`
- * give up width, from the widest, when the table is wider than `width`.
+ * give up width, from the widest, when the table is wider than `width`; lines still
+ * too wide are cut.
  */
 export function table(header: string[], rows: string[][], width: number, opts: { right?: number[]; shrink?: number[] } = {}): string {
   const all = [header, ...rows];
@@ -52,5 +53,9 @@ export function table(header: string[], rows: string[][], width: number, opts: {
     const t = text.length > w ? text.slice(0, w - 1) + '…' : text;
     return opts.right?.includes(i) ? t.padStart(w) : t.padEnd(w);
   };
-  return all.map((r) => r.map((c, i) => cell(c, i)).join('  ').trimEnd()).join('\n');
+  // Columns that cannot shrink may still be too wide: cut the lines themselves.
+  return all
+    .map((r) => r.map((c, i) => cell(c, i)).join('  ').trimEnd())
+    .map((line) => (line.length > width ? line.slice(0, width - 1) + '…' : line))
+    .join('\n');
 }
