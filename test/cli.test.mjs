@@ -19,7 +19,7 @@ const oneLine = (t, r, pattern) => {
 };
 
 t.test('bad arguments: exit 2 and one clear line', async (t) => {
-  for (const [args, pattern] of [
+  const cases = [
     [['doctor', '--bogus'], /^podshm: doctor: Unknown option '--bogus' \(usage: podshm doctor \[--json\] \[--dir PATH\]\)\n$/],
     [['doctor', 'extra'], /^podshm: doctor: .*'extra'.*\(usage: /],
     [['doctor', '--dir'], /^podshm: doctor: Option '--dir <value>' argument missing/],
@@ -27,11 +27,12 @@ t.test('bad arguments: exit 2 and one clear line', async (t) => {
     [['ls', '-x'], /^podshm: ls: Unknown option '-x'/],
     [['rm'], /^podshm: rm: nothing to do \(usage: podshm rm /],
     [['rm', '--json', 'x'], /^podshm: rm: Unknown option '--json'/],
-  ]) {
-    const r = await podshm(args);
-    t.equal(r.code, 2, args.join(' '));
-    oneLine(t, r, pattern);
-  }
+  ];
+  const results = await Promise.all(cases.map(([args]) => podshm(args)));
+  cases.forEach(([args, pattern], i) => {
+    t.equal(results[i].code, 2, args.join(' '));
+    oneLine(t, results[i], pattern);
+  });
   const unknown = await podshm(['frobnicate']);
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /^podshm: unknown command 'frobnicate'\n/);

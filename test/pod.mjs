@@ -252,7 +252,9 @@ export class Pod {
       const c = new Container(this, name, cgroup, memoryLimit);
       this.containers.push(c); // so close() removes the cgroup whatever happens next
       fs.writeFileSync(path.join(cgroup, h.version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), String(memoryLimit));
-      if (h.version === 2) fs.writeFileSync(path.join(cgroup, 'memory.swap.max'), '0');
+      // No swap either, so tmpfs pages cannot escape the limit (where swap accounting exists).
+      const swap = path.join(cgroup, h.version === 1 ? 'memory.memsw.limit_in_bytes' : 'memory.swap.max');
+      if (fs.existsSync(swap)) fs.writeFileSync(swap, h.version === 1 ? String(memoryLimit) : '0');
       await c.start(this.#initScript(shmSize));
       return c;
     }
