@@ -103,6 +103,27 @@ function show(value: unknown): string {
   return `an instance of ${value.constructor?.name ?? 'Object'}`;
 }
 
+/** An async wait ended by its AbortSignal, like Node's own AbortError (code ABORT_ERR). */
+export class AbortError extends PodshmError {
+  constructor(reason?: unknown) {
+    super('The operation was aborted', 'ABORT_ERR');
+    if (reason !== undefined) this.cause = reason;
+  }
+}
+
+/** A shared structure whose contents no correct peer could have written. */
+export class CorruptionError extends PodshmError {
+  constructor(
+    message: string,
+    /** Byte offset of the bad word in its mapping. */
+    readonly offset: number,
+    /** The value found there. */
+    readonly value: number,
+  ) {
+    super(message, 'ERR_PODSHM_CORRUPT');
+  }
+}
+
 /** A podshm command was called wrongly (unknown option, missing argument). */
 export class UsageError extends PodshmError {
   constructor(message: string) {

@@ -3,5 +3,8 @@ export { probeLimits, type Limits, type ShmLimits, type MqueueLimits, type SysvL
 export { type MemoryCgroup } from './cgroup';
 export { PodshmError, SystemError, CapacityError } from './errors';
 export { native as _native } from './native';
+export { FutexWord, type WaitResult, type AsyncWaitOptions } from './futex';
+export { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS, type SlotRange, type ClaimOptions } from './liveness';
+export { AbortError, CorruptionError } from './errors';
 export { diagnose, type DoctorReport, type Finding, type ShmReport, type EmptyDirAdvice } from './doctor';
 export { type KubernetesInfo } from './kubernetes';
