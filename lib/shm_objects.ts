@@ -18,6 +18,8 @@ export interface ShmObject {
   uid: number;
   gid: number;
   mode: number;
+  /** Creation time, ms since the epoch. */
+  birthtime: number;
   kind: ObjectKind;
 }
 
@@ -54,7 +56,7 @@ export function listShmObjects(dir: string): ShmObject[] {
     } catch {
       continue;
     }
-    out.push({ name: '/' + entry.name, path: file, size: st.size, allocated: st.blocks * 512, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, kind: objectKind(file) });
+    out.push({ name: '/' + entry.name, path: file, size: st.size, allocated: st.blocks * 512, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, birthtime: st.birthtimeMs || st.ctimeMs, kind: objectKind(file) });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -4,11 +4,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { SharedMemory } from 'podshm';
 import { run, uniqueName } from './helpers.mjs';
 
+const require = createRequire(import.meta.url);
 const cli = fileURLToPath(new URL('../dist/cjs/cli/main.js', import.meta.url));
 const podshm = (args, opts) => run(process.execPath, [cli, ...args], opts);
 
@@ -21,12 +23,9 @@ const oneLine = (t, r, pattern) => {
 t.test('bad arguments: exit 2 and one clear line', async (t) => {
   const cases = [
     [['doctor', '--bogus'], /^podshm: doctor: Unknown option '--bogus' \(usage: podshm doctor \[--json\] \[--dir PATH\]\)\n$/],
-    [['doctor', 'extra'], /^podshm: doctor: .*'extra'.*\(usage: /],
-    [['doctor', '--dir'], /^podshm: doctor: Option '--dir <value>' argument missing/],
-    [['doctor', '--dir='], /^podshm: doctor: --dir needs a path/],
-    [['ls', '-x'], /^podshm: ls: Unknown option '-x'/],
     [['rm'], /^podshm: rm: nothing to do \(usage: podshm rm /],
-    [['rm', '--json', 'x'], /^podshm: rm: Unknown option '--json'/],
+    [['gc', '--min-age=-1'], /^podshm: gc: --min-age must be a number of seconds >= 0, not '-1'/],
+    [['gc', '--dir', '/nonexistent/podshm'], /^podshm: gc: cannot list \/nonexistent\/podshm: ENOENT/],
   ];
   const results = await Promise.all(cases.map(([args]) => podshm(args)));
   cases.forEach(([args, pattern], i) => {
@@ -36,6 +35,23 @@ t.test('bad arguments: exit 2 and one clear line', async (t) => {
   const unknown = await podshm(['frobnicate']);
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /^podshm: unknown command 'frobnicate'\n/);
+});
+
+t.test('every bad argument is a UsageError with the usage, before anything is done', async (t) => {
+  const load = (cmd) => require(fileURLToPath(new URL(`../dist/cjs/cli/${cmd}.js`, import.meta.url)));
+  for (const [cmd, args, pattern] of [
+    ['doctor', ['extra'], /^doctor: .*'extra'.*\(usage: /],
+    ['doctor', ['--dir'], /^doctor: Option '--dir <value>' argument missing/],
+    ['doctor', ['--dir='], /^doctor: --dir needs a path/],
+    ['ls', ['-x'], /^ls: Unknown option '-x'/],
+    ['ls', ['--dir='], /^ls: --dir needs a path/],
+    ['rm', ['--json', 'x'], /^rm: Unknown option '--json'/],
+    ['gc', ['--min-age', 'soon'], /^gc: --min-age must be a number of seconds >= 0, not 'soon'/],
+    ['gc', ['--min-age='], /^gc: --min-age must be a number/],
+    ['gc', ['now'], /^gc: .*'now'.*\(usage: podshm gc /],
+  ]) {
+    t.throws(() => load(cmd).run(args), { name: 'UsageError', code: 'ERR_USAGE', message: pattern }, `${cmd} ${args.join(' ')}`);
+  }
 });
 
 t.test('doctor --json: the documented shape, and exit 2 without a usable directory', async (t) => {

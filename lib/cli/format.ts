@@ -8,12 +8,12 @@ export function terminalWidth(): number {
 }
 
 /**
- * Wraps `text` at spaces to `width`. The first line starts with `label` padded to
- * `indent` columns; every other line is indented by `indent` spaces.
+ * Wraps `text` at spaces to `width`. The first line starts with `label` (if any)
+ * padded to `indent` columns; every other line is indented by `indent` spaces.
  */
 export function wrap(text: string, width: number, label = '', indent = label.length ? label.length + 1 : 0): string {
   const lines: string[] = [];
-  let line = label.length >= indent && label ? `${label} ` : label.padEnd(indent);
+  let line = label === '' ? '' : label.length >= indent ? `${label} ` : label.padEnd(indent);
   let empty = true;
   for (const paragraph of text.split('\n')) {
     for (const word of paragraph.split(' ').filter(Boolean)) {

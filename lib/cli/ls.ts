@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { UsageError } from '../errors';
 import { DEFAULT_SHM_DIR, formatBytes } from '../limits';
 import { listMessageQueues, type MessageQueueList } from '../mqueue_list';
+import { liveParticipants } from '../participants';
 import { listShmObjects, type ShmObject } from '../shm_objects';
 import { listSysvSegments, type SysvSegment } from '../sysv_list';
 import { parse } from './args';
@@ -20,6 +21,8 @@ export const LS_SCHEMA_VERSION = 1;
 export interface ListedObject extends Omit<ShmObject, 'mode'> {
   owner: string;
   mode: string;
+  /** Live participants of a podshm object (lib/participants.ts); null for a plain object or when it cannot be checked. */
+  live: number | null;
 }
 
 export interface Listing {
@@ -29,6 +32,14 @@ export interface Listing {
   mqueue: { source: MessageQueueList['source']; queues: (Omit<MessageQueueList['queues'][number], 'mode'> & { owner: string; mode: string })[]; error: string | null };
 }
 
+function participants(file: string): number | null {
+  try {
+    return liveParticipants(file);
+  } catch {
+    return null; // no permission to open it, or gone meanwhile
+  }
+}
+
 const octal = (mode: number) => '0' + mode.toString(8).padStart(3, '0');
 const message = (err: unknown) => (err as Error).message;
 
@@ -36,7 +47,7 @@ export function listing(dir: string): Listing {
   let objects: ListedObject[] = [];
   let posixError: string | null = null;
   try {
-    objects = listShmObjects(dir).map((o) => ({ ...o, owner: userName(o.uid), mode: octal(o.mode) }));
+    objects = listShmObjects(dir).map((o) => ({ ...o, owner: userName(o.uid), mode: octal(o.mode), live: o.kind === 'plain' ? null : participants(o.path) }));
   } catch (err) {
     posixError = message(err);
   }
@@ -62,13 +73,13 @@ function section(title: string, error: string | null, rows: string[][], render: 
 }
 
 function render(l: Listing, width: number): string {
-  const posixRows = l.posix.objects.map((o) => [o.name, formatBytes(o.size), o.owner, o.mode, o.kind]);
+  const posixRows = l.posix.objects.map((o) => [o.name, formatBytes(o.size), o.owner, o.mode, o.kind, o.live === null ? '-' : String(o.live)]);
   const sysvRows = l.sysv.segments.map((s) => [s.keyHex, String(s.id), formatBytes(s.size), s.owner, s.mode, String(s.attached), String(s.creatorPid)]);
   const mqRows = l.mqueue.queues.map((q) => [q.name, q.owner, q.mode, formatBytes(q.queuedBytes)]);
   const mqTitle = `POSIX message queues${l.mqueue.source === '/dev/mqueue' ? ' (as /dev/mqueue shows them)' : ''}`;
   return [
     section(`POSIX shared memory in ${l.posix.dir}`, l.posix.error, posixRows, () =>
-      table(['NAME', 'SIZE', 'OWNER', 'MODE', 'KIND'], posixRows, width, { right: [1], shrink: [0, 2] })),
+      table(['NAME', 'SIZE', 'OWNER', 'MODE', 'KIND', 'LIVE'], posixRows, width, { right: [1, 5], shrink: [0, 2] })),
     section('System V shared memory', l.sysv.error, sysvRows, () =>
       table(['KEY', 'ID', 'SIZE', 'OWNER', 'MODE', 'NATTCH', 'CPID'], sysvRows, width, { right: [1, 2, 5, 6], shrink: [3] })),
     section(mqTitle, l.mqueue.error, mqRows, () => table(['NAME', 'OWNER', 'MODE', 'QUEUED'], mqRows, width, { right: [3], shrink: [0, 1] })),

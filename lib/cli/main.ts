@@ -9,6 +9,7 @@ const commands: Record<string, () => Command> = {
   doctor: () => require('./doctor') as Command,
   ls: () => require('./ls') as Command,
   rm: () => require('./rm') as Command,
+  gc: () => require('./gc') as Command,
 };
 
 function usage(): string {

@@ -3,10 +3,12 @@
 // that open it later.
 import * as path from 'node:path';
 
-import { PodshmError, UsageError } from '../errors';
+import { PodshmError, SystemError, UsageError } from '../errors';
 import { DEFAULT_SHM_DIR } from '../limits';
 import { posixName } from '../names';
+import { liveParticipants, removeIfAbandoned } from '../participants';
 import { SharedMemory } from '../posix_shm';
+import { objectKind } from '../shm_objects';
 import { parse } from './args';
 
 export const summary = 'remove shm objects by name (not ones in use, unless --force)';
@@ -21,7 +23,17 @@ export function run(args: string[]): number {
   for (const raw of positionals) {
     try {
       const name = posixName(raw, 'shm_unlink');
-      SharedMemory.unlink(name, { dir });
+      const file = path.join(dir, name.slice(1));
+      if (values.force || objectKind(file) === 'plain') {
+        SharedMemory.unlink(name, { dir });
+      } else {
+        const result = removeIfAbandoned(file, false);
+        if (result === 'gone') throw new SystemError('ENOENT', 'unlink', name);
+        if (result === 'live') {
+          const n = liveParticipants(file);
+          throw new SystemError('EBUSY', 'unlink', name, `in use by ${n} live participant${n === 1 ? '' : 's'} (--force removes it anyway)`);
+        }
+      }
       process.stdout.write(`removed ${name}\n`);
     } catch (err) {
       failed++;
