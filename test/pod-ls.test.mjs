@@ -67,3 +67,27 @@ t.test('ls in a container: its objects and kinds, the pod-wide segments and queu
   t.match(text.stdout, /System V shared memory: 1\n/);
   t.match(text.stdout, /POSIX message queues: 1\n/);
 });
+
+t.test('ls without unshare: /dev/mqueue as the runtime mounts it, or a clear reason', { skip: why ?? false }, async (t) => {
+  const mqsend = compileMqsend(t);
+  const pod = await startPod();
+  t.teardown(() => pod.close());
+  const a = await pod.container('a');
+  const queue = uniqueName('ls-devmq');
+  t.equal((await a.run(mqsend, [queue, 'abc'])).code, 0);
+  // Like an unprivileged container: no unshare on PATH. With the runtime's /dev/mqueue
+  // (a fresh /dev here, in this command's mount namespace only):
+  const node = process.execPath;
+  const withDevMqueue = await a.run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+    `mount -t tmpfs podshm-dev /dev && mkdir /dev/mqueue /dev/shm && mount -t mqueue podshm-mq /dev/mqueue && PATH=/nonexistent exec "${node}" "${cli}" ls --json`]);
+  t.equal(withDevMqueue.code, 0, withDevMqueue.stderr);
+  t.match(JSON.parse(withDevMqueue.stdout).mqueue, { source: '/dev/mqueue', error: null, queues: [{ name: queue, queuedBytes: 3 }] });
+  // Without it:
+  const noView = (args) => a.run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+    `umount /dev/mqueue 2>/dev/null; PATH=/nonexistent exec "${node}" "${cli}" ${args}`]);
+  const without = await noView('ls --json');
+  t.equal(without.code, 0, without.stderr);
+  t.match(JSON.parse(without.stdout).mqueue, { source: null, queues: [], error: /^no mqueue view: \/dev\/mqueue is not mounted and a private mount failed \(.*ENOENT/ });
+  const text = await noView('ls');
+  t.match(text.stdout, /POSIX message queues: no mqueue view: /);
+});

@@ -268,7 +268,9 @@ export class Pod {
     const shm = this.emptyDir === null
       ? `mount -t tmpfs -o size=${shmSize},mode=1777,nosuid,nodev shm /dev/shm`
       : `mount --bind ${q(path.join(this.#dir, 'emptydir'))} /dev/shm`;
-    return `set -e; ${shm}; echo ready; read x || true`;
+    // Like runc: where the host has a /dev/mqueue, the container's shows its own IPC namespace.
+    const mqueue = 'if [ -d /dev/mqueue ]; then mount -t mqueue mqueue /dev/mqueue; fi';
+    return `set -e; ${shm}; ${mqueue}; echo ready; read x || true`;
   }
 
   /** @internal the nsenter target for containers */
