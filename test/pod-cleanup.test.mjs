@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import t from 'tap';
-import { fixture } from './helpers.mjs';
+import { fixture, run } from './helpers.mjs';
 import { MiB, podSupport, startPod } from './pod.mjs';
 
 const why = podSupport({ cgroup: true });
@@ -74,4 +74,13 @@ t.test('a SIGKILLed runner takes its pod along', { skip: why ?? false }, async (
   t.teardown(() => pod.close());
   await pod.container('sweeper', { memoryLimit: 64 * MiB });
   t.notOk(fs.existsSync(started.cgroup), 'the next pod with a memory limit removed it');
+});
+
+t.test('without root, podSupport() gives the reason to skip', { skip: process.getuid() === 0 ? false : 'needs root to drop it' }, async (t) => {
+  const podModule = new URL('./pod.mjs', import.meta.url).href;
+  const r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, '--input-type=module', '-e',
+    `import(${JSON.stringify(podModule)}).then((m) => console.log(JSON.stringify([m.podSupport(), m.podSupport({ cgroup: true })])))`,
+  ], { env: { NODE_OPTIONS: '' } }); // tap's instrumentation would write its records as root's files
+  t.equal(r.code, 0, r.stderr);
+  t.same(JSON.parse(r.stdout), ['pod simulation needs root (mount, unshare, nsenter)', 'pod simulation needs root (mount, unshare, nsenter)']);
 });
