@@ -78,9 +78,10 @@ t.test('a SIGKILLed runner takes its pod along', { skip: why ?? false }, async (
 
 t.test('without root, podSupport() gives the reason to skip', { skip: process.getuid() === 0 ? false : 'needs root to drop it' }, async (t) => {
   const podModule = new URL('./pod.mjs', import.meta.url).href;
-  const r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, '--input-type=module', '-e',
+  // env clears NODE_OPTIONS: tap's instrumentation would write its records as root's files.
+  const r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'env', 'NODE_OPTIONS=', process.execPath, '--input-type=module', '-e',
     `import(${JSON.stringify(podModule)}).then((m) => console.log(JSON.stringify([m.podSupport(), m.podSupport({ cgroup: true })])))`,
-  ], { env: { NODE_OPTIONS: '' } }); // tap's instrumentation would write its records as root's files
+  ]);
   t.equal(r.code, 0, r.stderr);
   t.same(JSON.parse(r.stdout), ['pod simulation needs root (mount, unshare, nsenter)', 'pod simulation needs root (mount, unshare, nsenter)']);
 });
