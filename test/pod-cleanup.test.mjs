@@ -64,7 +64,8 @@ t.test('a SIGKILLed runner takes its pod along', { skip: why ?? false }, async (
   });
   const pids = [started.pod, started.init, started.agent, started.sleeper];
   t.ok(pids.every(alive), 'pod, container init, agent and sleeper run');
-  t.ok(inNamespace(started.ipc).length >= 6, 'the pod has its processes (pause, init, and two commands with their nsenter)');
+  await until('the pod has its processes', () => inNamespace(started.ipc).length >= 6);
+  t.pass('the pod has its processes (pause, init, and two commands with their nsenter)');
   runner.kill('SIGKILL');
   await until('every process of the pod is gone', () => !pids.some(alive) && inNamespace(started.ipc).length === 0);
   t.pass('no process left in the pod\'s IPC namespace');
