@@ -65,6 +65,9 @@ t.test('doctor --json: the documented shape, and exit 2 without a usable directo
   for (const f of report.findings) t.match(f, { severity: /^(error|warning|info)$/, code: /^[A-Z_]+$/, message: String });
   t.equal(report.shm.size, fs.statfsSync('/dev/shm').blocks * fs.statfsSync('/dev/shm').bsize, 'the size statfs gives');
 
+  const k8s = JSON.parse((await podshm(['doctor', '--json'], { env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' } })).stdout);
+  t.match(k8s.kubernetes, { detected: true, evidence: ['KUBERNETES_SERVICE_HOST'] }, 'the kubelet\'s service variables give it away');
+
   const missing = path.join(os.tmpdir(), uniqueName('nodir').slice(1));
   const m = await podshm(['doctor', '--json', '--dir', missing]);
   t.equal(m.code, 2);
