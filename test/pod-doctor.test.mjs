@@ -46,7 +46,7 @@ t.test('doctor --json in each container reports that container', { skip: why ?? 
     }
     t.same(report.ipcNamespace, { id: pod.ipcNamespace, host: false }, `${c.name}: the pod's IPC namespace`);
     t.match(report.mqueue, FRESH_MQUEUE, `${c.name}: a new namespace's mqueue limits`);
-    t.equal(report.kubernetes.detected, false);
+    t.equal(report.kubernetes.detected, host.kubernetes.detected, `${c.name}: Kubernetes as the runner sees it`);
     t.equal(report.findings.some((f) => f.code === 'SHM_RUNTIME_DEFAULT'), shm === RUNTIME_SHM, `${c.name}: runtime default flagged iff 64 MiB`);
     t.equal(report.findings.some((f) => f.code === 'SHM_EXCEEDS_HEADROOM'), report.cgroup?.headroom != null && shm > report.cgroup.headroom, `${c.name}: OOM risk flagged iff the tmpfs exceeds the headroom`);
   }
