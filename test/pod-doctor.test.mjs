@@ -92,3 +92,19 @@ t.test('a /dev/shm where nothing can be created: exit 2', { skip: why ?? false }
   t.match(report, { status: 'unusable', exitCode: 2, shm: { exists: true, writable: false, error: /EROFS/ } });
   t.match(report.findings, [{ severity: 'error', code: 'SHM_UNWRITABLE' }]);
 });
+
+t.test('a full /dev/shm: exit 2 with ENOSPC; nearly full: a warning', { skip: why ?? false }, async (t) => {
+  const pod = await startPod();
+  t.teardown(() => pod.close());
+  const c = await pod.container('full', { shmSize: 8 * MiB });
+  t.equal((await c.run('dd', ['if=/dev/zero', 'of=/dev/shm/filler', 'bs=512K', 'count=15'])).code, 0);
+  const nearly = await doctorJson(t, c);
+  t.equal(nearly.code, 1);
+  const warning = nearly.report.findings.find((f) => f.code === 'SHM_NEARLY_FULL');
+  t.match(warning, { severity: 'warning', message: /512 KiB free of 8 MiB; run `podshm ls` and `podshm gc`/ });
+  await c.run('sh', ['-c', 'cat /dev/zero >> /dev/shm/filler']);
+  const full = await doctorJson(t, c);
+  t.equal(full.code, 2);
+  t.match(full.report, { status: 'unusable', shm: { free: 0, writable: false, error: /ENOSPC/ } });
+  t.ok(full.report.findings.some((f) => f.code === 'SHM_UNWRITABLE' && f.severity === 'error'));
+});
