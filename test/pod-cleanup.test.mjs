@@ -2,6 +2,7 @@
 // mount on the host, and (after the next sweep) no cgroup.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import t from 'tap';
 import { fixture, run } from './helpers.mjs';
 import { MiB, podSupport, startPod } from './pod.mjs';
@@ -71,10 +72,13 @@ t.test('a SIGKILLed runner takes its pod along', { skip: why ?? false }, async (
   t.pass('no process left in the pod\'s IPC namespace');
   t.notOk(hostMounts().includes('podshm-emptydir'), 'no mount on the host');
   t.ok(fs.existsSync(started.cgroup), 'its cgroup outlived it');
+  const dirs = () => fs.readdirSync(os.tmpdir()).filter((e) => e.startsWith(`podshm-pod-${runner.pid}-`));
+  t.equal(dirs().length, 1, 'and so did its pod directory');
   const pod = await startPod();
   t.teardown(() => pod.close());
   await pod.container('sweeper', { memoryLimit: 64 * MiB });
   t.notOk(fs.existsSync(started.cgroup), 'the next pod with a memory limit removed it');
+  t.same(dirs(), [], 'and the next pod its directory');
 });
 
 t.test('without root, podSupport() gives the reason to skip', { skip: process.getuid() === 0 ? false : 'needs root to drop it' }, async (t) => {

@@ -32,7 +32,7 @@
 // them); every process is started under PR_SET_PDEATHSIG and the pause and init processes
 // also exit when their stdin pipe from this process closes, so even a SIGKILLed test
 // runner takes its pods along; close() ends every process and removes every cgroup and
-// directory, and a later startPod() removes cgroups a killed runner left behind.
+// directory, and later pods remove the cgroups and directories a killed runner left.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -131,22 +131,34 @@ export function memoryHierarchy() {
   return `the memory controller is not enabled for ${own}`;
 }
 
+// Whether `entry` (named after its runner's pid by `pattern`) belongs to a dead runner.
+function orphaned(entry, pattern) {
+  const m = pattern.exec(entry);
+  if (!m || Number(m[1]) === process.pid) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return false; // its runner is alive
+  } catch (err) {
+    return err.code === 'ESRCH';
+  }
+}
+
 // Cgroups of runners that were killed before they could clean up.
 function sweepStale(base) {
   for (const entry of fs.readdirSync(base)) {
-    const m = /^podshm-test-(\d+)-/.exec(entry);
-    if (!m || Number(m[1]) === process.pid) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-      continue; // its runner is alive
-    } catch (err) {
-      if (err.code !== 'ESRCH') continue;
-    }
+    if (!orphaned(entry, /^podshm-test-(\d+)-/)) continue;
     try {
       fs.rmdirSync(path.join(base, entry));
     } catch {
       // still has processes: leave it to a later sweep
     }
+  }
+}
+
+// Their pod directories (empty mount points: the mounts died with their namespaces).
+function sweepStaleDirs() {
+  for (const entry of fs.readdirSync(os.tmpdir())) {
+    if (orphaned(entry, /^podshm-pod-(\d+)-/)) fs.rmSync(path.join(os.tmpdir(), entry), { recursive: true, force: true });
   }
 }
 
@@ -473,7 +485,8 @@ function killGroup(child) {
  * /dev/shm by every container; without it each container gets its own tmpfs.
  */
 export async function startPod({ emptyDir = null } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-pod-'));
+  sweepStaleDirs();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `podshm-pod-${process.pid}-`));
   fs.mkdirSync(path.join(dir, 'emptydir'));
   fs.mkdirSync(path.join(dir, 'mqueue'));
   const mounts = [`mount -t mqueue podshm-mqueue ${q(path.join(dir, 'mqueue'))}`];
