@@ -147,3 +147,31 @@ export class SysVCapacityError extends CapacityError {
     );
   }
 }
+
+/** An async wait ended by its AbortSignal, like Node's own AbortError (code ABORT_ERR). */
+export class AbortError extends PodshmError {
+  constructor(reason?: unknown) {
+    super('The operation was aborted', 'ABORT_ERR');
+    if (reason !== undefined) this.cause = reason;
+  }
+}
+
+/** A shared structure whose contents no correct peer could have written. */
+export class CorruptionError extends PodshmError {
+  constructor(
+    message: string,
+    /** Byte offset of the bad word in its mapping. */
+    readonly offset: number,
+    /** The value found there. */
+    readonly value: number,
+  ) {
+    super(message, 'ERR_PODSHM_CORRUPT');
+  }
+}
+
+/** A podshm command was called wrongly (unknown option, missing argument). */
+export class UsageError extends PodshmError {
+  constructor(message: string) {
+    super(message, 'ERR_USAGE');
+  }
+}

@@ -15,3 +15,8 @@ export {
   type SysVSegmentInfo,
 } from './sysv';
 export { SysVCapacityError, type SysVCapacity } from './errors';
+export { FutexWord, type WaitResult, type AsyncWaitOptions } from './futex';
+export { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS, type SlotRange, type ClaimOptions } from './liveness';
+export { AbortError, CorruptionError } from './errors';
+export { diagnose, type DoctorReport, type Finding, type ShmReport, type EmptyDirAdvice } from './doctor';
+export { type KubernetesInfo } from './kubernetes';

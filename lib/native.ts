@@ -71,6 +71,29 @@ export interface NativeBinding {
   shmStat(id: number): SysvStat;
   shmSet(id: number, uid: number, gid: number, mode: number): void;
   shmRemove(id: number): void;
+  // native/futex.cc: shared futex on the 4-byte-aligned word at byteOffset of a mapping.
+  // timeoutMs < 0: no limit. 'ok' means woken (perhaps spuriously): re-check the word.
+  futexWait(handle: MappingHandle, byteOffset: number, expected: number, timeoutMs: number): 'ok' | 'timeout' | 'mismatch';
+  futexWake(handle: MappingHandle, byteOffset: number, count: number): number;
+
+  // native/waiter.cc: the per-environment waiter thread. The callback gets 'ok' (woken
+  // or the word no longer holds expected), 'timeout', 'closed' (the mapping was released
+  // in this process) or 'error' (futex_waitv failed: ENOSYS before Linux 5.16). A
+  // cancelled wait's callback is never called. Pending waits keep the event loop alive.
+  waitAsync(
+    handle: MappingHandle,
+    byteOffset: number,
+    expected: number,
+    timeoutMs: number,
+    callback: (result: 'ok' | 'timeout' | 'closed' | 'error') => void,
+  ): number;
+  cancelWait(id: number): boolean;
+  pendingWaits(): number;
+
+  // native/ofd_lock.cc: open-file-description locks, never blocking.
+  ofdLock(fd: number, start: number, length: number, exclusive: boolean): boolean;
+  ofdUnlock(fd: number, start: number, length: number): void;
+  ofdConflict(fd: number, start: number, length: number): { start: number; length: number; exclusive: boolean } | null;
 }
 
 // dist/cjs/native.js -> package root, where build/ and prebuilds/ live.

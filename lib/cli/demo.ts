@@ -3,7 +3,7 @@
 import { fork } from 'node:child_process';
 
 import { SharedMemory } from '../posix_shm';
-import { UsageError } from './usage';
+import { UsageError } from '../errors';
 
 export const summary = 'two processes exchange checked frames through shared memory, with live figures';
 

@@ -1,0 +1,114 @@
+// Waiting on a 32-bit word of shared memory across processes (DESIGN.md 2.4-2.6).
+// V8's Atomics.wait is per process, so blocking goes through the Linux futex in the
+// addon: synchronously on this thread after a short spin, or asynchronously through
+// the per-process waiter thread, which never blocks the event loop.
+import { availableParallelism } from 'node:os';
+
+import { AbortError, SystemError, argValue } from './errors';
+import type { Mapping } from './mapping';
+import { native } from './native';
+import { abortSignal, timeoutMs } from './timeout';
+import { integer, options } from './validate';
+
+export type WaitResult = 'ok' | 'timeout' | 'mismatch';
+
+export interface AsyncWaitOptions {
+  signal?: AbortSignal;
+  /** Milliseconds; default Infinity. */
+  timeout?: number;
+}
+
+// Spinning only pays when the waker runs on another CPU at the same time.
+const SPIN_MAX_NS = availableParallelism() > 1 ? 10_000 : 0;
+const SPIN_MIN_NS = 250;
+
+/**
+ * One 32-bit word of a mapping, 4-byte aligned and inside it (checked here, and again
+ * by the addon). wait() returns when the word no longer holds `expected`, when woken,
+ * or at the timeout; callers always re-check the word, as with any futex.
+ */
+export class FutexWord {
+  readonly mapping: Mapping;
+  readonly byteOffset: number;
+  readonly #i32: Int32Array;
+  readonly #index: number;
+  // Adaptive spin budget: doubled when a spin sees the change, halved when it does not.
+  #spinNs = SPIN_MAX_NS;
+
+  constructor(mapping: Mapping, byteOffset: number) {
+    integer('offset', byteOffset, 0);
+    if (byteOffset % 4 !== 0) throw argValue('offset', 'must be a multiple of 4', byteOffset);
+    if (byteOffset + 4 > mapping.buffer.byteLength) {
+      throw argValue('offset', `must leave 4 bytes inside the ${mapping.buffer.byteLength}-byte mapping`, byteOffset);
+    }
+    this.mapping = mapping;
+    this.byteOffset = byteOffset;
+    this.#i32 = new Int32Array(mapping.buffer);
+    this.#index = byteOffset / 4;
+  }
+
+  /**
+   * Blocks this thread until the word may have changed from `expected`: first a
+   * bounded spin on Atomics.load (no system call), then the shared futex.
+   */
+  wait(expected: number, timeout = Infinity): WaitResult {
+    this.#checkOpen();
+    if (this.#spin(expected)) return 'mismatch';
+    return native.futexWait(this.mapping.handle, this.byteOffset, expected >>> 0, timeout === Infinity ? -1 : timeout);
+  }
+
+  /**
+   * Resolves 'ok' once the word may have changed from `expected` (or at once if it
+   * already has), 'timeout' at the timeout; rejects with AbortError on abort.
+   */
+  waitAsync(expected: number, opts?: AsyncWaitOptions): Promise<'ok' | 'timeout'> {
+    const o = options<AsyncWaitOptions>(opts);
+    const signal = abortSignal(o.signal);
+    const ms = timeoutMs(o.timeout);
+    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
+    this.#checkOpen();
+    if (Atomics.load(this.#i32, this.#index) !== expected) return Promise.resolve('ok');
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        native.cancelWait(id);
+        reject(new AbortError(signal!.reason));
+      };
+      const id = native.waitAsync(this.mapping.handle, this.byteOffset, expected >>> 0, ms === Infinity ? -1 : ms, (result) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (result === 'closed') reject(closedError());
+        else if (result === 'error') reject(new SystemError('ENOSYS', 'futex_waitv', undefined, 'futex_waitv is not available (Linux 5.16 or later is needed)'));
+        else resolve(result);
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Wakes up to `count` waiters in any process; returns how many woke. */
+  wake(count = 1): number {
+    if (this.mapping.released) return 0;
+    return native.futexWake(this.mapping.handle, this.byteOffset, count);
+  }
+
+  #checkOpen(): void {
+    if (this.mapping.released) throw closedError();
+  }
+
+  #spin(expected: number): boolean {
+    const budget = this.#spinNs;
+    if (budget === 0) return false;
+    const end = performance.now() + budget / 1e6;
+    for (let i = 1; ; i++) {
+      if (Atomics.load(this.#i32, this.#index) !== expected) {
+        this.#spinNs = Math.min(SPIN_MAX_NS, budget * 2);
+        return true;
+      }
+      if ((i & 31) === 0 && performance.now() >= end) break;
+    }
+    this.#spinNs = Math.max(SPIN_MIN_NS, budget / 2);
+    return false;
+  }
+}
+
+function closedError(): SystemError {
+  return new SystemError('EBADF', 'futex', undefined, 'the shared memory was closed in this process');
+}

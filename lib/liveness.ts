@@ -1,0 +1,174 @@
+// Participant liveness that crosses PID namespaces (docs/liveness.md). A participant
+// holds an exclusive open-file-description lock on one byte of the shared object's
+// file, at an offset far beyond its data, through a descriptor it keeps open. The
+// kernel drops the lock when that process dies however it dies, and any process that
+// can open the file sees the same lock, whatever its PID namespace.
+import { constants } from 'node:fs';
+
+import { SystemError, sys } from './errors';
+import { native } from './native';
+import { integer, options } from './validate';
+
+/**
+ * Lock-offset regions, one per kind of participant, so uses never collide. Offsets
+ * stay below 2^53 (exact in a JavaScript number) and above any data size.
+ */
+export const LIVENESS_REGIONS = {
+  /** Mutex owner tokens (lib/mutex.ts): 2^30 one-byte slots. */
+  mutexOwner: 2 ** 52,
+  /** Channel participants (lib/channel.ts). */
+  channel: 2 ** 51,
+} as const;
+
+/** The largest slot count (lock offsets must stay exact numbers). */
+export const MAX_SLOTS = 2 ** 32;
+
+export interface SlotRange {
+  /** Lock offset of slot 0. */
+  base: number;
+  /** Number of slots. */
+  slots: number;
+}
+
+export interface ClaimOptions extends SlotRange {
+  /** Start the search for a free slot at a random one instead of 0 (for large, sparse ranges). */
+  random?: boolean;
+}
+
+function slotRange(value: unknown): SlotRange {
+  const o = options<SlotRange>(value);
+  const base = integer('base', o.base, 0, 2 ** 53 - 1);
+  const slots = integer('slots', o.slots, 1, MAX_SLOTS);
+  integer('base + slots', base + slots, 0, 2 ** 53);
+  return { base, slots };
+}
+
+/**
+ * This process's claim on one slot. Holds a descriptor of the file (its own open file
+ * description) until release(); a second claim in the same process is a different
+ * participant and gets a different slot.
+ */
+export class Presence implements Disposable {
+  readonly path: string;
+  readonly slot: number;
+  /** The lock offset: base + slot. */
+  readonly offset: number;
+  #fd: number;
+
+  private constructor(path: string, slot: number, offset: number, fd: number) {
+    this.path = path;
+    this.slot = slot;
+    this.offset = offset;
+    this.#fd = fd;
+  }
+
+  /**
+   * Takes the first free slot (from 0, or from a random one), or throws a
+   * SystemError EAGAIN when every slot is held by a live participant.
+   */
+  static claim(path: string, opts: ClaimOptions): Presence {
+    const { base, slots } = slotRange(opts);
+    const random = (opts as ClaimOptions).random === true;
+    const fd = sys(path, () => native.openObject(path, constants.O_RDWR, 0));
+    try {
+      const start = random ? Math.floor(Math.random() * slots) : 0;
+      for (let i = 0; i < slots; i++) {
+        const slot = (start + i) % slots;
+        if (sys(path, () => native.ofdLock(fd, base + slot, 1, true))) return new Presence(path, slot, base + slot, fd);
+      }
+    } catch (err) {
+      native.closeFd(fd);
+      throw err;
+    }
+    native.closeFd(fd);
+    throw new SystemError('EAGAIN', 'fcntl', path, `all ${slots} liveness slots from offset ${base} are held by live processes`);
+  }
+
+  get released(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** Gives the slot up (closing the descriptor drops the lock). Safe to call twice. */
+  release(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    native.closeFd(fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/**
+ * Looks at the locks of one file through a read-only descriptor of its own, so it
+ * also sees the claims of this very process. Keep one open where checks are frequent.
+ */
+export class LivenessProbe implements Disposable {
+  readonly path: string;
+  #fd: number;
+
+  constructor(path: string) {
+    this.path = path;
+    this.#fd = sys(path, () => native.openObject(path, constants.O_RDONLY, 0));
+  }
+
+  /** Whether a live participant holds the byte at this lock offset. */
+  isAlive(offset: number): boolean {
+    integer('offset', offset, 0, 2 ** 53 - 1);
+    return sys(this.path, () => native.ofdConflict(this.#open(), offset, 1)) !== null;
+  }
+
+  /**
+   * The held slots of a range, ascending. F_OFD_GETLK reports one conflicting lock,
+   * not necessarily the lowest, so the range is split around each lock found: about
+   * two system calls per live slot, plus one.
+   */
+  liveSlots(range: SlotRange): number[] {
+    const { base, slots } = slotRange(range);
+    const fd = this.#open();
+    const live: number[] = [];
+    const todo: Array<[number, number]> = [[0, slots]];
+    while (todo.length > 0) {
+      const [from, to] = todo.pop()!;
+      const lock = sys(this.path, () => native.ofdConflict(fd, base + from, to - from));
+      if (lock === null) continue;
+      const start = Math.max(lock.start - base, from);
+      // A lock of length 0 reaches to the end of every range.
+      const end = lock.length === 0 ? to : Math.min(lock.start + lock.length - base, to);
+      for (let s = start; s < end; s++) live.push(s);
+      if (from < start) todo.push([from, start]);
+      if (end < to) todo.push([end, to]);
+    }
+    return live.sort((a, b) => a - b);
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    native.closeFd(fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #open(): number {
+    if (this.#fd < 0) throw new SystemError('EBADF', 'fcntl', this.path, 'the liveness probe is closed');
+    return this.#fd;
+  }
+}
+
+/** The held slots of a range of the file at `path`. */
+export function liveSlots(path: string, range: SlotRange): number[] {
+  using probe = new LivenessProbe(path);
+  return probe.liveSlots(range);
+}
+
+/** Whether a live participant holds the lock offset `offset` of the file at `path`. */
+export function isAlive(path: string, offset: number): boolean {
+  using probe = new LivenessProbe(path);
+  return probe.isAlive(offset);
+}

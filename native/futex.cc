@@ -1,0 +1,95 @@
+// Blocking futex waits and wakes on words of a shared mapping (DESIGN.md 2.4): the
+// shared futex (no FUTEX_PRIVATE_FLAG), so waiters and wakers in other processes, and
+// other PID namespaces, meet on the same physical word.
+#include "futex.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "registry.h"
+
+namespace podshm {
+
+uint32_t* FutexWord(const Napi::Value& handle, int64_t byteOffset) {
+  Mapping& m = UnwrapMapping(handle);
+  if (byteOffset % 4 != 0) throw Napi::RangeError::New(handle.Env(), "futex word offset must be a multiple of 4");
+  void* p = m.At(byteOffset, 4);
+  if (p == nullptr) throw Napi::RangeError::New(handle.Env(), "futex word outside the mapping");
+  return static_cast<uint32_t*>(p);
+}
+
+MappingRef MappingRefOf(const Napi::Value& handle) {
+  UnwrapMapping(handle);  // checks the type tag
+  return *handle.As<Napi::External<MappingRef>>().Data();
+}
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+timespec ToTimespec(int64_t ns) {
+  timespec ts;
+  ts.tv_sec = ns / 1000000000;
+  ts.tv_nsec = ns % 1000000000;
+  return ts;
+}
+
+int FutexWake(uint32_t* word, int count, bool shared) {
+  int op = FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG);
+  long r = syscall(SYS_futex, word, op, count, nullptr, nullptr, 0);
+  return r < 0 ? 0 : static_cast<int>(r);
+}
+
+namespace {
+
+// Beyond this (about 292 years of nanoseconds / 2) a timeout means no limit.
+constexpr int64_t kForeverMs = INT64_MAX / 2000000;
+
+// futexWait(handle, byteOffset, expected, timeoutMs) -> 'ok' | 'timeout' | 'mismatch'.
+// timeoutMs < 0 waits without limit. The deadline is absolute (FUTEX_WAIT_BITSET on
+// CLOCK_MONOTONIC), so a signal (EINTR) resumes with exactly the time that is left.
+// 'ok' means woken (possibly spuriously): the caller re-checks the word.
+Napi::Value FutexWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t* word = FutexWord(info[0], ArgInt(info, 1));
+  uint32_t expected = static_cast<uint32_t>(ArgInt(info, 2));
+  int64_t timeoutMs = ArgInt(info, 3);
+  timespec deadline;
+  timespec* abs = nullptr;
+  if (timeoutMs >= 0 && timeoutMs < kForeverMs) {
+    deadline = ToTimespec(MonotonicNs() + timeoutMs * 1000000);
+    abs = &deadline;
+  }
+  for (;;) {
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, abs, nullptr, FUTEX_BITSET_MATCH_ANY);
+    if (r == 0) return Napi::String::New(env, "ok");
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return Napi::String::New(env, "mismatch");
+    if (errno == ETIMEDOUT) return Napi::String::New(env, "timeout");
+    ThrowErrno(env, "futex", errno);
+  }
+}
+
+// futexWake(handle, byteOffset, count) -> number of waiters woken.
+Napi::Value FutexWakeJs(const Napi::CallbackInfo& info) {
+  uint32_t* word = FutexWord(info[0], ArgInt(info, 1));
+  int64_t count = ArgInt(info, 2);
+  if (count < 1 || count > INT32_MAX) throw Napi::RangeError::New(info.Env(), "count must be 1..2^31-1");
+  return Napi::Number::New(info.Env(), FutexWake(word, static_cast<int>(count)));
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
+  exports.Set("futexWake", Napi::Function::New(env, FutexWakeJs, "futexWake"));
+}
+
+}  // namespace
+
+PODSHM_REGISTER(futex, Init);
+
+}  // namespace podshm

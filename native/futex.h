@@ -1,0 +1,26 @@
+// The Linux futex on words of a mapping, shared between native/futex.cc (blocking
+// waits on the caller's thread) and native/waiter.cc (the per-process waiter thread).
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <ctime>
+
+#include "mapping.h"
+
+namespace podshm {
+
+// The 4-byte-aligned word at byteOffset of the mapping behind handle; throws a
+// RangeError when it is misaligned or outside the mapping.
+uint32_t* FutexWord(const Napi::Value& handle, int64_t byteOffset);
+
+// The MappingRef behind a handle (the caller keeps the mapping alive with it).
+MappingRef MappingRefOf(const Napi::Value& handle);
+
+int64_t MonotonicNs();
+timespec ToTimespec(int64_t ns);
+
+// Wakes up to count waiters of a shared (cross-process) futex; returns how many woke.
+int FutexWake(uint32_t* word, int count, bool shared = true);
+
+}  // namespace podshm

@@ -1,0 +1,69 @@
+// Open-file-description locks (F_OFD_SETLK / F_OFD_GETLK) for participant liveness.
+// The kernel drops an OFD lock when the last descriptor of its open file description
+// closes, which includes the death of the process by any signal; and unlike process
+// ids, a lock on a shared file means the same thing in every PID namespace. Locks may
+// lie beyond the end of the file, so lock offsets never touch the data.
+#include <errno.h>
+#include <fcntl.h>
+
+#include "errors.h"
+#include "registry.h"
+
+namespace podshm {
+namespace {
+
+struct flock Range(const Napi::CallbackInfo& info, size_t first, short type) {
+  struct flock fl{};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(ArgInt(info, first));
+  fl.l_len = static_cast<off_t>(ArgInt(info, first + 1));
+  if (fl.l_start < 0 || fl.l_len <= 0) throw Napi::RangeError::New(info.Env(), "lock range must be start >= 0, length > 0");
+  return fl;
+}
+
+// ofdLock(fd, start, length, exclusive) -> true if taken, false if another open file
+// description holds a conflicting lock. Never blocks.
+Napi::Value OfdLock(const Napi::CallbackInfo& info) {
+  int fd = static_cast<int>(ArgInt(info, 0));
+  struct flock fl = Range(info, 1, ArgBool(info, 3) ? F_WRLCK : F_RDLCK);
+  if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return Napi::Boolean::New(info.Env(), true);
+  if (errno == EAGAIN || errno == EACCES) return Napi::Boolean::New(info.Env(), false);
+  ThrowErrno(info.Env(), "fcntl", errno);
+}
+
+// ofdUnlock(fd, start, length)
+Napi::Value OfdUnlock(const Napi::CallbackInfo& info) {
+  int fd = static_cast<int>(ArgInt(info, 0));
+  struct flock fl = Range(info, 1, F_UNLCK);
+  if (fcntl(fd, F_OFD_SETLK, &fl) != 0) ThrowErrno(info.Env(), "fcntl", errno);
+  return info.Env().Undefined();
+}
+
+// ofdConflict(fd, start, length) -> null, or { start, length, exclusive } of the first
+// lock held through another open file description that an exclusive lock on the range
+// would conflict with. Locks held through fd itself never conflict.
+Napi::Value OfdConflict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = static_cast<int>(ArgInt(info, 0));
+  struct flock fl = Range(info, 1, F_WRLCK);
+  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) ThrowErrno(env, "fcntl", errno);
+  if (fl.l_type == F_UNLCK) return env.Null();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("start", Napi::Number::New(env, static_cast<double>(fl.l_start)));
+  result.Set("length", Napi::Number::New(env, static_cast<double>(fl.l_len)));
+  result.Set("exclusive", Napi::Boolean::New(env, fl.l_type == F_WRLCK));
+  return result;
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("ofdLock", Napi::Function::New(env, OfdLock, "ofdLock"));
+  exports.Set("ofdUnlock", Napi::Function::New(env, OfdUnlock, "ofdUnlock"));
+  exports.Set("ofdConflict", Napi::Function::New(env, OfdConflict, "ofdConflict"));
+}
+
+}  // namespace
+
+PODSHM_REGISTER(ofd_lock, Init);
+
+}  // namespace podshm

@@ -1,0 +1,347 @@
+// Asynchronous futex waits (DESIGN.md 2.6): one dedicated thread per Node environment
+// (the main thread's, or a Worker's) waits on every pending word at once with
+// futex_waitv and reports through a thread-safe function, so any number of pending
+// waits costs one thread and never a libuv thread-pool slot.
+//
+// The thread's set holds a private "doorbell" word first: adding, cancelling or
+// stopping rings it, which ends the current futex_waitv so the set is rebuilt. Waits
+// on the same word with the same expected value share one entry, so a thousand
+// waiters on one semaphore are one entry. Beyond FUTEX_WAITV_MAX - 1 distinct words
+// the rest are polled every kPollNs (their value is compared with what they expect),
+// which is slower but never loses a change of value.
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "errors.h"
+#include "futex.h"
+#include "registry.h"
+
+namespace podshm {
+namespace {
+
+constexpr int64_t kPollNs = 2000000;
+// A close() of the mapping under a pending wait is noticed within this time.
+constexpr int64_t kDetachCheckNs = 1000000000;
+constexpr int64_t kForeverMs = INT64_MAX / 2000000;
+
+// kError: futex_waitv itself failed (ENOSYS before Linux 5.16); every pending wait ends.
+enum class Result { kOk, kTimeout, kClosed, kError };
+
+const char* ResultName(Result r) {
+  switch (r) {
+    case Result::kOk: return "ok";
+    case Result::kTimeout: return "timeout";
+    case Result::kClosed: return "closed";
+    case Result::kError: return "error";
+  }
+  return "ok";
+}
+
+struct Wait {
+  MappingRef mapping;  // keeps the words mapped while the wait is pending
+  uint32_t* word;
+  uint32_t expected;
+  int64_t deadline;  // CLOCK_MONOTONIC ns, or -1
+};
+
+class Waiter {
+ public:
+  explicit Waiter(napi_env env) : env_(env) {}
+
+  // JS thread.
+  void Start() {
+    napi_value name;
+    napi_create_string_utf8(env_, "podshm-waiter", NAPI_AUTO_LENGTH, &name);
+    napi_status s = napi_create_threadsafe_function(env_, nullptr, nullptr, name, 0, 1, this, Finalize, this,
+                                                    CallJs, &tsfn_);
+    if (s != napi_ok) throw Napi::Error::New(env_, "napi_create_threadsafe_function failed");
+    napi_unref_threadsafe_function(env_, tsfn_);
+    // Registered after the thread-safe function, so it runs before Node closes it.
+    napi_add_env_cleanup_hook(env_, Cleanup, this);
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  // JS thread.
+  uint64_t Add(Wait wait, Napi::Function callback) {
+    uint64_t id = ++next_id_;
+    callbacks_.emplace(id, Napi::Persistent(callback));
+    if (callbacks_.size() == 1) napi_ref_threadsafe_function(env_, tsfn_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.emplace(id, std::move(wait));
+    }
+    Ring();
+    return id;
+  }
+
+  // JS thread. The callback of a cancelled wait is never called.
+  bool Cancel(uint64_t id) {
+    auto it = callbacks_.find(id);
+    if (it == callbacks_.end()) return false;
+    callbacks_.erase(it);
+    if (callbacks_.empty()) napi_unref_threadsafe_function(env_, tsfn_);
+    bool was_pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      was_pending = pending_.erase(id) > 0;
+    }
+    if (was_pending) Ring();
+    return true;
+  }
+
+  size_t Pending() const { return callbacks_.size(); }
+
+ private:
+  void Ring() {
+    bell_.fetch_add(1);
+    FutexWake(reinterpret_cast<uint32_t*>(&bell_), 1, false);
+  }
+
+  // Waiter thread: whole loop. mu_ is held except inside futex_waitv.
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    std::vector<futex_waitv> set;
+    std::vector<std::pair<uint32_t*, uint32_t>> keys;  // set[i + 1] is keys[i]
+    std::vector<MappingRef> hold;
+    while (!stop_) {
+      int64_t now = MonotonicNs();
+      int64_t wake_at = -1;
+      auto earlier = [&](int64_t t) { wake_at = wake_at < 0 ? t : std::min(wake_at, t); };
+      // Finish what is due or changed, and gather the distinct (word, expected) pairs.
+      std::map<std::pair<uint32_t*, uint32_t>, int> distinct;
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        Wait& w = it->second;
+        Result r;
+        bool finished = true;
+        if (w.mapping->detached.load()) {
+          r = Result::kClosed;
+        } else if (__atomic_load_n(w.word, __ATOMIC_SEQ_CST) != w.expected) {
+          r = Result::kOk;
+        } else if (w.deadline >= 0 && w.deadline <= now) {
+          r = Result::kTimeout;
+        } else {
+          finished = false;
+        }
+        if (finished) {
+          done_.emplace_back(it->first, r);
+          it = pending_.erase(it);
+          continue;
+        }
+        if (w.deadline >= 0) earlier(w.deadline);
+        distinct.emplace(std::make_pair(w.word, w.expected), 0);
+        ++it;
+      }
+      Deliver();
+      if (!pending_.empty()) earlier(now + kDetachCheckNs);
+
+      uint32_t bell = bell_.load();
+      set.clear();
+      keys.clear();
+      hold.clear();
+      set.push_back(Entry(reinterpret_cast<uint32_t*>(&bell_), bell, true));
+      for (auto& [key, unused] : distinct) {
+        if (set.size() == FUTEX_WAITV_MAX) {
+          earlier(now + kPollNs);
+          break;
+        }
+        set.push_back(Entry(key.first, key.second, false));
+        keys.push_back(key);
+      }
+      for (auto& [id, w] : pending_) hold.push_back(w.mapping);
+
+      lock.unlock();
+      timespec ts;
+      if (wake_at >= 0) ts = ToTimespec(wake_at);
+      // Idle: only the doorbell, with the plain futex (works on any kernel).
+      long r = pending_.empty()
+                   ? syscall(SYS_futex, &bell_, FUTEX_WAIT_PRIVATE, bell, nullptr, nullptr, 0)
+                   : syscall(SYS_futex_waitv, set.data(), set.size(), 0, wake_at >= 0 ? &ts : nullptr,
+                             CLOCK_MONOTONIC);
+      int err = r < 0 ? errno : 0;
+      lock.lock();
+
+      if (r < 0 && err != EAGAIN && err != ETIMEDOUT && err != EINTR) {
+        for (auto& [id, w] : pending_) done_.emplace_back(id, Result::kError);
+        pending_.clear();
+        continue;
+      }
+
+      // A wake on entry r: every wait on it is done even if the word is back at its
+      // expected value (the waker changed it and back; the caller re-checks). Other
+      // entries are settled by comparing values on the next pass.
+      if (r >= 1 && static_cast<size_t>(r) <= keys.size()) {
+        const auto& key = keys[r - 1];
+        for (auto it = pending_.begin(); it != pending_.end();) {
+          if (it->second.word == key.first && it->second.expected == key.second) {
+            done_.emplace_back(it->first, Result::kOk);
+            it = pending_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      hold.clear();
+    }
+  }
+
+  static futex_waitv Entry(uint32_t* word, uint32_t expected, bool is_private) {
+    futex_waitv e{};
+    e.val = expected;
+    e.uaddr = reinterpret_cast<uintptr_t>(word);
+    e.flags = FUTEX_32 | (is_private ? FUTEX_PRIVATE_FLAG : 0);
+    return e;
+  }
+
+  // Waiter thread, mu_ held: hands finished waits to the JS thread (one call per batch).
+  void Deliver() {
+    if (done_.empty() || scheduled_) return;
+    scheduled_ = true;
+    napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+  }
+
+  // JS thread.
+  static void CallJs(napi_env env, napi_value, void* context, void*) {
+    if (env == nullptr) return;
+    static_cast<Waiter*>(context)->RunCallbacks(Napi::Env(env));
+  }
+
+  void RunCallbacks(Napi::Env env) {
+    std::vector<std::pair<uint64_t, Result>> done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done.swap(done_);
+      scheduled_ = false;
+    }
+    Napi::HandleScope scope(env);
+    napi_value first_error = nullptr;
+    for (auto& [id, result] : done) {
+      auto it = callbacks_.find(id);
+      if (it == callbacks_.end()) continue;  // cancelled
+      Napi::FunctionReference callback = std::move(it->second);
+      callbacks_.erase(it);
+      if (callbacks_.empty()) napi_unref_threadsafe_function(env, tsfn_);
+      try {
+        callback.Call({Napi::String::New(env, ResultName(result))});
+      } catch (const Napi::Error& e) {
+        if (first_error == nullptr) first_error = e.Value();
+      }
+    }
+    if (first_error != nullptr) napi_throw(env, first_error);
+  }
+
+  // Environment teardown: stop and join the thread while the thread-safe function is
+  // still open; Node then closes it and Finalize frees this object.
+  static void Cleanup(void* arg) {
+    auto* self = static_cast<Waiter*>(arg);
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->stop_ = true;
+    }
+    self->Ring();
+    self->thread_.join();
+    self->callbacks_.clear();
+    Forget(self->env_);
+  }
+
+  static void Finalize(napi_env, void* data, void*) { delete static_cast<Waiter*>(data); }
+
+ public:
+  static Waiter& For(napi_env env);
+  static Waiter* Find(napi_env env);
+  static void Forget(napi_env env);
+
+ private:
+  napi_env env_;
+  napi_threadsafe_function tsfn_ = nullptr;
+  std::thread thread_;
+  std::atomic<uint32_t> bell_{0};
+  // JS thread only.
+  std::unordered_map<uint64_t, Napi::FunctionReference> callbacks_;
+  uint64_t next_id_ = 0;
+  // Guarded by mu_.
+  std::mutex mu_;
+  std::map<uint64_t, Wait> pending_;
+  std::vector<std::pair<uint64_t, Result>> done_;
+  bool scheduled_ = false;
+  bool stop_ = false;
+};
+
+static_assert(sizeof(std::atomic<uint32_t>) == 4, "the doorbell is a futex word");
+
+// One Waiter per environment, created on first use. Not instance data, so other
+// native files stay free to use it.
+std::mutex registry_mu;
+std::unordered_map<napi_env, Waiter*> registry;
+
+Waiter& Waiter::For(napi_env env) {
+  std::lock_guard<std::mutex> lock(registry_mu);
+  Waiter*& w = registry[env];
+  if (w == nullptr) {
+    auto owned = std::make_unique<Waiter>(env);
+    owned->Start();
+    w = owned.release();
+  }
+  return *w;
+}
+
+Waiter* Waiter::Find(napi_env env) {
+  std::lock_guard<std::mutex> lock(registry_mu);
+  auto it = registry.find(env);
+  return it == registry.end() ? nullptr : it->second;
+}
+
+void Waiter::Forget(napi_env env) {
+  std::lock_guard<std::mutex> lock(registry_mu);
+  registry.erase(env);
+}
+
+// waitAsync(handle, byteOffset, expected, timeoutMs, callback) -> id. The callback
+// gets 'ok' (woken, or the word no longer holds expected: re-check it), 'timeout', or
+// 'closed' (this process closed the mapping). timeoutMs < 0 waits without limit.
+Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t* word = FutexWord(info[0], ArgInt(info, 1));
+  uint32_t expected = static_cast<uint32_t>(ArgInt(info, 2));
+  int64_t timeoutMs = ArgInt(info, 3);
+  if (info.Length() < 5 || !info[4].IsFunction()) throw Napi::TypeError::New(env, "argument 4 must be a function");
+  int64_t deadline = timeoutMs >= 0 && timeoutMs < kForeverMs ? MonotonicNs() + timeoutMs * 1000000 : -1;
+  uint64_t id = Waiter::For(env).Add(Wait{MappingRefOf(info[0]), word, expected, deadline}, info[4].As<Napi::Function>());
+  return Napi::Number::New(env, static_cast<double>(id));
+}
+
+// cancelWait(id) -> true if the wait was still pending; its callback will not be called.
+Napi::Value CancelWait(const Napi::CallbackInfo& info) {
+  Waiter* w = Waiter::Find(info.Env());
+  return Napi::Boolean::New(info.Env(), w != nullptr && w->Cancel(static_cast<uint64_t>(ArgInt(info, 0))));
+}
+
+// pendingWaits() -> number of waits whose callback is still to come (for tests).
+Napi::Value PendingWaits(const Napi::CallbackInfo& info) {
+  Waiter* w = Waiter::Find(info.Env());
+  return Napi::Number::New(info.Env(), w == nullptr ? 0 : static_cast<double>(w->Pending()));
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("waitAsync", Napi::Function::New(env, WaitAsync, "waitAsync"));
+  exports.Set("cancelWait", Napi::Function::New(env, CancelWait, "cancelWait"));
+  exports.Set("pendingWaits", Napi::Function::New(env, PendingWaits, "pendingWaits"));
+}
+
+}  // namespace
+
+PODSHM_REGISTER(waiter, Init);
+
+}  // namespace podshm

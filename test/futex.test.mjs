@@ -1,0 +1,147 @@
+import t from 'tap';
+import { readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { SharedMemory, FutexWord } from 'podshm';
+import { fixture, node, rawBinding as _native, uniqueName } from './helpers.mjs';
+
+function segment(t, size = 4096) {
+  const shm = SharedMemory.create(uniqueName('futex'), size);
+  t.teardown(() => {
+    shm.close();
+    shm.unlink();
+  });
+  return shm;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await sleep(5);
+  }
+}
+
+t.test('a blocking wait in one process is woken by a store and wake in another', async (t) => {
+  const shm = segment(t);
+  const i32 = new Int32Array(shm.buffer);
+  const child = node('futex-peer.mjs', ['wait-sync', shm.name, '20000']);
+  await until(() => Atomics.load(i32, 1) === 1);
+  await sleep(50); // let it reach the futex
+  Atomics.store(i32, 0, 7);
+  new FutexWord(shm.mapping, 0).wake(1);
+  const r = await child;
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout.trim(), 'saw 7');
+});
+
+t.test('blocking waits time out, and report a value that is not the expected one', async (t) => {
+  const shm = segment(t);
+  const word = new FutexWord(shm.mapping, 4);
+  t.equal(word.wait(1, 10), 'mismatch');
+  t.equal(word.wait(0, 30), 'timeout');
+  const r = await node('futex-peer.mjs', ['wait-timeout', shm.name, '50']);
+  t.equal(r.stdout.trim(), 'timeout', r.stderr);
+});
+
+t.test('an async wait is woken from another process while the event loop keeps ticking', async (t) => {
+  const shm = segment(t);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  t.teardown(() => clearInterval(timer));
+  const waiting = new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 20_000 });
+  await sleep(100);
+  const ticksBefore = ticks;
+  t.ok(ticksBefore >= 3, `the timer ticked ${ticksBefore} times while waiting`);
+  const r = await node('futex-peer.mjs', ['store-and-wake', shm.name, '0']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(await waiting, 'ok');
+  t.equal(_native.pendingWaits(), 0);
+});
+
+t.test('300 async waits on 300 different words (beyond one futex_waitv) all complete', async (t) => {
+  const shm = segment(t);
+  const n = 300;
+  const results = new Array(n).fill(null);
+  const waits = [];
+  for (let i = 0; i < n; i++) {
+    waits.push(new FutexWord(shm.mapping, i * 4).waitAsync(0, { timeout: 20_000 }).then((r) => (results[i] = r)));
+  }
+  await sleep(50);
+  t.equal(results.filter((r) => r !== null).length, 0, 'none completes before its word changes');
+  // Wake them in an order that crosses the batches, from another process.
+  const order = [...Array(n).keys()].reverse();
+  const r = await node('futex-peer.mjs', ['store-and-wake', shm.name, ...order.map(String)]);
+  t.equal(r.code, 0, r.stderr);
+  await Promise.all(waits);
+  t.same(new Set(results), new Set(['ok']));
+});
+
+t.test('1000 pending async waits cost at most one thread', async (t) => {
+  const shm = segment(t);
+  const threads = () => readdirSync('/proc/self/task').length;
+  // Make sure the waiter thread exists before counting.
+  await new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 1 });
+  const before = threads();
+  const ac = new AbortController();
+  const waits = [];
+  for (let i = 0; i < 1000; i++) {
+    waits.push(new FutexWord(shm.mapping, (i % 100) * 4).waitAsync(0, { signal: ac.signal }).catch((e) => e.code));
+  }
+  await sleep(50);
+  t.equal(_native.pendingWaits(), 1000);
+  t.equal(threads(), before, `${threads()} threads with 1000 waits pending, ${before} before`);
+  ac.abort();
+  t.same(new Set(await Promise.all(waits)), new Set(['ABORT_ERR']));
+  t.equal(_native.pendingWaits(), 0);
+});
+
+t.test('timeout, abort, and an already aborted signal', async (t) => {
+  const shm = segment(t);
+  const word = new FutexWord(shm.mapping, 0);
+  t.equal(await word.waitAsync(0, { timeout: 20 }), 'timeout');
+  t.equal(await word.waitAsync(3, { timeout: 20 }), 'ok', 'resolves at once when the word already differs');
+  const ac = new AbortController();
+  const p = word.waitAsync(0, { signal: ac.signal });
+  setTimeout(() => ac.abort(new Error('stop')), 20);
+  const err = await p.catch((e) => e);
+  t.match(err, { name: 'AbortError', code: 'ABORT_ERR' });
+  t.equal(err.cause.message, 'stop');
+  await t.rejects(word.waitAsync(0, { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
+  t.equal(_native.pendingWaits(), 0);
+});
+
+t.test('a process with an abandoned wait exits on its own (pending waits alone hold the loop)', async (t) => {
+  const shm = segment(t);
+  const r = await node('futex-peer.mjs', ['abandon-wait', shm.name], { timeoutMs: 10_000 });
+  t.equal(r.signal, null, 'not killed by the test timeout');
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout.trim(), 'ABORT_ERR');
+});
+
+t.test('closing the memory under a pending wait rejects it with EBADF', async (t) => {
+  const shm = SharedMemory.create(uniqueName('futex-close'), 4096);
+  t.teardown(() => shm.unlink());
+  const p = new FutexWord(shm.mapping, 0).waitAsync(0);
+  await sleep(20);
+  shm.close();
+  await t.rejects(p, { code: 'EBADF' });
+  t.throws(() => new FutexWord(shm.mapping, 0).wait(0, 10), { code: 'EBADF' });
+});
+
+t.test('offsets are checked: aligned and inside the mapping, here and in the addon', async (t) => {
+  const shm = segment(t, 64);
+  t.throws(() => new FutexWord(shm.mapping, 2), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => new FutexWord(shm.mapping, 64), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => new FutexWord(shm.mapping, -4), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => new FutexWord(shm.mapping, '0'), { code: 'ERR_INVALID_ARG_TYPE' });
+  const h = shm.mapping.handle;
+  t.throws(() => _native.futexWait(h, 62, 0, 0), RangeError);
+  t.throws(() => _native.futexWait(h, 1 << 20, 0, 0), RangeError);
+  t.throws(() => _native.futexWake(h, 6, 1), RangeError);
+  t.throws(() => _native.waitAsync(h, 1 << 20, 0, 0, () => {}), RangeError);
+  t.throws(() => _native.waitAsync({}, 0, 0, 0, () => {}), TypeError);
+  t.throws(() => _native.futexWait(42, 0, 0, 0), TypeError);
+  t.equal(_native.pendingWaits(), 0);
+});
