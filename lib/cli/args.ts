@@ -6,7 +6,9 @@ import { UsageError } from '../errors';
 
 type Spec = NonNullable<ParseArgsConfig['options']>;
 
-type Values<S extends Spec> = { [K in keyof S]?: S[K]['type'] extends 'string' ? string : boolean };
+type Values<S extends Spec> = {
+  [K in keyof S]?: S[K]['type'] extends 'string' ? (S[K]['multiple'] extends true ? string[] : string) : boolean;
+};
 
 export function parse<S extends Spec>(
   command: string,
@@ -21,6 +23,7 @@ export function parse<S extends Spec>(
   } catch (err) {
     throw new UsageError(`${command}: ${(err as Error).message.split('\n')[0]} (usage: ${usage})`);
   }
-  if (positionals === 'some' && parsed.positionals.length === 0) throw new UsageError(`${command}: nothing to do (usage: ${usage})`);
+  const anyOption = Object.values(parsed.values).some((v) => Array.isArray(v) && v.length > 0);
+  if (positionals === 'some' && parsed.positionals.length === 0 && !anyOption) throw new UsageError(`${command}: nothing to do (usage: ${usage})`);
   return { values: parsed.values as Values<S>, positionals: parsed.positionals };
 }

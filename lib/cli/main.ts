@@ -6,7 +6,6 @@ type Command = { run(args: string[]): Promise<number> | number; summary: string 
 
 const commands: Record<string, () => Command> = {
   demo: () => require('./demo') as Command,
-  sysv: () => require('./sysv') as Command,
   doctor: () => require('./doctor') as Command,
   ls: () => require('./ls') as Command,
   rm: () => require('./rm') as Command,
