@@ -49,11 +49,11 @@ export class FutexWord {
 
   /**
    * Blocks this thread until the word may have changed from `expected`: first a
-   * bounded spin on Atomics.load (no system call), then the shared futex.
+   * bounded spin on Atomics.load (unless `spin` is false), then the shared futex.
    */
-  wait(expected: number, timeout = Infinity): WaitResult {
+  wait(expected: number, timeout = Infinity, spin = true): WaitResult {
     this.#checkOpen();
-    if (this.#spin(expected)) return 'mismatch';
+    if (spin && this.spin(expected)) return 'mismatch';
     return native.futexWait(this.mapping.handle, this.byteOffset, expected >>> 0, timeout === Infinity ? -1 : timeout);
   }
 
@@ -93,7 +93,11 @@ export class FutexWord {
     if (this.mapping.released) throw closedError();
   }
 
-  #spin(expected: number): boolean {
+  /**
+   * Spins on Atomics.load for the adaptive budget (no system call); true if the word
+   * left `expected` meanwhile.
+   */
+  spin(expected: number): boolean {
     const budget = this.#spinNs;
     if (budget === 0) return false;
     const end = performance.now() + budget / 1e6;
@@ -109,6 +113,18 @@ export class FutexWord {
   }
 }
 
-function closedError(): SystemError {
+/** Checks that `size` bytes at `offset` are 4-byte aligned and inside the memory. */
+export function checkRange(mapping: Mapping, offset: unknown, size: number): number {
+  integer('offset', offset, 0);
+  const o = offset as number;
+  if (o % 4 !== 0) throw argValue('offset', 'must be a multiple of 4', o);
+  if (o + size > mapping.buffer.byteLength) {
+    throw argValue('offset', `must leave ${size} bytes inside the ${mapping.buffer.byteLength}-byte memory`, o);
+  }
+  if (mapping.released) throw closedError();
+  return o;
+}
+
+export function closedError(): SystemError {
   return new SystemError('EBADF', 'futex', undefined, 'the shared memory was closed in this process');
 }

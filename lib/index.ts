@@ -20,3 +20,6 @@ export { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS, type Slo
 export { AbortError, CorruptionError } from './errors';
 export { diagnose, type DoctorReport, type Finding, type ShmReport, type EmptyDirAdvice } from './doctor';
 export { type KubernetesInfo } from './kubernetes';
+export { Semaphore, type MappedMemory, type OpenSemaphoreOptions } from './semaphore';
+export { Mutex, type FileMappedMemory } from './mutex';
+export { type NamedOptions } from './named_segment';

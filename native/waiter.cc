@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -79,11 +80,16 @@ class Waiter {
     uint64_t id = ++next_id_;
     callbacks_.emplace(id, Napi::Persistent(callback));
     if (callbacks_.size() == 1) napi_ref_threadsafe_function(env_, tsfn_);
+    bool ring;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      // The thread need not rebuild its set for a word it already watches, unless the
+      // new wait ends before the thread would wake anyway.
+      ring = watched_.count({wait.word, wait.expected}) == 0 ||
+             (wait.deadline >= 0 && (wake_at_ < 0 || wait.deadline < wake_at_));
       pending_.emplace(id, std::move(wait));
     }
-    Ring();
+    if (ring) Ring();
     return id;
   }
 
@@ -161,12 +167,16 @@ class Waiter {
         keys.push_back(key);
       }
       for (auto& [id, w] : pending_) hold.push_back(w.mapping);
+      watched_.clear();
+      for (auto& [key, unused] : distinct) watched_.insert(key);
+      wake_at_ = wake_at;
+      bool idle = pending_.empty();
 
       lock.unlock();
       timespec ts;
       if (wake_at >= 0) ts = ToTimespec(wake_at);
       // Idle: only the doorbell, with the plain futex (works on any kernel).
-      long r = pending_.empty()
+      long r = idle
                    ? syscall(SYS_futex, &bell_, FUTEX_WAIT_PRIVATE, bell, nullptr, nullptr, 0)
                    : syscall(SYS_futex_waitv, set.data(), set.size(), 0, wake_at >= 0 ? &ts : nullptr,
                              CLOCK_MONOTONIC);
@@ -274,6 +284,9 @@ class Waiter {
   // Guarded by mu_.
   std::mutex mu_;
   std::map<uint64_t, Wait> pending_;
+  // What the thread's current futex_waitv covers (set or polled), and when it ends.
+  std::set<std::pair<uint32_t*, uint32_t>> watched_;
+  int64_t wake_at_ = -1;
   std::vector<std::pair<uint64_t, Result>> done_;
   bool scheduled_ = false;
   bool stop_ = false;

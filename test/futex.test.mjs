@@ -145,3 +145,27 @@ t.test('offsets are checked: aligned and inside the mapping, here and in the add
   t.throws(() => _native.futexWait(42, 0, 0, 0), TypeError);
   t.equal(_native.pendingWaits(), 0);
 });
+
+t.test('a Worker with pending async waits is terminated and ends cleanly (its waiter thread is joined)', async (t) => {
+  const shm = segment(t);
+  const { Worker } = await import('node:worker_threads');
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { SharedMemory, FutexWord } = require(${JSON.stringify(new URL('../dist/cjs/index.js', import.meta.url).pathname)});
+    const shm = SharedMemory.open(workerData);
+    const w = new FutexWord(shm.mapping, 0);
+    w.waitAsync(0).then((r) => parentPort.postMessage('first ' + r));
+    w.waitAsync(5).then((r) => parentPort.postMessage('second ' + r));
+    parentPort.postMessage('waiting');
+  `;
+  for (let round = 0; round < 3; round++) {
+    const worker = new Worker(code, { eval: true, workerData: shm.name });
+    const messages = [];
+    await new Promise((resolve) => worker.on('message', (m) => (messages.push(m), m === 'waiting' && resolve())));
+    await sleep(20);
+    t.same(messages.sort(), ['second ok', 'waiting']);
+    t.equal(await worker.terminate(), 1, 'terminated while a wait was pending');
+  }
+  // This process's own waiter still works.
+  t.equal(await new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 10 }), 'timeout');
+});

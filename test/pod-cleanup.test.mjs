@@ -71,14 +71,14 @@ t.test('a SIGKILLed runner takes its pod along', { skip: why ?? false }, async (
   await until('every process of the pod is gone', () => !pids.some(alive) && inNamespace(started.ipc).length === 0);
   t.pass('no process left in the pod\'s IPC namespace');
   t.notOk(hostMounts().includes('podshm-emptydir'), 'no mount on the host');
-  t.ok(fs.existsSync(started.cgroup), 'its cgroup outlived it');
+  // Its cgroup and pod directory outlive it; any pod started later (this test's, or one
+  // in a test file running beside it) sweeps them, so only that end state is asserted.
   const dirs = () => fs.readdirSync(os.tmpdir()).filter((e) => e.startsWith(`podshm-pod-${runner.pid}-`));
-  t.equal(dirs().length, 1, 'and so did its pod directory');
   const pod = await startPod();
   t.teardown(() => pod.close());
   await pod.container('sweeper', { memoryLimit: 64 * MiB });
-  t.notOk(fs.existsSync(started.cgroup), 'the next pod with a memory limit removed it');
-  t.same(dirs(), [], 'and the next pod its directory');
+  t.notOk(fs.existsSync(started.cgroup), 'a later pod with a memory limit removed its cgroup');
+  t.same(dirs(), [], 'and its directory');
 });
 
 t.test('without root, podSupport() gives the reason to skip', { skip: process.getuid() === 0 ? false : 'needs root to drop it' }, async (t) => {

@@ -1,0 +1,269 @@
+// Robust mutexes on shared memory, across processes and PID namespaces. Layout: one
+// Int32 word, 4-byte aligned: 0 when free, else the owner's token (bits 0-29) plus
+// WAITERS (bit 30) once someone may sleep on it. A token is a liveness slot
+// (lib/liveness.ts) that the owning Mutex object holds an OFD lock on, so a waiter can
+// ask the kernel whether the owner still exists, whatever its PID namespace, and take
+// the mutex over from a dead one (reported like pthread's EOWNERDEAD).
+import { CorruptionError, SystemError } from './errors';
+import { FutexWord, checkRange, closedError, type AsyncWaitOptions } from './futex';
+import { LIVENESS_REGIONS, LivenessProbe, Presence } from './liveness';
+import { MAGIC } from './magic';
+import type { Mapping } from './mapping';
+import { BODY_OFFSET, openNamed, type NamedOptions } from './named_segment';
+import { posixName } from './names';
+import { SharedMemory } from './posix_shm';
+import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
+import { options } from './validate';
+
+/** Memory that is a file, so owners can be checked through locks on it (a SharedMemory). */
+export interface FileMappedMemory {
+  readonly mapping: Mapping;
+  readonly path: string;
+}
+
+const WAITERS = 1 << 30;
+const OWNER = WAITERS - 1;
+const TOKENS = { base: LIVENESS_REGIONS.mutexOwner, slots: OWNER, random: true } as const;
+// A waiter looks at the owner's liveness at least this often: the owner's death wakes
+// nobody, so this bounds how long recovery takes.
+const CHECK_MS = 200;
+const MUTEX = { magic: MAGIC.mutex, what: 'mutex', syscall: 'mutex_open' };
+
+export class Mutex implements Disposable {
+  /** Bytes a mutex takes in shared memory. */
+  static readonly SIZE = 4;
+
+  readonly #i32: Int32Array;
+  readonly #index: number;
+  readonly #offset: number;
+  readonly #word: FutexWord;
+  readonly #presence: Presence;
+  readonly #probe: LivenessProbe;
+  readonly #token: number;
+  #held = false;
+  #busy = false;
+  #ownerDied = false;
+  // Set for a named mutex: the segment this object owns.
+  #own: SharedMemory | null = null;
+
+  /**
+   * Attaches to a mutex that Mutex.init() laid out at `offset`. Each Mutex object is
+   * one owner (it holds one liveness slot and one descriptor of the file until close()).
+   */
+  constructor(memory: FileMappedMemory, offset: number) {
+    this.#offset = checkRange(memory.mapping, offset, Mutex.SIZE);
+    this.#i32 = new Int32Array(memory.mapping.buffer);
+    this.#index = offset / 4;
+    this.#word = new FutexWord(memory.mapping, offset);
+    this.#presence = Presence.claim(memory.path, TOKENS);
+    try {
+      this.#probe = new LivenessProbe(memory.path);
+    } catch (err) {
+      this.#presence.release();
+      throw err;
+    }
+    this.#token = this.#presence.slot + 1;
+    this.#check(Atomics.load(this.#i32, this.#index));
+  }
+
+  /** Lays out an unlocked mutex at `offset` (no process may be using it yet). */
+  static init(memory: FileMappedMemory, offset: number): Mutex {
+    checkRange(memory.mapping, offset, Mutex.SIZE);
+    Atomics.store(new Int32Array(memory.mapping.buffer), offset / 4, 0);
+    return new Mutex(memory, offset);
+  }
+
+  /**
+   * A named mutex in its own small shared memory object: created unlocked when
+   * `create` is set and it does not exist, opened otherwise. Each call is a new owner.
+   */
+  static open(name: string, opts?: NamedOptions): Mutex {
+    const shm = openNamed(name, MUTEX, opts, (created, offset) => Atomics.store(new Int32Array(created.buffer), offset / 4, 0));
+    try {
+      const m = new Mutex(shm, BODY_OFFSET);
+      m.#own = shm;
+      return m;
+    } catch (err) {
+      shm.close();
+      throw err;
+    }
+  }
+
+  /** Removes a named mutex's name. */
+  static unlink(name: string, opts?: { dir?: string }): void {
+    SharedMemory.unlink(posixName(name, MUTEX.syscall), opts);
+  }
+
+  /** Removes this named mutex's name (EINVAL for one laid out in caller memory). */
+  unlink(): void {
+    if (!this.#own) throw new SystemError('EINVAL', 'mutex_unlink', undefined, 'not a named mutex');
+    this.#own.unlink();
+  }
+
+  /**
+   * True while this object holds the mutex and took it over from an owner that died
+   * holding it: the state it protects may be half updated; repair it before unlock().
+   */
+  get ownerDied(): boolean {
+    return this.#held && this.#ownerDied;
+  }
+
+  /** Whether this object holds the mutex. */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /** Takes the mutex if it is free (or its owner is dead), without waiting. */
+  tryLock(): boolean {
+    this.#enter();
+    try {
+      return this.#attempt(true, false);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Takes the mutex, blocking this thread up to `timeout` ms; false on timeout. */
+  lock(opts?: { timeout?: number }): boolean {
+    const ms = timeoutMs(options<{ timeout: number }>(opts).timeout);
+    this.#enter();
+    try {
+      if (this.#attempt(true, false)) return true;
+      const deadline = deadlineOf(ms);
+      // Spin while it is held, then sleep with WAITERS set.
+      const seen = Atomics.load(this.#i32, this.#index);
+      if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return true;
+      for (;;) {
+        const v = this.#announce();
+        if (v === 0) {
+          if (this.#attempt(false, true)) return true;
+          continue;
+        }
+        const left = remaining(deadline);
+        if (left === 0) return this.#giveUp();
+        // The owner's liveness is looked at when a slice passes with no wake.
+        const r = this.#word.wait(v, Math.min(left, CHECK_MS), false);
+        if (this.#attempt(r === 'timeout', true)) return true;
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Takes the mutex without blocking the event loop; resolves false on timeout. */
+  async lockAsync(opts?: AsyncWaitOptions): Promise<boolean> {
+    const o = options<AsyncWaitOptions>(opts);
+    const signal = abortSignal(o.signal);
+    const deadline = deadlineOf(timeoutMs(o.timeout));
+    signal?.throwIfAborted();
+    this.#enter();
+    try {
+      if (this.#attempt(true, false)) return true;
+      for (;;) {
+        const v = this.#announce();
+        if (v === 0) {
+          if (this.#attempt(false, true)) return true;
+          continue;
+        }
+        const left = remaining(deadline);
+        if (left === 0) return this.#giveUp();
+        const timeout = Math.min(left, CHECK_MS);
+        let r: 'ok' | 'timeout';
+        try {
+          r = await this.#word.waitAsync(v, signal ? { signal, timeout } : { timeout });
+        } catch (err) {
+          this.#giveUp();
+          throw err;
+        }
+        if (this.#attempt(r === 'timeout', true)) return true;
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Releases the mutex; EPERM unless this object holds it. */
+  unlock(): void {
+    if (!this.#held) throw new SystemError('EPERM', 'unlock', undefined, 'this Mutex object does not hold the mutex');
+    if (this.#word.mapping.released) throw closedError();
+    const v = this.#check(Atomics.load(this.#i32, this.#index));
+    this.#held = false;
+    this.#ownerDied = false;
+    if ((v & OWNER) !== this.#token) {
+      throw new SystemError('EPERM', 'unlock', undefined, `the mutex was taken over (owner token ${v & OWNER}, ours ${this.#token})`);
+    }
+    const old = Atomics.exchange(this.#i32, this.#index, 0);
+    if (old & WAITERS) this.#word.wake(1);
+  }
+
+  /**
+   * Gives up this object's liveness slot. A mutex still held is unlocked first;
+   * otherwise waiters would take it over as if this process had died.
+   */
+  close(): void {
+    if (this.#presence.released) return;
+    if (this.#held && !this.#word.mapping.released) this.unlock();
+    this.#held = false;
+    this.#probe.close();
+    this.#presence.release();
+    this.#own?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #enter(): void {
+    if (this.#presence.released) throw new SystemError('EBADF', 'lock', undefined, 'the Mutex is closed');
+    if (this.#word.mapping.released) throw closedError();
+    if (this.#held || this.#busy) {
+      throw new SystemError('EDEADLK', 'lock', undefined, 'this Mutex object already holds or is acquiring the mutex; use one Mutex object per concurrent owner');
+    }
+    this.#busy = true;
+  }
+
+  // One try: free -> ours; held by a dead owner (when checkOwner) -> ours, owner died.
+  // A caller that has slept takes it `contended` (with WAITERS), since others may
+  // still sleep and unlock() must then wake one.
+  #attempt(checkOwner: boolean, contended: boolean): boolean {
+    for (;;) {
+      const v = this.#check(Atomics.load(this.#i32, this.#index));
+      const owner = v & OWNER;
+      let died = false;
+      if (owner !== 0) {
+        if (owner === this.#token) throw new CorruptionError(`mutex at offset ${this.#offset} names this object as owner, but it does not hold it`, this.#offset, v);
+        if (!checkOwner || this.#probe.isAlive(TOKENS.base + owner - 1)) return false;
+        died = true;
+      }
+      // Keep WAITERS once set: others may sleep on the word.
+      const next = this.#token | (contended ? WAITERS : v & WAITERS);
+      if (Atomics.compareExchange(this.#i32, this.#index, v, next) === v) {
+        this.#held = true;
+        this.#ownerDied = died;
+        return true;
+      }
+    }
+  }
+
+  // A waiter that gives up may have consumed the wake of an unlock meant for another
+  // sleeper: if the mutex is free now, pass the wake on.
+  #giveUp(): false {
+    if (!this.#word.mapping.released && (Atomics.load(this.#i32, this.#index) & OWNER) === 0) this.#word.wake(1);
+    return false;
+  }
+
+  // Sets WAITERS on a held mutex; returns the word to sleep on, or 0 if it is free.
+  #announce(): number {
+    for (;;) {
+      const v = this.#check(Atomics.load(this.#i32, this.#index));
+      if ((v & OWNER) === 0) return 0;
+      if (v & WAITERS) return v;
+      if (Atomics.compareExchange(this.#i32, this.#index, v, v | WAITERS) === v) return v | WAITERS;
+    }
+  }
+
+  #check(v: number): number {
+    if (v < 0) throw new CorruptionError(`mutex word at offset ${this.#offset} is ${v}: the shared memory is corrupt`, this.#offset, v);
+    return v;
+  }
+}

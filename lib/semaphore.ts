@@ -1,0 +1,187 @@
+// Counting semaphores on shared memory, across processes. Layout (8 bytes, 4-byte
+// aligned): Int32 value, then Int32 count of processes blocked (or about to block) on
+// it. Acquire and release are Atomics on the value; release calls futex wake only when
+// the count says someone waits. A process killed while waiting leaves the count one
+// too high, which costs a needless wake, never a lost one.
+import { BODY_OFFSET, openNamed, type NamedOptions } from './named_segment';
+import { SharedMemory } from './posix_shm';
+import { CorruptionError, SystemError } from './errors';
+import { FutexWord, checkRange, closedError, type AsyncWaitOptions } from './futex';
+import type { Mapping } from './mapping';
+import { MAGIC } from './magic';
+import { posixName } from './names';
+import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
+import { integer, options } from './validate';
+
+/** Anything with a mapping: a SharedMemory, or a segment of another kind. */
+export interface MappedMemory {
+  readonly mapping: Mapping;
+}
+
+export interface OpenSemaphoreOptions extends NamedOptions {
+  /** Initial value when this call creates it. Default 0. */
+  initial?: number;
+}
+
+const VALUE_MAX = 2 ** 31 - 1;
+
+const SEMAPHORE = { magic: MAGIC.semaphore, what: 'semaphore', syscall: 'sem_open' };
+
+export class Semaphore implements Disposable {
+  /** Bytes a semaphore takes in shared memory. */
+  static readonly SIZE = 8;
+  /** The largest value (SEM_VALUE_MAX). */
+  static readonly MAX = VALUE_MAX;
+
+  readonly #i32: Int32Array;
+  readonly #value: number;
+  readonly #waiters: number;
+  readonly #word: FutexWord;
+  readonly #offset: number;
+  // Set for a named semaphore: the segment this object owns.
+  #own: SharedMemory | null = null;
+
+  /** Attaches to a semaphore that Semaphore.init() laid out at `offset`. */
+  constructor(memory: MappedMemory, offset: number) {
+    this.#offset = checkRange(memory.mapping, offset, Semaphore.SIZE);
+    this.#i32 = new Int32Array(memory.mapping.buffer);
+    this.#value = offset / 4;
+    this.#waiters = offset / 4 + 1;
+    this.#word = new FutexWord(memory.mapping, offset);
+    this.#check(Atomics.load(this.#i32, this.#value));
+  }
+
+  /** Lays out a semaphore with `value` at `offset` (no process may be using it yet). */
+  static init(memory: MappedMemory, offset: number, value: number): Semaphore {
+    checkRange(memory.mapping, offset, Semaphore.SIZE);
+    integer('value', value, 0, VALUE_MAX);
+    const i32 = new Int32Array(memory.mapping.buffer);
+    Atomics.store(i32, offset / 4 + 1, 0);
+    Atomics.store(i32, offset / 4, value);
+    return new Semaphore(memory, offset);
+  }
+
+  /**
+   * A named semaphore in its own small shared memory object (like sem_open): created
+   * with `initial` when `create` is set and it does not exist, opened otherwise.
+   */
+  static open(name: string, opts?: OpenSemaphoreOptions): Semaphore {
+    const initial = options<OpenSemaphoreOptions>(opts).initial;
+    if (initial !== undefined) integer('initial', initial, 0, VALUE_MAX);
+    const shm = openNamed(name, SEMAPHORE, opts, (created, offset) => Atomics.store(new Int32Array(created.buffer), offset / 4, initial ?? 0));
+    try {
+      const sem = new Semaphore(shm, BODY_OFFSET);
+      sem.#own = shm;
+      return sem;
+    } catch (err) {
+      shm.close();
+      throw err;
+    }
+  }
+
+  /** Removes a named semaphore's name. */
+  static unlink(name: string, opts?: { dir?: string }): void {
+    SharedMemory.unlink(posixName(name, 'sem_unlink'), opts);
+  }
+
+  /** The current value (a snapshot). */
+  get value(): number {
+    return this.#check(Atomics.load(this.#i32, this.#value));
+  }
+
+  /** Takes one unit if one is free, without waiting. */
+  tryAcquire(): boolean {
+    for (;;) {
+      const v = this.#check(Atomics.load(this.#i32, this.#value));
+      if (v === 0) return false;
+      if (Atomics.compareExchange(this.#i32, this.#value, v, v - 1) === v) return true;
+    }
+  }
+
+  /** Takes one unit, blocking this thread up to `timeout` ms; false on timeout. */
+  acquire(opts?: { timeout?: number }): boolean {
+    const ms = timeoutMs(options<{ timeout: number }>(opts).timeout);
+    if (this.tryAcquire()) return true;
+    const deadline = deadlineOf(ms);
+    // Spin before announcing ourselves, so a releaser does not pay for a wake.
+    if (this.#word.spin(0) && this.tryAcquire()) return true;
+    Atomics.add(this.#i32, this.#waiters, 1);
+    let acquired = false;
+    try {
+      for (;;) {
+        if ((acquired = this.tryAcquire())) return true;
+        const left = remaining(deadline);
+        if (left === 0) return false;
+        this.#word.wait(0, left, false);
+      }
+    } finally {
+      this.#leave(acquired);
+    }
+  }
+
+  /** Takes one unit without blocking the event loop; resolves false on timeout. */
+  async acquireAsync(opts?: AsyncWaitOptions): Promise<boolean> {
+    const o = options<AsyncWaitOptions>(opts);
+    const signal = abortSignal(o.signal);
+    const deadline = deadlineOf(timeoutMs(o.timeout));
+    signal?.throwIfAborted();
+    if (this.tryAcquire()) return true;
+    Atomics.add(this.#i32, this.#waiters, 1);
+    let acquired = false;
+    try {
+      for (;;) {
+        if ((acquired = this.tryAcquire())) return true;
+        const left = remaining(deadline);
+        if (left === 0) return false;
+        await this.#word.waitAsync(0, signal ? { signal, timeout: left } : { timeout: left });
+      }
+    } finally {
+      this.#leave(acquired);
+    }
+  }
+
+  /** Adds `n` units and wakes up to `n` waiters; EOVERFLOW beyond Semaphore.MAX. */
+  release(n = 1): void {
+    if (n !== 1) integer('n', n, 1, VALUE_MAX);
+    if (this.#word.mapping.released) throw closedError();
+    for (;;) {
+      const v = this.#check(Atomics.load(this.#i32, this.#value));
+      if (v > VALUE_MAX - n) throw new SystemError('EOVERFLOW', 'sem_post', this.#own?.name, `value ${v} + ${n} exceeds ${VALUE_MAX}`);
+      if (Atomics.compareExchange(this.#i32, this.#value, v, v + n) === v) break;
+    }
+    const waiters = Atomics.load(this.#i32, this.#waiters);
+    if (waiters < 0) throw this.#corrupt('waiter count', this.#offset + 4, waiters);
+    if (waiters > 0) this.#word.wake(n);
+  }
+
+  /** Detaches this object; a named semaphore's segment is closed (not unlinked). */
+  close(): void {
+    this.#own?.close();
+  }
+
+  /** Removes a named semaphore's name (EINVAL for one laid out in caller memory). */
+  unlink(): void {
+    if (!this.#own) throw new SystemError('EINVAL', 'sem_unlink', undefined, 'not a named semaphore');
+    this.#own.unlink();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // A waiter that gives up (timeout, abort) may have consumed the wake a release
+  // meant for another waiter: pass it on while units are left for them.
+  #leave(acquired: boolean): void {
+    const others = Atomics.sub(this.#i32, this.#waiters, 1) - 1;
+    if (!acquired && others > 0 && !this.#word.mapping.released && Atomics.load(this.#i32, this.#value) > 0) this.#word.wake(1);
+  }
+
+  #check(v: number): number {
+    if (v < 0) throw this.#corrupt('value', this.#offset, v);
+    return v;
+  }
+
+  #corrupt(what: string, offset: number, v: number): CorruptionError {
+    return new CorruptionError(`semaphore ${what} at offset ${offset} is ${v}: the shared memory is corrupt`, offset, v);
+  }
+}
