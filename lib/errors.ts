@@ -102,3 +102,25 @@ function show(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);
   return `an instance of ${value.constructor?.name ?? 'Object'}`;
 }
+
+/**
+ * A POSIX message queue the kernel would refuse (or did refuse) because of a limit of
+ * this IPC namespace or user: the limit's name, what was asked and what is allowed.
+ * code is the kernel's: EINVAL (msg_max, msgsize_max), EMFILE (RLIMIT_MSGQUEUE),
+ * ENOSPC (queues_max).
+ */
+export class MqueueLimitError extends SystemError {
+  constructor(
+    code: string,
+    object: string,
+    detail: string,
+    /** 'msg_max', 'msgsize_max', 'queues_max' or 'RLIMIT_MSGQUEUE'. */
+    readonly limit: string,
+    /** What was asked for: messages, bytes per message, or bytes charged to the user. */
+    readonly requested: number,
+    /** The limit's value, null when it could not be read. */
+    readonly allowed: number | null,
+  ) {
+    super(code, 'mq_open', object, detail);
+  }
+}
