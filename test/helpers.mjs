@@ -29,6 +29,8 @@ export function run(command, args, { timeoutMs = 60_000, env, input } = {}) {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A child that exits without reading its stdin makes this write fail with EPIPE.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }

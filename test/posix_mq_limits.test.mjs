@@ -6,8 +6,7 @@ import * as fs from 'node:fs';
 import { MessageQueue, MqueueLimitError, mqueueQueueBytes, probeLimits } from 'podshm';
 import { fixture, run, uniqueName } from './helpers.mjs';
 
-// Probes run cat: run() writes to the child's stdin, and a command that ignores it can EPIPE.
-const probe = await run('unshare', ['--ipc', 'cat']).catch((err) => ({ code: -1, stderr: String(err) }));
+const probe = await run('unshare', ['--ipc', 'true']).catch((err) => ({ code: -1, stderr: String(err) }));
 if (process.getuid() !== 0 || probe.code !== 0) {
   t.plan(0, `needs root and unshare --ipc (${probe.stderr.trim() || 'not root'})`);
   process.exit(0);
@@ -63,7 +62,7 @@ t.test('RLIMIT_MSGQUEUE: the queue cost is checked before mq_open', async (t) =>
 });
 
 t.test('the cost formula is exactly the kernel\'s (fresh user namespace, so no other queue counts)', async (t) => {
-  const userns = await run('unshare', ['--user', '--map-root-user', '--ipc', 'cat']);
+  const userns = await run('unshare', ['--user', '--map-root-user', '--ipc', 'true']);
   if (userns.code !== 0) return t.skip(`needs unshare --user: ${userns.stderr.trim()}`);
   const cost = mqueueQueueBytes(5, 1000);
   const exact = await run('unshare', ['--user', '--map-root-user', '--ipc', 'prlimit', `--msgqueue=${cost}:${cost}`, ...peer('create', uniqueName('lim'), '5', '1000')]);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { MessageQueue } from 'podshm';
 import { fixture, run, uniqueName } from './helpers.mjs';
 
-const probe = await run('unshare', ['--ipc', '--mount', 'cat']).catch((err) => ({ code: -1, stderr: String(err) }));
+const probe = await run('unshare', ['--ipc', '--mount', 'true']).catch((err) => ({ code: -1, stderr: String(err) }));
 if (process.getuid() !== 0 || probe.code !== 0) {
   t.plan(0, `needs root and unshare --ipc --mount (${probe.stderr.trim() || 'not root'})`);
   process.exit(0);
