@@ -236,11 +236,13 @@ class Queue {
     Napi::HandleScope scope(env);
     Napi::Function callback = self->callback_.Value();
     if (callback.IsEmpty()) return;
+    // The callback may close the queue and drop the last reference to it: self is not
+    // used after this call.
     try {
       // MakeCallback, not Call: it runs the microtasks (the settled promises) afterwards.
       callback.MakeCallback(env.Global(), {Napi::Number::New(env, status), Napi::Number::New(env, events)});
     } catch (const Napi::Error& e) {
-      napi_fatal_exception(self->env_, e.Value());
+      napi_fatal_exception(env, e.Value());
     }
   }
 
