@@ -83,7 +83,8 @@ interface Pending extends Entry {
   reject(err: unknown): void;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Set when the call starts waiting: takes it out and rejects it with `reason`. */
+  cancel(reason: unknown): void;
 }
 
 interface PendingReceive extends Pending {
@@ -134,6 +135,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   readonly #receivers = new WaitList<PendingReceive>();
   readonly #senders = new WaitList<PendingSend>();
   #events = 0;
+  readonly #signals = new Map<AbortSignal, { entries: Set<Pending>; onAbort: () => void }>();
 
   private constructor(name: string, fd: number, readOnly: boolean, writeOnly: boolean) {
     this.name = name;
@@ -273,7 +275,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       if (this.#senders.size === 0 && sys(this.name, () => native.mqSend(fd, bytes, priority, 0)) === 0) return Promise.resolve();
       if (timeout === 0) return Promise.reject(this.#full());
       return new Promise<void>((resolve, reject) => {
-        const entry: PendingSend = { prev: null, next: null, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, onAbort: undefined, data: Buffer.from(bytes), priority };
+        const entry: PendingSend = { prev: null, next: null, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, cancel: noop, data: Buffer.from(bytes), priority };
         this.#enqueue(this.#senders, entry, timeout, () => this.#timedOut('mq_timedsend', timeout!));
       });
     } catch (err) {
@@ -373,7 +375,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       }
       if (timeout === 0) return Promise.reject(this.#empty());
       return new Promise((resolve, reject) => {
-        const entry: PendingReceive = { prev: null, next: null, resolve, reject, timer: undefined, signal, onAbort: undefined, target };
+        const entry: PendingReceive = { prev: null, next: null, resolve, reject, timer: undefined, signal, cancel: noop, target };
         this.#enqueue(this.#receivers, entry, timeout, () => this.#timedOut('mq_timedreceive', timeout!));
       });
     } catch (err) {
@@ -383,32 +385,40 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   #enqueue<T extends Pending>(list: WaitList<T>, entry: T, timeout: number | undefined, timedOut: () => SystemError): void {
     list.push(entry);
-    if (timeout !== undefined) {
-      entry.timer = setTimeout(() => {
-        this.#finish(list, entry);
-        entry.reject(timedOut());
-        this.#rewatch();
-      }, timeout);
-    }
-    const signal = entry.signal;
-    if (signal) {
-      entry.onAbort = () => {
-        this.#finish(list, entry);
-        entry.reject(signal.reason);
-        this.#rewatch();
-      };
-      signal.addEventListener('abort', entry.onAbort, { once: true });
-    }
+    entry.cancel = (reason) => {
+      this.#finish(list, entry);
+      entry.reject(reason);
+      this.#rewatch();
+    };
+    if (timeout !== undefined) entry.timer = setTimeout(() => entry.cancel(timedOut()), timeout);
+    if (entry.signal) this.#watchSignal(entry.signal).add(entry);
     this.#rewatch();
+  }
+
+  // One abort listener per signal, however many calls share it (a signal warns past
+  // ten listeners, and one AbortController for a whole consumer is common).
+  #watchSignal(signal: AbortSignal): Set<Pending> {
+    let watch = this.#signals.get(signal);
+    if (!watch) {
+      const entries = new Set<Pending>();
+      watch = { entries, onAbort: () => entries.forEach((e) => e.cancel(signal.reason)) };
+      this.#signals.set(signal, watch);
+      signal.addEventListener('abort', watch.onAbort, { once: true });
+    }
+    return watch.entries;
   }
 
   /** Takes a pending call out of its list; it settles once, whoever gets here first. */
   #finish<T extends Pending>(list: WaitList<T>, entry: T): void {
     list.remove(entry);
     if (entry.timer) clearTimeout(entry.timer);
-    if (entry.onAbort) entry.signal!.removeEventListener('abort', entry.onAbort);
     entry.timer = undefined;
-    entry.onAbort = undefined;
+    const signal = entry.signal;
+    const watch = signal && this.#signals.get(signal);
+    if (watch && watch.entries.delete(entry) && watch.entries.size === 0) {
+      signal.removeEventListener('abort', watch.onAbort);
+      this.#signals.delete(signal);
+    }
   }
 
   // Called by the poll handle: serve pending calls in order while the kernel allows.
@@ -546,6 +556,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     return new SystemError('ETIMEDOUT', syscall, this.name, `${what} within ${timeout} ms`);
   }
 }
+
+function noop(): void {}
 
 function decode(r: number): Received {
   return { size: Math.floor(r / PRIORITY_RADIX), priority: r % PRIORITY_RADIX };

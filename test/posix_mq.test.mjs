@@ -152,6 +152,20 @@ t.test('an AbortSignal cancels a pending receive without losing the next message
   t.equal(q.attributes.currentMessages, 1);
   // A cancelled call that was the only one leaves nothing behind: this one gets the message.
   t.equal((await q.receiveAsync()).data.toString(), 'stays');
+
+  // One signal for many calls: all of them cancel, with no listener-leak warning.
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  const shared = new AbortController();
+  const many = Array.from({ length: 25 }, () => q.receiveAsync({ signal: shared.signal }).catch((e) => e.name));
+  shared.abort();
+  t.same(new Set(await Promise.all(many)), new Set(['AbortError']));
+  await new Promise((r) => setImmediate(r));
+  process.off('warning', onWarning);
+  t.same(warnings, []);
+  q.send('after');
+  t.equal(q.tryReceive().data.toString(), 'after', 'and none of them took a message');
 });
 
 t.test('sendAsync waits on a full queue (backpressure) and delivers in call order', async (t) => {
