@@ -175,3 +175,25 @@ export class UsageError extends PodshmError {
     super(message, 'ERR_USAGE');
   }
 }
+
+/**
+ * A POSIX message queue the kernel would refuse (or did refuse) because of a limit of
+ * this IPC namespace or user: the limit's name, what was asked and what is allowed.
+ * code is the kernel's: EINVAL (msg_max, msgsize_max), EMFILE (RLIMIT_MSGQUEUE),
+ * ENOSPC (queues_max).
+ */
+export class MqueueLimitError extends SystemError {
+  constructor(
+    code: string,
+    object: string,
+    detail: string,
+    /** 'msg_max', 'msgsize_max', 'queues_max' or 'RLIMIT_MSGQUEUE'. */
+    readonly limit: string,
+    /** What was asked for: messages, bytes per message, or bytes charged to the user. */
+    readonly requested: number,
+    /** The limit's value, null when it could not be read. */
+    readonly allowed: number | null,
+  ) {
+    super(code, 'mq_open', object, detail);
+  }
+}

@@ -23,3 +23,6 @@ export { type KubernetesInfo } from './kubernetes';
 export { Semaphore, type MappedMemory, type OpenSemaphoreOptions } from './semaphore';
 export { Mutex, type FileMappedMemory } from './mutex';
 export { type NamedOptions } from './named_segment';
+export { MessageQueue, type MessageQueueOptions, type Message, type Received, type QueueAttributes, type SendOptions, type ReceiveOptions, type AsyncOptions, type AsyncSendOptions } from './posix_mq';
+export { MqueueLimitError } from './errors';
+export { queueBytes as mqueueQueueBytes } from './mq_limits';

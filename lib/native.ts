@@ -94,6 +94,31 @@ export interface NativeBinding {
   ofdLock(fd: number, start: number, length: number, exclusive: boolean): boolean;
   ofdUnlock(fd: number, start: number, length: number): void;
   ofdConflict(fd: number, start: number, length: number): { start: number; length: number; exclusive: boolean } | null;
+  // native/posix_mq.cc. Descriptors are non-blocking; send/receive return a negative
+  // errno for EAGAIN and ETIMEDOUT (not exceptional) and throw anything else.
+  mqOpen(name: string, flags: number, mode: number, maxMessages: number, messageSize: number): number;
+  mqSetMode(fd: number, mode: number): void;
+  mqGetattr(fd: number): MqAttributes;
+  /** timeoutMs: 0 tries once, < 0 waits for ever. Returns 0, -EAGAIN or -ETIMEDOUT. */
+  mqSend(fd: number, data: Uint8Array, priority: number, timeoutMs: number): number;
+  /** Returns size * 32768 + priority, -EAGAIN or -ETIMEDOUT. */
+  mqReceive(fd: number, target: Uint8Array, timeoutMs: number): number;
+  mqUnlink(name: string): void;
+  /** Hands the descriptor to a handle that closes it; callback(status, events) runs on the event loop. */
+  mqAdopt(fd: number, callback: (status: number, events: number) => void): MqHandle;
+  /** events: 1 readable, 2 writable, 0 stop watching (and stop keeping the loop alive). */
+  mqWatch(handle: MqHandle, events: number): void;
+  /** Closes the poll handle, then the descriptor. Safe to call twice. */
+  mqClose(handle: MqHandle): void;
+}
+
+/** An opaque handle owning one message queue descriptor (native/posix_mq.cc). */
+export type MqHandle = { readonly __mq: unique symbol };
+
+export interface MqAttributes {
+  maxMessages: number;
+  messageSize: number;
+  currentMessages: number;
 }
 
 // dist/cjs/native.js -> package root, where build/ and prebuilds/ live.
