@@ -10,7 +10,7 @@ const { SharedMemory } = require('..');
 
 const FRAMES = Number(process.env.BENCH_FRAMES) || 2000;
 const FRAME = 1 << 20;
-const peer = path.join(__dirname, 'shm_peer.js');
+const peer = path.join(__dirname, 'shm-peer.js');
 
 function exited(child) {
   return new Promise((resolve, reject) =>

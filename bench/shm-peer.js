@@ -1,6 +1,6 @@
 // The Node.js sides of bench/shm.bench.js. Each transport moves FRAMES frames of 1 MiB:
 // the writer fills each with its pattern, the reader checks every word, as in C.
-//   node shm_peer.js <transport> writer|reader [name]
+//   node shm-peer.js <transport> writer|reader [name]
 'use strict';
 const net = require('node:net');
 const { SharedMemory } = require('..');
