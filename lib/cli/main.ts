@@ -6,6 +6,7 @@ type Command = { run(args: string[]): Promise<number> | number; summary: string 
 
 const commands: Record<string, () => Command> = {
   demo: () => require('./demo') as Command,
+  webhook: () => require('./webhook') as Command,
 };
 
 function usage(): string {
