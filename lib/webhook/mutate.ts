@@ -120,12 +120,12 @@ export function mutatePod(pod: unknown, options: MutateOptions = {}): Mutation {
       return skip('bad annotation', `podshm: ${ANNOTATIONS.size}=${show(explicit)} is not a quantity; /dev/shm left as it is`);
     }
     if (size < MiB) return skip('bad annotation', `podshm: ${ANNOTATIONS.size}=${show(explicit)} is under 1Mi; /dev/shm left as it is`);
-    if (ratioAnnotation !== undefined) warnings.push(`podshm: ${ANNOTATIONS.ratio} ignored: ${ANNOTATIONS.size} is set`);
+    if (ratioAnnotation !== undefined) warnings.push(warning(`podshm: ${ANNOTATIONS.ratio} ignored: ${ANNOTATIONS.size} is set`));
     // An explicit size is a floor the user asked for: round up to whole MiB.
     bytes = Math.ceil(size / MiB) * MiB;
     reason = `annotation ${ANNOTATIONS.size}`;
     if (smallest && bytes > smallest.bytes) {
-      warnings.push(`podshm: shm-size ${formatMiB(bytes)} exceeds the ${smallest.quantity} limit of ${smallest.name}: writes may OOM-kill it`);
+      warnings.push(warning(`podshm: shm-size ${formatMiB(bytes)} exceeds the ${smallest.quantity} limit of ${smallest.name}: writes may OOM-kill it`));
     }
   } else {
     let r = ratio;
@@ -171,8 +171,15 @@ export function pointerToken(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-function skip(reason: string, warning: string | null): Mutation {
-  return { patch: [], warnings: warning === null ? [] : [warning], sizeLimit: null, reason };
+function skip(reason: string, text: string | null): Mutation {
+  return { patch: [], warnings: text === null ? [] : [warning(text)], sizeLimit: null, reason };
+}
+
+// kubectl prints each warning on one line, and the API server may truncate long ones.
+const WARNING_MAX = 120;
+
+function warning(text: string): string {
+  return text.length <= WARNING_MAX ? text : text.slice(0, WARNING_MAX - 1) + '…';
 }
 
 function isObject(v: unknown): v is Json {
@@ -182,7 +189,13 @@ function isObject(v: unknown): v is Json {
 function entries(list: unknown, pointer: string): (Target | null)[] {
   if (list === undefined) return [];
   if (!Array.isArray(list)) return [null];
-  return list.map((c, i) => (isObject(c) ? { pointer: `${pointer}/${i}`, name: String(c.name), container: c } : null));
+  return list.map((c, i) => (isObject(c) ? { pointer: `${pointer}/${i}`, name: shortName(c.name), container: c } : null));
+}
+
+// Container names are DNS labels (up to 63 characters); keep messages short.
+function shortName(name: unknown): string {
+  const s = String(name);
+  return s.length > 32 ? s.slice(0, 31) + '…' : s;
 }
 
 function mountsShm(container: Json): boolean {
@@ -208,7 +221,7 @@ function smallestLimit(targets: Target[], spec: Json, warnings: string[]): Limit
     try {
       bytes = parseQuantity(memory);
     } catch {
-      warnings.push(`podshm: memory limit ${show(memory)} of ${name} is not a quantity; /dev/shm left as it is`);
+      warnings.push(warning(`podshm: memory limit ${show(memory)} of ${name} is not a quantity; /dev/shm left as it is`));
       return undefined;
     }
     if (smallest === null || bytes < smallest.bytes) smallest = { bytes, name, quantity: String(memory) };

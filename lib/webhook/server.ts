@@ -170,8 +170,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       }
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('close', () => reject(new HttpError(400, 'request aborted')));
+    // A client gone mid-body (or cut off by requestTimeout): nobody to answer, nothing to mend.
+    const aborted = (): void => reject(new HttpError(400, 'request aborted'));
+    req.on('error', aborted);
+    req.on('close', aborted);
   });
 }
 
