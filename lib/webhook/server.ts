@@ -94,9 +94,11 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
     socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
   });
-  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) =>
-    log('warn', 'tls client error', { error: err.code ?? err.message, remote: socket.remoteAddress }),
-  );
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    log('warn', 'tls client error', { error: err.code ?? err.message, remote: socket.remoteAddress });
+    // With a listener here Node leaves the socket open, even after a handshake timeout.
+    socket.destroy();
+  });
 
   async function handle(req: IncomingMessage, path: string | undefined): Promise<{ body: unknown; log?: Partial<ReviewLog> }> {
     if (path === '/healthz' || path === '/readyz') {
