@@ -30,9 +30,12 @@ class UsageError extends Error {}
 function parse(argv: string[]): Args | 'help' {
   const out: Partial<Args> = { port: 8443, ratio: DEFAULT_RATIO, requestTimeout: 10_000 };
   for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (flag === '-h' || flag === '--help') return 'help';
-    const value = argv[++i];
+    const arg = argv[i]!;
+    if (arg === '-h' || arg === '--help') return 'help';
+    // --flag value, or --flag=value (the form Kubernetes manifests tend to use)
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     switch (flag) {
       case '--port':
