@@ -128,6 +128,14 @@ const patched = [
     ['app', 'tiny'],
     [/512Mi exceeds the 256Mi limit of container tiny/],
   ],
+  [
+    'null lists, as a hand-written client might send, are replaced',
+    review({ ...pod([container('app', '1Gi', { volumeMounts: null })]), spec: { ...pod([container('app', '1Gi', { volumeMounts: null })]).spec, volumes: null } }),
+    {},
+    '512Mi',
+    ['app'],
+    [],
+  ],
   ['tiny limit still gets 1Mi', review(pod([container('app', '1Mi')])), {}, '1Mi', ['app'], []],
   ['pod-level memory limit counts', review(pod([container('app', '1Gi')], { resources: { limits: { memory: '256Mi' } } })), {}, '128Mi', ['app'], []],
   [
@@ -168,16 +176,22 @@ const untouched = [
   ['an unparsable limit', review(pod([container('app', 'plenty')])), {}, /memory limit "plenty" of container app is not a quantity/],
 ];
 
+/** A list that was missing (or null) before we added it. */
+function restore(obj, original, key) {
+  if (original[key] === undefined) delete obj[key];
+  else obj[key] = original[key];
+}
+
 /** Our additions taken out again (and the lists we created), to compare with the original. */
 function strip(doc, original) {
   const out = structuredClone(doc);
   out.spec.volumes = out.spec.volumes.filter((v) => v.name !== 'podshm-shm');
-  if (!original.spec.volumes) delete out.spec.volumes;
+  if (original.spec.volumes == null) restore(out.spec, original.spec, 'volumes');
   for (const key of ['containers', 'initContainers']) {
     (out.spec[key] ?? []).forEach((c, i) => {
       if (!c.volumeMounts) return;
       c.volumeMounts = c.volumeMounts.filter((m) => m.name !== 'podshm-shm');
-      if (!original.spec[key][i].volumeMounts) delete c.volumeMounts;
+      if (original.spec[key][i].volumeMounts == null) restore(c, original.spec[key][i], 'volumeMounts');
     });
   }
   delete out.metadata.annotations['podshm.io/injected'];
@@ -282,6 +296,7 @@ t.test('reviews that are not pod creations are allowed unchanged', async (t) => 
     ['an object that is not a pod', review({ spec: 'nonsense' })],
     ['containers not a list', review({ metadata: {}, spec: { containers: { app: {} } } })],
     ['a container that is not an object', review({ metadata: {}, spec: { containers: ['app'] } })],
+    ['volumeMounts not a list', review({ metadata: {}, spec: { containers: [container('app', '1Gi', { volumeMounts: { a: 1 } })] } })],
     ['volumes not a list', review({ metadata: {}, spec: { volumes: 'x', containers: [container('app', '1Gi')] } })],
     ['a dry run is still answered', review(pod([container('app', '1Gi')], { annotations: { 'podshm.io/inject': 'false' } }), { dryRun: true })],
   ];

@@ -95,8 +95,11 @@ export function mutatePod(pod: unknown, options: MutateOptions = {}): Mutation {
   if (owner) {
     return skip('already mounts /dev/shm', `podshm: container ${owner.name} already mounts ${SHM_PATH}; left as it is`);
   }
-  const volumes = spec.volumes === undefined ? [] : spec.volumes;
+  const volumes = spec.volumes ?? [];
   if (!Array.isArray(volumes)) return skip('malformed volumes', 'podshm: spec.volumes is not a list; /dev/shm left as it is');
+  if (containers.some((t) => !Array.isArray(t.container.volumeMounts ?? []))) {
+    return skip('malformed volumeMounts', 'podshm: a container\'s volumeMounts is not a list; /dev/shm left as it is');
+  }
   if (volumes.some((v) => isObject(v) && v.name === VOLUME_NAME)) {
     // Ours from an earlier pass, or the pod's own: either way not ours to change.
     return skip('volume name taken', `podshm: the pod already has a volume named ${VOLUME_NAME}; /dev/shm left as it is`);
@@ -147,11 +150,12 @@ export function mutatePod(pod: unknown, options: MutateOptions = {}): Mutation {
   const sizeLimit = formatMiB(bytes);
   const patch: JsonPatchOperation[] = [];
   const volume = { name: VOLUME_NAME, emptyDir: { medium: 'Memory', sizeLimit } };
-  patch.push(spec.volumes === undefined ? { op: 'add', path: '/spec/volumes', value: [volume] } : { op: 'add', path: '/spec/volumes/-', value: volume });
+  // A missing (or null) list is added whole: "add" on an existing member replaces it.
+  patch.push(spec.volumes == null ? { op: 'add', path: '/spec/volumes', value: [volume] } : { op: 'add', path: '/spec/volumes/-', value: volume });
   for (const t of targets) {
     const mount = { name: VOLUME_NAME, mountPath: SHM_PATH };
     patch.push(
-      t.container.volumeMounts === undefined
+      t.container.volumeMounts == null
         ? { op: 'add', path: `${t.pointer}/volumeMounts`, value: [mount] }
         : { op: 'add', path: `${t.pointer}/volumeMounts/-`, value: mount },
     );
@@ -159,7 +163,7 @@ export function mutatePod(pod: unknown, options: MutateOptions = {}): Mutation {
   patch.push(
     pod.metadata === undefined
       ? { op: 'add', path: '/metadata', value: { annotations: { [ANNOTATIONS.injected]: sizeLimit } } }
-      : metadata.annotations === undefined
+      : metadata.annotations == null
         ? { op: 'add', path: '/metadata/annotations', value: { [ANNOTATIONS.injected]: sizeLimit } }
         : { op: 'add', path: `/metadata/annotations/${pointerToken(ANNOTATIONS.injected)}`, value: sizeLimit },
   );
