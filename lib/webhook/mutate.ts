@@ -171,7 +171,7 @@ export function mutatePod(pod: unknown, options: MutateOptions = {}): Mutation {
 }
 
 /** RFC 6901: "~" becomes "~0" and "/" becomes "~1", in that order. */
-export function pointerToken(key: string): string {
+function pointerToken(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 

@@ -1,5 +1,5 @@
 // The HTTPS side: /mutate (AdmissionReview v1), /healthz, /readyz. node:https only.
-import { createServer, type Server } from 'node:https';
+import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -8,7 +8,7 @@ import type { Logger } from './log';
 import { mutateOptions, type MutateOptions } from './mutate';
 import { reviewAdmission, type ReviewLog } from './review';
 
-export const BODY_LIMIT = 1024 * 1024;
+const BODY_LIMIT = 1024 * 1024;
 
 export interface WebhookServerOptions extends MutateOptions {
   certFile: string;
@@ -19,7 +19,6 @@ export interface WebhookServerOptions extends MutateOptions {
 }
 
 export interface WebhookServer {
-  readonly server: Server;
   listen(port: number, host?: string): Promise<AddressInfo>;
   /** Stops taking connections, lets requests in flight finish for up to graceMs, then closes the rest. */
   shutdown(graceMs: number): Promise<void>;
@@ -123,7 +122,6 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   }
 
   return {
-    server,
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
