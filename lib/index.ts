@@ -26,3 +26,6 @@ export { type NamedOptions } from './named_segment';
 export { MessageQueue, type MessageQueueOptions, type Message, type Received, type QueueAttributes, type SendOptions, type ReceiveOptions, type AsyncOptions, type AsyncSendOptions } from './posix_mq';
 export { MqueueLimitError } from './errors';
 export { queueBytes as mqueueQueueBytes } from './mq_limits';
+export { mutatePod, type MutateOptions, type Mutation, type JsonPatchOperation } from './webhook/mutate';
+export { reviewAdmission, type Review, type AdmissionReviewResponse, type AdmissionResponse } from './webhook/review';
+export { parseQuantity } from './webhook/quantity';

@@ -10,6 +10,7 @@ const commands: Record<string, () => Command> = {
   ls: () => require('./ls') as Command,
   rm: () => require('./rm') as Command,
   gc: () => require('./gc') as Command,
+  webhook: () => require('./webhook') as Command,
 };
 
 function usage(): string {
