@@ -34,7 +34,11 @@ function fmt(value, unit) {
     if (value >= 1e3) return `${(value / 1e3).toFixed(2)} µs`;
     return `${value.toFixed(0)} ns`;
   }
-  if (unit === 'msg/s') return value >= 1e6 ? `${(value / 1e6).toFixed(2)} M msg/s` : `${(value / 1e3).toFixed(1)} k msg/s`;
+  if (unit === 'msg/s') {
+    if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M msg/s`;
+    if (value >= 1e4) return `${(value / 1e3).toFixed(1)} k msg/s`;
+    return `${value.toFixed(0)} msg/s`;
+  }
   if (unit === 'B/s') return `${(value / 2 ** 30).toFixed(2)} GiB/s`;
   return `${value} ${unit}`;
 }
@@ -61,8 +65,8 @@ function suite() {
         process.stdout.write(`\n${g} (baseline: ${base.name})\n`);
         for (const r of rs) {
           const ratio = r.unit === 'ns' ? r.value / base.value : base.value / r.value;
-          const word = r.unit === 'ns' ? 'x the time' : 'x slower';
-          process.stdout.write(`  ${r.name.padEnd(44)} ${fmt(r.value, r.unit).padStart(14)}  ${ratio.toFixed(2)}${word === 'x the time' ? 'x' : 'x'} ${r === base ? '(baseline)' : word}\n`);
+          const word = r.unit === 'ns' ? 'the time' : 'slower';
+          process.stdout.write(`  ${r.name.padEnd(44)} ${fmt(r.value, r.unit).padStart(14)}  ${ratio.toFixed(2)}x ${r === base ? '(baseline)' : word}\n`);
         }
       }
     },

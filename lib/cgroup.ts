@@ -99,13 +99,17 @@ export function memoryCgroup(): MemoryCgroup | null {
   let result: MemoryCgroup | null = null;
   // Every ancestor's limit applies too (v2 always, v1 with use_hierarchy, the default).
   for (let d = dir; ; d = path.dirname(d)) {
-    const usage = readNumber(path.join(d, usageFile));
     const limit = readNumber(path.join(d, limitFile));
-    if (usage !== null) {
-      const workingSet = Math.max(0, usage - inactiveFile(d, mount.version));
-      const headroom = limit === null ? null : Math.max(0, limit - workingSet);
-      const tighter = result === null || (headroom !== null && (result.headroom === null || headroom < result.headroom));
-      if (tighter) result = { version: mount.version, dir, limitDir: d, limit, usage, workingSet, headroom };
+    // memory.stat is costly to read high in the tree (the kernel sums it); only the
+    // own cgroup and limited ones need it.
+    if (limit !== null || d === dir) {
+      const usage = readNumber(path.join(d, usageFile));
+      if (usage !== null) {
+        const workingSet = Math.max(0, usage - inactiveFile(d, mount.version));
+        const headroom = limit === null ? null : Math.max(0, limit - workingSet);
+        const tighter = result === null || (headroom !== null && (result.headroom === null || headroom < result.headroom));
+        if (tighter) result = { version: mount.version, dir, limitDir: d, limit, usage, workingSet, headroom };
+      }
     }
     if (d === mount.point || d === path.dirname(d)) break;
   }

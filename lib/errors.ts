@@ -103,6 +103,51 @@ function show(value: unknown): string {
   return `an instance of ${value.constructor?.name ?? 'Object'}`;
 }
 
+/** The System V numbers a SysVCapacityError was judged on; null where unlimited or unknown. */
+export interface SysVCapacity {
+  /** kernel.shmmax: largest segment, bytes. */
+  shmmax: number | null;
+  /** kernel.shmall: all segments of the IPC namespace together, pages. */
+  shmall: number | null;
+  /** kernel.shmmni: number of segments in the IPC namespace. */
+  shmmni: number | null;
+  /** Segments that exist now (including those removed but still attached); null without /proc/sysvipc. */
+  segments: number | null;
+  /** Pages they hold against shmall. */
+  pagesInUse: number | null;
+  pageSize: number;
+}
+
+/**
+ * A System V segment that the IPC namespace's limits or the memory cgroup cannot hold.
+ * `limit` names the one that binds. `measured.shmSize`/`shmFree` are the shmall budget
+ * and what is left of it in bytes (Infinity when unlimited); `suggestedSizeLimit` is 0,
+ * as no emptyDir is involved.
+ */
+export class SysVCapacityError extends CapacityError {
+  constructor(
+    message: string,
+    requested: number,
+    readonly limit: 'shmmax' | 'shmall' | 'shmmni' | 'cgroup' | 'memory',
+    readonly sysv: SysVCapacity,
+    cgroup: { limit: number | null; headroom: number | null } | null,
+  ) {
+    const budget = sysv.shmall === null ? Infinity : sysv.shmall * sysv.pageSize;
+    super(
+      message,
+      requested,
+      {
+        path: '/proc/sysvipc/shm',
+        shmSize: budget,
+        shmFree: Math.max(0, budget - (sysv.pagesInUse ?? 0) * sysv.pageSize),
+        cgroupLimit: cgroup?.limit ?? null,
+        cgroupHeadroom: cgroup?.headroom ?? null,
+      },
+      0,
+    );
+  }
+}
+
 /** An async wait ended by its AbortSignal, like Node's own AbortError (code ABORT_ERR). */
 export class AbortError extends PodshmError {
   constructor(reason?: unknown) {
@@ -121,6 +166,35 @@ export class CorruptionError extends PodshmError {
     readonly value: number,
   ) {
     super(message, 'ERR_PODSHM_CORRUPT');
+  }
+}
+
+/** A podshm command was called wrongly (unknown option, missing argument). */
+export class UsageError extends PodshmError {
+  constructor(message: string) {
+    super(message, 'ERR_USAGE');
+  }
+}
+
+/**
+ * A POSIX message queue the kernel would refuse (or did refuse) because of a limit of
+ * this IPC namespace or user: the limit's name, what was asked and what is allowed.
+ * code is the kernel's: EINVAL (msg_max, msgsize_max), EMFILE (RLIMIT_MSGQUEUE),
+ * ENOSPC (queues_max).
+ */
+export class MqueueLimitError extends SystemError {
+  constructor(
+    code: string,
+    object: string,
+    detail: string,
+    /** 'msg_max', 'msgsize_max', 'queues_max' or 'RLIMIT_MSGQUEUE'. */
+    readonly limit: string,
+    /** What was asked for: messages, bytes per message, or bytes charged to the user. */
+    readonly requested: number,
+    /** The limit's value, null when it could not be read. */
+    readonly allowed: number | null,
+  ) {
+    super(code, 'mq_open', object, detail);
   }
 }
 

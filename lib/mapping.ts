@@ -17,6 +17,14 @@ export class Mapping {
     return this.#released;
   }
 
+  /**
+   * Pages that read as zeros because a peer shrank the object under this mapping
+   * (a SIGBUS caught by the addon's fault guard instead of killing the process).
+   */
+  get lostPages(): number {
+    return native.lostPages(this.handle);
+  }
+
   release(): void {
     if (this.#released) return;
     this.#released = true;

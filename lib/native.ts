@@ -18,11 +18,38 @@ export interface FileStat {
   isFile: boolean;
 }
 
+/** shmctl(IPC_STAT) of one System V segment; times in seconds since the epoch, 0 for never. */
+export interface SysvStat {
+  key: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  size: number;
+  attachCount: number;
+  creatorPid: number;
+  lastPid: number;
+  atime: number;
+  dtime: number;
+  ctime: number;
+}
+
+export interface SysvConstants {
+  IPC_PRIVATE: number;
+  IPC_CREAT: number;
+  IPC_EXCL: number;
+  SHM_DEST: number;
+  SHM_LOCKED: number;
+  pageSize: number;
+}
+
 export interface NativeBinding {
   // native/mapping.cc
   readonly sharedArrayBufferBackend: 'node-api' | 'v8';
   mapFd(fd: number, length: number, privateCopy: boolean): MappedRange;
   unmap(handle: MappingHandle): void;
+  lostPages(handle: MappingHandle): number;
 
   // native/posix_shm.cc
   openObject(path: string, flags: number, mode: number): number;
@@ -34,6 +61,16 @@ export interface NativeBinding {
   closeFd(fd: number): void;
   unlinkObject(path: string): void;
 
+  // native/sysv_shm.cc
+  readonly sysvConstants: SysvConstants;
+  ftok(path: string, projId: number): number;
+  shmGet(key: number, size: number, flags: number): number;
+  shmAttach(id: number): MappedRange;
+  shmPopulate(handle: MappingHandle): void;
+  shmMissingBytes(handle: MappingHandle): number;
+  shmStat(id: number): SysvStat;
+  shmSet(id: number, uid: number, gid: number, mode: number): void;
+  shmRemove(id: number): void;
   // native/futex.cc: shared futex on the 4-byte-aligned word at byteOffset of a mapping.
   // timeoutMs < 0: no limit. 'ok' means woken (perhaps spuriously): re-check the word.
   futexWait(handle: MappingHandle, byteOffset: number, expected: number, timeoutMs: number): 'ok' | 'timeout' | 'mismatch';
@@ -57,6 +94,31 @@ export interface NativeBinding {
   ofdLock(fd: number, start: number, length: number, exclusive: boolean): boolean;
   ofdUnlock(fd: number, start: number, length: number): void;
   ofdConflict(fd: number, start: number, length: number): { start: number; length: number; exclusive: boolean } | null;
+  // native/posix_mq.cc. Descriptors are non-blocking; send/receive return a negative
+  // errno for EAGAIN and ETIMEDOUT (not exceptional) and throw anything else.
+  mqOpen(name: string, flags: number, mode: number, maxMessages: number, messageSize: number): number;
+  mqSetMode(fd: number, mode: number): void;
+  mqGetattr(fd: number): MqAttributes;
+  /** timeoutMs: 0 tries once, < 0 waits for ever. Returns 0, -EAGAIN or -ETIMEDOUT. */
+  mqSend(fd: number, data: Uint8Array, priority: number, timeoutMs: number): number;
+  /** Returns size * 32768 + priority, -EAGAIN or -ETIMEDOUT. */
+  mqReceive(fd: number, target: Uint8Array, timeoutMs: number): number;
+  mqUnlink(name: string): void;
+  /** Hands the descriptor to a handle that closes it; callback(status, events) runs on the event loop. */
+  mqAdopt(fd: number, callback: (status: number, events: number) => void): MqHandle;
+  /** events: 1 readable, 2 writable, 0 stop watching (and stop keeping the loop alive). */
+  mqWatch(handle: MqHandle, events: number): void;
+  /** Closes the poll handle, then the descriptor. Safe to call twice. */
+  mqClose(handle: MqHandle): void;
+}
+
+/** An opaque handle owning one message queue descriptor (native/posix_mq.cc). */
+export type MqHandle = { readonly __mq: unique symbol };
+
+export interface MqAttributes {
+  maxMessages: number;
+  messageSize: number;
+  currentMessages: number;
 }
 
 // dist/cjs/native.js -> package root, where build/ and prebuilds/ live.

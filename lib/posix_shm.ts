@@ -129,6 +129,14 @@ export class SharedMemory implements Disposable {
     return this.#mapping;
   }
 
+  /**
+   * Pages of this mapping that read as zeros because another process shrank the object
+   * (ftruncate) under it. Touching them would be SIGBUS; podshm turns that into this count.
+   */
+  get lostPages(): number {
+    return this.#mapping.lostPages;
+  }
+
   get closed(): boolean {
     return this.#mapping.released;
   }

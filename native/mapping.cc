@@ -83,6 +83,13 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Pages of this range that a peer's shrinking of the object turned into private zeros.
+Napi::Value LostPages(const Napi::CallbackInfo& info) {
+  Mapping& m = UnwrapMapping(info[0]);
+  double lost = m.guard ? static_cast<double>(m.guard->lost_pages.load(std::memory_order_relaxed)) : 0;
+  return Napi::Number::New(info.Env(), lost);
+}
+
 Napi::Value Backend(Napi::Env env) {
   return Napi::String::New(env, LookupCreateExternalSab() ? "node-api" : "v8");
 }
@@ -90,12 +97,16 @@ Napi::Value Backend(Napi::Env env) {
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapFd", Napi::Function::New(env, MapFd, "mapFd"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
+  exports.Set("lostPages", Napi::Function::New(env, LostPages, "lostPages"));
   exports.Set("sharedArrayBufferBackend", Backend(env));
 }
 
 }  // namespace
 
-Mapping::~Mapping() { munmap(base, length); }
+Mapping::~Mapping() {
+  UnguardRange(guard);
+  munmap(base, length);
+}
 
 void* Mapping::At(int64_t offset, size_t size) const {
   if (offset < 0 || static_cast<uint64_t>(offset) > length || size > length - offset) return nullptr;

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "fault_guard.h"
+
 namespace podshm {
 
 // One mapped range shared by its JavaScript handle and every SharedArrayBuffer
@@ -14,8 +16,9 @@ struct Mapping {
   void* base;
   size_t length;
   std::atomic<bool> detached{false};
+  GuardSlot* guard;
 
-  Mapping(void* base, size_t length) : base(base), length(length) {}
+  Mapping(void* base, size_t length) : base(base), length(length), guard(GuardRange(base, length)) {}
   ~Mapping();
 
   // Address of [offset, offset + size) inside the range, or nullptr if outside.

@@ -1,6 +1,7 @@
 // Shared by the tests: unique object names (tests run in parallel, on machines where
 // other runs may be going on too) and child processes that report back.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 let counter = 0;
@@ -14,11 +15,12 @@ export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, imp
 
 /**
  * Runs a command to completion; resolves with { code, signal, stdout, stderr }.
- * A child that outlives `timeoutMs` is killed so a broken test cannot hang the suite.
+ * Other options (uid, gid, cwd) go to spawn. A child that outlives `timeoutMs` is killed so a broken test cannot hang the suite.
  */
-export function run(command, args, { timeoutMs = 60_000, env, input } = {}) {
+export function run(command, args, { timeoutMs = 60_000, env, input, ...spawnOptions } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdin = input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(command, args, { ...spawnOptions, env: { ...process.env, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -29,7 +31,9 @@ export function run(command, args, { timeoutMs = 60_000, env, input } = {}) {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
-    child.stdin.end(input ?? '');
+    // A child may exit before reading its input; that is its answer, not an error here.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(input);
   });
 }
 
@@ -37,3 +41,9 @@ export function run(command, args, { timeoutMs = 60_000, env, input } = {}) {
 export function node(script, args = [], opts) {
   return run(process.execPath, [fixture(script), ...args], opts);
 }
+
+/**
+ * The raw addon, for tests that check what the kernel or the binding itself does
+ * (the public API never exposes it).
+ */
+export const rawBinding = createRequire(import.meta.url)('node-gyp-build')(fileURLToPath(new URL('..', import.meta.url)));

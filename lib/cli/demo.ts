@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Channel, type Receiver, type Sender } from '../channel';
+import { UsageError } from '../errors';
 
 export const summary = 'two processes exchange messages through a Channel and a Unix socket, with live figures';
 
@@ -32,9 +33,9 @@ function parse(args: string[]): Args {
     if (a === '--peer') out.peer = args[++i] ?? null;
     else if (a === '--socket') out.socket = args[++i] ?? '';
     else if (a === '--seconds') out.seconds = Number(args[++i]);
-    else throw new Error(`podshm demo: unknown option ${a} (use --seconds N: each phase's length, default 2)`);
+    else throw new UsageError(`demo: unknown option ${a} (use --seconds N: each phase's length, default 2)`);
   }
-  if (!(out.seconds > 0 && out.seconds <= 60)) throw new Error('podshm demo: --seconds must be a number from 0 to 60');
+  if (!(out.seconds > 0 && out.seconds <= 60)) throw new UsageError('demo: --seconds must be a number from 0 to 60');
   return out;
 }
 

@@ -6,6 +6,11 @@ type Command = { run(args: string[]): Promise<number> | number; summary: string 
 
 const commands: Record<string, () => Command> = {
   demo: () => require('./demo') as Command,
+  doctor: () => require('./doctor') as Command,
+  ls: () => require('./ls') as Command,
+  rm: () => require('./rm') as Command,
+  gc: () => require('./gc') as Command,
+  webhook: () => require('./webhook') as Command,
 };
 
 function usage(): string {

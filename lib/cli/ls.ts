@@ -1,0 +1,110 @@
+// `podshm ls`: the shared memory of this container and its pod: POSIX shm objects in
+// /dev/shm (what podshm layout each is, and who still uses it), System V segments and
+// POSIX message queues of the IPC namespace.
+import * as path from 'node:path';
+
+import { UsageError } from '../errors';
+import { DEFAULT_SHM_DIR, formatBytes } from '../limits';
+import { listMessageQueues, type MessageQueueList } from '../mqueue_list';
+import { liveParticipants } from '../participants';
+import { listShmObjects, type ShmObject } from '../shm_objects';
+import { listSegments } from '../sysv_list';
+import { parse } from './args';
+import { table, terminalWidth } from './format';
+import { userName } from './users';
+
+export const summary = 'list shm objects, System V segments and message queues';
+
+const USAGE = 'podshm ls [--json] [--dir PATH]';
+export const LS_SCHEMA_VERSION = 1;
+
+export interface ListedObject extends Omit<ShmObject, 'mode'> {
+  owner: string;
+  mode: string;
+  /** Live participants of a podshm object (lib/participants.ts); null for a plain object or when it cannot be checked. */
+  live: number | null;
+}
+
+export interface Listing {
+  schemaVersion: number;
+  posix: { dir: string; objects: ListedObject[]; error: string | null };
+  sysv: {
+    segments: { key: number; keyHex: string; id: number; size: number; owner: string; uid: number; gid: number; mode: string; attached: number; creatorPid: number; lastPid: number }[];
+    error: string | null;
+  };
+  mqueue: { source: MessageQueueList['source']; queues: (Omit<MessageQueueList['queues'][number], 'mode'> & { owner: string; mode: string })[]; error: string | null };
+}
+
+function participants(file: string): number | null {
+  try {
+    return liveParticipants(file);
+  } catch {
+    return null; // no permission to open it, or gone meanwhile
+  }
+}
+
+const octal = (mode: number) => '0' + mode.toString(8).padStart(3, '0');
+const message = (err: unknown) => (err as Error).message;
+
+export function listing(dir: string): Listing {
+  let objects: ListedObject[] = [];
+  let posixError: string | null = null;
+  try {
+    objects = listShmObjects(dir).map((o) => ({ ...o, owner: userName(o.uid), mode: octal(o.mode), live: o.kind === 'plain' ? null : participants(o.path) }));
+  } catch (err) {
+    posixError = message(err);
+  }
+  let segments: Listing['sysv']['segments'] = [];
+  let sysvError: string | null = null;
+  try {
+    segments = listSegments().map((s) => ({
+      key: s.key >>> 0,
+      keyHex: '0x' + (s.key >>> 0).toString(16).padStart(8, '0'),
+      id: s.id,
+      size: s.size,
+      owner: userName(s.uid),
+      uid: s.uid,
+      gid: s.gid,
+      mode: octal(s.mode),
+      attached: s.attachCount,
+      creatorPid: s.creatorPid,
+      lastPid: s.lastPid,
+    }));
+  } catch (err) {
+    sysvError = message(err);
+  }
+  const mq = listMessageQueues();
+  return {
+    schemaVersion: LS_SCHEMA_VERSION,
+    posix: { dir, objects, error: posixError },
+    sysv: { segments, error: sysvError },
+    mqueue: { ...mq, queues: mq.queues.map((q) => ({ ...q, owner: userName(q.uid), mode: octal(q.mode) })) },
+  };
+}
+
+function section(title: string, error: string | null, rows: string[][], render: () => string): string {
+  if (error !== null) return `${title}: ${error}\n`;
+  return `${title}: ${rows.length === 0 ? 'none' : `${rows.length}`}\n${rows.length === 0 ? '' : render() + '\n'}`;
+}
+
+function render(l: Listing, width: number): string {
+  const posixRows = l.posix.objects.map((o) => [o.name, formatBytes(o.size), o.owner, o.mode, o.kind, o.live === null ? '-' : String(o.live)]);
+  const sysvRows = l.sysv.segments.map((s) => [s.keyHex, String(s.id), formatBytes(s.size), s.owner, s.mode, String(s.attached), String(s.creatorPid)]);
+  const mqRows = l.mqueue.queues.map((q) => [q.name, q.owner, q.mode, formatBytes(q.queuedBytes)]);
+  const mqTitle = `POSIX message queues${l.mqueue.source === '/dev/mqueue' ? ' (as /dev/mqueue shows them)' : ''}`;
+  return [
+    section(`POSIX shared memory in ${l.posix.dir}`, l.posix.error, posixRows, () =>
+      table(['NAME', 'SIZE', 'OWNER', 'MODE', 'KIND', 'LIVE'], posixRows, width, { right: [1, 5], shrink: [0, 2] })),
+    section('System V shared memory', l.sysv.error, sysvRows, () =>
+      table(['KEY', 'ID', 'SIZE', 'OWNER', 'MODE', 'NATTCH', 'CPID'], sysvRows, width, { right: [1, 2, 5, 6], shrink: [3] })),
+    section(mqTitle, l.mqueue.error, mqRows, () => table(['NAME', 'OWNER', 'MODE', 'QUEUED'], mqRows, width, { right: [3], shrink: [0, 1] })),
+  ].join('\n');
+}
+
+export function run(args: string[]): number {
+  const { values } = parse('ls', USAGE, args, { json: { type: 'boolean' }, dir: { type: 'string' } }, 'none');
+  if (values.dir === '') throw new UsageError(`ls: --dir needs a path (usage: ${USAGE})`);
+  const l = listing(path.resolve(values.dir ?? DEFAULT_SHM_DIR));
+  process.stdout.write(values.json ? JSON.stringify(l, null, 2) + '\n' : render(l, terminalWidth()));
+  return l.posix.error === null ? 0 : 2;
+}

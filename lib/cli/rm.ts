@@ -1,0 +1,66 @@
+// `podshm rm NAME... [--sysv KEY|id:ID]...`: removes POSIX shm objects by name and System V
+// segments by key or id. An object a live participant still uses is kept unless --force:
+// removing its name would split it from processes that open it later. (A System V
+// segment removed while attached lives on until its last detach, so it needs no check.)
+import * as path from 'node:path';
+
+import { PodshmError, SystemError, UsageError } from '../errors';
+import { DEFAULT_SHM_DIR } from '../limits';
+import { posixName } from '../names';
+import { liveParticipants, removeIfAbandoned } from '../participants';
+import { SharedMemory } from '../posix_shm';
+import { objectKind } from '../shm_objects';
+import { SysVSharedMemory, type SysVTarget } from '../sysv';
+import { parse } from './args';
+
+export const summary = 'remove shm objects by name (not ones in use, unless --force) and System V segments';
+
+const USAGE = 'podshm rm [--force] [--dir PATH] NAME... [--sysv KEY|id:ID]...';
+
+// Keys as ipcs prints them (0x...) or decimal; ids as id:N.
+function sysvTarget(arg: string): SysVTarget {
+  const id = /^id:(\d+)$/.exec(arg);
+  if (id) return { id: Number(id[1]) };
+  if (/^0x[0-9a-f]{1,8}$/i.test(arg) || /^-?\d+$/.test(arg)) return Number(arg);
+  throw new UsageError(`rm: --sysv takes a key (0x1234abcd or decimal) or id:N, not '${arg}' (usage: ${USAGE})`);
+}
+
+export function run(args: string[]): number {
+  const options = { force: { type: 'boolean' }, dir: { type: 'string' }, sysv: { type: 'string', multiple: true } } as const;
+  const { values, positionals } = parse('rm', USAGE, args, options, 'some');
+  if (values.dir === '') throw new UsageError(`rm: --dir needs a path (usage: ${USAGE})`);
+  const dir = path.resolve(values.dir ?? DEFAULT_SHM_DIR);
+  const segments = (values.sysv ?? []).map((arg) => ({ arg, target: sysvTarget(arg) }));
+  let failed = 0;
+  for (const { arg, target } of segments) {
+    try {
+      SysVSharedMemory.remove(target);
+      process.stdout.write(`removed System V segment ${arg}\n`);
+    } catch (err) {
+      failed++;
+      process.stderr.write(`podshm rm: ${err instanceof PodshmError ? err.message : String((err as Error).message)}\n`);
+    }
+  }
+  for (const raw of positionals) {
+    try {
+      const name = posixName(raw, 'shm_unlink');
+      const file = path.join(dir, name.slice(1));
+      if (values.force || objectKind(file) === 'plain') {
+        SharedMemory.unlink(name, { dir });
+      } else {
+        const result = removeIfAbandoned(file, false);
+        if (result === 'gone') throw new SystemError('ENOENT', 'unlink', name);
+        if (result === 'live') {
+          const n = liveParticipants(file);
+          throw new SystemError('EBUSY', 'unlink', name, `in use by ${n} live participant${n === 1 ? '' : 's'} (--force removes it anyway)`);
+        }
+      }
+      process.stdout.write(`removed ${name}\n`);
+    } catch (err) {
+      failed++;
+      const text = err instanceof PodshmError ? err.message : String((err as Error).message);
+      process.stderr.write(`podshm rm: ${text}\n`);
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,35 @@
+// Reads the queues of an mqueue filesystem mount. Also run as a script by
+// mqueue_list.ts inside a private mount namespace: `node mqueue_view.js DIR` prints JSON.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface MessageQueue {
+  /** '/name', as mq_open takes it. */
+  name: string;
+  uid: number;
+  gid: number;
+  mode: number;
+  /** Bytes of messages waiting (the QSIZE the kernel reports). */
+  queuedBytes: number;
+  /** The process registered with mq_notify, or 0. */
+  notifyPid: number;
+}
+
+export function readQueues(dir: string): MessageQueue[] {
+  const out: MessageQueue[] = [];
+  for (const entry of fs.readdirSync(dir).sort()) {
+    const file = path.join(dir, entry);
+    try {
+      const st = fs.statSync(file);
+      // "QSIZE:129 NOTIFY:0 SIGNO:0 NOTIFY_PID:0"
+      const status = fs.readFileSync(file, 'utf8');
+      const field = (key: string) => Number(new RegExp(`${key}:(\\d+)`).exec(status)?.[1] ?? 0);
+      out.push({ name: '/' + entry, uid: st.uid, gid: st.gid, mode: st.mode & 0o777, queuedBytes: field('QSIZE'), notifyPid: field('NOTIFY_PID') });
+    } catch {
+      // unlinked while listing
+    }
+  }
+  return out;
+}
+
+if (require.main === module) process.stdout.write(JSON.stringify(readQueues(process.argv[2]!)));

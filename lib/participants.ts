@@ -1,0 +1,67 @@
+// Who still uses a podshm object. Every participant holds an open-file-description lock
+// on a byte of the object's file for as long as it is attached (docs/liveness.md), so
+// the locks on the file are the live participants, seen the same from every container
+// and gone the moment a process dies however it dies. Where the byte lies is each
+// layout's business; these functions look at the whole file.
+import * as fs from 'node:fs';
+import { constants } from 'node:fs';
+
+import { SystemError, sys } from './errors';
+import { native } from './native';
+
+// Lock offsets are exact JavaScript numbers: every participant's byte lies below this.
+export const LOCK_SPACE = 2 ** 53;
+
+/** Number of live participants: the lock ranges other open file descriptions hold on `file`. */
+export function liveParticipants(file: string): number {
+  const fd = sys(file, () => native.openObject(file, constants.O_RDONLY, 0));
+  try {
+    let live = 0;
+    for (let pos = 0; pos < LOCK_SPACE; ) {
+      const lock = sys(file, () => native.ofdConflict(fd, pos, LOCK_SPACE - pos));
+      if (lock === null) break;
+      live++;
+      // A lock of length 0 reaches to the end of the file's lock space.
+      if (lock.length === 0) break;
+      pos = Math.max(lock.start + lock.length, pos + 1);
+    }
+    return live;
+  } finally {
+    native.closeFd(fd);
+  }
+}
+
+export type Collected = 'removed' | 'abandoned' | 'live' | 'gone';
+
+/**
+ * Removes the object at `file` if, and only if, no participant is live, atomically: an
+ * exclusive lock over the whole lock space is granted only when no other lock exists,
+ * and while it is held no participant can claim a byte. 'live': someone holds a lock,
+ * the object stays; 'abandoned': nobody does (dryRun: left in place); 'removed';
+ * 'gone': the name disappeared or now names another file.
+ */
+export function removeIfAbandoned(file: string, dryRun: boolean): Collected {
+  let fd: number;
+  try {
+    fd = sys(file, () => native.openObject(file, constants.O_RDWR, 0));
+  } catch (err) {
+    if ((err as SystemError).code === 'ENOENT') return 'gone';
+    throw err;
+  }
+  try {
+    if (!sys(file, () => native.ofdLock(fd, 0, LOCK_SPACE, true))) return 'live';
+    if (dryRun) return 'abandoned';
+    const held = fs.fstatSync(fd);
+    let named: fs.Stats;
+    try {
+      named = fs.lstatSync(file);
+    } catch {
+      return 'gone';
+    }
+    if (named.ino !== held.ino || named.dev !== held.dev) return 'gone';
+    sys(file, () => native.unlinkObject(file));
+    return 'removed';
+  } finally {
+    native.closeFd(fd);
+  }
+}

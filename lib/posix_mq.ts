@@ -1,0 +1,568 @@
+// POSIX message queues: named, kernel-held, prioritised messages between any processes
+// of one IPC namespace (every container of a Kubernetes pod). Blocking calls block the
+// thread; the async calls wait on the event loop (uv_poll on the queue descriptor), so
+// waiting costs no thread, and pending calls are served in the order they were made.
+import { constants } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { types } from 'node:util';
+
+import { argType, argValue, SystemError, sys } from './errors';
+import { checkQueueLimits, defaultAttributes, explainCreateError, MQ_PRIO_MAX } from './mq_limits';
+import { posixName } from './names';
+import { native, type MqHandle } from './native';
+import { boolean, fileMode, integer, options } from './validate';
+import { WaitList, type Entry } from './wait_list';
+
+export interface MessageQueueOptions {
+  /** Create the queue if it does not exist. Default false. */
+  create?: boolean;
+  /** With create: fail with EEXIST if the queue exists. Default false (open it instead). */
+  exclusive?: boolean;
+  /** With create: messages the queue holds before senders wait. Default: the namespace's msg_default (10). */
+  maxMessages?: number;
+  /** With create: largest message in bytes. Default: the namespace's msgsize_default (8192). */
+  messageSize?: number;
+  /** With create: permission bits, applied exactly (not filtered by the umask). Default 0o600. */
+  mode?: number;
+  /** Open for receiving only. */
+  readOnly?: boolean;
+  /** Open for sending only. */
+  writeOnly?: boolean;
+}
+
+export interface Message {
+  data: Buffer;
+  priority: number;
+}
+
+/** What receiveInto() wrote: `size` bytes at the start of the buffer. */
+export interface Received {
+  size: number;
+  priority: number;
+}
+
+export interface QueueAttributes {
+  maxMessages: number;
+  messageSize: number;
+  /** Messages waiting right now. */
+  currentMessages: number;
+}
+
+export interface SendOptions {
+  /** 0 (lowest, default) to 32767; higher priorities are received first. */
+  priority?: number;
+  /** Milliseconds to wait for room; 0 never waits (EAGAIN); default: for ever. */
+  timeout?: number;
+}
+
+export interface ReceiveOptions {
+  /** Milliseconds to wait for a message; 0 never waits (EAGAIN); default: for ever. */
+  timeout?: number;
+}
+
+export interface AsyncOptions {
+  /** Milliseconds to wait; 0 never waits (EAGAIN); default: for ever. Expiry rejects with ETIMEDOUT. */
+  timeout?: number;
+  /** Cancels the call (rejects with signal.reason); a cancelled receive never takes a message. */
+  signal?: AbortSignal;
+}
+
+export interface AsyncSendOptions extends AsyncOptions {
+  priority?: number;
+}
+
+const READABLE = 1;
+const WRITABLE = 2;
+const EAGAIN = -osConstants.errno.EAGAIN;
+const ETIMEDOUT = -osConstants.errno.ETIMEDOUT;
+const PRIORITY_RADIX = 32768;
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+interface Pending extends Entry {
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  /** Set when the call starts waiting: takes it out and rejects it with `reason`. */
+  cancel(reason: unknown): void;
+}
+
+interface PendingReceive extends Pending {
+  /** The caller's buffer (receiveIntoAsync), or null to return a new Buffer. */
+  target: Uint8Array | null;
+}
+
+interface PendingSend extends Pending {
+  data: Uint8Array;
+  priority: number;
+}
+
+function timeoutOption(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw argType('timeout', 'of type number', value);
+  if (!(value >= 0 && value <= MAX_TIMEOUT)) throw argValue('timeout', `must be >= 0 and <= ${MAX_TIMEOUT} (milliseconds)`, value);
+  return value;
+}
+
+function signalOption(value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw argType('signal', 'an instance of AbortSignal', value);
+  return value;
+}
+
+function priorityOption(value: unknown): number {
+  return value === undefined ? 0 : integer('priority', value, 0, MQ_PRIO_MAX - 1);
+}
+
+function bytesOf(data: unknown): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (types.isUint8Array(data)) return data;
+  throw argType('data', 'a Buffer, Uint8Array or string', data);
+}
+
+export class MessageQueue implements Disposable, AsyncIterable<Message> {
+  /** The canonical name, with its leading slash. */
+  readonly name: string;
+  readonly maxMessages: number;
+  readonly messageSize: number;
+  readonly readOnly: boolean;
+  readonly writeOnly: boolean;
+  #fd: number;
+  readonly #handle: MqHandle;
+  // The native handle holds this weakly while idle, so the queue must keep it alive.
+  readonly #pollCallback = (status: number, events: number) => this.#onPoll(status, events);
+  #scratch: Buffer | null = null;
+  readonly #receivers = new WaitList<PendingReceive>();
+  readonly #senders = new WaitList<PendingSend>();
+  #events = 0;
+  readonly #signals = new Map<AbortSignal, { entries: Set<Pending>; onAbort: () => void }>();
+
+  private constructor(name: string, fd: number, readOnly: boolean, writeOnly: boolean) {
+    this.name = name;
+    this.readOnly = readOnly;
+    this.writeOnly = writeOnly;
+    this.#fd = fd;
+    // From here on the handle owns the descriptor (and closes it if this object is
+    // collected without close()).
+    this.#handle = native.mqAdopt(fd, this.#pollCallback);
+    try {
+      const attrs = sys(name, () => native.mqGetattr(fd));
+      this.maxMessages = attrs.maxMessages;
+      this.messageSize = attrs.messageSize;
+    } catch (err) {
+      native.mqClose(this.#handle);
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a queue, creating it with `create: true`. Creation checks maxMessages and
+   * messageSize against the limits of this IPC namespace and user first, and refuses
+   * with an MqueueLimitError that gives the numbers and the fix.
+   */
+  static open(name: string, opts?: MessageQueueOptions): MessageQueue {
+    const canonical = posixName(name, 'mq_open');
+    const o = options<MessageQueueOptions>(opts);
+    const create = boolean('create', o.create, false);
+    const readOnly = boolean('readOnly', o.readOnly, false);
+    const writeOnly = boolean('writeOnly', o.writeOnly, false);
+    if (readOnly && writeOnly) throw argValue('writeOnly', 'cannot be true with readOnly', writeOnly);
+    const access = readOnly ? constants.O_RDONLY : writeOnly ? constants.O_WRONLY : constants.O_RDWR;
+    if (!create) {
+      for (const key of ['exclusive', 'maxMessages', 'messageSize', 'mode'] as const) {
+        if (o[key] !== undefined) throw argValue(key, 'is only used with create: true', o[key]);
+      }
+      const fd = sys(canonical, () => native.mqOpen(canonical, access, 0, 0, 0));
+      return new MessageQueue(canonical, fd, readOnly, writeOnly);
+    }
+    const exclusive = boolean('exclusive', o.exclusive, false);
+    const defaults = defaultAttributes();
+    const maxMessages = o.maxMessages === undefined ? defaults.maxMessages : integer('maxMessages', o.maxMessages, 1);
+    const messageSize = o.messageSize === undefined ? defaults.messageSize : integer('messageSize', o.messageSize, 1);
+    const mode = o.mode === undefined ? 0o600 : fileMode(o.mode);
+
+    // Open-or-create without O_CREAT alone, so that we know whether we made the
+    // queue (and so may set its mode) and never check limits for one that exists.
+    for (let attempt = 0; ; attempt++) {
+      if (!exclusive) {
+        try {
+          const fd = sys(canonical, () => native.mqOpen(canonical, access, 0, 0, 0));
+          const queue = new MessageQueue(canonical, fd, readOnly, writeOnly);
+          if (o.messageSize !== undefined && queue.messageSize < messageSize) {
+            queue.close();
+            throw new SystemError('EINVAL', 'mq_open', canonical, `exists with messageSize ${queue.messageSize}, smaller than the ${messageSize} asked for`);
+          }
+          return queue;
+        } catch (err) {
+          if ((err as SystemError).code !== 'ENOENT') throw err;
+        }
+      }
+      if (attempt === 0) checkQueueLimits(canonical, maxMessages, messageSize);
+      let fd: number;
+      try {
+        fd = sys(canonical, () => native.mqOpen(canonical, access | constants.O_CREAT | constants.O_EXCL, mode, maxMessages, messageSize));
+      } catch (err) {
+        // Another process created it between our open and our create: open theirs.
+        if (!exclusive && (err as SystemError).code === 'EEXIST' && attempt < 3) continue;
+        throw explainCreateError(err, canonical, maxMessages, messageSize);
+      }
+      const queue = new MessageQueue(canonical, fd, readOnly, writeOnly);
+      try {
+        sys(canonical, () => native.mqSetMode(fd, mode));
+      } catch (err) {
+        queue.close();
+        MessageQueue.unlink(canonical);
+        throw err;
+      }
+      return queue;
+    }
+  }
+
+  /** Removes the name; processes that have the queue open keep using it. ENOENT if there is none. */
+  static unlink(name: string): void {
+    const canonical = posixName(name, 'mq_unlink');
+    sys(canonical, () => native.mqUnlink(canonical));
+  }
+
+  /** Removes this queue's name (see MessageQueue.unlink). */
+  unlink(): void {
+    MessageQueue.unlink(this.name);
+  }
+
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** The kernel's current view: limits and the number of messages waiting. */
+  get attributes(): QueueAttributes {
+    const fd = this.#open('mq_getattr');
+    return sys(this.name, () => native.mqGetattr(fd));
+  }
+
+  /** Sends a message, waiting up to `timeout` ms for room (blocking this thread). */
+  send(data: Uint8Array | string, opts?: SendOptions): void {
+    const o = options<SendOptions>(opts);
+    const bytes = this.#message(data);
+    const priority = priorityOption(o.priority);
+    const timeout = timeoutOption(o.timeout);
+    const fd = this.#writable();
+    const r = sys(this.name, () => native.mqSend(fd, bytes, priority, timeout ?? -1));
+    if (r === EAGAIN) throw this.#full();
+    if (r === ETIMEDOUT) throw this.#timedOut('mq_timedsend', timeout!);
+  }
+
+  /** Sends without waiting; false when the queue is full. */
+  trySend(data: Uint8Array | string, opts?: { priority?: number }): boolean {
+    const bytes = this.#message(data);
+    const priority = priorityOption(options<SendOptions>(opts).priority);
+    const fd = this.#writable();
+    return sys(this.name, () => native.mqSend(fd, bytes, priority, 0)) === 0;
+  }
+
+  /**
+   * Sends, waiting on the event loop for room. Calls that wait are served in the
+   * order they were made; the data is copied when the call has to wait.
+   */
+  sendAsync(data: Uint8Array | string, opts?: AsyncSendOptions): Promise<void> {
+    try {
+      const o = options<AsyncSendOptions>(opts);
+      const bytes = this.#message(data);
+      const priority = priorityOption(o.priority);
+      const timeout = timeoutOption(o.timeout);
+      const signal = signalOption(o.signal);
+      const fd = this.#writable();
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (this.#senders.size === 0 && sys(this.name, () => native.mqSend(fd, bytes, priority, 0)) === 0) return Promise.resolve();
+      if (timeout === 0) return Promise.reject(this.#full());
+      return new Promise<void>((resolve, reject) => {
+        const entry: PendingSend = { prev: null, next: null, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, cancel: noop, data: Buffer.from(bytes), priority };
+        this.#enqueue(this.#senders, entry, timeout, () => this.#timedOut('mq_timedsend', timeout!));
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Receives the highest-priority (then oldest) message, waiting up to `timeout` ms (blocking this thread). */
+  receive(opts?: ReceiveOptions): Message {
+    const timeout = timeoutOption(options<ReceiveOptions>(opts).timeout);
+    const scratch = this.#scratchBuffer();
+    return this.#copy(this.#receiveBlocking(scratch, timeout), scratch);
+  }
+
+  /** Receives without waiting; null when the queue is empty. */
+  tryReceive(): Message | null {
+    const scratch = this.#scratchBuffer();
+    const r = this.#receiveNow(scratch);
+    return r < 0 ? null : this.#copy(r, scratch);
+  }
+
+  /** Receives, waiting on the event loop; pending calls are served in the order they were made. */
+  receiveAsync(opts?: AsyncOptions): Promise<Message> {
+    return this.#receiveAsync(null, opts) as Promise<Message>;
+  }
+
+  /**
+   * Receives into `buffer` (at least messageSize bytes) with no allocation for the
+   * data: the message is buffer[0, size). Waits up to `timeout` ms, blocking this thread.
+   */
+  receiveInto(buffer: Uint8Array, opts?: ReceiveOptions): Received {
+    const timeout = timeoutOption(options<ReceiveOptions>(opts).timeout);
+    return decode(this.#receiveBlocking(this.#target(buffer), timeout));
+  }
+
+  /** receiveInto() without waiting; null when the queue is empty. */
+  tryReceiveInto(buffer: Uint8Array): Received | null {
+    const r = this.#receiveNow(this.#target(buffer));
+    return r < 0 ? null : decode(r);
+  }
+
+  /** receiveInto() on the event loop. Do not touch `buffer` until the promise settles. */
+  receiveIntoAsync(buffer: Uint8Array, opts?: AsyncOptions): Promise<Received> {
+    try {
+      return this.#receiveAsync(this.#target(buffer), opts) as Promise<Received>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Yields every message until the queue is closed (then the loop ends). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+    while (this.#fd >= 0) {
+      let message: Message;
+      try {
+        message = await this.receiveAsync();
+      } catch (err) {
+        if (this.#fd < 0 && (err as SystemError).code === 'EBADF') return;
+        throw err;
+      }
+      yield message;
+    }
+  }
+
+  /**
+   * Closes this process's descriptor. Pending async calls reject with EBADF (a
+   * for-await loop ends). The queue and its messages stay. Safe to call twice.
+   */
+  close(): void {
+    if (this.#fd < 0) return;
+    this.#fd = -1;
+    for (const list of [this.#receivers, this.#senders] as WaitList<Pending>[]) {
+      for (let e = list.first; e; e = list.first) {
+        this.#finish(list, e);
+        e.reject(this.#closedError(list === (this.#receivers as WaitList<Pending>) ? 'mq_receive' : 'mq_send'));
+      }
+    }
+    this.#events = 0;
+    native.mqClose(this.#handle);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #receiveAsync(target: Uint8Array | null, opts: unknown): Promise<Message | Received> {
+    try {
+      const o = options<AsyncOptions>(opts);
+      const timeout = timeoutOption(o.timeout);
+      const signal = signalOption(o.signal);
+      this.#readable();
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (this.#receivers.size === 0) {
+        const buffer = target ?? this.#scratchBuffer();
+        const r = this.#receiveNow(buffer);
+        if (r >= 0) return Promise.resolve(target ? decode(r) : this.#copy(r, buffer));
+      }
+      if (timeout === 0) return Promise.reject(this.#empty());
+      return new Promise((resolve, reject) => {
+        const entry: PendingReceive = { prev: null, next: null, resolve, reject, timer: undefined, signal, cancel: noop, target };
+        this.#enqueue(this.#receivers, entry, timeout, () => this.#timedOut('mq_timedreceive', timeout!));
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #enqueue<T extends Pending>(list: WaitList<T>, entry: T, timeout: number | undefined, timedOut: () => SystemError): void {
+    list.push(entry);
+    entry.cancel = (reason) => {
+      this.#finish(list, entry);
+      entry.reject(reason);
+      this.#rewatch();
+    };
+    if (timeout !== undefined) entry.timer = setTimeout(() => entry.cancel(timedOut()), timeout);
+    if (entry.signal) this.#watchSignal(entry.signal).add(entry);
+    this.#rewatch();
+  }
+
+  // One abort listener per signal, however many calls share it (a signal warns past
+  // ten listeners, and one AbortController for a whole consumer is common).
+  #watchSignal(signal: AbortSignal): Set<Pending> {
+    let watch = this.#signals.get(signal);
+    if (!watch) {
+      const entries = new Set<Pending>();
+      watch = { entries, onAbort: () => entries.forEach((e) => e.cancel(signal.reason)) };
+      this.#signals.set(signal, watch);
+      signal.addEventListener('abort', watch.onAbort, { once: true });
+    }
+    return watch.entries;
+  }
+
+  /** Takes a pending call out of its list; it settles once, whoever gets here first. */
+  #finish<T extends Pending>(list: WaitList<T>, entry: T): void {
+    list.remove(entry);
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = undefined;
+    const signal = entry.signal;
+    const watch = signal && this.#signals.get(signal);
+    if (watch && watch.entries.delete(entry) && watch.entries.size === 0) {
+      signal.removeEventListener('abort', watch.onAbort);
+      this.#signals.delete(signal);
+    }
+  }
+
+  // Called by the poll handle: serve pending calls in order while the kernel allows.
+  #onPoll(status: number, events: number): void {
+    if (this.#fd < 0) return;
+    if (status < 0) {
+      const err = SystemError.from(Object.assign(new Error(), { code: codeOf(status), syscall: 'epoll_wait' }), this.name);
+      for (const list of [this.#receivers, this.#senders] as WaitList<Pending>[]) {
+        for (let e = list.first; e; e = list.first) {
+          this.#finish(list, e);
+          e.reject(err);
+        }
+      }
+    }
+    if (events & READABLE) this.#serveReceivers();
+    if (events & WRITABLE) this.#serveSenders();
+    this.#rewatch();
+  }
+
+  #serveReceivers(): void {
+    const list = this.#receivers;
+    for (let e = list.first; e && this.#fd >= 0; e = list.first) {
+      const buffer = e.target ?? this.#scratchBuffer();
+      let r: number;
+      try {
+        r = sys(this.name, () => native.mqReceive(this.#fd, buffer, 0));
+      } catch (err) {
+        this.#finish(list, e);
+        e.reject(err);
+        continue;
+      }
+      if (r < 0) return;
+      this.#finish(list, e);
+      e.resolve(e.target ? decode(r) : this.#copy(r, buffer));
+    }
+  }
+
+  #serveSenders(): void {
+    const list = this.#senders;
+    for (let e = list.first; e && this.#fd >= 0; e = list.first) {
+      let r: number;
+      try {
+        r = sys(this.name, () => native.mqSend(this.#fd, e!.data, e!.priority, 0));
+      } catch (err) {
+        this.#finish(list, e);
+        e.reject(err);
+        continue;
+      }
+      if (r < 0) return;
+      this.#finish(list, e);
+      e.resolve(undefined);
+    }
+  }
+
+  /** Watches for exactly what pending calls need; with none pending the loop is free to exit. */
+  #rewatch(): void {
+    if (this.#fd < 0) return;
+    const events = (this.#receivers.size ? READABLE : 0) | (this.#senders.size ? WRITABLE : 0);
+    if (events === this.#events) return;
+    native.mqWatch(this.#handle, events);
+    this.#events = events;
+  }
+
+  #receiveNow(target: Uint8Array): number {
+    const fd = this.#readable();
+    return sys(this.name, () => native.mqReceive(fd, target, 0));
+  }
+
+  #receiveBlocking(target: Uint8Array, timeout: number | undefined): number {
+    const fd = this.#readable();
+    const r = sys(this.name, () => native.mqReceive(fd, target, timeout ?? -1));
+    if (r === EAGAIN) throw this.#empty();
+    if (r === ETIMEDOUT) throw this.#timedOut('mq_timedreceive', timeout!);
+    return r;
+  }
+
+  #copy(r: number, scratch: Uint8Array): Message {
+    const { size, priority } = decode(r);
+    const data = Buffer.allocUnsafe(size);
+    data.set(scratch.subarray(0, size));
+    return { data, priority };
+  }
+
+  #scratchBuffer(): Buffer {
+    return (this.#scratch ??= Buffer.allocUnsafe(this.messageSize));
+  }
+
+  #target(buffer: unknown): Uint8Array {
+    if (!types.isUint8Array(buffer)) throw argType('buffer', 'a Buffer or Uint8Array', buffer);
+    if (buffer.byteLength < this.messageSize) {
+      throw argValue('buffer', `must hold messageSize (${this.messageSize}) bytes; it has ${buffer.byteLength}`, buffer);
+    }
+    return buffer;
+  }
+
+  #message(data: unknown): Uint8Array {
+    const bytes = bytesOf(data);
+    if (bytes.byteLength > this.messageSize) {
+      throw new SystemError('EMSGSIZE', 'mq_send', this.name, `message of ${bytes.byteLength} bytes is larger than the queue's messageSize of ${this.messageSize}`);
+    }
+    return bytes;
+  }
+
+  #open(syscall: string): number {
+    if (this.#fd < 0) throw this.#closedError(syscall);
+    return this.#fd;
+  }
+
+  #readable(): number {
+    const fd = this.#open('mq_receive');
+    if (this.writeOnly) throw new SystemError('EBADF', 'mq_receive', this.name, 'the queue was opened writeOnly');
+    return fd;
+  }
+
+  #writable(): number {
+    const fd = this.#open('mq_send');
+    if (this.readOnly) throw new SystemError('EBADF', 'mq_send', this.name, 'the queue was opened readOnly');
+    return fd;
+  }
+
+  #closedError(syscall: string): SystemError {
+    return new SystemError('EBADF', syscall, this.name, 'the queue is closed');
+  }
+
+  #full(): SystemError {
+    return new SystemError('EAGAIN', 'mq_send', this.name, `the queue is full (${this.maxMessages} messages) and timeout is 0`);
+  }
+
+  #empty(): SystemError {
+    return new SystemError('EAGAIN', 'mq_receive', this.name, 'no message is waiting and timeout is 0');
+  }
+
+  #timedOut(syscall: string, timeout: number): SystemError {
+    const what = syscall === 'mq_timedsend' ? 'no room in the queue' : 'no message';
+    return new SystemError('ETIMEDOUT', syscall, this.name, `${what} within ${timeout} ms`);
+  }
+}
+
+function noop(): void {}
+
+function decode(r: number): Received {
+  return { size: Math.floor(r / PRIORITY_RADIX), priority: r % PRIORITY_RADIX };
+}
+
+function codeOf(status: number): string {
+  return Object.entries(osConstants.errno).find(([, v]) => v === -status)?.[0] ?? 'EIO';
+}

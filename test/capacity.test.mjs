@@ -1,0 +1,132 @@
+// Capacity checks against a real 64 MiB tmpfs on /dev/shm (a private mount namespace,
+// as a container gets) and a real memory cgroup with a limit.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import { probeLimits } from 'podshm';
+import { fixture, run, uniqueName } from './helpers.mjs';
+
+const MiB = 1024 * 1024;
+const isRoot = process.getuid?.() === 0;
+
+async function canUnshare() {
+  if (!isRoot) return 'needs root for mount namespaces';
+  const r = await run('unshare', ['--mount', '--propagation', 'private', 'true']).catch((e) => ({ code: -1, stderr: e.message }));
+  return r.code === 0 ? false : `unshare --mount not permitted here: ${r.stderr.trim()}`;
+}
+
+/** Runs the shm fixture in a fresh mount namespace whose /dev/shm is a tmpfs of `size`. */
+function inSmallShm(size, script) {
+  const cmd = `mount -t tmpfs -o size=${size} tmpfs /dev/shm && ${script}`;
+  return run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', cmd]);
+}
+
+const create = (name, bytes) => `exec "${process.execPath}" "${fixture('shm-peer.mjs')}" create ${name} ${bytes}`;
+
+t.test('in a container-sized 64 MiB /dev/shm', async (t) => {
+  const skip = await canUnshare();
+  if (skip) return t.skip(skip);
+
+  t.test('100 MiB is a CapacityError with the numbers and the fix, and the process lives', async (t) => {
+    const r = await inSmallShm('64m', create('/big', 100 * MiB));
+    t.equal(r.code, 0, `no SIGBUS, no crash: ${r.stderr}`);
+    const out = JSON.parse(r.stdout);
+    t.equal(out.ok, false);
+    t.equal(out.name, 'CapacityError');
+    t.equal(out.code, 'ENOSPC');
+    t.equal(out.requested, 100 * MiB);
+    t.equal(out.measured.shmSize, 64 * MiB);
+    t.equal(out.measured.shmFree, 64 * MiB);
+    t.ok(out.limits.shm.containerDefault, 'probeLimits recognises the runtime default');
+    t.match(out.message, /100 MiB: \/dev\/shm has 64 MiB free of 64 MiB, the container runtime's 64 MiB default/);
+    t.match(out.message, /medium: Memory\n\s+sizeLimit: 125Mi/, 'the emptyDir snippet sizes for the request with a margin');
+    t.equal(out.suggestedSizeLimit, 125 * MiB);
+  });
+
+  t.test('what fits is created and every page can be touched', async (t) => {
+    const r = await inSmallShm('64m', create('/fits', 48 * MiB));
+    t.equal(r.code, 0, r.stderr);
+    t.equal(JSON.parse(r.stdout).ok, true);
+  });
+
+  t.test('a partly full tmpfs: the free space counts, not the size', async (t) => {
+    const fill = `dd if=/dev/zero of=/dev/shm/filler bs=1M count=40 status=none && ${create('/rest', 30 * MiB)}`;
+    const r = await inSmallShm('64m', fill);
+    t.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    t.equal(out.name, 'CapacityError');
+    t.equal(out.measured.shmFree, 24 * MiB);
+  });
+
+  t.test('a Memory emptyDir mounted elsewhere than /dev/shm: options.dir is measured', async (t) => {
+    const dir = '/run/podshm-emptydir';
+    const script = `mkdir -p ${dir} && mount -t tmpfs -o size=16m tmpfs ${dir} && ` +
+      `exec "${process.execPath}" "${fixture('shm-peer.mjs')}" create /in-dir ${20 * MiB} ${dir}`;
+    const r = await inSmallShm('64m', script);
+    t.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    t.equal(out.name, 'CapacityError');
+    t.equal(out.measured.path, dir);
+    t.equal(out.measured.shmSize, 16 * MiB);
+    t.match(out.message, /mountPath: \/run\/podshm-emptydir/);
+  });
+
+  t.test('a sparse object from another program does not turn into SIGBUS for podshm', async (t) => {
+    // Another program made a sparse 100 MiB object (ftruncate, no reservation) in a 64 MiB
+    // tmpfs; podshm's creation of its own object still fails cleanly.
+    const script = `truncate -s 100M /dev/shm/sparse && ${create('/after-sparse', 70 * MiB)}`;
+    const r = await inSmallShm('64m', script);
+    t.equal(r.code, 0, r.stderr);
+    t.equal(JSON.parse(r.stdout).name, 'CapacityError');
+  });
+});
+
+function memoryCgroupDir() {
+  const line = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes('memory'));
+  if (!line) return null;
+  const dir = path.join('/sys/fs/cgroup/memory', line.split(':').slice(2).join(':'));
+  return fs.existsSync(path.join(dir, 'memory.limit_in_bytes')) ? dir : null;
+}
+
+t.test('in a child memory cgroup with a 256 MiB limit', async (t) => {
+  const parent = memoryCgroupDir();
+  if (!isRoot || !parent) return t.skip('needs root and a cgroup v1 memory hierarchy');
+  const dir = path.join(parent, `podshm-test-${process.pid}`);
+  try {
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'memory.limit_in_bytes'), String(256 * MiB));
+  } catch (err) {
+    return t.skip(`cannot make a child memory cgroup here: ${err.message}`);
+  }
+  t.teardown(() => fs.rmdirSync(dir));
+  const inCgroup = (script) => run('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && ${script}`]);
+
+  const fits = await inCgroup(create(uniqueName('cg-fits'), 32 * MiB));
+  t.equal(fits.code, 0, fits.stderr);
+  const ok = JSON.parse(fits.stdout);
+  t.equal(ok.ok, true, 'a segment within the headroom is created and touched');
+  const cg = ok.limits.cgroup;
+  t.equal(cg.version, 1);
+  t.equal(cg.dir, dir, 'the probe found the cgroup the process was put in');
+  t.equal(cg.limit, 256 * MiB, 'the limit is the one written');
+  t.equal(cg.headroom, cg.limit - cg.workingSet, 'headroom is limit minus working set');
+  t.ok(cg.usage > 0 && cg.usage < cg.limit);
+
+  const big = await inCgroup(create(uniqueName('cg-big'), 300 * MiB));
+  t.equal(big.code, 0, `refused, not OOM-killed: ${big.signal ?? ''} ${big.stderr}`);
+  const err = JSON.parse(big.stdout);
+  t.equal(err.name, 'CapacityError');
+  t.equal(err.measured.cgroupLimit, 256 * MiB);
+  t.ok(err.measured.cgroupHeadroom < 256 * MiB);
+  t.match(err.message, /charged to this container's memory cgroup, which has [\d.]+ MiB left under its 256 MiB limit/);
+});
+
+t.test('probeLimits() describes this process', async (t) => {
+  const l = probeLimits();
+  t.equal(l.shm.path, '/dev/shm');
+  t.ok(l.shm.size >= l.shm.free && l.shm.free >= 0);
+  t.match(l.ipcNamespace ?? 'ipc:[0]', /^ipc:\[\d+\]$/);
+  t.type(l.mqueue.msgMax, 'number');
+  t.type(l.sysv.shmmni, 'number');
+  t.throws(() => probeLimits({ dir: '/no/such/dir' }), { code: 'ENOENT' });
+});

@@ -1,0 +1,24 @@
+// The README's first command runs `podshm demo`; this keeps it working.
+import t from 'tap';
+import { run } from './helpers.mjs';
+
+const main = new URL('../dist/cjs/cli/main.js', import.meta.url).pathname;
+
+t.test('podshm demo exchanges data between two processes and checks it', async (t) => {
+  const r = await run(process.execPath, [main, 'demo', '--seconds', '1'], { timeoutMs: 60_000 });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /\(0 bad\)/, 'the reader found no bad frame');
+  t.match(r.stdout, /frames\/s/);
+});
+
+t.test('podshm with no or an unknown command prints usage and fails', async (t) => {
+  const none = await run(process.execPath, [main]);
+  t.equal(none.code, 2);
+  t.match(none.stdout, /usage: podshm <command>/);
+  const unknown = await run(process.execPath, [main, 'frobnicate']);
+  t.equal(unknown.code, 2);
+  t.match(unknown.stderr, /unknown command 'frobnicate'/);
+  const bad = await run(process.execPath, [main, 'demo', '--seconds', 'x']);
+  t.equal(bad.code, 2);
+  t.equal(bad.stderr.trim().split('\n').length, 1, 'a bad option is one clear line');
+});

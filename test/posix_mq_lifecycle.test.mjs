@@ -1,0 +1,30 @@
+// Endings that must not crash: a Worker with a waiting queue is terminated, a Worker
+// ends with a queue left open, queues are collected without close().
+import t from 'tap';
+import { MessageQueue } from 'podshm';
+import { fixture, node, run, uniqueName } from './helpers.mjs';
+
+const name = uniqueName('mq-life');
+MessageQueue.open(name, { create: true }).close();
+t.teardown(() => MessageQueue.unlink(name));
+
+t.test('terminating a Worker that waits in receiveAsync', async (t) => {
+  const r = await node('mq-worker.mjs', ['terminate', name], { timeoutMs: 15_000 });
+  t.equal(r.signal, null, r.stderr);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout.trim(), 'terminated');
+});
+
+t.test('a Worker that ends with a queue (and its idle poll handle) still open', async (t) => {
+  const r = await node('mq-worker.mjs', ['idle-exit', name], { timeoutMs: 15_000 });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout.trim(), 'exited');
+});
+
+t.test('queues collected without close() release their descriptors and poll handles', async (t) => {
+  const r = await run(process.execPath, ['--expose-gc', fixture('mq-worker.mjs'), 'gc', name], { timeoutMs: 15_000 });
+  t.equal(r.code, 0, r.stderr);
+  const [fds, got] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.same(fds, { open: 0 });
+  t.same(got, { got: 'x' });
+});
