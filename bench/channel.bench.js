@@ -1,7 +1,7 @@
 // The channel against what a Node.js user could use instead, between two processes:
 // round trip of 64 B (busy and idle-friendly), one-way throughput of 64 B messages, and
 // the round trip of a 4 MiB message passed with reserve/commit (zero copy). C is the
-// baseline of each group. The far side of every exchange is bench/channel_peer.js.
+// baseline of each group. The far side of every exchange is bench/channel-peer.js.
 'use strict';
 const { fork, spawn } = require('node:child_process');
 const net = require('node:net');
@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { Channel } = require('podshm');
 
-const PEER = path.join(__dirname, 'channel_peer.js');
+const PEER = path.join(__dirname, 'channel-peer.js');
 // Each measurement runs for about this long (after a warm-up), or its count.
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 

@@ -1,9 +1,9 @@
 // The far side of bench/channel.bench.js, in its own process:
-//   channel_peer.js channel-echo <ping> <pong> copy|zero-copy   echo each message back
-//   channel_peer.js channel-sink <ping> <pong> <count>          count messages, answer once at the end
-//   channel_peer.js unix-echo <path> | unix-sink <path> <bytes>
-//   channel_peer.js ipc-echo | ipc-sink <count>                  (process.send, forked)
-//   channel_peer.js shmta-echo <key> | shmta-sink <key> <count>  (shm-typed-array)
+//   channel-peer.js channel-echo <ping> <pong> copy|zero-copy   echo each message back
+//   channel-peer.js channel-sink <ping> <pong> <count>          count messages, answer once at the end
+//   channel-peer.js unix-echo <path> | unix-sink <path> <bytes>
+//   channel-peer.js ipc-echo | ipc-sink <count>                  (process.send, forked)
+//   channel-peer.js shmta-echo <key> | shmta-sink <key> <count>  (shm-typed-array)
 // An empty message (channel) ends an echo loop.
 'use strict';
 const net = require('node:net');
