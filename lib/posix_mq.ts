@@ -9,6 +9,7 @@ import { types } from 'node:util';
 import { argType, argValue, SystemError, sys } from './errors';
 import { checkQueueLimits, defaultAttributes, explainCreateError, MQ_PRIO_MAX } from './mq_limits';
 import { posixName } from './names';
+import { deadlineOf, remaining } from './timeout';
 import { native, type MqHandle } from './native';
 import { boolean, fileMode, integer, options } from './validate';
 import { WaitList, type Entry } from './wait_list';
@@ -74,6 +75,7 @@ export interface AsyncSendOptions extends AsyncOptions {
 const READABLE = 1;
 const WRITABLE = 2;
 const EAGAIN = -osConstants.errno.EAGAIN;
+const EINTR = -osConstants.errno.EINTR;
 const ETIMEDOUT = -osConstants.errno.ETIMEDOUT;
 const PRIORITY_RADIX = 32768;
 const MAX_TIMEOUT = 2 ** 31 - 1;
@@ -95,6 +97,20 @@ interface PendingReceive extends Pending {
 interface PendingSend extends Pending {
   data: Uint8Array;
   priority: number;
+}
+
+/**
+ * Runs a blocking native call until it is not cut short. The addon waits at most
+ * a slice per call, so that JavaScript runs in between and a Worker being terminated
+ * is not stuck in a system call; it answers -EINTR when a slice ends early.
+ */
+function sliced(timeout: number | undefined, call: (ms: number) => number): number {
+  const deadline = deadlineOf(timeout ?? Infinity);
+  for (;;) {
+    const left = remaining(deadline);
+    const r = call(left === Infinity ? -1 : left);
+    if (r !== EINTR) return r;
+  }
 }
 
 function timeoutOption(value: unknown): number | undefined {
@@ -246,7 +262,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const priority = priorityOption(o.priority);
     const timeout = timeoutOption(o.timeout);
     const fd = this.#writable();
-    const r = sys(this.name, () => native.mqSend(fd, bytes, priority, timeout ?? -1));
+    const r = sliced(timeout, (ms) => sys(this.name, () => native.mqSend(fd, bytes, priority, ms)));
     if (r === EAGAIN) throw this.#full();
     if (r === ETIMEDOUT) throw this.#timedOut('mq_timedsend', timeout!);
   }
@@ -489,7 +505,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   #receiveBlocking(target: Uint8Array, timeout: number | undefined): number {
     const fd = this.#readable();
-    const r = sys(this.name, () => native.mqReceive(fd, target, timeout ?? -1));
+    const r = sliced(timeout, (ms) => sys(this.name, () => native.mqReceive(fd, target, ms)));
     if (r === EAGAIN) throw this.#empty();
     if (r === ETIMEDOUT) throw this.#timedOut('mq_timedreceive', timeout!);
     return r;

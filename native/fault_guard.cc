@@ -13,8 +13,8 @@ namespace podshm {
 namespace {
 
 // Fixed table: the handler may only read memory that never moves or goes away.
-constexpr size_t kSlots = 4096;
-GuardSlot slots[kSlots];
+GuardSlot slots[kGuardSlots];
+uintptr_t page_size = 4096;
 std::mutex install_mutex;
 bool installed = false;
 struct sigaction previous;
@@ -40,13 +40,18 @@ void OnSigbus(int sig, siginfo_t* info, void* context) {
       uintptr_t begin = slot.begin.load(std::memory_order_acquire);
       // 0: free slot; 1: being claimed, end not yet valid.
       if (begin <= 1 || addr < begin || addr >= slot.end.load(std::memory_order_acquire)) continue;
-      uintptr_t page_size = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-      void* page = reinterpret_cast<void*>(addr & ~(page_size - 1));
+      // Everything from here to the end of the range lies past the object's new end:
+      // replace it in one piece, so scattered touches cannot use up vm.max_map_count.
+      // Only up to what an earlier fault replaced, so private writes there survive.
+      uintptr_t page = addr & ~(page_size - 1);
+      uintptr_t stop = slot.replaced_from.load(std::memory_order_acquire);
+      if (page >= stop) return;  // another thread replaced it meanwhile: retry the access
       int saved = errno;
-      void* done = mmap(page, page_size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      void* done = mmap(reinterpret_cast<void*>(page), stop - page, PROT_READ | PROT_WRITE,
+                        MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       errno = saved;
       if (done == MAP_FAILED) break;
-      slot.lost_pages.fetch_add(1, std::memory_order_relaxed);
+      slot.replaced_from.store(page, std::memory_order_release);
       return;
     }
   }
@@ -56,6 +61,7 @@ void OnSigbus(int sig, siginfo_t* info, void* context) {
 void Install() {
   std::lock_guard<std::mutex> lock(install_mutex);
   if (installed) return;
+  page_size = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = OnSigbus;
@@ -67,14 +73,21 @@ void Install() {
 
 }  // namespace
 
+uint64_t GuardSlot::LostPages() const {
+  uintptr_t e = end.load(std::memory_order_acquire);
+  uintptr_t from = replaced_from.load(std::memory_order_acquire);
+  return from < e ? (e - from + page_size - 1) / page_size : 0;
+}
+
 GuardSlot* GuardRange(void* base, size_t length) {
   Install();
   for (GuardSlot& slot : slots) {
     uintptr_t expected = 0;
     // Claim with a placeholder so no other thread takes the slot, then publish the range.
     if (slot.begin.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
-      slot.lost_pages.store(0, std::memory_order_relaxed);
-      slot.end.store(reinterpret_cast<uintptr_t>(base) + length, std::memory_order_release);
+      uintptr_t end = reinterpret_cast<uintptr_t>(base) + length;
+      slot.replaced_from.store(end, std::memory_order_relaxed);
+      slot.end.store(end, std::memory_order_release);
       slot.begin.store(reinterpret_cast<uintptr_t>(base), std::memory_order_release);
       return &slot;
     }

@@ -12,8 +12,15 @@ namespace podshm {
 struct GuardSlot {
   std::atomic<uintptr_t> begin{0};
   std::atomic<uintptr_t> end{0};
-  std::atomic<uint64_t> lost_pages{0};
+  // Where the replaced tail starts (end when nothing was lost): every fault past the
+  // object's end replaces from its page up to here.
+  std::atomic<uintptr_t> replaced_from{0};
+
+  uint64_t LostPages() const;
 };
+
+// How many ranges can be guarded at once, process-wide.
+constexpr size_t kGuardSlots = 4096;
 
 // Registers [base, base + length); returns the slot, or nullptr if the table is full
 // (the range is then unguarded, as any mapping outside podshm is).

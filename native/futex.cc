@@ -50,6 +50,12 @@ namespace {
 // Beyond this (about 292 years of nanoseconds / 2) a timeout means no limit.
 constexpr int64_t kForeverMs = INT64_MAX / 2000000;
 
+// The longest one call sleeps. Terminating a Worker (or process.exit() while one is
+// blocked here) cannot interrupt a system call, only JavaScript: so a longer wait
+// returns 'ok' (a spurious wake, which every caller already handles by re-checking
+// the word and waiting again with the time left), and JavaScript gets to run.
+constexpr int64_t kSliceNs = 100 * 1000000;
+
 // futexWait(handle, byteOffset, expected, timeoutMs) -> 'ok' | 'timeout' | 'mismatch'.
 // timeoutMs < 0 waits without limit. The deadline is absolute (FUTEX_WAIT_BITSET on
 // CLOCK_MONOTONIC), so a signal (EINTR) resumes with exactly the time that is left.
@@ -58,19 +64,18 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t* word = FutexWord(info[0], ArgInt(info, 1));
   uint32_t expected = static_cast<uint32_t>(ArgInt(info, 2));
-  int64_t timeoutMs = ArgInt(info, 3);
-  timespec deadline;
-  timespec* abs = nullptr;
-  if (timeoutMs >= 0 && timeoutMs < kForeverMs) {
-    deadline = ToTimespec(MonotonicNs() + timeoutMs * 1000000);
-    abs = &deadline;
-  }
+  int64_t timeoutMs = ArgTimeoutMs(info, 3);
+  int64_t now = MonotonicNs();
+  bool limited = timeoutMs >= 0 && timeoutMs < kForeverMs;
+  int64_t end = limited ? now + timeoutMs * 1000000 : INT64_MAX;
+  bool sliced = end - now > kSliceNs;
+  timespec deadline = ToTimespec(sliced ? now + kSliceNs : end);
   for (;;) {
-    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, abs, nullptr, FUTEX_BITSET_MATCH_ANY);
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, &deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
     if (r == 0) return Napi::String::New(env, "ok");
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return Napi::String::New(env, "mismatch");
-    if (errno == ETIMEDOUT) return Napi::String::New(env, "timeout");
+    if (errno == ETIMEDOUT) return Napi::String::New(env, sliced ? "ok" : "timeout");
     ThrowErrno(env, "futex", errno);
   }
 }

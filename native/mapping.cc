@@ -57,16 +57,23 @@ Napi::Value NewSharedArrayBuffer(Napi::Env env, const MappingRef& mapping) {
 
 // Cuts this process off from the shared object without unmapping: views that are
 // still alive read zeros instead of faulting.
-void Detach(Mapping& m) {
+void Detach(Napi::Env env, Mapping& m) {
   bool expected = false;
   if (!m.detached.compare_exchange_strong(expected, true)) return;
-  mmap(m.base, m.length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* done = mmap(m.base, m.length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (done == MAP_FAILED) {
+    // Still attached (a huge-page segment, say): say so rather than pretend.
+    int err = errno;
+    m.detached.store(false);
+    ThrowErrno(env, "mmap", err);
+  }
+  m.Unguard();
 }
 
 // mapFd(fd, length, privateCopy) -> { handle, buffer }
 Napi::Value MapFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = static_cast<int>(ArgInt(info, 0));
+  int fd = ArgFd(info, 0);
   int64_t length = ArgInt(info, 1);
   bool private_copy = ArgBool(info, 2);
   if (length <= 0) throw Napi::RangeError::New(env, "length must be positive");
@@ -79,14 +86,14 @@ Napi::Value MapFd(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Unmap(const Napi::CallbackInfo& info) {
-  Detach(UnwrapMapping(info[0]));
+  Detach(info.Env(), UnwrapMapping(info[0]));
   return info.Env().Undefined();
 }
 
 // Pages of this range that a peer's shrinking of the object turned into private zeros.
 Napi::Value LostPages(const Napi::CallbackInfo& info) {
   Mapping& m = UnwrapMapping(info[0]);
-  double lost = m.guard ? static_cast<double>(m.guard->lost_pages.load(std::memory_order_relaxed)) : 0;
+  double lost = static_cast<double>(m.LostPages());
   return Napi::Number::New(info.Env(), lost);
 }
 
@@ -104,8 +111,23 @@ void Init(Napi::Env env, Napi::Object exports) {
 }  // namespace
 
 Mapping::~Mapping() {
-  UnguardRange(guard);
+  Unguard();
   munmap(base, length);
+}
+
+void Mapping::Unguard() {
+  GuardSlot* slot = guard.exchange(nullptr);
+  if (!slot) return;
+  lost_pages.fetch_add(slot->LostPages());
+  UnguardRange(slot);
+}
+
+uint64_t Mapping::LostPages() const {
+  uint64_t lost = lost_pages.load();
+  // A slot read here stays valid: only Unguard() frees it, on this (the JS) thread or
+  // in the destructor, which cannot run while a handle is in use.
+  if (GuardSlot* slot = guard.load()) lost += slot->LostPages();
+  return lost;
 }
 
 void* Mapping::At(int64_t offset, size_t size) const {
@@ -114,6 +136,16 @@ void* Mapping::At(int64_t offset, size_t size) const {
 }
 
 Napi::Object ExposeMapping(Napi::Env env, MappingRef mapping) {
+  // An unguarded mapping could be turned into a SIGBUS by any peer that shrinks the
+  // object: refuse it (the mapping is undone as `mapping` goes out of scope).
+  if (!mapping->guard.load()) {
+    Napi::Error error = Napi::Error::New(env, "EMFILE: too many shared memory mappings in this process (" +
+                                                  std::to_string(kGuardSlots) + " open at once); close some first");
+    error.Set("code", Napi::String::New(env, "EMFILE"));
+    error.Set("errno", Napi::Number::New(env, -EMFILE));
+    error.Set("syscall", Napi::String::New(env, "mmap"));
+    throw error;
+  }
   Napi::Object result = Napi::Object::New(env);
   result.Set("buffer", NewSharedArrayBuffer(env, mapping));
   auto handle = Napi::External<MappingRef>::New(env, new MappingRef(std::move(mapping)),

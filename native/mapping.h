@@ -16,10 +16,18 @@ struct Mapping {
   void* base;
   size_t length;
   std::atomic<bool> detached{false};
-  GuardSlot* guard;
+  // Held while the range is mapped to the shared object; null once detached (private
+  // anonymous memory cannot fault), or if the process-wide table was full.
+  std::atomic<GuardSlot*> guard;
+  // Pages lost to a peer's shrinking before the guard was let go.
+  std::atomic<uint64_t> lost_pages{0};
 
   Mapping(void* base, size_t length) : base(base), length(length), guard(GuardRange(base, length)) {}
   ~Mapping();
+
+  // Gives the guard slot back (once), keeping its count of lost pages.
+  void Unguard();
+  uint64_t LostPages() const;
 
   // Address of [offset, offset + size) inside the range, or nullptr if outside.
   void* At(int64_t offset, size_t size) const;

@@ -25,7 +25,7 @@ struct flock Range(const Napi::CallbackInfo& info, size_t first, short type) {
 // ofdLock(fd, start, length, exclusive) -> true if taken, false if another open file
 // description holds a conflicting lock. Never blocks.
 Napi::Value OfdLock(const Napi::CallbackInfo& info) {
-  int fd = static_cast<int>(ArgInt(info, 0));
+  int fd = ArgFd(info, 0);
   struct flock fl = Range(info, 1, ArgBool(info, 3) ? F_WRLCK : F_RDLCK);
   if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return Napi::Boolean::New(info.Env(), true);
   if (errno == EAGAIN || errno == EACCES) return Napi::Boolean::New(info.Env(), false);
@@ -34,7 +34,7 @@ Napi::Value OfdLock(const Napi::CallbackInfo& info) {
 
 // ofdUnlock(fd, start, length)
 Napi::Value OfdUnlock(const Napi::CallbackInfo& info) {
-  int fd = static_cast<int>(ArgInt(info, 0));
+  int fd = ArgFd(info, 0);
   struct flock fl = Range(info, 1, F_UNLCK);
   if (fcntl(fd, F_OFD_SETLK, &fl) != 0) ThrowErrno(info.Env(), "fcntl", errno);
   return info.Env().Undefined();
@@ -45,7 +45,7 @@ Napi::Value OfdUnlock(const Napi::CallbackInfo& info) {
 // would conflict with. Locks held through fd itself never conflict.
 Napi::Value OfdConflict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = static_cast<int>(ArgInt(info, 0));
+  int fd = ArgFd(info, 0);
   struct flock fl = Range(info, 1, F_WRLCK);
   if (fcntl(fd, F_OFD_GETLK, &fl) != 0) ThrowErrno(env, "fcntl", errno);
   if (fl.l_type == F_UNLCK) return env.Null();

@@ -51,27 +51,30 @@ void SetNonBlocking(mqd_t fd, bool on) {
 
 // Runs op once without blocking; if the queue is full (or empty) and the caller
 // allows waiting (timeoutMs < 0: for ever), runs it again in blocking mode until the
-// absolute CLOCK_REALTIME deadline POSIX asks for. Returns op's result; errno set.
+// absolute CLOCK_REALTIME deadline POSIX asks for, but for at most kSliceMs: a Worker
+// being terminated (or process.exit() while one is blocked here) cannot interrupt a
+// system call, only JavaScript. A slice that ends before the caller's timeout fails
+// with EINTR, and lib/ calls again with the time left. Returns op's result; errno set.
+constexpr double kSliceMs = 100;
+
 template <typename Op>
 ssize_t Timed(mqd_t fd, double timeoutMs, Op op) {
   ssize_t r = op(nullptr);
   if (r >= 0 || errno != EAGAIN || timeoutMs == 0) return r;
+  bool sliced = timeoutMs < 0 || timeoutMs > kSliceMs;
+  double waitMs = sliced ? kSliceMs : timeoutMs;
   struct timespec deadline;
-  struct timespec* until = nullptr;
-  if (timeoutMs > 0) {
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    int64_t ns = deadline.tv_nsec + static_cast<int64_t>(timeoutMs * 1e6);
-    deadline.tv_sec += ns / 1000000000;
-    deadline.tv_nsec = ns % 1000000000;
-    until = &deadline;
-  }
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  int64_t ns = deadline.tv_nsec + static_cast<int64_t>(waitMs * 1e6);
+  deadline.tv_sec += ns / 1000000000;
+  deadline.tv_nsec = ns % 1000000000;
   SetNonBlocking(fd, false);
   do {
-    r = op(until);
+    r = op(&deadline);
   } while (r < 0 && errno == EINTR);
   int err = errno;
   SetNonBlocking(fd, true);
-  errno = err;
+  errno = r < 0 && err == ETIMEDOUT && sliced ? EINTR : err;
   return r;
 }
 
@@ -92,7 +95,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
 // mqSetMode(fd, mode): mq_open filters the mode through the umask; the caller asked
 // for exactly this one.
 Napi::Value SetMode(const Napi::CallbackInfo& info) {
-  if (fchmod(static_cast<int>(ArgInt(info, 0)), static_cast<mode_t>(ArgInt(info, 1))) != 0) {
+  if (fchmod(ArgFd(info, 0), static_cast<mode_t>(ArgInt(info, 1))) != 0) {
     ThrowErrno(info.Env(), "fchmod", errno);
   }
   return info.Env().Undefined();
@@ -100,7 +103,7 @@ Napi::Value SetMode(const Napi::CallbackInfo& info) {
 
 Napi::Value GetAttr(const Napi::CallbackInfo& info) {
   struct mq_attr attr;
-  if (mq_getattr(static_cast<mqd_t>(ArgInt(info, 0)), &attr) != 0) ThrowErrno(info.Env(), "mq_getattr", errno);
+  if (mq_getattr(ArgFd(info, 0), &attr) != 0) ThrowErrno(info.Env(), "mq_getattr", errno);
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
   result.Set("maxMessages", Napi::Number::New(env, attr.mq_maxmsg));
@@ -109,35 +112,37 @@ Napi::Value GetAttr(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// mqSend(fd, data, priority, timeoutMs) -> 0, or -EAGAIN (full, timeoutMs 0) or
-// -ETIMEDOUT; anything else throws. timeoutMs < 0 waits for ever.
+// mqSend(fd, data, priority, timeoutMs) -> 0, or -EAGAIN (full, timeoutMs 0),
+// -ETIMEDOUT, or -EINTR (a slice ended: call again); anything else throws.
+// timeoutMs < 0 waits for ever.
 Napi::Value Send(const Napi::CallbackInfo& info) {
-  mqd_t fd = static_cast<mqd_t>(ArgInt(info, 0));
+  mqd_t fd = ArgFd(info, 0);
   Bytes data = ArgBytes(info, 1);
   unsigned priority = static_cast<unsigned>(ArgInt(info, 2));
-  double timeoutMs = info[3].As<Napi::Number>().DoubleValue();
+  double timeoutMs = static_cast<double>(ArgTimeoutMs(info, 3));
   ssize_t r = Timed(fd, timeoutMs, [&](const struct timespec* until) -> ssize_t {
     return until ? mq_timedsend(fd, data.data, data.length, priority, until) : mq_send(fd, data.data, data.length, priority);
   });
   if (r < 0) {
-    if (errno == EAGAIN || errno == ETIMEDOUT) return Napi::Number::New(info.Env(), -errno);
+    if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
     ThrowErrno(info.Env(), "mq_send", errno);
   }
   return Napi::Number::New(info.Env(), 0);
 }
 
-// mqReceive(fd, target, timeoutMs) -> size * 32768 + priority, or -EAGAIN / -ETIMEDOUT.
+// mqReceive(fd, target, timeoutMs) -> size * 32768 + priority, or -EAGAIN / -ETIMEDOUT /
+// -EINTR (a slice ended: call again).
 Napi::Value Receive(const Napi::CallbackInfo& info) {
-  mqd_t fd = static_cast<mqd_t>(ArgInt(info, 0));
+  mqd_t fd = ArgFd(info, 0);
   Bytes target = ArgBytes(info, 1);
-  double timeoutMs = info[2].As<Napi::Number>().DoubleValue();
+  double timeoutMs = static_cast<double>(ArgTimeoutMs(info, 2));
   unsigned priority = 0;
   ssize_t r = Timed(fd, timeoutMs, [&](const struct timespec* until) -> ssize_t {
     return until ? mq_timedreceive(fd, target.data, target.length, &priority, until)
                  : mq_receive(fd, target.data, target.length, &priority);
   });
   if (r < 0) {
-    if (errno == EAGAIN || errno == ETIMEDOUT) return Napi::Number::New(info.Env(), -errno);
+    if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
     ThrowErrno(info.Env(), "mq_receive", errno);
   }
   return Napi::Number::New(info.Env(), static_cast<double>(r) * kPriorityRadix + priority);
@@ -265,7 +270,7 @@ Queue* UnwrapQueue(const Napi::CallbackInfo& info, size_t i) {
 // mqAdopt(fd, callback) -> handle. The handle owns the descriptor from now on: close
 // it with mqClose (or let the handle be collected). callback(status, events).
 Napi::Value Adopt(const Napi::CallbackInfo& info) {
-  mqd_t fd = static_cast<mqd_t>(ArgInt(info, 0));
+  mqd_t fd = ArgFd(info, 0);
   if (info.Length() < 2 || !info[1].IsFunction()) throw Napi::TypeError::New(info.Env(), "argument 1 must be a function");
   Queue* queue = new Queue(info.Env(), fd, info[1].As<Napi::Function>());
   auto handle = Napi::External<Queue>::New(info.Env(), queue, [](Napi::Env, Queue* q) { delete q; });

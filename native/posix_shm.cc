@@ -45,7 +45,7 @@ Napi::Value CreateUnnamed(const Napi::CallbackInfo& info) {
 
 // publish(fd, path): gives an unnamed file its name; EEXIST if the name is taken.
 Napi::Value Publish(const Napi::CallbackInfo& info) {
-  int fd = static_cast<int>(ArgInt(info, 0));
+  int fd = ArgFd(info, 0);
   std::string path = ArgString(info, 1);
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
@@ -56,7 +56,7 @@ Napi::Value Publish(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetMode(const Napi::CallbackInfo& info) {
-  if (fchmod(static_cast<int>(ArgInt(info, 0)), static_cast<mode_t>(ArgInt(info, 1))) != 0) {
+  if (fchmod(ArgFd(info, 0), static_cast<mode_t>(ArgInt(info, 1))) != 0) {
     ThrowErrno(info.Env(), "fchmod", errno);
   }
   return info.Env().Undefined();
@@ -65,7 +65,7 @@ Napi::Value SetMode(const Napi::CallbackInfo& info) {
 // allocate(fd, size): sets the size and reserves every page now, so a full tmpfs is
 // ENOSPC here instead of SIGBUS on first touch (DESIGN.md 2.7).
 Napi::Value Allocate(const Napi::CallbackInfo& info) {
-  int fd = static_cast<int>(ArgInt(info, 0));
+  int fd = ArgFd(info, 0);
   int64_t size = ArgInt(info, 1);
   int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
   if (err != 0) ThrowErrno(info.Env(), "posix_fallocate", err);
@@ -74,7 +74,7 @@ Napi::Value Allocate(const Napi::CallbackInfo& info) {
 
 Napi::Value Fstat(const Napi::CallbackInfo& info) {
   struct stat st;
-  if (fstat(static_cast<int>(ArgInt(info, 0)), &st) != 0) ThrowErrno(info.Env(), "fstat", errno);
+  if (fstat(ArgFd(info, 0), &st) != 0) ThrowErrno(info.Env(), "fstat", errno);
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
   result.Set("size", Napi::Number::New(env, static_cast<double>(st.st_size)));
@@ -86,7 +86,7 @@ Napi::Value Fstat(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
-  if (close(static_cast<int>(ArgInt(info, 0))) != 0 && errno != EINTR) {
+  if (close(ArgFd(info, 0)) != 0 && errno != EINTR) {
     ThrowErrno(info.Env(), "close", errno);
   }
   return info.Env().Undefined();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -86,10 +87,17 @@ Napi::Value ShmMissingBytes(const Napi::CallbackInfo& info) {
   Mapping& m = UnwrapMapping(info[0]);
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   size_t pages = (m.length + page - 1) / page;
-  std::vector<unsigned char> resident(pages);
-  if (mincore(m.base, m.length, resident.data()) != 0) ThrowErrno(info.Env(), "mincore", errno);
+  // In fixed chunks: the segment's size is the peer's choice (a sparse 4 TiB segment
+  // costs it nothing), and one byte per page of it must not be ours to allocate.
+  constexpr size_t kChunk = 65536;
+  unsigned char resident[kChunk];
   size_t missing = 0;
-  for (unsigned char r : resident) missing += (r & 1) ? 0 : 1;
+  for (size_t first = 0; first < pages; first += kChunk) {
+    size_t n = std::min(kChunk, pages - first);
+    char* at = static_cast<char*>(m.base) + first * page;
+    if (mincore(at, n * page, resident) != 0) ThrowErrno(info.Env(), "mincore", errno);
+    for (size_t i = 0; i < n; i++) missing += (resident[i] & 1) ? 0 : 1;
+  }
   return Napi::Number::New(info.Env(), static_cast<double>(missing * page));
 }
 

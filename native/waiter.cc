@@ -21,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -62,17 +63,29 @@ class Waiter {
  public:
   explicit Waiter(napi_env env) : env_(env) {}
 
-  // JS thread.
+  // JS thread. On failure this object is freed (now, or by the thread-safe function's
+  // finalizer) and a JavaScript error is thrown, so nothing is left pointing at it.
   void Start() {
+    napi_env env = env_;
     napi_value name;
-    napi_create_string_utf8(env_, "podshm-waiter", NAPI_AUTO_LENGTH, &name);
-    napi_status s = napi_create_threadsafe_function(env_, nullptr, nullptr, name, 0, 1, this, Finalize, this,
+    napi_create_string_utf8(env, "podshm-waiter", NAPI_AUTO_LENGTH, &name);
+    napi_status s = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, this, Finalize, this,
                                                     CallJs, &tsfn_);
-    if (s != napi_ok) throw Napi::Error::New(env_, "napi_create_threadsafe_function failed");
-    napi_unref_threadsafe_function(env_, tsfn_);
+    if (s != napi_ok) {
+      delete this;
+      throw Napi::Error::New(env, "napi_create_threadsafe_function failed");
+    }
+    napi_unref_threadsafe_function(env, tsfn_);
     // Registered after the thread-safe function, so it runs before Node closes it.
-    napi_add_env_cleanup_hook(env_, Cleanup, this);
-    thread_ = std::thread([this] { Run(); });
+    napi_add_env_cleanup_hook(env, Cleanup, this);
+    try {
+      thread_ = std::thread([this] { Run(); });
+    } catch (const std::system_error& e) {
+      // A pids cgroup or RLIMIT_NPROC at its limit: common in pods.
+      napi_remove_env_cleanup_hook(env, Cleanup, this);
+      napi_release_threadsafe_function(tsfn_, napi_tsfn_abort);
+      throw Napi::Error::New(env, std::string("cannot start the podshm waiter thread: ") + e.what());
+    }
   }
 
   // JS thread.
@@ -301,12 +314,11 @@ std::unordered_map<napi_env, Waiter*> registry;
 
 Waiter& Waiter::For(napi_env env) {
   std::lock_guard<std::mutex> lock(registry_mu);
-  Waiter*& w = registry[env];
-  if (w == nullptr) {
-    auto owned = std::make_unique<Waiter>(env);
-    owned->Start();
-    w = owned.release();
-  }
+  auto it = registry.find(env);
+  if (it != registry.end()) return *it->second;
+  auto* w = new Waiter(env);
+  w->Start();
+  registry.emplace(env, w);
   return *w;
 }
 
@@ -328,7 +340,7 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t* word = FutexWord(info[0], ArgInt(info, 1));
   uint32_t expected = static_cast<uint32_t>(ArgInt(info, 2));
-  int64_t timeoutMs = ArgInt(info, 3);
+  int64_t timeoutMs = ArgTimeoutMs(info, 3);
   if (info.Length() < 5 || !info[4].IsFunction()) throw Napi::TypeError::New(env, "argument 4 must be a function");
   int64_t deadline = timeoutMs >= 0 && timeoutMs < kForeverMs ? MonotonicNs() + timeoutMs * 1000000 : -1;
   uint64_t id = Waiter::For(env).Add(Wait{MappingRefOf(info[0]), word, expected, deadline}, info[4].As<Napi::Function>());

@@ -376,6 +376,8 @@ export class Container {
         clearTimeout(timer);
         resolve({ code, signal, stdout, stderr });
       });
+      // A command may exit before reading its input; that is its answer, not an error here.
+      child.stdin.on('error', () => {});
       child.stdin.end(input ?? '');
     });
   }

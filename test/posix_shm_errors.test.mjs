@@ -92,3 +92,14 @@ t.test('a non-memory directory works too, without memory capacity checks', async
   SharedMemory.unlink('disk', { dir });
   t.notOk(fs.existsSync(path.join(dir, 'disk')));
 });
+
+t.test('the raw binding refuses numbers that would turn into other numbers', async (t) => {
+  const { rawBinding } = await import('./helpers.mjs');
+  t.throws(() => rawBinding.closeFd(2 ** 32 + 1), RangeError, '2**32 + 1 is not fd 1');
+  t.throws(() => rawBinding.closeFd(-1), RangeError);
+  t.throws(() => rawBinding.closeFd(1.5), RangeError);
+  t.throws(() => rawBinding.fstat(NaN), RangeError);
+  t.throws(() => rawBinding.allocate(0, Infinity), RangeError);
+  t.throws(() => rawBinding.mqReceive(0, new Uint8Array(8), NaN), RangeError, 'a NaN timeout does not mean for ever');
+  process.stdout.write('# stdout still open\n');
+});
