@@ -18,12 +18,13 @@ namespace podshm {
 namespace {
 
 // openObject(path, flags, mode) -> fd. O_NONBLOCK keeps a FIFO planted under the
-// name from blocking the caller; lib/ then refuses anything but a regular file.
+// name from blocking the caller and O_NOCTTY a terminal from becoming ours; lib/ then
+// refuses anything but a regular file.
 Napi::Value OpenObject(const Napi::CallbackInfo& info) {
   std::string path = ArgString(info, 0);
   int flags = static_cast<int>(ArgInt(info, 1));
   mode_t mode = static_cast<mode_t>(ArgInt(info, 2));
-  int fd = open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
+  int fd = open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode);
   if (fd < 0) ThrowErrno(info.Env(), "open", errno);
   return Napi::Number::New(info.Env(), fd);
 }
