@@ -106,10 +106,14 @@ interface PendingSend extends Pending {
  */
 function sliced(timeout: number | undefined, call: (ms: number) => number): number {
   const deadline = deadlineOf(timeout ?? Infinity);
+  let ms = timeout ?? -1;
   for (;;) {
-    const left = remaining(deadline);
-    const r = call(left === Infinity ? -1 : left);
+    const r = call(ms);
     if (r !== EINTR) return r;
+    const left = remaining(deadline);
+    // Out of time between two slices: that is a timeout, not a full (or empty) queue.
+    if (left === 0) return ETIMEDOUT;
+    ms = left === Infinity ? -1 : left;
   }
 }
 

@@ -16,3 +16,21 @@ for (const kind of ['semaphore', 'mq']) {
     t.equal(r.code, 0, r.stderr);
   });
 }
+
+t.test('a wait longer than one native slice still ends as a timeout, not as a spurious answer', async (t) => {
+  const { MessageQueue, SharedMemory, Semaphore } = await import('podshm');
+  const { uniqueName } = await import('./helpers.mjs');
+  const name = uniqueName('slices');
+  const q = MessageQueue.open(name, { create: true, maxMessages: 1, messageSize: 16 });
+  t.teardown(() => {
+    q.close();
+    MessageQueue.unlink(name);
+  });
+  t.throws(() => q.receive({ timeout: 250 }), { code: 'ETIMEDOUT' }, 'receive');
+  q.send('x');
+  t.throws(() => q.send('y', { timeout: 250 }), { code: 'ETIMEDOUT' }, 'send on a full queue');
+
+  const shm = SharedMemory.create(uniqueName('slices'), 4096);
+  t.teardown(() => shm.unlink());
+  t.equal(Semaphore.init(shm, 0, 0).acquire({ timeout: 250 }), false, 'Semaphore.acquire');
+});
