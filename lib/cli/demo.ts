@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Channel, type Receiver, type Sender } from '../channel';
 import { UsageError } from '../errors';
 
-export const summary = 'two processes exchange messages through a Channel and a Unix socket, with live figures';
+export const summary = 'two processes talk through a Channel and a Unix socket: live figures';
 
 const SIZE = 64;
 // First byte of every message.

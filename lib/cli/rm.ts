@@ -13,7 +13,7 @@ import { objectKind } from '../shm_objects';
 import { SysVSharedMemory, type SysVTarget } from '../sysv';
 import { parse } from './args';
 
-export const summary = 'remove shm objects by name (not ones in use, unless --force) and System V segments';
+export const summary = 'remove shm objects (not ones in use) and System V segments';
 
 const USAGE = 'podshm rm [--force] [--dir PATH] NAME... [--sysv KEY|id:ID]...';
 

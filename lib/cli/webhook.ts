@@ -3,7 +3,7 @@ import { jsonLogger } from '../webhook/log';
 import { DEFAULT_RATIO } from '../webhook/mutate';
 import { createWebhookServer } from '../webhook/server';
 
-export const summary = 'HTTPS admission webhook that mounts a sized Memory emptyDir at /dev/shm in every pod';
+export const summary = 'admission webhook: a sized Memory emptyDir at /dev/shm in every pod';
 
 const USAGE = `usage: podshm webhook --tls-cert FILE --tls-key FILE [--port 8443] [--host ADDR]
                       [--ratio ${DEFAULT_RATIO}] [--default-limit QUANTITY] [--request-timeout MS]
