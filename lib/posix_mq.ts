@@ -459,37 +459,36 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   }
 
   #serveReceivers(): void {
-    const list = this.#receivers;
-    for (let e = list.first; e && this.#fd >= 0; e = list.first) {
-      const buffer = e.target ?? this.#scratchBuffer();
-      let r: number;
-      try {
-        r = sys(this.name, () => native.mqReceive(this.#fd, buffer, 0));
-      } catch (err) {
-        this.#finish(list, e);
-        e.reject(err);
-        continue;
-      }
-      if (r < 0) return;
-      this.#finish(list, e);
-      e.resolve(e.target ? decode(r) : this.#copy(r, buffer));
-    }
+    this.#serve(
+      this.#receivers,
+      (e) => native.mqReceive(this.#fd, e.target ?? this.#scratchBuffer(), 0),
+      (e, r) => e.resolve(e.target ? decode(r) : this.#copy(r, this.#scratchBuffer())),
+    );
   }
 
   #serveSenders(): void {
-    const list = this.#senders;
+    this.#serve(
+      this.#senders,
+      (e) => native.mqSend(this.#fd, e.data, e.priority, 0),
+      (e) => e.resolve(undefined),
+    );
+  }
+
+  /** Serves pending calls in the order they were made, until one would have to wait. */
+  #serve<T extends Pending>(list: WaitList<T>, attempt: (e: T) => number, settle: (e: T, r: number) => void): void {
     for (let e = list.first; e && this.#fd >= 0; e = list.first) {
+      const entry = e;
       let r: number;
       try {
-        r = sys(this.name, () => native.mqSend(this.#fd, e!.data, e!.priority, 0));
+        r = sys(this.name, () => attempt(entry));
       } catch (err) {
-        this.#finish(list, e);
-        e.reject(err);
+        this.#finish(list, entry);
+        entry.reject(err);
         continue;
       }
       if (r < 0) return;
-      this.#finish(list, e);
-      e.resolve(undefined);
+      this.#finish(list, entry);
+      settle(entry, r);
     }
   }
 
