@@ -48,19 +48,29 @@ export function wake(s: Sleeper): void {
   native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
 }
 
+// A wait longer than this means the peer was not running (about a scheduler time slice).
+const PEER_AWAY_MS = 1;
+
 /**
  * One waiting side's spin budget, adapted as an adaptive mutex adapts its own: doubled
- * (up to SPIN_NS) when a spin sees what it waits for, halved when the spin ends in a
- * sleep. When there are more runnable processes than cores the peer is often not
- * running, and spinning against it only delays it; the budget then shrinks.
+ * (up to SPIN_NS) when the peer answers while it runs, halved when a wait shows it was
+ * not running. When there are more runnable processes than cores the peer is often off
+ * its core for a time slice, and spinning against it only delays it; the budget then
+ * shrinks. A wait that ended in a sleep still counts as answered if it took less than
+ * PEER_AWAY_MS: judging it by the spin alone would keep a budget that had shrunk below
+ * the peer's usual answer time shrunk for ever, every wait paying a sleep and a wake-up
+ * (20 to 100 µs here) for an answer that a spin would have caught.
  */
 export class SpinBudget {
   ns = SPIN_NS;
+  /** The spin saw what it waited for. */
   hit(): void {
     this.ns = Math.min(SPIN_NS, this.ns * 2);
   }
-  miss(): void {
-    this.ns = Math.max(MIN_SPIN_NS, this.ns / 2);
+  /** The spin gave up, and the whole wait took `waitedMs`. */
+  slept(waitedMs: number): void {
+    if (waitedMs < PEER_AWAY_MS) this.hit();
+    else this.ns = Math.max(MIN_SPIN_NS, this.ns / 2);
   }
 }
 
@@ -102,14 +112,19 @@ function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
 
 /** Blocks this thread until attempt() succeeds, the deadline passes (ETIMEDOUT) or the peer goes (checkPeer throws). */
 export function waitSync<T>(plan: WaitPlan<T>): T {
-  if (plan.strategy !== 'block') {
-    const r = spin(plan, plan.strategy === 'spin' ? Infinity : plan.budget.ns / 1e6);
-    if (r !== undefined) {
-      plan.budget.hit();
-      return r;
-    }
-    plan.budget.miss();
+  if (plan.strategy === 'block') return sleepSync(plan);
+  const start = performance.now();
+  const r = spin(plan, plan.strategy === 'spin' ? Infinity : plan.budget.ns / 1e6);
+  if (r !== undefined) {
+    plan.budget.hit();
+    return r;
   }
+  const slept = sleepSync(plan);
+  plan.budget.slept(performance.now() - start);
+  return slept;
+}
+
+function sleepSync<T>(plan: WaitPlan<T>): T {
   const { i32, handle, flag, seq } = plan.sleeper;
   for (;;) {
     // Raised before every sleep; cleared by the waker (never by us: another sleeper
@@ -132,20 +147,24 @@ export function waitSync<T>(plan: WaitPlan<T>): T {
 /** The same without blocking the event loop: a short spin, then the per-process waiter thread. */
 export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal?.aborted) throw new AbortError(signal.reason);
-  if (plan.strategy !== 'block') {
-    // Never longer than adaptive's budget: spinning here holds the event loop.
-    const r = spin(plan, plan.budget.ns / 1e6);
-    if (r !== undefined) {
-      plan.budget.hit();
-      return r;
-    }
-    plan.budget.miss();
+  if (plan.strategy === 'block') return sleepAsyncUntil(plan, signal);
+  const start = performance.now();
+  // Never longer than adaptive's budget: spinning here holds the event loop.
+  const r = spin(plan, plan.budget.ns / 1e6);
+  if (r !== undefined) {
+    plan.budget.hit();
+    return r;
   }
+  const slept = await sleepAsyncUntil(plan, signal);
+  plan.budget.slept(performance.now() - start);
+  return slept;
+}
+
+async function sleepAsyncUntil<T>(plan: WaitPlan<T>, signal: AbortSignal | undefined): Promise<T> {
   const { i32, handle, flag, seq } = plan.sleeper;
   for (;;) {
     if (signal?.aborted) throw new AbortError(signal.reason);
-    // Raised before every sleep; cleared by the waker (never by us: another sleeper
-    // of the same direction may have raised it too).
+    // As in sleepSync().
     Atomics.store(i32, flag, 1);
     const expected = Atomics.load(i32, seq);
     let r = plan.attempt();
