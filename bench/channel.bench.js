@@ -11,7 +11,7 @@ const { Channel } = require('podshm');
 
 const PEER = path.join(__dirname, 'channel-peer.js');
 // Each measurement runs for about this long (after a warm-up), or its count.
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 0.5);
 
 let counter = 0;
 const uniq = (tag) => `/podshm-bench-${process.pid}-${++counter}-${tag}`;
@@ -278,34 +278,41 @@ async function shmtaOneWay(shm, count) {
 async function run(suite) {
   const pingpong = suite.cProgram('channel_pingpong');
   const spsc = suite.cProgram('channel_spsc');
+  const c = (program, args) => async () => Number(await suite.capture(program, args));
   const shm = shmta();
 
   let g = 'channel: round trip 64 B, busy';
-  suite.record(g, 'C spin ping-pong (shared word)', Number(await suite.capture(pingpong, ['spin', '300000'])), 'ns');
-  const adaptive = await channelRoundTrip('adaptive', 64, 'copy');
-  suite.record(g, "podshm Channel wait 'adaptive'", adaptive, 'ns');
-  suite.record(g, "podshm Channel wait 'spin'", await channelRoundTrip('spin', 64, 'copy'), 'ns');
-  if (shm) suite.record(g, 'shm-typed-array + Atomics spin (word only)', await shmtaRoundTrip(shm, 2_000_000), 'ns');
+  await suite.alternate(g, [
+    { name: 'C spin ping-pong (shared word)', unit: 'ns', measure: c(pingpong, ['spin', '300000']) },
+    { name: "podshm Channel wait 'adaptive'", unit: 'ns', measure: () => channelRoundTrip('adaptive', 64, 'copy') },
+    { name: "podshm Channel wait 'spin'", unit: 'ns', measure: () => channelRoundTrip('spin', 64, 'copy') },
+    ...(shm ? [{ name: 'shm-typed-array + Atomics spin (word only)', unit: 'ns', measure: () => shmtaRoundTrip(shm, 2_000_000) }] : []),
+  ]);
   suite.record(g, 'Node Unix socket', await unixRoundTrip(64, 50_000), 'ns');
   suite.record(g, 'child_process IPC (process.send)', await ipcRoundTrip(50_000), 'ns');
 
   g = 'channel: round trip 64 B, idle-friendly';
-  suite.record(g, 'C futex ping-pong', Number(await suite.capture(pingpong, ['futex', '20000'])), 'ns');
-  suite.record(g, "podshm Channel wait 'block'", await channelRoundTrip('block', 64, 'copy'), 'ns');
+  await suite.alternate(g, [
+    { name: 'C futex ping-pong', unit: 'ns', measure: c(pingpong, ['futex', '20000']) },
+    { name: "podshm Channel wait 'block'", unit: 'ns', measure: () => channelRoundTrip('block', 64, 'copy') },
+  ]);
 
   g = 'channel: one-way 64 B messages';
-  suite.record(g, 'C SPSC ring', Number(await suite.capture(spsc, ['50000000'])), 'msg/s');
-  suite.record(g, 'podshm Channel sendMany(64) + drain', await channelOneWay(20_000_000, true), 'msg/s');
-  suite.record(g, 'podshm Channel send + drain', await channelOneWay(10_000_000, false), 'msg/s');
+  await suite.alternate(g, [
+    { name: 'C ring, channel layout, head per message', unit: 'msg/s', measure: c(spsc, ['20000000', '1']) },
+    { name: 'C ring, channel layout, head per 64', unit: 'msg/s', measure: c(spsc, ['50000000', '64']) },
+    { name: 'podshm Channel sendMany(64) + drain', unit: 'msg/s', measure: () => channelOneWay(10_000_000, true) },
+    { name: 'podshm Channel send + drain', unit: 'msg/s', measure: () => channelOneWay(4_000_000, false) },
+  ]);
   if (shm) suite.record(g, 'shm-typed-array + hand-written ring', await shmtaOneWay(shm, 5_000_000), 'msg/s');
   suite.record(g, 'Node Unix socket (one write per message)', await unixOneWay(1_000_000), 'msg/s');
   suite.record(g, 'child_process IPC (process.send)', await ipcOneWay(200_000), 'msg/s');
 
   g = 'channel: round trip 4 MiB, zero copy';
-  suite.record(g, 'C spin ping-pong (an offset is all C passes)', Number(await suite.capture(pingpong, ['spin', '300000'])), 'ns');
-  suite.record(g, 'podshm Channel 64 B (adaptive)', adaptive, 'ns');
-  const big = await channelRoundTrip('adaptive', 4 << 20, 'zero-copy');
-  suite.record(g, 'podshm Channel 4 MiB reserve/commit', big, 'ns', `${(big / adaptive).toFixed(2)}x the 64 B round trip`);
+  await suite.alternate(g, [
+    { name: 'podshm Channel 64 B (adaptive)', unit: 'ns', measure: () => channelRoundTrip('adaptive', 64, 'copy') },
+    { name: 'podshm Channel 4 MiB reserve/commit', unit: 'ns', measure: () => channelRoundTrip('adaptive', 4 << 20, 'zero-copy') },
+  ]);
   suite.record(g, 'Node Unix socket 4 MiB', await unixRoundTrip(4 << 20, 2_000), 'ns');
 }
 
