@@ -88,7 +88,7 @@ function suite() {
         for (const r of rs) {
           const ratio = r.value / base.value;
           const word = r.unit === 'ns' ? 'the time' : 'the rate';
-          process.stdout.write(`  ${r.name.padEnd(44)} ${fmt(r.value, r.unit).padStart(14)}  ${ratio.toFixed(2)}x ${r === base ? '(baseline)' : word}\n`);
+          process.stdout.write(`  ${r.name.padEnd(44)} ${fmt(r.value, r.unit).padStart(14)}  ${ratio < 0.1 ? ratio.toPrecision(2) : ratio.toFixed(2)}x ${r === base ? '(baseline)' : word}\n`);
         }
       }
     },
