@@ -33,7 +33,8 @@ export interface SendAsyncOptions extends SendOptions {
 // before it calls the lock stuck (legitimate holders keep it for a few stores).
 const LOCK_PATIENCE_MS = 1000;
 // How far past its head a single producer keeps the free room's cache lines claimed
-// (see #claimAhead): a few round trips of a cache line's worth of messages.
+// (see #claimAhead): 32 lines, enough transfers in flight to cover one's latency at the
+// copy's pace (512 B to 8 KiB measured alike here; 32 KiB was slower).
 const CLAIM_AHEAD = 2048;
 const LINE = 64;
 
