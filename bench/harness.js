@@ -76,7 +76,6 @@ function suite() {
         const range = `median of ${rounds}, ${fmt(Math.min(...values[i]), e.unit)} to ${fmt(Math.max(...values[i]), e.unit)}`;
         record(group, e.name, medians[i], e.unit, range);
       });
-      return medians;
     },
     summary() {
       const groups = [...new Set(rows.map((r) => r.group))];
