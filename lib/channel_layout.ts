@@ -88,8 +88,10 @@ export const tagSlot = (tag: number): number => tag % MAX_PRODUCERS;
 export const tagGeneration = (tag: number): number => Math.floor(tag / MAX_PRODUCERS);
 
 export const MIN_CAPACITY = 4096;
-// Positions are u32 counters that wrap; differences stay unambiguous while the data
-// area is at most 2^30 bytes.
+// Positions are 32-bit counters that wrap; differences stay unambiguous while the data
+// area is at most 2^30 bytes. JavaScript keeps them as int32 (`| 0`, printed `>>> 0`):
+// V8 holds an int32 field as a small integer, where a uint32 past 2^31 becomes a heap
+// number, which slowed a sender by a sixth once 2 GiB had passed (docs/channel.md).
 export const MAX_CAPACITY = 2 ** 30;
 
 /** The largest message a ring of this capacity carries: it must fit contiguously with a padding record before it. */

@@ -72,11 +72,11 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#presence = core.peers.claimConsumer();
     // A consumer that takes over from a dead one resumes at the published tail, so
     // what the dead one had read but not yet released is delivered again.
-    const tail = Atomics.load(this.#i32, TAIL) >>> 0;
-    const head = Atomics.load(this.#i32, HEAD) >>> 0;
+    const tail = Atomics.load(this.#i32, TAIL);
+    const head = Atomics.load(this.#i32, HEAD);
     this.#read = this.#released = this.#published = this.#head = tail;
     try {
-      if ((tail & 7) !== 0) throw this.#core.corrupt(`tail ${tail} is not a multiple of 8`, H.TAIL, tail);
+      if ((tail & 7) !== 0) throw this.#core.corrupt(`tail ${tail >>> 0} is not a multiple of 8`, H.TAIL, tail);
       this.#checkHead(head);
     } catch (err) {
       this.#presence.release();
@@ -215,7 +215,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     for (;;) {
       const pos = this.#read;
       if (pos === this.#head) {
-        const head = Atomics.load(i32, HEAD) >>> 0;
+        const head = Atomics.load(i32, HEAD);
         if (head === pos) {
           this.#blockedBy = -1;
           // Caught up: producers must see all the room there is, whoever waits.
@@ -238,8 +238,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       }
       const extent = this.#extent(w, index, pos);
       const pad = (i32[w] & PAD) !== 0;
-      if (!pad && word1 > extent) throw this.#core.corrupt(`a record at ${pos} has length ${word1} beyond its extent ${extent}`, (w + 1) << 2, word1);
-      this.#read = (pos + RECORD_HEADER + extent) >>> 0;
+      if (!pad && word1 > extent) throw this.#core.corrupt(`a record at ${pos >>> 0} has length ${word1} beyond its extent ${extent}`, (w + 1) << 2, word1);
+      this.#read = (pos + RECORD_HEADER + extent) | 0;
       if (pad) continue;
       this.#messages++;
       this.#bytes += word1;
@@ -255,7 +255,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     const word0 = this.#i32[w];
     const extent = word0 & ~PAD;
     if (word0 < 0 || (extent & 7) !== 0 || index + RECORD_HEADER + extent > this.#capacity || RECORD_HEADER + extent > ((this.#head - pos) >>> 0)) {
-      throw this.#core.corrupt(`a record at ${pos} has header 0x${(word0 >>> 0).toString(16)} (head ${this.#head})`, w << 2, word0);
+      throw this.#core.corrupt(`a record at ${pos >>> 0} has header 0x${(word0 >>> 0).toString(16)} (head ${this.#head >>> 0})`, w << 2, word0);
     }
     return extent;
   }
@@ -265,7 +265,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #checkHead(head: number): void {
     const ahead = (head - this.#released) >>> 0;
     if ((head & 7) !== 0 || ahead > this.#capacity || ahead < ((this.#read - this.#released) >>> 0)) {
-      throw this.#core.corrupt(`head ${head} is not 8-aligned within ${this.#capacity} bytes after tail ${this.#released}`, H.HEAD, head);
+      throw this.#core.corrupt(`head ${head >>> 0} is not 8-aligned within ${this.#capacity} bytes after tail ${this.#released >>> 0}`, H.HEAD, head);
     }
     this.#head = head;
   }
@@ -279,7 +279,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     const index = pos & this.#mask;
     const w = (HEADER_SIZE + index) >> 2;
     if (Atomics.load(this.#i32, w + 1) !== -tag - 1) return; // committed meanwhile
-    this.#read = (pos + RECORD_HEADER + this.#extent(w, index, pos)) >>> 0;
+    this.#read = (pos + RECORD_HEADER + this.#extent(w, index, pos)) | 0;
     this.#blockedBy = -1;
   }
 

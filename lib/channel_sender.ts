@@ -100,8 +100,9 @@ export class Sender implements Disposable {
   /** Single producer: #claimAhead() has written into the cache lines from the head up to here. */
   #claimed: number;
   #closed = false;
-  /** A batch has been written but its head not yet published. */
-  #unpublished = false;
+  /** Messages (and their bytes) of a batch written but not yet published by #flush(). */
+  #unpublished = 0;
+  #unpublishedBytes = 0;
   readonly #budget = new SpinBudget();
 
   /** @internal Use Channel.sender(). */
@@ -119,8 +120,8 @@ export class Sender implements Disposable {
     this.#presence = presence;
     this.#reservedMark = -(ownerTag(slot, generation) + 1);
     this.#sentIndex = (H.SLOTS + slot * SLOT_SIZE + S.SENT_MESSAGES) >> 3;
-    this.#tail = Atomics.load(this.#i32, TAIL) >>> 0;
-    this.#head = Atomics.load(this.#i32, HEAD) >>> 0;
+    this.#tail = Atomics.load(this.#i32, TAIL);
+    this.#head = Atomics.load(this.#i32, HEAD);
     this.#claimed = this.#head;
     if (!this.#multi) {
       try {
@@ -166,11 +167,17 @@ export class Sender implements Disposable {
    */
   sendMany(messages: readonly Uint8Array[], opts?: SendOptions): void {
     if (!Array.isArray(messages)) throw argType('messages', 'an array of Uint8Array', messages);
-    for (let i = 0; i < messages.length; i++) this.#bytes(messages[i]);
+    let views: readonly Uint8Array[] = messages;
+    for (let i = 0; i < messages.length; i++) {
+      if (this.#bytes(messages[i]) !== messages[i]) {
+        views = messages.map((m) => this.#bytes(m));
+        break;
+      }
+    }
     const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
     try {
-      for (let i = 0; i < messages.length; i++) {
-        const view = this.#bytes(messages[i]);
+      for (let i = 0; i < views.length; i++) {
+        const view = views[i];
         if (this.#put(view, false)) continue;
         this.#flush();
         waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
@@ -231,7 +238,7 @@ export class Sender implements Disposable {
   _commit(record: number, length: number): void {
     this.#checkOpen();
     Atomics.store(this.#i32, (record >> 2) + 1, length);
-    this.#count(length);
+    this.#count(1, length);
     wake(this.#core.dataSleeper);
   }
 
@@ -276,12 +283,13 @@ export class Sender implements Disposable {
       if (record < 0) return false;
       if (((this.#claimed - this.#head) | 0) < CLAIM_AHEAD / 2) this.#claimAhead();
       this.#u8.set(bytes, record + RECORD_HEADER);
-      this.#count(length);
       if (publish) {
+        this.#count(1, length);
         Atomics.store(i32, HEAD, this.#head);
         wake(this.#core.dataSleeper);
       } else {
-        this.#unpublished = true;
+        this.#unpublished++;
+        this.#unpublishedBytes += length;
       }
       return true;
     }
@@ -293,8 +301,9 @@ export class Sender implements Disposable {
   }
 
   #flush(): void {
-    if (!this.#unpublished || this.#core.closed) return;
-    this.#unpublished = false;
+    if (this.#unpublished === 0 || this.#core.closed) return;
+    this.#count(this.#unpublished, this.#unpublishedBytes);
+    this.#unpublished = this.#unpublishedBytes = 0;
     Atomics.store(this.#i32, HEAD, this.#head);
     wake(this.#core.dataSleeper);
   }
@@ -327,17 +336,17 @@ export class Sender implements Disposable {
     const far = Math.min(CLAIM_AHEAD, this.#capacity - ((head - this.#tail) >>> 0));
     const i32 = this.#i32;
     const mask = this.#mask;
-    at = ((at + LINE - 1) & -LINE) >>> 0;
+    at = (at + LINE - 1) & -LINE;
     while (((at - head) >>> 0) < far) {
       i32[(HEADER_SIZE + (at & mask)) >> 2] = 0;
-      at = (at + LINE) >>> 0;
+      at = (at + LINE) | 0;
     }
     this.#claimed = at;
   }
 
-  #count(length: number): void {
-    this.#f64[this.#sentIndex] += 1;
-    this.#f64[this.#sentIndex + 1] += length;
+  #count(messages: number, bytes: number): void {
+    this.#f64[this.#sentIndex] += messages;
+    this.#f64[this.#sentIndex + 1] += bytes;
   }
 
   // Single producer: claims room after this.#head and writes the record header (word 1
@@ -358,13 +367,13 @@ export class Sender implements Disposable {
       const w = (HEADER_SIZE + index) >> 2;
       i32[w] = (room - RECORD_HEADER) | PAD;
       i32[w + 1] = 0;
-      head = (head + room) >>> 0;
+      head = (head + room) | 0;
       index = 0;
     }
     const w = (HEADER_SIZE + index) >> 2;
     i32[w] = extent;
     i32[w + 1] = word1;
-    this.#head = (head + size) >>> 0;
+    this.#head = (head + size) | 0;
     return HEADER_SIZE + index;
   }
 
@@ -377,8 +386,8 @@ export class Sender implements Disposable {
     const i32 = this.#i32;
     this.#lock();
     try {
-      const head = Atomics.load(i32, HEAD) >>> 0;
-      if ((head & 7) !== 0) throw this.#core.corrupt(`head ${head} is not a multiple of 8`, H.HEAD, head);
+      const head = Atomics.load(i32, HEAD);
+      if ((head & 7) !== 0) throw this.#core.corrupt(`head ${head >>> 0} is not a multiple of 8`, H.HEAD, head);
       if ((head - this.#tail) >>> 0 > this.#capacity) this.#refreshTail(head, 0);
       this.#head = head;
       const record = this.#claimSingle(length, this.#reservedMark);
@@ -414,7 +423,7 @@ export class Sender implements Disposable {
 
   // Re-reads the consumer's tail; true if `need` bytes are now free after `head`.
   #refreshTail(head: number, need: number): boolean {
-    const tail = Atomics.load(this.#i32, TAIL) >>> 0;
+    const tail = Atomics.load(this.#i32, TAIL);
     this.#checkSpan(head, tail);
     this.#tail = tail;
     if (this.#capacity - ((head - tail) >>> 0) >= need) return true;
@@ -424,7 +433,7 @@ export class Sender implements Disposable {
 
   #checkSpan(head: number, tail: number): void {
     if ((tail & 7) !== 0 || (head & 7) !== 0 || (head - tail) >>> 0 > this.#capacity) {
-      throw this.#core.corrupt(`head ${head} and tail ${tail} are not 8-aligned at most ${this.#capacity} bytes apart`, H.TAIL, tail);
+      throw this.#core.corrupt(`head ${head >>> 0} and tail ${tail >>> 0} are not 8-aligned at most ${this.#capacity} bytes apart`, H.TAIL, tail);
     }
   }
 

@@ -108,6 +108,47 @@ t.test('near full, a producer writes only into released room: unread messages st
   t.ok(bytes > 50 * 4096, `${sent} messages, ${bytes} bytes, went through a 4 KiB ring`);
   t.equal(bad, 0, 'no byte of an unread message was overwritten');
 });
+t.test('positions wrap through 2^31 and 2^32 without losing or reordering a message', async (t) => {
+  // Positions are 32-bit counters kept as int32 in JavaScript (lib/channel_layout.ts):
+  // start both sides just below each boundary and stream across it.
+  for (const producers of ['single', 'multi']) {
+    for (const start of [2 ** 31 - 1024, 2 ** 32 - 1024]) {
+      const ch = channel(t, { producers });
+      const raw = SharedMemory.open(ch.name);
+      t.teardown(() => raw.close());
+      const i32 = new Int32Array(raw.buffer);
+      i32[128 >> 2] = start | 0; // HEAD
+      i32[256 >> 2] = start | 0; // TAIL
+      const tx = ch.sender();
+      const rx = ch.receiver();
+      const fill = (seq) => Uint8Array.from({ length: 1 + ((seq * 37) % 200) }, (_, i) => (seq + i) & 255);
+      let sent = 0;
+      let received = 0;
+      let bad = 0;
+      let used = 0;
+      while (sent < 300) {
+        const batch = [fill(sent), fill(sent + 1), fill(sent + 2)];
+        tx.sendMany(batch);
+        tx.send(fill(sent + 3));
+        const slot = tx.reserve(fill(sent + 4).length);
+        slot.bytes.set(fill(sent + 4));
+        slot.commit();
+        sent += 5;
+        used = Math.max(used, ch.stats().usedBytes);
+        for (let m; (m = rx.tryReceive()) !== null; received++) {
+          const want = fill(received);
+          if (m.length !== want.length || m.some((b, i) => b !== want[i])) bad++;
+        }
+      }
+      t.equal(received, sent, `${producers} from ${start}: every message arrived`);
+      t.equal(bad, 0, `${producers} from ${start}: in order, every byte as sent`);
+      t.ok(used > 0 && used <= 4096, `usedBytes stayed within the ring (${used})`);
+      const head = i32[128 >> 2] >>> 0;
+      t.ok(((head - start) >>> 0) > 1024, `the head went past the boundary (${start} -> ${head})`);
+    }
+  }
+});
+
 t.test('timeouts and AbortSignal', async (t) => {
   const ch = channel(t, { wait: 'block' });
   const tx = ch.sender();
@@ -223,8 +264,9 @@ t.test('sendMany: in order, checked before anything is sent, waits for room like
   t.throws(() => tx.sendMany([Uint8Array.of(1), 'x']), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => tx.sendMany([Uint8Array.of(1), new Uint8Array(5000)]), { code: 'EMSGSIZE' });
   t.equal(rx.tryReceive(), null, 'nothing was sent');
-  tx.sendMany([Uint8Array.of(1), Uint8Array.of(2, 2), new Uint8Array(0), Buffer.from('abc')]);
-  t.same([rx.receive(), rx.receive(), rx.receive(), rx.receive()].map((m) => [...m]), [[1], [2, 2], [], [97, 98, 99]]);
+  tx.sendMany([Uint8Array.of(1), Uint8Array.of(2, 2), new Uint8Array(0), Buffer.from('abc'), new Uint16Array([0x0201])]);
+  t.same([rx.receive(), rx.receive(), rx.receive(), rx.receive(), rx.receive()].map((m) => [...m]), [[1], [2, 2], [], [97, 98, 99], [1, 2]]);
+  t.match(ch.stats(), { messagesSent: 5, bytesSent: 8 }, 'a batch is counted once it is published');
   const many = Array.from({ length: 100 }, (_, i) => new Uint8Array(100).fill(i));
   t.throws(() => tx.sendMany(many, { timeout: 20 }), { code: 'ETIMEDOUT' }, 'more than the ring holds, with nobody reading');
   let got = 0;
