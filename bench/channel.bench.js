@@ -312,8 +312,8 @@ async function run(suite) {
 
   g = 'channel: one-way 64 B messages';
   await suite.alternate(g, [
-    { name: 'C ring, channel layout, head per message', unit: 'msg/s', measure: c(spsc, ['20000000', '1']) },
-    { name: 'C ring, channel layout, head per 64', unit: 'msg/s', measure: c(spsc, ['50000000', '64']) },
+    { name: 'C ring, channel layout, publish per message', unit: 'msg/s', measure: c(spsc, ['20000000', '1']) },
+    { name: 'C ring, channel layout, publish per 64', unit: 'msg/s', measure: c(spsc, ['50000000', '64']) },
     { name: 'podshm Channel sendMany(64) + drain', unit: 'msg/s', measure: () => channelOneWay(10_000_000, true) },
     { name: 'podshm Channel send + drain', unit: 'msg/s', measure: () => channelOneWay(4_000_000, false) },
   ]);

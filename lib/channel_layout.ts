@@ -4,7 +4,7 @@
 import { ChannelCorruptError } from './errors';
 import { MAGIC } from './magic';
 
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 // The header is one page so that the data area starts page-aligned (large zero-copy
 // messages then sit on their own pages). Hot words that different sides write are
@@ -22,7 +22,7 @@ export const H = {
   MAX_PRODUCERS: 20,
 
   // Written by producers.
-  HEAD: 128, // next free position (u32, wraps modulo 2^32)
+  HEAD: 128, // next free position (u32, wraps modulo 2^32); the consumer does not poll it
   RESERVE_LOCK: 132, // multi-producer: 0 free, else the holder's owner tag
 
   // Written by the consumer.
@@ -72,13 +72,20 @@ export const WAIT_STRATEGIES = ['adaptive', 'spin', 'block'] as const;
 export type WaitStrategy = (typeof WAIT_STRATEGIES)[number];
 
 // A record: two Int32 words then the payload, padded to 8 bytes.
-//   word 0: extent | PAD   extent = the payload area in bytes, a multiple of 8;
-//                          PAD marks the filler that skips to the start at the wrap
-//   word 1: length >= 0    committed: the message's length (<= extent)
-//           -(tag + 1)     reserved, not yet committed; tag = the owner (slot, generation)
+//   word 0: 0                         not written yet: the consumer waits here
+//           extent | WRITTEN | PAD?   extent = the payload area in bytes, a multiple of 8;
+//                                     PAD marks the filler that skips to the start at the wrap
+//   word 1: length >= 0               committed: the message's length (<= extent)
+//           -(tag + 1)                reserved, not yet committed; tag = the owner (slot, generation)
+// Word 0 is what publishes a record: it is stored last, with Atomics.store, after word 1,
+// the payload, and a 0 in word 0 of the position after the record, so the consumer polls
+// the record's own cache line, not the head (docs/channel.md, Protocol).
 // A record never crosses the end of the data area, so a message is one contiguous view.
 export const RECORD_HEADER = 8;
 export const PAD = 1;
+export const WRITTEN = 2;
+/** The low bits of word 0 that are flags, not extent. */
+export const RECORD_FLAGS = 7;
 
 /** The owner tag of a producer in records and in the reserve lock. */
 export function ownerTag(slot: number, generation: number): number {

@@ -1,11 +1,11 @@
 // The consumer side of a Channel. A received message is a view into the ring itself;
 // its room is given back to producers at the next receive or release(). The tail is
 // published lazily (every quarter ring, whenever the consumer has caught up, or at
-// once when a producer sleeps for room), so the fast path touches the producers' cache
-// lines only to read.
+// once when a producer sleeps for room), and the consumer learns of new messages from
+// the records themselves, so the fast path reads no line but the ring's.
 import { AbortError, PeerGoneError, SystemError } from './errors';
 import type { ChannelCore } from './channel_core';
-import { H, HEADER_SIZE, PAD, RECORD_HEADER, tagGeneration, tagSlot } from './channel_layout';
+import { H, HEADER_SIZE, PAD, RECORD_FLAGS, RECORD_HEADER, WRITTEN, tagGeneration, tagSlot } from './channel_layout';
 import { SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
 import { abortSignal, deadlineOf, timeoutMs } from './timeout';
 import type { Presence } from './liveness';
@@ -44,16 +44,12 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #released: number;
   /** The tail as last published to producers. */
   #published: number;
-  /** The producers' head as last read. */
-  #head: number;
   /** Set by #next() when it stops at an uncommitted record: that record's owner tag, else -1. */
   #blockedBy = -1;
   /** Payload offset and length of the message #next() found. */
   #at = 0;
   #length = 0;
   #messages = 0;
-  /** Takes the waiting consumer's reads of the record it waits for, so they are not optimised away (see #plan). */
-  #warm = 0;
   #bytes = 0;
   #closed = false;
   readonly #budget = new SpinBudget();
@@ -74,10 +70,12 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     // what the dead one had read but not yet released is delivered again.
     const tail = Atomics.load(this.#i32, TAIL);
     const head = Atomics.load(this.#i32, HEAD);
-    this.#read = this.#released = this.#published = this.#head = tail;
+    this.#read = this.#released = this.#published = tail;
     try {
       if ((tail & 7) !== 0) throw this.#core.corrupt(`tail ${tail >>> 0} is not a multiple of 8`, H.TAIL, tail);
-      this.#checkHead(head);
+      if ((head & 7) !== 0 || ((head - tail) >>> 0) > this.#capacity) {
+        throw this.#core.corrupt(`head ${head >>> 0} is not 8-aligned within ${this.#capacity} bytes after tail ${tail >>> 0}`, H.HEAD, head);
+      }
     } catch (err) {
       this.#presence.release();
       throw err;
@@ -214,21 +212,16 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     const i32 = this.#i32;
     for (;;) {
       const pos = this.#read;
-      if (pos === this.#head) {
-        const head = Atomics.load(i32, HEAD);
-        if (head === pos) {
-          this.#blockedBy = -1;
-          // Caught up: producers must see all the room there is, whoever waits.
-          this.#publish();
-          return -1;
-        }
-        this.#checkHead(head);
-      }
       const index = pos & this.#mask;
       const w = (HEADER_SIZE + index) >> 2;
-      // Plain read: the record was written before the head that covers it was
-      // published (and our Atomics.load of that head orders it); only a reserved
-      // record's commit comes later, and that one is re-read with Atomics.load.
+      if (Atomics.load(i32, w) === 0) {
+        this.#blockedBy = -1;
+        // Caught up: producers must see all the room there is, whoever waits.
+        this.#publish();
+        return -1;
+      }
+      // Plain read: word 1 was written before the word 0 just loaded was stored; only
+      // a reserved record's commit comes later, and that one is re-read with Atomics.load.
       let word1 = i32[w + 1];
       if (word1 < 0) word1 = Atomics.load(i32, w + 1);
       if (word1 < 0) {
@@ -249,25 +242,16 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     }
   }
 
-  // The extent of the record whose header is at Int32 index w, checked: 8-aligned,
-  // inside the data area, and inside what the producers have published.
+  // The extent of the written record whose header is at Int32 index w, checked: the
+  // flags known, inside the data area, and ending at most one ring past what this
+  // consumer has released (so it never reads room it has not given back).
   #extent(w: number, index: number, pos: number): number {
     const word0 = this.#i32[w];
-    const extent = word0 & ~PAD;
-    if (word0 < 0 || (extent & 7) !== 0 || index + RECORD_HEADER + extent > this.#capacity || RECORD_HEADER + extent > ((this.#head - pos) >>> 0)) {
-      throw this.#core.corrupt(`a record at ${pos >>> 0} has header 0x${(word0 >>> 0).toString(16)} (head ${this.#head >>> 0})`, w << 2, word0);
+    const extent = word0 & ~RECORD_FLAGS;
+    if (word0 < 0 || (word0 & (RECORD_FLAGS & ~PAD)) !== WRITTEN || index + RECORD_HEADER + extent > this.#capacity || ((pos - this.#released) >>> 0) + RECORD_HEADER + extent > this.#capacity) {
+      throw this.#core.corrupt(`a record at ${pos >>> 0} has header 0x${(word0 >>> 0).toString(16)}`, w << 2, word0);
     }
     return extent;
-  }
-
-  // Accepts a head read from shared memory only if it lies at most one ring ahead of
-  // what this consumer has released, and not behind what it has read.
-  #checkHead(head: number): void {
-    const ahead = (head - this.#released) >>> 0;
-    if ((head & 7) !== 0 || ahead > this.#capacity || ahead < ((this.#read - this.#released) >>> 0)) {
-      throw this.#core.corrupt(`head ${head >>> 0} is not 8-aligned within ${this.#capacity} bytes after tail ${this.#released >>> 0}`, H.HEAD, head);
-    }
-    this.#head = head;
   }
 
   // The record we stopped at belongs to a producer that died before committing it:
@@ -288,10 +272,6 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       attempt: () => {
         // Closed while waiting (the memory now reads as zeros): say so, not "corrupt".
         if (this.#closed || this.#core.closed) throw this.#core.closedError();
-        // Read the first word of the record we wait for (its value is discarded: the
-        // head decides) so that the line the producer writes it into comes to this
-        // core together with the head's, not after it (docs/channel.md, Performance).
-        this.#warm ^= this.#i32[(HEADER_SIZE + (this.#read & this.#mask)) >> 2];
         return this.#next() >= 0 ? true : undefined;
       },
       checkPeer: () => {

@@ -1,6 +1,7 @@
 // The producer side of a Channel. The fast path of send() is a few plain stores, one
-// copy and one Atomics.store (the publication), with no system call and no allocation;
-// the wake-up syscall happens only when the consumer sleeps (channel_wait.ts).
+// copy and one Atomics.store (the record's word 0, which publishes it), with no system
+// call and no allocation; the wake-up syscall happens only when the consumer sleeps
+// (channel_wait.ts).
 import { AbortError, PeerGoneError, SystemError, argType } from './errors';
 import type { ChannelCore } from './channel_core';
 import {
@@ -8,9 +9,11 @@ import {
   H,
   HEADER_SIZE,
   PAD,
+  RECORD_FLAGS,
   RECORD_HEADER,
   S,
   SLOT_SIZE,
+  WRITTEN,
   ownerTag,
   tagGeneration,
   tagSlot,
@@ -103,6 +106,9 @@ export class Sender implements Disposable {
   /** Messages (and their bytes) of a batch written but not yet published by #flush(). */
   #unpublished = 0;
   #unpublishedBytes = 0;
+  /** The batch's first record and the word 0 that publishes it (and with it the whole batch). */
+  #batchRecord = 0;
+  #batchWord0 = 0;
   readonly #budget = new SpinBudget();
 
   /** @internal Use Channel.sender(). */
@@ -121,10 +127,11 @@ export class Sender implements Disposable {
     this.#reservedMark = -(ownerTag(slot, generation) + 1);
     this.#sentIndex = (H.SLOTS + slot * SLOT_SIZE + S.SENT_MESSAGES) >> 3;
     this.#tail = Atomics.load(this.#i32, TAIL);
-    this.#head = Atomics.load(this.#i32, HEAD);
-    this.#claimed = this.#head;
+    this.#head = this.#claimed = 0;
     if (!this.#multi) {
       try {
+        this.#head = this.#chainEnd(Atomics.load(this.#i32, HEAD));
+        this.#claimed = this.#head;
         this.#checkSpan(this.#head, this.#tail);
       } catch (err) {
         presence.release();
@@ -162,7 +169,8 @@ export class Sender implements Disposable {
   /**
    * The batch path, for throughput: sends every message of `messages` in order, like
    * send() each, but a single producer publishes them to the consumer once per run
-   * that fits (one synchronising store and one wake check instead of one per message).
+   * that fits (one synchronising store and one wake check instead of one per message:
+   * the run's first record is published last).
    * Every message is checked before any is sent.
    */
   sendMany(messages: readonly Uint8Array[], opts?: SendOptions): void {
@@ -283,11 +291,20 @@ export class Sender implements Disposable {
       if (record < 0) return false;
       if (((this.#claimed - this.#head) | 0) < CLAIM_AHEAD / 2) this.#claimAhead();
       this.#u8.set(bytes, record + RECORD_HEADER);
+      const word0 = ((length + 7) & ~7) | WRITTEN;
       if (publish) {
         this.#count(1, length);
-        Atomics.store(i32, HEAD, this.#head);
+        this.#publish(record, word0);
         wake(this.#core.dataSleeper);
       } else {
+        // The consumer waits at the batch's first record, which #flush() stores last: a
+        // plain store here is seen by then.
+        if (this.#unpublished === 0) {
+          this.#batchRecord = record;
+          this.#batchWord0 = word0;
+        } else {
+          i32[record >> 2] = word0;
+        }
         this.#unpublished++;
         this.#unpublishedBytes += length;
       }
@@ -304,8 +321,36 @@ export class Sender implements Disposable {
     if (this.#unpublished === 0 || this.#core.closed) return;
     this.#count(this.#unpublished, this.#unpublishedBytes);
     this.#unpublished = this.#unpublishedBytes = 0;
-    Atomics.store(this.#i32, HEAD, this.#head);
+    this.#publish(this.#batchRecord, this.#batchWord0);
     wake(this.#core.dataSleeper);
+  }
+
+  // Stores the word 0 that publishes a record (and everything written before it), then
+  // HEAD: in that order, so that a producer that dies between the two leaves HEAD behind
+  // a written record, which the next one skips (#chainEnd), never ahead of a record
+  // that would then stay unwritten. HEAD is for producers and stats(); the consumer
+  // does not poll it, so a plain store keeps its line in this core's cache.
+  #publish(record: number, word0: number): void {
+    Atomics.store(this.#i32, record >> 2, word0);
+    this.#i32[HEAD] = this.#head;
+  }
+
+  // The end of the chain of written records from `head`: where word 0 is still 0. HEAD
+  // lags the chain only when a producer died between a record's word 0 and HEAD (#publish),
+  // by one record, or two at the wrap (the padding and the message).
+  #chainEnd(head: number): number {
+    const i32 = this.#i32;
+    for (let skipped = 0; ; skipped++) {
+      const index = head & this.#mask;
+      const w = (HEADER_SIZE + index) >> 2;
+      const word0 = Atomics.load(i32, w);
+      if (word0 === 0) return head;
+      const extent = word0 & ~RECORD_FLAGS;
+      if (skipped === 2 || (head & 7) !== 0 || word0 < 0 || (word0 & (RECORD_FLAGS & ~PAD)) !== WRITTEN || index + RECORD_HEADER + extent > this.#capacity) {
+        throw this.#core.corrupt(`the record at head ${head >>> 0} has header 0x${(word0 >>> 0).toString(16)}, where the chain of written records should end`, w << 2, word0);
+      }
+      head = (head + RECORD_HEADER + extent) | 0;
+    }
   }
 
   #reserveNow(size: number): Reservation | null {
@@ -316,7 +361,7 @@ export class Sender implements Disposable {
       record = this.#claimMulti(size);
     } else {
       record = this.#claimSingle(size, this.#reservedMark);
-      if (record >= 0) Atomics.store(this.#i32, HEAD, this.#head);
+      if (record >= 0) this.#publish(record, ((size + 7) & ~7) | WRITTEN);
     }
     if (record < 0) return null;
     return new Reservation(this, new Uint8Array(this.#core.buffer, record + RECORD_HEADER, size), record);
@@ -349,49 +394,53 @@ export class Sender implements Disposable {
     this.#f64[this.#sentIndex + 1] += bytes;
   }
 
-  // Single producer: claims room after this.#head and writes the record header (word 1
-  // = `word1`: the length, or the reserved mark); returns the record's byte offset in
-  // the segment, or -1 if the ring is full. The caller publishes the head.
+  // Single producer: claims room after this.#head for a record, writes its word 1
+  // (`word1`: the length, or the reserved mark) and a 0 into word 0 of the position
+  // after it (where the consumer will wait next); returns the record's byte offset in
+  // the segment, or -1 if the ring is full. The caller fills the payload and publishes
+  // the record (#publish). The room claimed includes that next word 0.
   #claimSingle(length: number, word1: number): number {
     const extent = (length + 7) & ~7;
     const size = RECORD_HEADER + extent;
     let head = this.#head;
     let index = head & this.#mask;
     const room = this.#capacity - index;
-    const need = size <= room ? size : size + room;
+    const need = (size <= room ? size : size + room) + RECORD_HEADER;
     if (this.#capacity - ((head - this.#tail) >>> 0) < need && !this.#refreshTail(head, need)) return -1;
     const i32 = this.#i32;
     if (size > room) {
       // Not enough room before the end: a padding record fills it and the message
       // starts at the beginning, so every message is contiguous.
-      const w = (HEADER_SIZE + index) >> 2;
-      i32[w] = (room - RECORD_HEADER) | PAD;
-      i32[w + 1] = 0;
+      const pad = (HEADER_SIZE + index) >> 2;
+      i32[HEADER_SIZE >> 2] = 0;
+      i32[pad + 1] = 0;
+      Atomics.store(i32, pad, (room - RECORD_HEADER) | WRITTEN | PAD);
       head = (head + room) | 0;
       index = 0;
     }
     const w = (HEADER_SIZE + index) >> 2;
-    i32[w] = extent;
+    i32[(HEADER_SIZE + ((index + size) & this.#mask)) >> 2] = 0;
     i32[w + 1] = word1;
     this.#head = (head + size) | 0;
     return HEADER_SIZE + index;
   }
 
   // Multi-producer: the same under the reservation lock, reading and publishing the
-  // shared head. The record header is written before the head moves past it, so the
-  // consumer always knows a record's extent, and can skip it if its owner dies before
-  // committing. The lock (not a fetch-add) is what makes that possible, and lets a
+  // shared head. The record is published reserved (word 1 the owner's mark) before the
+  // lock is released, so the consumer always knows its extent, and can skip it if its
+  // owner dies before committing. The lock (not a fetch-add) is what makes that possible, and lets a
   // producer that finds the ring full leave without having claimed anything.
   #claimMulti(length: number): number {
     const i32 = this.#i32;
     this.#lock();
     try {
-      const head = Atomics.load(i32, HEAD);
-      if ((head & 7) !== 0) throw this.#core.corrupt(`head ${head >>> 0} is not a multiple of 8`, H.HEAD, head);
+      const published = Atomics.load(i32, HEAD);
+      if ((published & 7) !== 0) throw this.#core.corrupt(`head ${published >>> 0} is not a multiple of 8`, H.HEAD, published);
+      const head = this.#chainEnd(published);
       if ((head - this.#tail) >>> 0 > this.#capacity) this.#refreshTail(head, 0);
       this.#head = head;
       const record = this.#claimSingle(length, this.#reservedMark);
-      if (record >= 0) Atomics.store(i32, HEAD, this.#head);
+      if (record >= 0) this.#publish(record, ((length + 7) & ~7) | WRITTEN);
       return record;
     } finally {
       Atomics.compareExchange(i32, LOCK, -this.#reservedMark, 0);
@@ -413,7 +462,8 @@ export class Sender implements Disposable {
       const tag = holder - 1;
       if (tag < 0 || !this.#core.peers.producerAlive(tagSlot(tag), tagGeneration(tag))) {
         // The holder died inside its few stores (or the word is garbage): take over.
-        // Its half-written record lies beyond the head, where it is simply overwritten.
+        // A record it had not published lies past the chain's end and is overwritten; one
+        // it had, #chainEnd skips and the consumer skips as abandoned.
         if (Atomics.compareExchange(i32, LOCK, holder, mine) === holder) return;
       } else if (performance.now() >= deadline) {
         throw new SystemError('ETIMEDOUT', 'channel', this.#core.name, `the reservation lock is held by a live producer (tag ${tag}) for too long`);

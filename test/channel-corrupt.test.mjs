@@ -8,7 +8,7 @@ import { node, uniqueName } from './helpers.mjs';
 t.test('open refuses a bad magic, version, capacity, layout or flags', async (t) => {
   const cases = [
     [0, 0x12345678, 'magic'],
-    [4, 2, 'version'],
+    [4, 1, 'version'],
     [8, 3000, 'capacity'],
     [8, 1 << 20, 'capacity'],
     [12, 0x100, 'flags'],
@@ -37,18 +37,28 @@ t.test('a head or a record header out of bounds is ChannelCorruptError, not a ba
   t.teardown(() => raw.close());
   const i32 = new Int32Array(raw.buffer);
   tx.send(new Uint8Array(16));
-  i32[4096 >> 2] = 1 << 20; // extent far beyond the ring
+  const word0 = i32[4096 >> 2];
+  i32[4096 >> 2] = 1 << 20; // unknown flags
   t.throws(() => rx.receive({ timeout: 100 }), { name: 'ChannelCorruptError', offset: 4096 });
-  i32[4096 >> 2] = 16;
+  i32[4096 >> 2] = (1 << 20) | (word0 & 7); // extent far beyond the ring
+  t.throws(() => rx.receive({ timeout: 100 }), { name: 'ChannelCorruptError', offset: 4096 });
+  i32[4096 >> 2] = word0;
   i32[(4096 + 4) >> 2] = 17; // length beyond the extent
   t.throws(() => rx.receive({ timeout: 100 }), ChannelCorruptError);
   i32[(4096 + 4) >> 2] = 16;
   t.equal(rx.receive({ timeout: 100 }).length, 16, 'repaired, the message reads again');
-  i32[128 >> 2] = 4096 * 3; // head more than a ring ahead
-  t.throws(() => rx.receive({ timeout: 100 }), { name: 'ChannelCorruptError', offset: 128 });
+  // The consumer never reads HEAD after attaching; producers do, and a new one checks it.
+  const head = i32[128 >> 2];
+  i32[128 >> 2] = 4096 * 3; // more than a ring ahead
+  tx.close();
+  t.throws(() => ch.sender(), ChannelCorruptError, 'a new producer checks the head');
+  i32[128 >> 2] = head + 4; // not 8-aligned
+  t.throws(() => ch.sender(), ChannelCorruptError);
+  i32[128 >> 2] = head;
+  const tx2 = ch.sender();
   i32[256 >> 2] = 4096 * 5; // a tail far from the head
   t.throws(() => {
-    for (let i = 0; i < 4; i++) tx.send(new Uint8Array(2040), { timeout: 100 });
+    for (let i = 0; i < 4; i++) tx2.send(new Uint8Array(2040), { timeout: 100 });
   }, { name: 'ChannelCorruptError', offset: 256 }, 'the producer checks the tail it reads');
 });
 

@@ -3,7 +3,7 @@
 // a producer that died is skipped, and a producer learns that the consumer is gone.
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { Channel, PeerGoneError } from 'podshm';
+import { Channel, PeerGoneError, SharedMemory } from 'podshm';
 import { fixture, node, uniqueName } from './helpers.mjs';
 import { checker } from './fixtures/channel-messages.mjs';
 
@@ -70,6 +70,36 @@ t.test('single producer: a new producer after a dead one; its leftover reservati
   }
   t.same(errors, []);
   t.throws(() => rx.receive({ timeout: 5_000 }), { name: 'PeerGoneError', peer: 'producers' });
+});
+
+t.test('a producer that died between publishing a record and storing HEAD: the next one starts after it', async (t) => {
+  // A record is published by its word 0, then HEAD is stored (lib/channel_sender.ts,
+  // #publish). Dying between the two leaves HEAD one record behind, two at the wrap (the
+  // padding and the message): rewinding HEAD by hand makes exactly that state.
+  for (const producers of ['single', 'multi']) {
+    for (const wrap of [false, true]) {
+      const ch = Channel.create(uniqueName('chhead'), { capacity: 4096, producers });
+      const raw = SharedMemory.open(ch.name);
+      t.teardown(() => (raw.close(), ch.close(), ch.unlink()));
+      const head = new Int32Array(raw.buffer, 128, 1);
+      const rx = ch.receiver();
+      const tx = ch.sender();
+      // 512-byte records: after 7 the next 600-byte message needs a padding record first.
+      const before = wrap ? 7 : 3;
+      for (let n = 0; n < before; n++) tx.send(new Uint8Array(504).fill(n));
+      for (let n = 0; n < before; n++) rx.receive();
+      rx.release();
+      const published = head[0];
+      tx.send(new Uint8Array(600).fill(200));
+      head[0] = published;
+      tx.close();
+      const next = ch.sender();
+      next.send(new Uint8Array(504).fill(201));
+      const got = [];
+      for (let m; (m = rx.tryReceive()) !== null; ) got.push(m.every((b) => b === m[0]) ? `${m[0]}x${m.length}` : 'torn');
+      t.same(got, ['200x600', '201x504'], `${producers}${wrap ? ', at the wrap' : ''}: nothing overwritten, nothing lost`);
+    }
+  }
 });
 
 t.test('a receiver blocked on an empty ring learns that its producer was SIGKILLed', async (t) => {

@@ -64,12 +64,13 @@ t.test('backpressure: a full ring refuses, then takes again once the consumer re
   const tx = ch.sender();
   const rx = ch.receiver();
   let sent = 0;
-  const msg = new Uint8Array(100);
+  const msg = new Uint8Array(120);
   while (tx.trySend(msg.fill(sent & 255))) sent++;
-  t.equal(sent, Math.floor(4096 / 112), 'as many 100-byte messages as 112-byte records fit');
-  t.equal(tx.tryReserve(100), null);
+  // The ring keeps 8 bytes free for the word 0 after the last record (docs/channel.md, Layout).
+  t.equal(sent, Math.floor((4096 - 8) / 128), 'as many 120-byte messages as 128-byte records fit');
+  t.equal(tx.tryReserve(120), null);
   t.throws(() => tx.send(msg, { timeout: 30 }), { code: 'ETIMEDOUT', name: 'SystemError' });
-  t.equal(ch.stats().usedBytes, sent * 112);
+  t.equal(ch.stats().usedBytes, sent * 128);
   t.equal(rx.receive()[0], 0);
   rx.release();
   t.equal(tx.trySend(msg.fill(sent & 255)), true, 'room again after a release');
@@ -168,6 +169,7 @@ t.test('timeouts and AbortSignal', async (t) => {
   await t.rejects(rx.receiveAsync({ signal: AbortSignal.abort() }), AbortError, 'an aborted signal rejects at once');
 
   while (tx.trySend(new Uint8Array(500)));
+  while (tx.trySend(new Uint8Array(1)));
   await t.rejects(tx.sendAsync(new Uint8Array(500), { signal: AbortSignal.timeout(30) }), AbortError);
   await t.rejects(tx.sendAsync(new Uint8Array(500), { timeout: 30 }), { code: 'ETIMEDOUT' });
   // A wait that succeeds: room appears while sendAsync waits.
