@@ -48,6 +48,8 @@ const ROOM_WANTED = H.ROOM_WANTED >> 2;
 const CONSUMER_STATE = H.CONSUMER_STATE >> 2;
 // A private word to sleep on for a moment (Atomics.wait works within one process).
 const nap = new Int32Array(new SharedArrayBuffer(4));
+/** The word 0 that publishes a record of a `length`-byte message. */
+const writtenWord0 = (length: number): number => ((length + 7) & ~7) | WRITTEN;
 
 /** Room reserved in the ring by Sender.reserve(): fill `bytes`, then commit() or cancel(). */
 export class Reservation {
@@ -103,12 +105,6 @@ export class Sender implements Disposable {
   /** Single producer: #claimAhead() has written into the cache lines from the head up to here. */
   #claimed: number;
   #closed = false;
-  /** Messages (and their bytes) of a batch written but not yet published by #flush(). */
-  #unpublished = 0;
-  #unpublishedBytes = 0;
-  /** The batch's first record and the word 0 that publishes it (and with it the whole batch). */
-  #batchRecord = 0;
-  #batchWord0 = 0;
   readonly #budget = new SpinBudget();
 
   /** @internal Use Channel.sender(). */
@@ -183,15 +179,15 @@ export class Sender implements Disposable {
       }
     }
     const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
-    try {
-      for (let i = 0; i < views.length; i++) {
-        const view = views[i];
-        if (this.#put(view, false)) continue;
-        this.#flush();
-        waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
+    for (let i = 0; i < views.length; ) {
+      const next = this.#multi ? i + (this.#put(views[i]) ? 1 : 0) : this.#putRun(views, i);
+      if (next > i) {
+        i = next;
+        continue;
       }
-    } finally {
-      this.#flush();
+      const view = views[i];
+      waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
+      i++;
     }
   }
 
@@ -279,50 +275,64 @@ export class Sender implements Disposable {
     if (this.#closed || this.#core.closed) throw this.#core.closedError();
   }
 
-  // One attempt to send: false if the ring is full. A single producer may leave the
-  // head unpublished (`publish` false) for #flush() to publish a whole batch at once.
-  #put(bytes: Uint8Array, publish = true): boolean {
-    const i32 = this.#i32;
+  #checkCanSend(): void {
     if (this.#closed || this.#core.closed) throw this.#core.closedError();
-    if (i32[CONSUMER_STATE] === CONSUMER_CLOSED) throw this.#consumerGone();
+    if (this.#i32[CONSUMER_STATE] === CONSUMER_CLOSED) throw this.#consumerGone();
+  }
+
+  // One attempt to send one message: false if the ring is full.
+  #put(bytes: Uint8Array): boolean {
+    this.#checkCanSend();
     const length = bytes.length;
-    if (!this.#multi) {
-      const record = this.#claimSingle(length, length);
+    if (this.#multi) {
+      const record = this.#claimMulti(length);
       if (record < 0) return false;
-      if (((this.#claimed - this.#head) | 0) < CLAIM_AHEAD / 2) this.#claimAhead();
       this.#u8.set(bytes, record + RECORD_HEADER);
-      const word0 = ((length + 7) & ~7) | WRITTEN;
-      if (publish) {
-        this.#count(1, length);
-        this.#publish(record, word0);
-        wake(this.#core.dataSleeper);
-      } else {
-        // The consumer waits at the batch's first record, which #flush() stores last: a
-        // plain store here is seen by then.
-        if (this.#unpublished === 0) {
-          this.#batchRecord = record;
-          this.#batchWord0 = word0;
-        } else {
-          i32[record >> 2] = word0;
-        }
-        this.#unpublished++;
-        this.#unpublishedBytes += length;
-      }
+      this._commit(record, length);
       return true;
     }
-    const record = this.#claimMulti(length);
+    const record = this.#write(bytes);
     if (record < 0) return false;
-    this.#u8.set(bytes, record + RECORD_HEADER);
-    this._commit(record, length);
+    this.#count(1, length);
+    this.#publish(record, writtenWord0(length));
+    wake(this.#core.dataSleeper);
     return true;
   }
 
-  #flush(): void {
-    if (this.#unpublished === 0 || this.#core.closed) return;
-    this.#count(this.#unpublished, this.#unpublishedBytes);
-    this.#unpublished = this.#unpublishedBytes = 0;
-    this.#publish(this.#batchRecord, this.#batchWord0);
+  // Single producer: writes the messages from views[from] on while they fit and
+  // publishes them as one run, its first record's word 0 stored last: the consumer
+  // waits there, so the plain stores of the others' word 0 are seen by then. Returns
+  // the index of the first message not sent.
+  #putRun(views: readonly Uint8Array[], from: number): number {
+    this.#checkCanSend();
+    const i32 = this.#i32;
+    let first = -1;
+    let bytes = 0;
+    let i = from;
+    for (; i < views.length; i++) {
+      const length = views[i].length;
+      const record = this.#write(views[i]);
+      if (record < 0) break;
+      if (first < 0) first = record;
+      else i32[record >> 2] = writtenWord0(length);
+      bytes += length;
+    }
+    if (first < 0) return from;
+    this.#count(i - from, bytes);
+    this.#publish(first, writtenWord0(views[from].length));
     wake(this.#core.dataSleeper);
+    return i;
+  }
+
+  // Single producer: claims a record and copies `bytes` into it, all but word 0;
+  // returns the record's offset, or -1 if the ring is full.
+  #write(bytes: Uint8Array): number {
+    const length = bytes.length;
+    const record = this.#claimSingle(length, length);
+    if (record < 0) return -1;
+    if (((this.#claimed - this.#head) | 0) < CLAIM_AHEAD / 2) this.#claimAhead();
+    this.#u8.set(bytes, record + RECORD_HEADER);
+    return record;
   }
 
   // Stores the word 0 that publishes a record (and everything written before it), then
@@ -354,14 +364,13 @@ export class Sender implements Disposable {
   }
 
   #reserveNow(size: number): Reservation | null {
-    this.#checkOpen();
-    if (this.#i32[CONSUMER_STATE] === CONSUMER_CLOSED) throw this.#consumerGone();
+    this.#checkCanSend();
     let record: number;
     if (this.#multi) {
       record = this.#claimMulti(size);
     } else {
       record = this.#claimSingle(size, this.#reservedMark);
-      if (record >= 0) this.#publish(record, ((size + 7) & ~7) | WRITTEN);
+      if (record >= 0) this.#publish(record, writtenWord0(size));
     }
     if (record < 0) return null;
     return new Reservation(this, new Uint8Array(this.#core.buffer, record + RECORD_HEADER, size), record);
@@ -440,7 +449,7 @@ export class Sender implements Disposable {
       if ((head - this.#tail) >>> 0 > this.#capacity) this.#refreshTail(head, 0);
       this.#head = head;
       const record = this.#claimSingle(length, this.#reservedMark);
-      if (record >= 0) this.#publish(record, ((length + 7) & ~7) | WRITTEN);
+      if (record >= 0) this.#publish(record, writtenWord0(length));
       return record;
     } finally {
       Atomics.compareExchange(i32, LOCK, -this.#reservedMark, 0);
