@@ -48,6 +48,10 @@ const ROOM_WANTED = H.ROOM_WANTED >> 2;
 const CONSUMER_STATE = H.CONSUMER_STATE >> 2;
 // A private word to sleep on for a moment (Atomics.wait works within one process).
 const nap = new Int32Array(new SharedArrayBuffer(4));
+// TypedArray.prototype.set, called directly: V8 (Node 20) compiled `this.#u8.set` in the
+// hot path as a generic property lookup on every call (seen in --print-opt-code); called
+// this way, a 64-byte send took 7-10% less time in one process.
+const copy = Uint8Array.prototype.set;
 /** The word 0 that publishes a record of a `length`-byte message. */
 const writtenWord0 = (length: number): number => ((length + 7) & ~7) | WRITTEN;
 
@@ -287,7 +291,7 @@ export class Sender implements Disposable {
     if (this.#multi) {
       const record = this.#claimMulti(length);
       if (record < 0) return false;
-      this.#u8.set(bytes, record + RECORD_HEADER);
+      copy.call(this.#u8, bytes, record + RECORD_HEADER);
       this._commit(record, length);
       return true;
     }
@@ -331,7 +335,7 @@ export class Sender implements Disposable {
     const record = this.#claimSingle(length, length);
     if (record < 0) return -1;
     if (((this.#claimed - this.#head) | 0) < CLAIM_AHEAD / 2) this.#claimAhead();
-    this.#u8.set(bytes, record + RECORD_HEADER);
+    copy.call(this.#u8, bytes, record + RECORD_HEADER);
     return record;
   }
 
