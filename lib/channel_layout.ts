@@ -101,7 +101,10 @@ export const MIN_CAPACITY = 4096;
 // number, which slowed a sender by a sixth once 2 GiB had passed (docs/channel.md).
 export const MAX_CAPACITY = 2 ** 30;
 
-/** The largest message a ring of this capacity carries: it must fit contiguously with a padding record before it. */
+/**
+ * The largest message a ring of this capacity carries: it must fit contiguously with a
+ * padding record before it and the next record's word 0 after it.
+ */
 export function maxMessageSize(capacity: number): number {
   return capacity / 2 - RECORD_HEADER;
 }

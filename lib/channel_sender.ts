@@ -441,8 +441,9 @@ export class Sender implements Disposable {
   // Multi-producer: the same under the reservation lock, reading and publishing the
   // shared head. The record is published reserved (word 1 the owner's mark) before the
   // lock is released, so the consumer always knows its extent, and can skip it if its
-  // owner dies before committing. The lock (not a fetch-add) is what makes that possible, and lets a
-  // producer that finds the ring full leave without having claimed anything.
+  // owner dies before committing. The lock (not a fetch-add) is what makes that
+  // possible, and lets a producer that finds the ring full leave without having claimed
+  // anything.
   #claimMulti(length: number): number {
     const i32 = this.#i32;
     this.#lock();
