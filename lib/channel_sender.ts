@@ -199,12 +199,7 @@ export class Sender implements Disposable {
   sendAsync(bytes: Uint8Array, opts?: SendAsyncOptions): Promise<void> {
     try {
       const view = this.#bytes(bytes);
-      const o = options<SendAsyncOptions>(opts);
-      const deadline = deadlineOf(timeoutMs(o.timeout));
-      const signal = abortSignal(o.signal);
-      if (signal?.aborted) throw new AbortError(signal.reason);
-      if (this.#put(view)) return Promise.resolve();
-      return waitAsync(this.#plan(() => (this.#put(view) ? true : undefined), deadline), signal).then(() => undefined);
+      return this.#whenReady(opts, () => (this.#put(view) ? true : undefined)).then(() => undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -221,6 +216,16 @@ export class Sender implements Disposable {
     const r = this.#reserveNow(size);
     if (r !== null) return r;
     return waitSync(this.#plan(() => this.#reserveNow(size) ?? undefined, deadline));
+  }
+
+  /** reserve() without blocking the event loop; rejects with signal.reason on abort. */
+  reserveAsync(size: number, opts?: SendAsyncOptions): Promise<Reservation> {
+    try {
+      this.#checkSize(size);
+      return this.#whenReady(opts, () => this.#reserveNow(size) ?? undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** reserve() if there is room now, else null. */
@@ -503,6 +508,18 @@ export class Sender implements Disposable {
 
   #consumerGone(): PeerGoneError {
     return new PeerGoneError(this.#core.name, 'consumer', 'the consumer has gone (closed, or its process died)');
+  }
+
+  // The async paths: `attempt` now, then again whenever room may have appeared, without
+  // blocking the event loop, until `opts.timeout` or `opts.signal`.
+  #whenReady<T>(opts: SendAsyncOptions | undefined, attempt: () => T | undefined): Promise<T> {
+    const o = options<SendAsyncOptions>(opts);
+    const deadline = deadlineOf(timeoutMs(o.timeout));
+    const signal = abortSignal(o.signal);
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    const r = attempt();
+    if (r !== undefined) return Promise.resolve(r);
+    return waitAsync(this.#plan(attempt, deadline), signal);
   }
 
   #plan<T>(attempt: () => T | undefined, deadline: number): WaitPlan<T> {

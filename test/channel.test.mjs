@@ -179,6 +179,36 @@ t.test('timeouts and AbortSignal', async (t) => {
   t.pass('sendAsync completed once room appeared');
 });
 
+t.test('reserveAsync: room without blocking the event loop; timeout, AbortSignal, bad sizes', async (t) => {
+  const ch = channel(t, {});
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  const now = await tx.reserveAsync(100);
+  now.bytes.fill(1);
+  now.commit();
+  t.equal(rx.receive().length, 100, 'room there: it resolves at once');
+  rx.release();
+  await t.rejects(tx.reserveAsync(5000), { code: 'EMSGSIZE' }, 'rejects, does not throw');
+  await t.rejects(tx.reserveAsync(-1), { code: 'ERR_OUT_OF_RANGE' });
+  while (tx.trySend(new Uint8Array(500)));
+  while (tx.trySend(new Uint8Array(1)));
+  await t.rejects(tx.reserveAsync(500, { timeout: 30 }), { code: 'ETIMEDOUT' });
+  await t.rejects(tx.reserveAsync(500, { signal: AbortSignal.timeout(30) }), AbortError);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  const pending = tx.reserveAsync(500, { timeout: 5_000 });
+  setTimeout(() => {
+    while (rx.tryReceive() !== null);
+    rx.release();
+  }, 50);
+  const slot = await pending;
+  clearInterval(timer);
+  t.ok(ticks > 3, 'the event loop ran while it waited');
+  slot.bytes.fill(9);
+  slot.commit(3);
+  t.same([...rx.receive({ timeout: 1_000 })], [9, 9, 9]);
+});
+
 t.test('reserve/commit: the consumer reads the very bytes the producer wrote', async (t) => {
   const ch = channel(t, {});
   const tx = ch.sender();
