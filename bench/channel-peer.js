@@ -1,5 +1,6 @@
 // The far side of bench/channel.bench.js, in its own process:
 //   channel-peer.js channel-echo <ping> <pong> copy|zero-copy   echo each message back
+//   channel-peer.js channel-echo-async <ping> <pong>            the same on the event loop
 //   channel-peer.js channel-sink <ping> <pong> <count>          count messages, answer once at the end
 //   channel-peer.js unix-echo <path> | unix-sink <path> <bytes>
 //   channel-peer.js ipc-echo | ipc-sink <count>                  (process.send, forked)
@@ -27,6 +28,19 @@ function channelEcho(ping, pong, how) {
     } else {
       tx.send(msg);
     }
+  }
+  tx.close();
+  rx.close();
+}
+
+// What a Node service on the event loop writes: for await, sendAsync.
+async function channelEchoAsync(ping, pong) {
+  const { Channel } = require('podshm');
+  const rx = Channel.open(ping).receiver();
+  const tx = Channel.open(pong).sender();
+  for await (const msg of rx) {
+    if (msg.length === 0) break;
+    await tx.sendAsync(msg);
   }
   tx.close();
   rx.close();
@@ -117,6 +131,7 @@ function shmtaSink(key, count) {
 
 switch (mode) {
   case 'channel-echo': channelEcho(args[0], args[1], args[2]); break;
+  case 'channel-echo-async': channelEchoAsync(args[0], args[1]); break;
   case 'channel-sink': channelSink(args[0], args[1], Number(args[2])); break;
   case 'unix-echo': unixEcho(args[0]); break;
   case 'unix-sink': unixSink(args[0], Number(args[1])); break;

@@ -81,6 +81,37 @@ async function channelRoundTrip(wait, size, how) {
   }
 }
 
+// Both sides on the event loop (receiveAsync, sendAsync; for await on the far side), as
+// a Node service replacing a socket would write it: the socket rows are on the event loop too.
+async function channelRoundTripAsync(wait, rounds) {
+  const { ping, pong, done } = pair(`rta-${wait}`, { capacity: 1 << 16, wait });
+  const child = spawn(process.execPath, [PEER, 'channel-echo-async', ping.name, pong.name], { stdio: 'inherit' });
+  const finished = exited(child);
+  try {
+    const tx = ping.sender();
+    const rx = pong.receiver();
+    const msg = new Uint8Array(64);
+    const dv = new DataView(msg.buffer);
+    const once = async (i) => {
+      dv.setUint32(0, i, true);
+      await tx.sendAsync(msg);
+      const echo = await rx.receiveAsync({ timeout: 10_000 });
+      if (echo[0] !== (i & 255)) throw new Error('round trip returned the wrong message');
+    };
+    for (let i = 0; i < 1000; i++) await once(i);
+    const t0 = process.hrtime.bigint();
+    let n = 0;
+    while (n < rounds && Number(process.hrtime.bigint() - t0) < SECONDS * 1e9) await once(n++);
+    const ns = Number(process.hrtime.bigint() - t0) / n;
+    await tx.sendAsync(new Uint8Array(0));
+    await finished;
+    return ns;
+  } finally {
+    child.kill();
+    done();
+  }
+}
+
 // `many`: the producer sends batches of 64 with sendMany (one publication per batch).
 // The clock starts after a tenth as many messages again have warmed both sides up (the
 // first few million run before the JIT has optimised either loop); the sink checks them all.
@@ -299,6 +330,7 @@ async function run(suite) {
     { name: 'C spin ping-pong (shared word)', unit: 'ns', measure: c(pingpong, ['spin', '300000']) },
     { name: "podshm Channel wait 'adaptive'", unit: 'ns', measure: () => channelRoundTrip('adaptive', 64, 'copy') },
     { name: "podshm Channel wait 'spin'", unit: 'ns', measure: () => channelRoundTrip('spin', 64, 'copy') },
+    { name: "podshm Channel 'adaptive', event loop (async)", unit: 'ns', measure: () => channelRoundTripAsync('adaptive', 1_000_000) },
     ...(shm ? [{ name: 'shm-typed-array + Atomics spin (word only)', unit: 'ns', measure: () => shmtaRoundTrip(shm, 2_000_000) }] : []),
   ]);
   suite.record(g, 'Node Unix socket', await unixRoundTrip(64, 50_000), 'ns');
@@ -308,6 +340,7 @@ async function run(suite) {
   await suite.alternate(g, [
     { name: 'C futex ping-pong', unit: 'ns', measure: c(pingpong, ['futex', '20000']) },
     { name: "podshm Channel wait 'block'", unit: 'ns', measure: () => channelRoundTrip('block', 64, 'copy') },
+    { name: "podshm Channel 'block', event loop (async)", unit: 'ns', measure: () => channelRoundTripAsync('block', 20_000) },
   ]);
 
   g = 'channel: one-way 64 B messages';
