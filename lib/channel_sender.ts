@@ -55,6 +55,12 @@ const copy = Uint8Array.prototype.set;
 /** The word 0 that publishes a record of a `length`-byte message. */
 const writtenWord0 = (length: number): number => ((length + 7) & ~7) | WRITTEN;
 
+/** Writes word 1 of the `size`-byte record at data `index`, and a 0 into the word 0 after it, where the consumer will wait next. */
+function writeHeader(i32: Int32Array, mask: number, index: number, size: number, word1: number): void {
+  i32[(HEADER_SIZE + ((index + size) & mask)) >> 2] = 0;
+  i32[((HEADER_SIZE + index) >> 2) + 1] = word1;
+}
+
 /** Room reserved in the ring by Sender.reserve(): fill `bytes`, then commit() or cancel(). */
 export class Reservation {
   /** The reserved bytes, inside the ring itself: what is written here is what the consumer reads. */
@@ -312,20 +318,48 @@ export class Sender implements Disposable {
   // publishes them as one run, its first record's word 0 stored last: the consumer
   // waits there, so the plain stores of the others' word 0 are seen by then. Returns
   // the index of the first message not sent.
+  //
+  // The loop keeps the head and the free room in locals: as fields, V8 reloads and
+  // re-checks them around every copy, which made one way about 9% slower (six
+  // interleaved pairs). A record that does not plainly fit (at the wrap, or only once
+  // the tail is re-read) goes through #claimSingle.
   #putRun(views: readonly Uint8Array[], from: number): number {
     this.#checkCanSend();
     const i32 = this.#i32;
+    const capacity = this.#capacity;
+    const mask = this.#mask;
+    let head = this.#head;
+    let free = capacity - ((head - this.#tail) >>> 0) - RECORD_HEADER;
     let first = -1;
     let bytes = 0;
     let i = from;
     for (; i < views.length; i++) {
       const length = views[i].length;
-      const record = this.#write(views[i]);
-      if (record < 0) break;
+      const size = RECORD_HEADER + ((length + 7) & ~7);
+      const index = head & mask;
+      let record: number;
+      if (size <= free && index + size <= capacity) {
+        record = HEADER_SIZE + index;
+        writeHeader(i32, mask, index, size, length);
+        head = (head + size) | 0;
+        free -= size;
+      } else {
+        this.#head = head;
+        record = this.#claimSingle(length, length);
+        if (record < 0) break;
+        head = this.#head;
+        free = capacity - ((head - this.#tail) >>> 0) - RECORD_HEADER;
+      }
+      if (((this.#claimed - head) | 0) < CLAIM_AHEAD / 2) {
+        this.#head = head;
+        this.#claimAhead();
+      }
+      copy.call(this.#u8, views[i], record + RECORD_HEADER);
       if (first < 0) first = record;
       else i32[record >> 2] = writtenWord0(length);
       bytes += length;
     }
+    this.#head = head;
     if (first < 0) return from;
     this.#count(i - from, bytes);
     this.#publish(first, writtenWord0(views[from].length));
@@ -436,9 +470,7 @@ export class Sender implements Disposable {
       head = (head + room) | 0;
       index = 0;
     }
-    const w = (HEADER_SIZE + index) >> 2;
-    i32[(HEADER_SIZE + ((index + size) & this.#mask)) >> 2] = 0;
-    i32[w + 1] = word1;
+    writeHeader(i32, this.#mask, index, size, word1);
     this.#head = (head + size) | 0;
     return HEADER_SIZE + index;
   }
