@@ -1,6 +1,6 @@
 // Ordering and integrity across processes: every byte of every message is checked
 // against the stream its producer was to send (sizes from 1 byte to the maximum,
-// send/reserve/sendAsync mixed, a small ring so that it wraps hundreds of times).
+// send/reserve/sendAsync/sendMany mixed, a small ring so that it wraps hundreds of times).
 import t from 'tap';
 import { Channel, PeerGoneError } from 'podshm';
 import { node, uniqueName } from './helpers.mjs';
