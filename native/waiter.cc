@@ -9,6 +9,12 @@
 // waiters on one semaphore are one entry. Beyond FUTEX_WAITV_MAX - 1 distinct words
 // the rest are polled every kPollNs (their value is compared with what they expect),
 // which is slower but never loses a change of value.
+//
+// A word whose wait has just ended is watched a little longer ("lingers") at its new
+// value: a caller that waits on it again at once (a channel's consumer between
+// messages, a semaphore's next acquire) then finds it watched, and the thread need not
+// be woken to rebuild its set. Each such rebuild cost a wake-up and a context switch per
+// wait.
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -38,6 +44,10 @@ constexpr int64_t kPollNs = 2000000;
 // A close() of the mapping under a pending wait is noticed within this time.
 constexpr int64_t kDetachCheckNs = 1000000000;
 constexpr int64_t kForeverMs = INT64_MAX / 2000000;
+// How long a word lingers. Shorter than the 100 ms slices callers wait in, so that a
+// wait with such a deadline does not ring the doorbell to bring the thread's own
+// wake-up forward.
+constexpr int64_t kLingerNs = 50000000;
 
 // kError: futex_waitv itself failed (ENOSYS before Linux 5.16); every pending wait ends.
 enum class Result { kOk, kTimeout, kClosed, kError };
@@ -57,6 +67,11 @@ struct Wait {
   uint32_t* word;
   uint32_t expected;
   int64_t deadline;  // CLOCK_MONOTONIC ns, or -1
+};
+
+struct LingeringWord {
+  MappingRef mapping;
+  int64_t until;
 };
 
 class Waiter {
@@ -155,6 +170,7 @@ class Waiter {
           finished = false;
         }
         if (finished) {
+          if (r == Result::kOk) Linger(w, now);
           done_.emplace_back(it->first, r);
           it = pending_.erase(it);
           continue;
@@ -165,6 +181,18 @@ class Waiter {
       }
       Deliver();
       if (!pending_.empty()) earlier(now + kDetachCheckNs);
+      // A lingering word is dropped when its time is up, its mapping is closed, or its
+      // value has moved on (no wait would name that value now).
+      for (auto it = lingering_.begin(); it != lingering_.end();) {
+        const auto& [key, l] = *it;
+        if (l.until <= now || l.mapping->detached.load() || __atomic_load_n(key.first, __ATOMIC_SEQ_CST) != key.second) {
+          it = lingering_.erase(it);
+          continue;
+        }
+        earlier(l.until);
+        distinct.emplace(key, 0);
+        ++it;
+      }
 
       uint32_t bell = bell_.load();
       set.clear();
@@ -183,7 +211,7 @@ class Waiter {
       watched_.clear();
       for (auto& [key, unused] : distinct) watched_.insert(key);
       wake_at_ = wake_at;
-      bool idle = pending_.empty();
+      bool idle = distinct.empty();
 
       lock.unlock();
       timespec ts;
@@ -199,6 +227,7 @@ class Waiter {
       if (r < 0 && err != EAGAIN && err != ETIMEDOUT && err != EINTR) {
         for (auto& [id, w] : pending_) done_.emplace_back(id, Result::kError);
         pending_.clear();
+        lingering_.clear();
         continue;
       }
 
@@ -207,8 +236,10 @@ class Waiter {
       // entries are settled by comparing values on the next pass.
       if (r >= 1 && static_cast<size_t>(r) <= keys.size()) {
         const auto& key = keys[r - 1];
+        int64_t woke = MonotonicNs();
         for (auto it = pending_.begin(); it != pending_.end();) {
           if (it->second.word == key.first && it->second.expected == key.second) {
+            Linger(it->second, woke);
             done_.emplace_back(it->first, Result::kOk);
             it = pending_.erase(it);
           } else {
@@ -218,6 +249,13 @@ class Waiter {
       }
       hold.clear();
     }
+  }
+
+  // Waiter thread, mu_ held: keeps watching the word of a wait that has just ended, at
+  // the value it holds now.
+  void Linger(const Wait& w, int64_t now) {
+    uint32_t value = __atomic_load_n(w.word, __ATOMIC_SEQ_CST);
+    lingering_.insert_or_assign(std::make_pair(w.word, value), LingeringWord{w.mapping, now + kLingerNs});
   }
 
   static futex_waitv Entry(uint32_t* word, uint32_t expected, bool is_private) {
@@ -297,6 +335,7 @@ class Waiter {
   // Guarded by mu_.
   std::mutex mu_;
   std::map<uint64_t, Wait> pending_;
+  std::map<std::pair<uint32_t*, uint32_t>, LingeringWord> lingering_;
   // What the thread's current futex_waitv covers (set or polled), and when it ends.
   std::set<std::pair<uint32_t*, uint32_t>> watched_;
   int64_t wake_at_ = -1;
