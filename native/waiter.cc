@@ -181,19 +181,6 @@ class Waiter {
       }
       Deliver();
       if (!pending_.empty()) earlier(now + kDetachCheckNs);
-      // A lingering word is dropped when its time is up, its mapping is closed, or its
-      // value has moved on (no wait would name that value now).
-      for (auto it = lingering_.begin(); it != lingering_.end();) {
-        const auto& [key, l] = *it;
-        if (l.until <= now || l.mapping->detached.load() || __atomic_load_n(key.first, __ATOMIC_SEQ_CST) != key.second) {
-          it = lingering_.erase(it);
-          continue;
-        }
-        earlier(l.until);
-        distinct.emplace(key, 0);
-        ++it;
-      }
-
       uint32_t bell = bell_.load();
       set.clear();
       keys.clear();
@@ -210,8 +197,24 @@ class Waiter {
       for (auto& [id, w] : pending_) hold.push_back(w.mapping);
       watched_.clear();
       for (auto& [key, unused] : distinct) watched_.insert(key);
+      // Lingering words take what room the set has left; one is dropped when its time
+      // is up, its mapping is closed, or its value has moved on (no wait would name
+      // that value now). Only those in the set count as watched.
+      for (auto it = lingering_.begin(); it != lingering_.end();) {
+        const auto& [key, l] = *it;
+        if (l.until <= now || l.mapping->detached.load() || __atomic_load_n(key.first, __ATOMIC_SEQ_CST) != key.second) {
+          it = lingering_.erase(it);
+          continue;
+        }
+        if (set.size() < FUTEX_WAITV_MAX && watched_.insert(key).second) {
+          set.push_back(Entry(key.first, key.second, false));
+          keys.push_back(key);
+          earlier(l.until);
+        }
+        ++it;
+      }
       wake_at_ = wake_at;
-      bool idle = distinct.empty();
+      bool idle = set.size() == 1;
 
       lock.unlock();
       timespec ts;
