@@ -23,16 +23,24 @@ function exited(child) {
   });
 }
 
-function pair(tag, opts) {
+// Makes two channels (ping: to the far side, pong: back), starts the far side as
+// `channel-peer.js <mode> <ping> <pong> ...args`, and runs `body(tx, rx)` with this
+// side's sender on ping and receiver on pong; `body` ends by telling the peer to stop
+// and waiting for it. The peer is killed and the channels removed whatever happens.
+async function withChannelPeer(tag, opts, mode, args, body) {
   const ping = Channel.create(uniq(`${tag}-ping`), opts);
   const pong = Channel.create(uniq(`${tag}-pong`), opts);
-  const done = () => {
+  const child = spawn(process.execPath, [PEER, mode, ping.name, pong.name, ...args], { stdio: 'inherit' });
+  const finished = exited(child);
+  try {
+    return await body(ping.sender(), pong.receiver(), finished);
+  } finally {
+    child.kill();
     for (const ch of [ping, pong]) {
       ch.close();
       ch.unlink();
     }
-  };
-  return { ping, pong, done };
+  }
 }
 
 // Runs `once(i)` in a timed loop after a warm-up; returns ns per call.
@@ -52,12 +60,8 @@ function timed(once, maxCount) {
 }
 
 async function channelRoundTrip(wait, size, how) {
-  const { ping, pong, done } = pair(`rt-${wait}`, { capacity: size > 4096 ? 4 * size : 1 << 16, wait });
-  const child = spawn(process.execPath, [PEER, 'channel-echo', ping.name, pong.name, how], { stdio: 'inherit' });
-  const finished = exited(child);
-  try {
-    const tx = ping.sender();
-    const rx = pong.receiver();
+  const opts = { capacity: size > 4096 ? 4 * size : 1 << 16, wait };
+  return withChannelPeer(`rt-${wait}`, opts, 'channel-echo', [how], async (tx, rx, finished) => {
     const msg = new Uint8Array(size);
     const dv = new DataView(msg.buffer);
     const ns = timed((i) => {
@@ -75,21 +79,13 @@ async function channelRoundTrip(wait, size, how) {
     tx.send(new Uint8Array(0));
     await finished;
     return ns;
-  } finally {
-    child.kill();
-    done();
-  }
+  });
 }
 
 // Both sides on the event loop (receiveAsync, sendAsync; for await on the far side), as
 // a Node service replacing a socket would write it: the socket rows are on the event loop too.
 async function channelRoundTripAsync(wait, rounds) {
-  const { ping, pong, done } = pair(`rta-${wait}`, { capacity: 1 << 16, wait });
-  const child = spawn(process.execPath, [PEER, 'channel-echo-async', ping.name, pong.name], { stdio: 'inherit' });
-  const finished = exited(child);
-  try {
-    const tx = ping.sender();
-    const rx = pong.receiver();
+  return withChannelPeer(`rta-${wait}`, { capacity: 1 << 16, wait }, 'channel-echo-async', [], async (tx, rx, finished) => {
     const msg = new Uint8Array(64);
     const dv = new DataView(msg.buffer);
     const once = async (i) => {
@@ -106,23 +102,15 @@ async function channelRoundTripAsync(wait, rounds) {
     await tx.sendAsync(new Uint8Array(0));
     await finished;
     return ns;
-  } finally {
-    child.kill();
-    done();
-  }
+  });
 }
 
 // `many`: the producer sends batches of 64 with sendMany (one publication per batch).
 // The clock starts after a tenth as many messages again have warmed both sides up (the
 // first few million run before the JIT has optimised either loop); the sink checks them all.
 async function channelOneWay(count, many) {
-  const { ping, pong, done } = pair('oneway', { capacity: 1 << 20 });
   const warm = count / 10;
-  const child = spawn(process.execPath, [PEER, 'channel-sink', ping.name, pong.name, String(warm + count)], { stdio: 'inherit' });
-  const finished = exited(child);
-  try {
-    const tx = ping.sender();
-    const rx = pong.receiver();
+  return withChannelPeer('oneway', { capacity: 1 << 20 }, 'channel-sink', [String(warm + count)], async (tx, rx, finished) => {
     const msg = new Uint8Array(64);
     const batch = Array.from({ length: 64 }, () => new Uint8Array(64));
     const stamp = (m, i) => {
@@ -152,10 +140,7 @@ async function channelOneWay(count, many) {
     await finished;
     if (ok !== 1) throw new Error('the sink saw messages out of order');
     return count / secs;
-  } finally {
-    child.kill();
-    done();
-  }
+  });
 }
 
 async function unixServer() {
