@@ -1,25 +1,13 @@
 // Each side learns when the other has gone, including by SIGKILL: a receiver waiting
 // on dead producers gets PeerGoneError (or the end of for await), a record reserved by
 // a producer that died is skipped, and a producer learns that the consumer is gone.
-import { spawn } from 'node:child_process';
 import t from 'tap';
 import { Channel, PeerGoneError, SharedMemory } from 'podshm';
-import { fixture, node, uniqueName } from './helpers.mjs';
+import { fixture, node, startUntil, uniqueName } from './helpers.mjs';
 import { checker } from './fixtures/channel-messages.mjs';
 
 // Starts a fixture and resolves once it has printed `line`; the child is killed at teardown.
-function startUntil(t, script, args, line) {
-  const child = spawn(process.execPath, [fixture(script), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  t.teardown(() => child.kill('SIGKILL'));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes(line)) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before "${line}"`)));
-  });
-}
+const startFixture = (t, script, args, line) => startUntil(t, process.execPath, [fixture(script), ...args], line);
 
 const killed = (child) => new Promise((resolve) => {
   child.once('exit', resolve);
@@ -36,7 +24,7 @@ function channel(t, opts) {
 t.test('a producer killed mid-reserve is skipped; the others get through, then PeerGone', async (t) => {
   const ch = channel(t, { producers: 'multi', wait: 'block' });
   const rx = ch.receiver();
-  const stuck = await startUntil(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
+  const stuck = await startFixture(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
   // Producer 1 sends behind the reserved record, which holds the consumer back (five
   // messages, one of them half the ring: they fit while nothing is consumed).
   const other = await node('channel-producer.mjs', [ch.name, '1', '5']);
@@ -57,7 +45,7 @@ t.test('a producer killed mid-reserve is skipped; the others get through, then P
 t.test('single producer: a new producer after a dead one; its leftover reservation is skipped', async (t) => {
   const ch = channel(t, {});
   const rx = ch.receiver();
-  const stuck = await startUntil(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
+  const stuck = await startFixture(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
   t.throws(() => ch.sender(), { code: 'EBUSY' }, 'one live producer at a time');
   await killed(stuck);
   const next = await node('channel-producer.mjs', [ch.name, '0', '5']);
@@ -105,7 +93,7 @@ t.test('a producer that died between publishing a record and storing HEAD: the n
 t.test('a receiver blocked on an empty ring learns that its producer was SIGKILLed', async (t) => {
   const ch = channel(t, {});
   const rx = ch.receiver();
-  const p = await startUntil(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
+  const p = await startFixture(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
   setTimeout(() => p.kill('SIGKILL'), 200);
   // Waiting asynchronously, so the timer above can fire.
   await t.rejects(rx.receiveAsync({ timeout: 10_000 }), PeerGoneError);
@@ -117,7 +105,7 @@ t.test('a receiver blocked on an empty ring learns that its producer was SIGKILL
 t.test('a producer learns that the consumer was SIGKILLed (full ring) or closed', async (t) => {
   const ch = channel(t, { capacity: 4096 });
   const tx = ch.sender();
-  const consumer = await startUntil(t, 'channel-consumer.mjs', [ch.name], 'ready');
+  const consumer = await startFixture(t, 'channel-consumer.mjs', [ch.name], 'ready');
   const msg = new Uint8Array(100);
   while (tx.trySend(msg));
   t.equal(ch.stats().consumerAlive, true);
@@ -129,7 +117,7 @@ t.test('a producer learns that the consumer was SIGKILLed (full ring) or closed'
   // A consumer that closes cleanly is seen at once, even with room in the ring.
   const ch2 = channel(t, {});
   const tx2 = ch2.sender();
-  const polite = await startUntil(t, 'channel-consumer.mjs', [ch2.name, 'close-after-one'], 'ready');
+  const polite = await startFixture(t, 'channel-consumer.mjs', [ch2.name, 'close-after-one'], 'ready');
   tx2.send(msg);
   await new Promise((resolve) => polite.once('exit', resolve));
   t.throws(() => tx2.trySend(msg), PeerGoneError);

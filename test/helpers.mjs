@@ -37,6 +37,23 @@ export function run(command, args, { timeoutMs = 60_000, env, input, ...spawnOpt
   });
 }
 
+/**
+ * Starts `command args` (killed at the test's teardown) and resolves with the child once
+ * its stdout has shown `line`; rejects if it exits first.
+ */
+export function startUntil(t, command, args, line) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes(line)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}) before "${line}"`)));
+  });
+}
+
 /** Runs a fixture script with this Node; resolves like run(). */
 export function node(script, args = [], opts) {
   return run(process.execPath, [fixture(script), ...args], opts);

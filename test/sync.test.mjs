@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { SharedMemory, Semaphore, Mutex, CorruptionError } from 'podshm';
-import { fixture, node, rawBinding as _native, uniqueName } from './helpers.mjs';
+import { fixture, node, rawBinding as _native, startUntil, uniqueName } from './helpers.mjs';
 
 function segment(t, size = 4096, opts) {
   const shm = SharedMemory.create(uniqueName('sync'), size, opts);
@@ -15,19 +15,8 @@ function segment(t, size = 4096, opts) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A child that reports a line before it is done; resolves once the line is seen.
-function started(t, args, line, command = process.execPath, pre = []) {
-  const child = spawn(command, [...pre, fixture('sync-peer.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => child.kill('SIGKILL'));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes(line)) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`child exited ${code} before '${line}'`)));
-  });
-}
+// A sync-peer child that reports a line before it is done; resolves once the line is seen.
+const started = (t, args, line, command = process.execPath, pre = []) => startUntil(t, command, [...pre, fixture('sync-peer.mjs'), ...args], line);
 
 t.test('mutex: 4 processes x 100k increments under the mutex lose no update', async (t) => {
   const shm = segment(t);
