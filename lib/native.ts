@@ -104,16 +104,17 @@ export interface NativeBinding {
   /** Returns size * 32768 + priority, -EAGAIN or -ETIMEDOUT. */
   mqReceive(fd: number, target: Uint8Array, timeoutMs: number): number;
   mqUnlink(name: string): void;
+  // native/fd_watch.cc
   /** Hands the descriptor to a handle that closes it; callback(status, events) runs on the event loop. */
-  mqAdopt(fd: number, callback: (status: number, events: number) => void): MqHandle;
+  fdAdopt(fd: number, callback: (status: number, events: number) => void): WatchHandle;
   /** events: 1 readable, 2 writable, 0 stop watching (and stop keeping the loop alive). */
-  mqWatch(handle: MqHandle, events: number): void;
+  fdWatch(handle: WatchHandle, events: number): void;
   /** Closes the poll handle, then the descriptor. Safe to call twice. */
-  mqClose(handle: MqHandle): void;
+  fdClose(handle: WatchHandle): void;
 }
 
-/** An opaque handle owning one message queue descriptor (native/posix_mq.cc). */
-export type MqHandle = { readonly __mq: unique symbol };
+/** An opaque handle owning one descriptor that the event loop can watch (native/fd_watch.cc). */
+export type WatchHandle = { readonly __watch: unique symbol };
 
 export interface MqAttributes {
   maxMessages: number;

@@ -10,7 +10,7 @@ import { argType, argValue, SystemError, sys } from './errors';
 import { checkQueueLimits, defaultAttributes, explainCreateError, MQ_PRIO_MAX } from './mq_limits';
 import { posixName } from './names';
 import { deadlineOf, remaining } from './timeout';
-import { native, type MqHandle } from './native';
+import { native, type WatchHandle } from './native';
 import { boolean, fileMode, integer, options } from './validate';
 import { WaitList, type Entry } from './wait_list';
 
@@ -148,7 +148,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   readonly readOnly: boolean;
   readonly writeOnly: boolean;
   #fd: number;
-  readonly #handle: MqHandle;
+  readonly #handle: WatchHandle;
   // The native handle holds this weakly while idle, so the queue must keep it alive.
   readonly #pollCallback = (status: number, events: number) => this.#onPoll(status, events);
   #scratch: Buffer | null = null;
@@ -164,13 +164,13 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     this.#fd = fd;
     // From here on the handle owns the descriptor (and closes it if this object is
     // collected without close()).
-    this.#handle = native.mqAdopt(fd, this.#pollCallback);
+    this.#handle = native.fdAdopt(fd, this.#pollCallback);
     try {
       const attrs = sys(name, () => native.mqGetattr(fd));
       this.maxMessages = attrs.maxMessages;
       this.messageSize = attrs.messageSize;
     } catch (err) {
-      native.mqClose(this.#handle);
+      native.fdClose(this.#handle);
       throw err;
     }
   }
@@ -374,7 +374,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       }
     }
     this.#events = 0;
-    native.mqClose(this.#handle);
+    native.fdClose(this.#handle);
   }
 
   [Symbol.dispose](): void {
@@ -497,7 +497,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     if (this.#fd < 0) return;
     const events = (this.#receivers.size ? READABLE : 0) | (this.#senders.size ? WRITABLE : 0);
     if (events === this.#events) return;
-    native.mqWatch(this.#handle, events);
+    native.fdWatch(this.#handle, events);
     this.#events = events;
   }
 

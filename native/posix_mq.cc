@@ -8,7 +8,6 @@
 #include <mqueue.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <uv.h>
 
 #include <string>
 
@@ -154,140 +153,6 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Owns one queue descriptor and the uv_poll handle that watches it. The poll handle
-// is made on the first wait and always closed (uv_close) before the descriptor:
-// libuv removes the descriptor from its epoll set when the handle closes, and doing
-// that after close() could remove a reused descriptor number belonging to someone else.
-class Queue {
- public:
-  Queue(napi_env env, mqd_t fd, Napi::Function callback) : env_(env), fd_(fd), callback_(Napi::Weak(callback)) {}
-  ~Queue() { Close(); }
-
-  // events: UV_READABLE | UV_WRITABLE, 0 to stop. While watching, the callback is held
-  // strongly (its closure keeps the JavaScript queue and its pending calls alive) and
-  // the active handle keeps the event loop alive; stopped, neither.
-  void Watch(Napi::Env env, int events) {
-    if (fd_ < 0) ThrowErrno(env, "uv_poll_start", EBADF);
-    if (events == 0) {
-      if (poll_ != nullptr && watching_) {
-        uv_poll_stop(&poll_->handle);
-        callback_.Unref();
-        watching_ = false;
-      }
-      return;
-    }
-    if (callback_.Value().IsEmpty()) throw Napi::Error::New(env, "the queue's callback was collected");
-    if (poll_ == nullptr) Init(env);
-    int err = uv_poll_start(&poll_->handle, events, OnPoll);
-    if (err != 0) ThrowErrno(env, "uv_poll_start", -err);
-    if (!watching_) callback_.Ref();
-    watching_ = true;
-  }
-
-  void Close() {
-    if (fd_ < 0) return;
-    if (poll_ != nullptr) {
-      poll_->handle.data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(&poll_->handle), OnClosed);
-      poll_ = nullptr;
-    }
-    mq_close(fd_);
-    fd_ = -1;
-    // Also runs from the finalizer, where throwing is not an option.
-    uint32_t count;
-    if (watching_) napi_reference_unref(env_, callback_, &count);
-    watching_ = false;
-  }
-
- private:
-  // The handle outlives the Queue until libuv calls OnClosed; the async cleanup hook
-  // makes Node wait for that when the environment (a Worker, or the process) ends.
-  struct Poll {
-    uv_poll_t handle;
-    napi_async_cleanup_hook_handle hook = nullptr;
-  };
-
-  void Init(Napi::Env env) {
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "no event loop");
-    Poll* poll = new Poll();
-    int err = uv_poll_init(loop, &poll->handle, fd_);
-    if (err != 0) {
-      delete poll;
-      ThrowErrno(env, "uv_poll_init", -err);
-    }
-    poll->handle.data = this;
-    napi_add_async_cleanup_hook(env, OnEnvironmentEnd, poll, &poll->hook);
-    poll_ = poll;
-  }
-
-  // Closes the queue if it is still open; if it is already closing, OnClosed will
-  // remove the hook and so tell Node it is done.
-  static void OnEnvironmentEnd(napi_async_cleanup_hook_handle, void* arg) {
-    Queue* self = static_cast<Queue*>(static_cast<Poll*>(arg)->handle.data);
-    if (self != nullptr) self->Close();
-  }
-
-  static void OnClosed(uv_handle_t* handle) {
-    Poll* poll = reinterpret_cast<Poll*>(handle);
-    if (poll->hook != nullptr) napi_remove_async_cleanup_hook(poll->hook);
-    delete poll;
-  }
-
-  static void OnPoll(uv_poll_t* handle, int status, int events) {
-    Queue* self = static_cast<Queue*>(handle->data);
-    if (self == nullptr) return;
-    Napi::Env env(self->env_);
-    Napi::HandleScope scope(env);
-    Napi::Function callback = self->callback_.Value();
-    if (callback.IsEmpty()) return;
-    // The callback may close the queue and drop the last reference to it: self is not
-    // used after this call.
-    try {
-      // MakeCallback, not Call: it runs the microtasks (the settled promises) afterwards.
-      callback.MakeCallback(env.Global(), {Napi::Number::New(env, status), Napi::Number::New(env, events)});
-    } catch (const Napi::Error& e) {
-      napi_fatal_exception(env, e.Value());
-    }
-  }
-
-  napi_env env_;
-  mqd_t fd_;
-  Poll* poll_ = nullptr;
-  bool watching_ = false;
-  Napi::FunctionReference callback_;
-};
-
-constexpr napi_type_tag kQueueTag = {0x706f6473686d7120ULL, 0x6d712071756575ULL};
-
-Queue* UnwrapQueue(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !info[i].IsExternal() || !info[i].As<Napi::External<Queue>>().CheckTypeTag(&kQueueTag)) {
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a message queue handle");
-  }
-  return info[i].As<Napi::External<Queue>>().Data();
-}
-
-// mqAdopt(fd, callback) -> handle. The handle owns the descriptor from now on: close
-// it with mqClose (or let the handle be collected). callback(status, events).
-Napi::Value Adopt(const Napi::CallbackInfo& info) {
-  mqd_t fd = ArgFd(info, 0);
-  if (info.Length() < 2 || !info[1].IsFunction()) throw Napi::TypeError::New(info.Env(), "argument 1 must be a function");
-  Queue* queue = new Queue(info.Env(), fd, info[1].As<Napi::Function>());
-  auto handle = Napi::External<Queue>::New(info.Env(), queue, [](Napi::Env, Queue* q) { delete q; });
-  handle.TypeTag(&kQueueTag);
-  return handle;
-}
-
-Napi::Value Watch(const Napi::CallbackInfo& info) {
-  UnwrapQueue(info, 0)->Watch(info.Env(), static_cast<int>(ArgInt(info, 1)) & (UV_READABLE | UV_WRITABLE));
-  return info.Env().Undefined();
-}
-
-Napi::Value Close(const Napi::CallbackInfo& info) {
-  UnwrapQueue(info, 0)->Close();
-  return info.Env().Undefined();
-}
-
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mqOpen", Napi::Function::New(env, Open, "mqOpen"));
   exports.Set("mqSetMode", Napi::Function::New(env, SetMode, "mqSetMode"));
@@ -295,9 +160,6 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mqSend", Napi::Function::New(env, Send, "mqSend"));
   exports.Set("mqReceive", Napi::Function::New(env, Receive, "mqReceive"));
   exports.Set("mqUnlink", Napi::Function::New(env, Unlink, "mqUnlink"));
-  exports.Set("mqAdopt", Napi::Function::New(env, Adopt, "mqAdopt"));
-  exports.Set("mqWatch", Napi::Function::New(env, Watch, "mqWatch"));
-  exports.Set("mqClose", Napi::Function::New(env, Close, "mqClose"));
 }
 
 }  // namespace
