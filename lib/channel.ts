@@ -1,6 +1,8 @@
 // Channel: a named ring buffer in one shared memory segment carrying variable-length
 // messages from one or many producers to one consumer, across processes and the
 // containers of a pod. docs/channel.md describes the layout and the protocol.
+import * as fs from 'node:fs';
+import { Bell, removeBell } from './bell';
 import { SystemError } from './errors';
 import { ChannelCore } from './channel_core';
 import {
@@ -21,7 +23,8 @@ import { Peers } from './channel_peers';
 import { Receiver } from './channel_receiver';
 import { Sender } from './channel_sender';
 import { argType, argValue } from './errors';
-import { SharedMemory } from './posix_shm';
+import { objectFile, SharedMemory } from './posix_shm';
+import { posixName } from './names';
 import { options, string } from './validate';
 
 export { Sender, Reservation, type SendOptions, type SendAsyncOptions } from './channel_sender';
@@ -92,13 +95,17 @@ export class Channel implements Disposable {
     const wait = o.wait ?? 'adaptive';
     if (!WAIT_STRATEGIES.includes(wait)) throw argValue('wait', `must be one of ${WAIT_STRATEGIES.map((w) => `'${w}'`).join(', ')}`, wait);
     const shm = SharedMemory.create(name, HEADER_SIZE + capacity, { mode: o.mode, dir: o.dir });
+    let bell: Bell | null = null;
     try {
       const geometry = { capacity, multi: producers === 'multi', wait };
       initHeader(new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2), geometry);
-      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2))));
+      bell = Bell.make(shm.path, fs.statSync(shm.path).mode & 0o777);
+      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2)), bell));
     } catch (err) {
+      bell?.close();
       shm.close();
       shm.unlink();
+      removeBell(shm.path);
       throw err;
     }
   }
@@ -111,16 +118,17 @@ export class Channel implements Disposable {
     try {
       const header = new Int32Array(shm.buffer, 0, Math.min(shm.size, HEADER_SIZE) >> 2);
       const geometry = readHeader(header, shm.size, shm.name);
-      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, header)));
+      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, header), Bell.open(shm.path)));
     } catch (err) {
       shm.close();
       throw err;
     }
   }
 
-  /** Removes a channel's name; processes that have it open keep using it. */
+  /** Removes a channel's name (and its bell); processes that have it open keep using it. */
   static unlink(name: string, opts?: ChannelOpenOptions): void {
     SharedMemory.unlink(name, opts);
+    removeBell(objectFile(posixName(name, 'shm_unlink'), options<ChannelOpenOptions>(opts).dir));
   }
 
   /** The largest message, in bytes: capacity / 2 - 8. */
@@ -184,6 +192,7 @@ export class Channel implements Disposable {
     for (const s of this.#senders) s.close();
     this.#receiver?.close();
     this.#core.peers.close();
+    this.#core.bell?.close();
     this.#core.closed = true;
     this.#shm.close();
   }
@@ -191,6 +200,7 @@ export class Channel implements Disposable {
   /** Removes the channel's name (processes that have it open keep using it). */
   unlink(): void {
     this.#shm.unlink();
+    removeBell(this.#shm.path);
   }
 
   [Symbol.dispose](): void {

@@ -5,6 +5,7 @@ import { ChannelCorruptError, SystemError } from './errors';
 import { H, HEADER_SIZE, maxMessageSize, type Geometry, type WaitStrategy } from './channel_layout';
 import type { Peers } from './channel_peers';
 import type { Sleeper } from './channel_wait';
+import type { Bell } from './bell';
 import type { MappingHandle } from './native';
 
 export class ChannelCore {
@@ -19,13 +20,14 @@ export class ChannelCore {
   readonly multi: boolean;
   readonly wait: WaitStrategy;
   readonly peers: Peers;
+  readonly bell: Bell | null;
   /** Producers sleep here when the ring is full. */
   readonly spaceSleeper: Sleeper;
   /** The consumer sleeps here when there is nothing to read. */
   readonly dataSleeper: Sleeper;
   closed = false;
 
-  constructor(name: string, buffer: SharedArrayBuffer, handle: MappingHandle, g: Geometry, peers: Peers) {
+  constructor(name: string, buffer: SharedArrayBuffer, handle: MappingHandle, g: Geometry, peers: Peers, bell: Bell | null) {
     this.name = name;
     this.buffer = buffer;
     this.i32 = new Int32Array(buffer, 0, (HEADER_SIZE + g.capacity) >> 2);
@@ -37,8 +39,10 @@ export class ChannelCore {
     this.multi = g.multi;
     this.wait = g.wait;
     this.peers = peers;
-    this.spaceSleeper = { i32: this.i32, handle, flag: H.PRODUCERS_SLEEPING >> 2, seq: H.SPACE_SEQ >> 2 };
-    this.dataSleeper = { i32: this.i32, handle, flag: H.CONSUMER_SLEEPING >> 2, seq: H.DATA_SEQ >> 2 };
+    this.bell = bell;
+    const bellOff = H.BELL_OFF >> 2;
+    this.spaceSleeper = { i32: this.i32, handle, flag: H.PRODUCERS_SLEEPING >> 2, seq: H.SPACE_SEQ >> 2, bell: null, bellOff };
+    this.dataSleeper = { i32: this.i32, handle, flag: H.CONSUMER_SLEEPING >> 2, seq: H.DATA_SEQ >> 2, bell, bellOff };
   }
 
   /** The error for a bad `value` read at byte `offset` of the segment. */

@@ -47,6 +47,9 @@ export const H = {
   // Who is or was here (liveness itself is in OFD locks, see channel_peers.ts).
   CONSUMER_STATE: 640, // CONSUMER_NONE | CONSUMER_ATTACHED | CONSUMER_CLOSED
   PRODUCERS_EVER: 644, // attachments ever made, to tell "none yet" from "all gone"
+  // Raised by a producer that cannot open the channel's bell (bell.ts): the consumer
+  // then sleeps on the futex even on the event loop.
+  BELL_OFF: 648,
 
   // One 64-byte slot per producer.
   SLOTS: 1024,

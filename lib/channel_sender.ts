@@ -134,6 +134,7 @@ export class Sender implements Disposable {
     this.#sentIndex = (H.SLOTS + slot * SLOT_SIZE + S.SENT_MESSAGES) >> 3;
     this.#tail = Atomics.load(this.#i32, TAIL);
     this.#head = this.#claimed = 0;
+    if (core.bell === null) Atomics.store(this.#i32, H.BELL_OFF >> 2, 1);
     if (!this.#multi) {
       try {
         this.#head = this.#chainEnd(Atomics.load(this.#i32, HEAD));

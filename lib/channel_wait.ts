@@ -11,6 +11,12 @@
 // flag so that one sleep costs one wake system call, not one per message published
 // while the sleeper is being scheduled. A flag or word a hostile peer scribbles on can
 // cost a spurious wake-up or one sleep slice, never a hang: every sleep is bounded.
+//
+// The flag also says how the sleeper sleeps: ON_FUTEX, or ON_BELL for a consumer on
+// the event loop that watches the channel's bell (bell.ts). A producer that cannot
+// open the bell raises the header word `bellOff`, and consumers then sleep on the
+// futex: a ring it could not make would cost the consumer a whole sleep slice.
+import type { Bell } from './bell';
 import { AbortError, SystemError } from './errors';
 import type { WaitStrategy } from './channel_layout';
 import { native, type MappingHandle } from './native';
@@ -38,12 +44,22 @@ export interface Sleeper {
   readonly flag: number;
   /** Int32 index of the futex word. */
   readonly seq: number;
+  /** The direction with a single sleeper (the consumer's) may also have a bell. */
+  readonly bell: Bell | null;
+  /** Int32 index of the word producers raise when they cannot ring the bell. */
+  readonly bellOff: number;
 }
+
+const ON_FUTEX = 1;
+const ON_BELL = 2;
 
 /** Wakes every sleeper of `s`, if there is one (called right after the side's Atomics.store that published). */
 export function wake(s: Sleeper): void {
   if ((PLAIN_LOADS_ORDERED ? s.i32[s.flag] : Atomics.load(s.i32, s.flag)) === 0) return;
-  if (Atomics.exchange(s.i32, s.flag, 0) === 0) return;
+  const how = Atomics.exchange(s.i32, s.flag, 0);
+  if (how === ON_BELL && s.bell !== null) return s.bell.ring();
+  // ON_FUTEX, or whatever a hostile peer wrote: the futex reaches every sleeper.
+  if (how === 0) return;
   Atomics.add(s.i32, s.seq, 1);
   native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
 }
@@ -129,7 +145,7 @@ function sleepSync<T>(plan: WaitPlan<T>): T {
   for (;;) {
     // Raised before every sleep; cleared by the waker (never by us: another sleeper
     // of the same direction may have raised it too).
-    Atomics.store(i32, flag, 1);
+    Atomics.store(i32, flag, ON_FUTEX);
     const expected = Atomics.load(i32, seq);
     let r = plan.attempt();
     if (r === undefined) {
@@ -161,16 +177,18 @@ export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | unde
 }
 
 async function sleepAsyncUntil<T>(plan: WaitPlan<T>, signal: AbortSignal | undefined): Promise<T> {
-  const { i32, handle, flag, seq } = plan.sleeper;
+  const { i32, handle, flag, seq, bell, bellOff } = plan.sleeper;
   for (;;) {
     if (signal?.aborted) throw new AbortError(signal.reason);
+    const onBell = bell !== null && !bell.closed && Atomics.load(i32, bellOff) === 0;
     // As in sleepSync().
-    Atomics.store(i32, flag, 1);
+    Atomics.store(i32, flag, onBell ? ON_BELL : ON_FUTEX);
     const expected = Atomics.load(i32, seq);
     let r = plan.attempt();
     if (r === undefined) {
       const left = plan.deadline - performance.now();
-      if (left > 0) await sleepAsync(handle, seq << 2, expected >>> 0, Math.ceil(Math.min(left, SLICE_MS)), signal);
+      const ms = Math.ceil(Math.min(left, SLICE_MS));
+      if (left > 0) await (onBell ? bell.sleep(ms, signal) : sleepAsync(handle, seq << 2, expected >>> 0, ms, signal));
       r = plan.attempt();
     }
     if (r !== undefined) return r;

@@ -109,8 +109,17 @@ export interface NativeBinding {
   fdAdopt(fd: number, callback: (status: number, events: number) => void): WatchHandle;
   /** events: 1 readable, 2 writable, 0 stop watching (and stop keeping the loop alive). */
   fdWatch(handle: WatchHandle, events: number): void;
+  /** Whether a started watch keeps its callback and the event loop alive (fdWatch starts it held). */
+  fdHold(handle: WatchHandle, hold: boolean): void;
   /** Closes the poll handle, then the descriptor. Safe to call twice. */
   fdClose(handle: WatchHandle): void;
+  // native/bell.cc
+  /** mkfifo with exactly `mode`; returns the FIFO open read-write, non-blocking. EEXIST if the name is taken. */
+  makeFifo(path: string, mode: number): number;
+  /** Writes one byte (a full pipe counts as rung). */
+  bellRing(fd: number): void;
+  /** Reads every byte there is. */
+  bellDrain(fd: number): void;
 }
 
 /** An opaque handle owning one descriptor that the event loop can watch (native/fd_watch.cc). */

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { constants } from 'node:fs';
 
+import { removeBell } from './bell';
 import { SystemError, sys } from './errors';
 import { native } from './native';
 
@@ -60,6 +61,7 @@ export function removeIfAbandoned(file: string, dryRun: boolean): Collected {
     }
     if (named.ino !== held.ino || named.dev !== held.dev) return 'gone';
     sys(file, () => native.unlinkObject(file));
+    removeBell(file);
     return 'removed';
   } finally {
     native.closeFd(fd);

@@ -28,6 +28,11 @@ export interface OpenOptions {
 // Largest SharedArrayBuffer that typed arrays can view in full on 64-bit V8.
 const MAX_SIZE = 2 ** 53 - 1;
 
+/** The file behind a canonical object name in `dir` (default /dev/shm). */
+export function objectFile(canonical: string, dir: unknown): string {
+  return path.join(directory(dir), canonical.slice(1));
+}
+
 function directory(value: unknown): string {
   if (value === undefined) return DEFAULT_SHM_DIR;
   return path.resolve(string('dir', value));
@@ -96,7 +101,7 @@ export class SharedMemory implements Disposable {
     const canonical = posixName(name, 'shm_open');
     const o = options<OpenOptions>(opts);
     const readOnly = boolean('readOnly', o.readOnly, false);
-    const file = path.join(directory(o.dir), canonical.slice(1));
+    const file = objectFile(canonical, o.dir);
     const fd = sys(canonical, () => native.openObject(file, readOnly ? constants.O_RDONLY : constants.O_RDWR, 0));
     try {
       const st = sys(canonical, () => native.fstat(fd));
@@ -112,7 +117,7 @@ export class SharedMemory implements Disposable {
   /** Removes the name; mappings stay valid until closed. ENOENT if there is no such object. */
   static unlink(name: string, opts?: { dir?: string }): void {
     const canonical = posixName(name, 'shm_unlink');
-    const file = path.join(directory(options<{ dir: string }>(opts).dir), canonical.slice(1));
+    const file = objectFile(canonical, options<{ dir: string }>(opts).dir);
     sys(canonical, () => native.unlinkObject(file));
   }
 

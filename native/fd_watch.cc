@@ -22,16 +22,14 @@ class FdWatch {
   FdWatch(napi_env env, int fd, Napi::Function callback) : env_(env), fd_(fd), callback_(Napi::Weak(callback)) {}
   ~FdWatch() { Close(); }
 
-  // events: UV_READABLE | UV_WRITABLE, 0 to stop. While watching, the callback is held
-  // strongly (its closure keeps the JavaScript owner and its pending calls alive) and
-  // the active handle keeps the event loop alive; stopped, neither.
+  // events: UV_READABLE | UV_WRITABLE, 0 to stop. A watch starts held.
   void Watch(Napi::Env env, int events) {
     if (fd_ < 0) ThrowErrno(env, "uv_poll_start", EBADF);
     if (events == 0) {
       if (poll_ != nullptr && watching_) {
         uv_poll_stop(&poll_->handle);
-        callback_.Unref();
         watching_ = false;
+        Hold(env, false);
       }
       return;
     }
@@ -39,8 +37,26 @@ class FdWatch {
     if (poll_ == nullptr) Init(env);
     int err = uv_poll_start(&poll_->handle, events, OnPoll);
     if (err != 0) ThrowErrno(env, "uv_poll_start", -err);
-    if (!watching_) callback_.Ref();
     watching_ = true;
+    Hold(env, true);
+  }
+
+  // A held watch keeps the callback alive (its closure holds the JavaScript owner and
+  // its pending calls) and the event loop running. An unheld one still watches, at no
+  // system call: a descriptor that is read as soon as it is readable (a bell) can be
+  // watched for good and held only while someone waits, where stopping and starting
+  // the watch each time costs epoll_ctl calls.
+  void Hold(Napi::Env env, bool hold) {
+    if (hold == held_ || (hold && !watching_)) return;
+    if (hold && callback_.Value().IsEmpty()) throw Napi::Error::New(env, "the watch's callback was collected");
+    held_ = hold;
+    if (hold) {
+      uv_ref(reinterpret_cast<uv_handle_t*>(&poll_->handle));
+      callback_.Ref();
+    } else {
+      if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->handle));
+      callback_.Unref();
+    }
   }
 
   void Close() {
@@ -54,8 +70,8 @@ class FdWatch {
     fd_ = -1;
     // Also runs from the finalizer, where throwing is not an option.
     uint32_t count;
-    if (watching_) napi_reference_unref(env_, callback_, &count);
-    watching_ = false;
+    if (held_) napi_reference_unref(env_, callback_, &count);
+    watching_ = held_ = false;
   }
 
  private:
@@ -99,7 +115,13 @@ class FdWatch {
     Napi::Env env(self->env_);
     Napi::HandleScope scope(env);
     Napi::Function callback = self->callback_.Value();
-    if (callback.IsEmpty()) return;
+    if (callback.IsEmpty()) {
+      // Collected while unheld: nobody would ever read the descriptor, and a readable
+      // one would be reported on every turn of the loop.
+      uv_poll_stop(handle);
+      self->watching_ = false;
+      return;
+    }
     // The callback may close the watch and drop the last reference to it: self is not
     // used after this call.
     try {
@@ -114,6 +136,7 @@ class FdWatch {
   int fd_;
   Poll* poll_ = nullptr;
   bool watching_ = false;
+  bool held_ = false;
   Napi::FunctionReference callback_;
 };
 
@@ -142,6 +165,11 @@ Napi::Value Watch(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value Hold(const Napi::CallbackInfo& info) {
+  UnwrapWatch(info, 0)->Hold(info.Env(), ArgBool(info, 1));
+  return info.Env().Undefined();
+}
+
 Napi::Value Close(const Napi::CallbackInfo& info) {
   UnwrapWatch(info, 0)->Close();
   return info.Env().Undefined();
@@ -150,6 +178,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fdAdopt", Napi::Function::New(env, Adopt, "fdAdopt"));
   exports.Set("fdWatch", Napi::Function::New(env, Watch, "fdWatch"));
+  exports.Set("fdHold", Napi::Function::New(env, Hold, "fdHold"));
   exports.Set("fdClose", Napi::Function::New(env, Close, "fdClose"));
 }
 

@@ -1,0 +1,65 @@
+// A channel's bell: a FIFO beside the segment that a producer writes one byte into to
+// wake a consumer waiting on the event loop, which watches the FIFO's descriptor
+// directly (fd_watch.cc). A futex wake would first wake the waiter thread, which then
+// wakes the loop: two wake-ups in a row. Both sides open the FIFO read-write and
+// non-blocking, so an open never waits for the other side and a write never fails
+// for want of a reader.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "errors.h"
+#include "registry.h"
+
+namespace podshm {
+namespace {
+
+// makeFifo(path, mode) -> fd, open read-write. The mode is applied exactly, past the
+// umask, through the descriptor: a chmod by name could reach a file put there meanwhile.
+Napi::Value MakeFifo(const Napi::CallbackInfo& info) {
+  std::string path = ArgString(info, 0);
+  mode_t mode = static_cast<mode_t>(ArgInt(info, 1));
+  if (mkfifo(path.c_str(), mode) != 0) ThrowErrno(info.Env(), "mkfifo", errno);
+  int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) ThrowErrno(info.Env(), "open", errno);
+  struct stat st;
+  int err = fstat(fd, &st) != 0 ? errno : !S_ISFIFO(st.st_mode) ? EEXIST : fchmod(fd, mode) != 0 ? errno : 0;
+  if (err != 0) {
+    close(fd);
+    ThrowErrno(info.Env(), "fchmod", err);
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// A full pipe (EAGAIN) has been rung already and not yet heard: nothing is lost.
+Napi::Value Ring(const Napi::CallbackInfo& info) {
+  static const char kByte = 1;
+  if (write(ArgFd(info, 0), &kByte, 1) < 0 && errno != EAGAIN && errno != EINTR) ThrowErrno(info.Env(), "write", errno);
+  return info.Env().Undefined();
+}
+
+// Empties the pipe, so that the next watch waits for a new ring.
+Napi::Value Drain(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  char buffer[64];
+  ssize_t n;
+  do n = read(fd, buffer, sizeof buffer);
+  while (n == static_cast<ssize_t>(sizeof buffer) || (n < 0 && errno == EINTR));
+  if (n < 0 && errno != EAGAIN) ThrowErrno(info.Env(), "read", errno);
+  return info.Env().Undefined();
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("makeFifo", Napi::Function::New(env, MakeFifo, "makeFifo"));
+  exports.Set("bellRing", Napi::Function::New(env, Ring, "bellRing"));
+  exports.Set("bellDrain", Napi::Function::New(env, Drain, "bellDrain"));
+}
+
+}  // namespace
+
+PODSHM_REGISTER(bell, Init);
+
+}  // namespace podshm
