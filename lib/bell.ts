@@ -1,9 +1,9 @@
 // A channel's bell (native/bell.cc): a FIFO beside the segment, `<segment>.bell`, that
 // wakes a consumer waiting on the event loop with one wake-up instead of two (the
 // futex wakes the waiter thread, which then wakes the loop). It has the segment's
-// scope and permissions: whoever can open the segment can ring it. The bell only
-// speeds waking up; a channel without one (removed, or never made) works through the
-// futex alone (channel_wait.ts).
+// scope and permissions: whoever can open the segment can ring it. The creator records
+// the FIFO's inode in the header, and openers take only that FIFO. The bell only speeds
+// waking up; a channel without one works through the futex alone (channel_wait.ts).
 import * as fs from 'node:fs';
 import { AbortError } from './errors';
 import { native, type WatchHandle } from './native';
@@ -13,6 +13,8 @@ export const bellPath = (segmentPath: string): string => `${segmentPath}.bell`;
 const codeOf = (err: unknown): unknown => (err as { code?: unknown }).code;
 
 export class Bell {
+  /** The FIFO's inode, for openers to check that they have the creator's. */
+  readonly inode: number;
   /** The descriptor, owned by the watch handle: valid until close(). */
   readonly #fd: number;
   readonly #watch: WatchHandle;
@@ -22,49 +24,62 @@ export class Bell {
   #watching = false;
   #closed = false;
 
-  private constructor(fd: number) {
+  private constructor(fd: number, inode: number) {
     this.#fd = fd;
+    this.inode = inode;
     this.#watch = native.fdAdopt(fd, this.#onPoll);
   }
 
   /**
-   * Makes the bell of a new segment. A FIFO left by an earlier channel of the same name
-   * is replaced; anything else under the name is left alone and the channel has no bell.
+   * Makes the bell of a new segment, before the segment's header is published. A FIFO
+   * of ours left by an earlier channel of the same name is replaced; anything else under
+   * the name is left alone and the channel has no bell.
    */
   static make(segmentPath: string, mode: number): Bell | null {
     const file = bellPath(segmentPath);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        return new Bell(native.makeFifo(file, mode));
+        const fd = native.makeFifo(file, mode);
+        return new Bell(fd, fs.fstatSync(fd).ino);
       } catch (err) {
-        if (codeOf(err) !== 'EEXIST' || attempt > 0 || !isFifo(file)) return null;
-        removeBell(segmentPath);
+        if (codeOf(err) !== 'EEXIST' || attempt > 0) return null;
+        const st = lstat(file);
+        if (st === null || !st.isFIFO() || st.uid !== process.geteuid?.()) return null;
+        try {
+          native.unlinkObject(file);
+        } catch (e) {
+          if (codeOf(e) !== 'ENOENT') return null;
+        }
       }
     }
     return null;
   }
 
-  /** Opens the bell of an existing segment, or null if it has none that is a FIFO. */
-  static open(segmentPath: string): Bell | null {
+  /** Opens the bell of an existing segment: null unless it is the FIFO of that inode. */
+  static open(segmentPath: string, inode: number): Bell | null {
     let fd: number;
     try {
       fd = native.openObject(bellPath(segmentPath), fs.constants.O_RDWR, 0);
     } catch {
       return null;
     }
-    if (!fs.fstatSync(fd).isFIFO()) {
+    const st = fs.fstatSync(fd);
+    if (!st.isFIFO() || st.ino !== inode) {
       native.closeFd(fd);
       return null;
     }
-    return new Bell(fd);
+    return new Bell(fd, inode);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  ring(): void {
-    if (!this.#closed) native.bellRing(this.#fd);
+  /** Rings; false if this bell is closed (the caller then wakes the futex instead). */
+  ring(): boolean {
+    if (this.#closed) return false;
+    native.bellRing(this.#fd);
+    return true;
   }
 
   /** Resolves once the bell rings (or rang since it was last heard), after `ms`, or at close(); rejects on abort. */
@@ -85,14 +100,9 @@ export class Bell {
         end();
         reject(new AbortError(signal!.reason));
       };
+      this.#listen(wake);
       const timer = setTimeout(wake, ms);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#sleepers.add(wake);
-      if (this.#sleepers.size > 1) return;
-      // Watched from the first sleep on, held only while someone sleeps (fd_watch.cc).
-      if (this.#watching) native.fdHold(this.#watch, true);
-      else native.fdWatch(this.#watch, 1);
-      this.#watching = true;
     });
   }
 
@@ -104,30 +114,52 @@ export class Bell {
     native.fdClose(this.#watch);
   }
 
-  // A poll error closes the bell (its sleepers check again what they wait for, then
-  // sleep on the futex): watching it again would only report the error again.
+  // The first sleeper starts the watch, or holds it if it is still running (fd_watch.cc:
+  // starting it costs epoll_ctl calls). Throws before `wake` is registered anywhere.
+  #listen(wake: () => void): void {
+    if (this.#sleepers.size === 0) {
+      if (this.#watching) native.fdHold(this.#watch, true);
+      else native.fdWatch(this.#watch, 1);
+      this.#watching = true;
+    }
+    this.#sleepers.add(wake);
+  }
+
+  // Rung while nobody here sleeps: the byte is not ours to take. A consumer in another
+  // process (this one's receiver has closed) may be sleeping on it, so stop watching and
+  // leave it; our next sleep starts the watch again and finds it at once. A poll error
+  // closes the bell: its sleepers check again what they wait for, then use the futex.
   #heard(status: number): void {
     if (status !== 0) return this.close();
+    if (this.#sleepers.size === 0) {
+      native.fdWatch(this.#watch, 0);
+      this.#watching = false;
+      return;
+    }
     native.bellDrain(this.#fd);
     for (const wake of [...this.#sleepers]) wake();
   }
 }
 
-function isFifo(file: string): boolean {
+function lstat(file: string): fs.Stats | null {
   try {
-    return fs.lstatSync(file).isFIFO();
+    return fs.lstatSync(file);
   } catch {
-    return false;
+    return null;
   }
 }
 
-/** Removes a segment's bell, if it has one (never anything but a FIFO). */
+/**
+ * Removes a segment's bell, if it has one (never anything but a FIFO). Best effort: a
+ * bell that cannot be removed (EPERM: another user's) costs an inode, and a channel made
+ * later under the name works without it.
+ */
 export function removeBell(segmentPath: string): void {
   const file = bellPath(segmentPath);
-  if (!isFifo(file)) return;
+  if (!lstat(file)?.isFIFO()) return;
   try {
     native.unlinkObject(file);
-  } catch (err) {
-    if (codeOf(err) !== 'ENOENT') throw err;
+  } catch {
+    // gone meanwhile, or not ours to remove
   }
 }

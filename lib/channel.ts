@@ -1,7 +1,6 @@
 // Channel: a named ring buffer in one shared memory segment carrying variable-length
 // messages from one or many producers to one consumer, across processes and the
 // containers of a pod. docs/channel.md describes the layout and the protocol.
-import * as fs from 'node:fs';
 import { Bell, removeBell } from './bell';
 import { SystemError } from './errors';
 import { ChannelCore } from './channel_core';
@@ -23,7 +22,7 @@ import { Peers } from './channel_peers';
 import { Receiver } from './channel_receiver';
 import { Sender } from './channel_sender';
 import { argType, argValue } from './errors';
-import { objectFile, SharedMemory } from './posix_shm';
+import { DEFAULT_MODE, objectFile, SharedMemory } from './posix_shm';
 import { posixName } from './names';
 import { options, string } from './validate';
 
@@ -98,14 +97,18 @@ export class Channel implements Disposable {
     let bell: Bell | null = null;
     try {
       const geometry = { capacity, multi: producers === 'multi', wait };
+      // Made before initHeader() publishes the header, so every opener finds it.
+      bell = Bell.make(shm.path, (o.mode ?? DEFAULT_MODE) & 0o777);
+      new Float64Array(shm.buffer, 0, HEADER_SIZE >> 3)[H.BELL_INODE >> 3] = bell?.inode ?? 0;
       initHeader(new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2), geometry);
-      bell = Bell.make(shm.path, fs.statSync(shm.path).mode & 0o777);
       return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2)), bell));
     } catch (err) {
-      bell?.close();
       shm.close();
       shm.unlink();
-      removeBell(shm.path);
+      if (bell !== null) {
+        bell.close();
+        removeBell(shm.path);
+      }
       throw err;
     }
   }
@@ -118,7 +121,8 @@ export class Channel implements Disposable {
     try {
       const header = new Int32Array(shm.buffer, 0, Math.min(shm.size, HEADER_SIZE) >> 2);
       const geometry = readHeader(header, shm.size, shm.name);
-      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, header), Bell.open(shm.path)));
+      const bell = Bell.open(shm.path, new Float64Array(shm.buffer, 0, HEADER_SIZE >> 3)[H.BELL_INODE >> 3]);
+      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, header), bell));
     } catch (err) {
       shm.close();
       throw err;
@@ -127,8 +131,12 @@ export class Channel implements Disposable {
 
   /** Removes a channel's name (and its bell); processes that have it open keep using it. */
   static unlink(name: string, opts?: ChannelOpenOptions): void {
-    SharedMemory.unlink(name, opts);
-    removeBell(objectFile(posixName(name, 'shm_unlink'), options<ChannelOpenOptions>(opts).dir));
+    const file = objectFile(posixName(name, 'shm_unlink'), options<ChannelOpenOptions>(opts).dir);
+    try {
+      SharedMemory.unlink(name, opts);
+    } finally {
+      removeBell(file);
+    }
   }
 
   /** The largest message, in bytes: capacity / 2 - 8. */

@@ -50,6 +50,7 @@ export const H = {
   // Raised by a producer that cannot open the channel's bell (bell.ts): the consumer
   // then sleeps on the futex even on the event loop.
   BELL_OFF: 648,
+  BELL_INODE: 656, // Float64: the inode of the bell the creator made, 0 if none
 
   // One 64-byte slot per producer.
   SLOTS: 1024,

@@ -57,7 +57,7 @@ const ON_BELL = 2;
 export function wake(s: Sleeper): void {
   if ((PLAIN_LOADS_ORDERED ? s.i32[s.flag] : Atomics.load(s.i32, s.flag)) === 0) return;
   const how = Atomics.exchange(s.i32, s.flag, 0);
-  if (how === ON_BELL && s.bell !== null) return s.bell.ring();
+  if (how === ON_BELL && s.bell !== null && s.bell.ring()) return;
   // ON_FUTEX, or whatever a hostile peer wrote: the futex reaches every sleeper.
   if (how === 0) return;
   Atomics.add(s.i32, s.seq, 1);

@@ -28,6 +28,8 @@ export interface OpenOptions {
 // Largest SharedArrayBuffer that typed arrays can view in full on 64-bit V8.
 const MAX_SIZE = 2 ** 53 - 1;
 
+export const DEFAULT_MODE = 0o600;
+
 /** The file behind a canonical object name in `dir` (default /dev/shm). */
 export function objectFile(canonical: string, dir: unknown): string {
   return path.join(directory(dir), canonical.slice(1));
@@ -65,7 +67,7 @@ export class SharedMemory implements Disposable {
     const canonical = posixName(name, 'shm_open');
     integer('size', size, 1, MAX_SIZE);
     const o = options<CreateOptions>(opts);
-    const mode = o.mode === undefined ? 0o600 : fileMode(o.mode);
+    const mode = o.mode === undefined ? DEFAULT_MODE : fileMode(o.mode);
     const exclusive = boolean('exclusive', o.exclusive, true);
     const dir = directory(o.dir);
     const file = path.join(dir, canonical.slice(1));

@@ -19,6 +19,7 @@ namespace {
 
 // makeFifo(path, mode) -> fd, open read-write. The mode is applied exactly, past the
 // umask, through the descriptor: a chmod by name could reach a file put there meanwhile.
+// A FIFO left behind by a failure here is replaced by the next creator (lib/bell.ts).
 Napi::Value MakeFifo(const Napi::CallbackInfo& info) {
   std::string path = ArgString(info, 0);
   mode_t mode = static_cast<mode_t>(ArgInt(info, 1));
@@ -26,10 +27,16 @@ Napi::Value MakeFifo(const Napi::CallbackInfo& info) {
   int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) ThrowErrno(info.Env(), "open", errno);
   struct stat st;
-  int err = fstat(fd, &st) != 0 ? errno : !S_ISFIFO(st.st_mode) ? EEXIST : fchmod(fd, mode) != 0 ? errno : 0;
+  const char* call = "fstat";
+  int err = fstat(fd, &st) != 0 ? errno : 0;
+  if (err == 0 && !S_ISFIFO(st.st_mode)) err = EEXIST;  // replaced between mkfifo and open
+  if (err == 0 && fchmod(fd, mode) != 0) {
+    call = "fchmod";
+    err = errno;
+  }
   if (err != 0) {
     close(fd);
-    ThrowErrno(info.Env(), "fchmod", err);
+    ThrowErrno(info.Env(), call, err);
   }
   return Napi::Number::New(info.Env(), fd);
 }

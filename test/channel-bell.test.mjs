@@ -63,13 +63,37 @@ t.test('a ring on one descriptor of the bell wakes a sleeper on another', async 
   const ch = Channel.create(uniqueName('bellpair'), { capacity: 4096 });
   t.teardown(() => (ch.close(), ch.unlink()));
   const segment = `/dev/shm${ch.name}`;
-  const [a, b] = [Bell.open(segment), Bell.open(segment)];
+  const inode = fs.lstatSync(bellOf(ch.name)).ino;
+  const [a, b] = [Bell.open(segment, inode), Bell.open(segment, inode)];
   t.teardown(() => (a.close(), b.close()));
   // Nothing but the ring ends this sleep before the test's own timeout.
   const heard = a.sleep(3_600_000, undefined);
   b.ring();
   await heard;
   t.pass('heard');
+});
+
+t.test('a process that no longer sleeps on the bell leaves its rings to the one that does', async (t) => {
+  const ch = Channel.create(uniqueName('bellsteal'), { capacity: 4096 });
+  t.teardown(() => (ch.close(), ch.unlink()));
+  const segment = `/dev/shm${ch.name}`;
+  const inode = fs.lstatSync(bellOf(ch.name)).ino;
+  // A former consumer: it slept on the bell once, and its watch may still be running.
+  const script = `
+    const { Bell } = require(${JSON.stringify(require.resolve('../dist/cjs/bell.js'))});
+    const bell = Bell.open(${JSON.stringify(segment)}, ${inode});
+    bell.sleep(1, undefined).then(() => console.log('idle'));
+    setInterval(() => {}, 1000);`;
+  await startUntil(t, process.execPath, ['-e', script], 'idle\n');
+  const [a, b] = [Bell.open(segment, inode), Bell.open(segment, inode)];
+  t.teardown(() => (a.close(), b.close()));
+  // A ring the other process took would leave this sleep to the test's timeout.
+  for (let i = 0; i < 300; i++) {
+    const heard = a.sleep(3_600_000, undefined);
+    b.ring();
+    await heard;
+  }
+  t.pass('300 rings heard');
 });
 
 t.test('a consumer on the event loop sleeps on the bell, and a producer in another process rings it', async (t) => {
@@ -93,6 +117,34 @@ t.test('without its bell the channel works through the futex', async (t) => {
   t.equal(Atomics.load(i32, BELL_OFF), 1, 'the producer that found no bell said so');
   t.equal(flag, '1', 'so the consumer slept on the futex');
   t.ok(seqMoved, 'and the producer woke it there');
+});
+
+t.test('a FIFO put in place of the bell after creation is not taken for it', async (t) => {
+  const ch = Channel.create(uniqueName('bellswap'), { capacity: 4096, wait: 'block' });
+  t.teardown(() => (ch.close(), ch.unlink()));
+  fs.unlinkSync(bellOf(ch.name));
+  execFileSync('mkfifo', ['-m', '0600', bellOf(ch.name)]);
+  const i32 = header(t, ch.name);
+  const { message, flag, seqMoved } = await ringOnce(t, ch, i32);
+  t.equal(message, 'rung');
+  t.equal(Atomics.load(i32, BELL_OFF), 1, 'the producer refused the FIFO whose inode the header does not name');
+  t.equal(flag, '1', 'so the consumer slept on the futex');
+  t.ok(seqMoved);
+});
+
+t.test("another user's FIFO under the bell name is neither replaced nor used", { skip: process.geteuid?.() === 0 ? false : 'needs root to plant a file of another user' }, async (t) => {
+  const name = uniqueName('bellplant');
+  execFileSync('mkfifo', ['-m', '0666', bellOf(name)]);
+  fs.chownSync(bellOf(name), 65534, 65534);
+  t.teardown(() => fs.rmSync(bellOf(name), { force: true }));
+  const planted = fs.lstatSync(bellOf(name)).ino;
+  const ch = Channel.create(name, { capacity: 4096, wait: 'block' });
+  t.teardown(() => (ch.close(), ch.unlink()));
+  t.equal(fs.lstatSync(bellOf(name)).ino, planted, 'left in place');
+  const i32 = header(t, name);
+  const { message, flag } = await ringOnce(t, ch, i32);
+  t.equal(message, 'rung');
+  t.equal(flag, '1', 'the channel works without a bell');
 });
 
 t.test('a FIFO left under the bell name is replaced; anything else is left alone', async (t) => {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { PodshmError, SystemError, UsageError } from '../errors';
 import { DEFAULT_SHM_DIR } from '../limits';
 import { posixName } from '../names';
+import { removeBell } from '../bell';
 import { liveParticipants, removeIfAbandoned } from '../participants';
 import { SharedMemory } from '../posix_shm';
 import { objectKind } from '../shm_objects';
@@ -47,6 +48,7 @@ export function run(args: string[]): number {
       const file = path.join(dir, name.slice(1));
       if (values.force || objectKind(file) === 'plain') {
         SharedMemory.unlink(name, { dir });
+        removeBell(file);
       } else {
         const result = removeIfAbandoned(file, false);
         if (result === 'gone') throw new SystemError('ENOENT', 'unlink', name);
