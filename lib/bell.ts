@@ -42,14 +42,9 @@ export class Bell {
         const fd = native.makeFifo(file, mode);
         return new Bell(fd, fs.fstatSync(fd).ino);
       } catch (err) {
-        if (codeOf(err) !== 'EEXIST' || attempt > 0) return null;
-        const st = lstat(file);
-        if (st === null || !st.isFIFO() || st.uid !== process.geteuid?.()) return null;
-        try {
-          native.unlinkObject(file);
-        } catch (e) {
-          if (codeOf(e) !== 'ENOENT') return null;
-        }
+        if (codeOf(err) !== 'EEXIST' || attempt > 0 || lstat(file)?.uid !== process.geteuid?.()) return null;
+        // If this fails, so does the second mkfifo.
+        removeBell(segmentPath);
       }
     }
     return null;

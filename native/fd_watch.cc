@@ -43,9 +43,9 @@ class FdWatch {
 
   // A held watch keeps the callback alive (its closure holds the JavaScript owner and
   // its pending calls) and the event loop running. An unheld one still watches, at no
-  // system call: a descriptor that is read as soon as it is readable (a bell) can be
-  // watched for good and held only while someone waits, where stopping and starting
-  // the watch each time costs epoll_ctl calls.
+  // system call: a descriptor that seldom becomes readable while nobody waits (a bell)
+  // can stay watched between waits and be held only while someone waits, where
+  // stopping and starting the watch each time costs epoll_ctl calls.
   void Hold(Napi::Env env, bool hold) {
     if (hold == held_ || (hold && !watching_)) return;
     if (hold && callback_.Value().IsEmpty()) throw Napi::Error::New(env, "the watch's callback was collected");
