@@ -24,6 +24,13 @@ import { native, type MappingHandle } from './native';
 /** The longest `adaptive` spins before it sleeps: about the cost of a futex wake-up here (DESIGN.md 2.5). */
 export const SPIN_NS = 20_000;
 const MIN_SPIN_NS = 500;
+/**
+ * How long `block` checks before it sleeps: a peer that is running answers a small
+ * message within about a microsecond, and the sleep and wake-up this saves cost 10 to
+ * 25 µs here, so a round trip whose answer comes that soon never sleeps (docs/channel.md,
+ * Targets). It bounds the CPU an idle `block` side burns to this per wait.
+ */
+export const BLOCK_SPIN_NS = 2_000;
 /** Longest single sleep: how soon a peer that died without a word is noticed. */
 export const SLICE_MS = 100;
 
@@ -108,6 +115,11 @@ function timedOut(plan: WaitPlan<unknown>): SystemError {
   return new SystemError('ETIMEDOUT', 'channel', plan.object, `timed out waiting for ${plan.what}`);
 }
 
+/** How long a wait that may sleep spins first, in ms. */
+function spinMs(plan: WaitPlan<unknown>): number {
+  return (plan.strategy === 'block' ? BLOCK_SPIN_NS : plan.budget.ns) / 1e6;
+}
+
 /** Spins on attempt(); returns its result, or undefined when the strategy says to sleep instead. */
 function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
   const start = performance.now();
@@ -128,9 +140,8 @@ function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
 
 /** Blocks this thread until attempt() succeeds, the deadline passes (ETIMEDOUT) or the peer goes (checkPeer throws). */
 export function waitSync<T>(plan: WaitPlan<T>): T {
-  if (plan.strategy === 'block') return sleepSync(plan);
   const start = performance.now();
-  const r = spin(plan, plan.strategy === 'spin' ? Infinity : plan.budget.ns / 1e6);
+  const r = spin(plan, plan.strategy === 'spin' ? Infinity : spinMs(plan));
   if (r !== undefined) {
     plan.budget.hit();
     return r;
@@ -160,13 +171,12 @@ function sleepSync<T>(plan: WaitPlan<T>): T {
   }
 }
 
-/** The same without blocking the event loop: a short spin, then the per-process waiter thread. */
+/** The same without blocking the event loop: a short spin, then the bell or the per-process waiter thread. */
 export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal?.aborted) throw new AbortError(signal.reason);
-  if (plan.strategy === 'block') return sleepAsyncUntil(plan, signal);
   const start = performance.now();
-  // Never longer than adaptive's budget: spinning here holds the event loop.
-  const r = spin(plan, plan.budget.ns / 1e6);
+  // Never longer than adaptive's budget, even for 'spin': spinning here holds the event loop.
+  const r = spin(plan, spinMs(plan));
   if (r !== undefined) {
     plan.budget.hit();
     return r;
