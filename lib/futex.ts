@@ -4,8 +4,8 @@
 // the per-process waiter thread, which never blocks the event loop.
 import { availableParallelism } from 'node:os';
 
-import { AbortError, SystemError, argValue } from './errors';
-import type { Mapping } from './mapping';
+import { AbortError, SystemError, argType, argValue } from './errors';
+import { Mapping } from './mapping';
 import { native } from './native';
 import { abortSignal, timeoutMs } from './timeout';
 import { integer, options } from './validate';
@@ -36,11 +36,8 @@ export class FutexWord {
   #spinNs = SPIN_MAX_NS;
 
   constructor(mapping: Mapping, byteOffset: number) {
-    integer('offset', byteOffset, 0);
-    if (byteOffset % 4 !== 0) throw argValue('offset', 'must be a multiple of 4', byteOffset);
-    if (byteOffset + 4 > mapping.buffer.byteLength) {
-      throw argValue('offset', `must leave 4 bytes inside the ${mapping.buffer.byteLength}-byte mapping`, byteOffset);
-    }
+    if (!(mapping instanceof Mapping)) throw argType('mapping', "a Mapping (a SharedMemory's .mapping)", mapping);
+    checkRange(mapping, byteOffset, 4);
     this.mapping = mapping;
     this.byteOffset = byteOffset;
     this.#i32 = new Int32Array(mapping.buffer);
@@ -111,6 +108,13 @@ export class FutexWord {
     this.#spinNs = Math.max(SPIN_MIN_NS, budget / 2);
     return false;
   }
+}
+
+/** The mapping of `memory` (a SharedMemory, or a segment of another kind), checked. */
+export function mappingOf(memory: unknown): Mapping {
+  const mapping = (memory as { mapping?: unknown } | null | undefined)?.mapping;
+  if (!(mapping instanceof Mapping)) throw argType('memory', 'a SharedMemory or another object with a .mapping', memory);
+  return mapping;
 }
 
 /** Checks that `size` bytes at `offset` are 4-byte aligned and inside the memory. */

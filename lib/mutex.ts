@@ -4,8 +4,8 @@
 // (lib/liveness.ts) that the owning Mutex object holds an OFD lock on, so a waiter can
 // ask the kernel whether the owner still exists, whatever its PID namespace, and take
 // the mutex over from a dead one (reported like pthread's EOWNERDEAD).
-import { CorruptionError, SystemError } from './errors';
-import { FutexWord, checkRange, closedError, type AsyncWaitOptions } from './futex';
+import { CorruptionError, SystemError, argType } from './errors';
+import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from './futex';
 import { LIVENESS_REGIONS, LivenessProbe, Presence } from './liveness';
 import { MAGIC } from './magic';
 import type { Mapping } from './mapping';
@@ -19,6 +19,15 @@ import { options } from './validate';
 export interface FileMappedMemory {
   readonly mapping: Mapping;
   readonly path: string;
+}
+
+/** The mapping of `memory`, checked to be a file's. */
+function fileMapping(memory: unknown): Mapping {
+  const mapping = mappingOf(memory);
+  if (typeof (memory as FileMappedMemory).path !== 'string') {
+    throw argType('memory', 'a SharedMemory (memory that is a file: owners are checked through locks on it)', memory);
+  }
+  return mapping;
 }
 
 const WAITERS = 1 << 30;
@@ -51,10 +60,11 @@ export class Mutex implements Disposable {
    * one owner (it holds one liveness slot and one descriptor of the file until close()).
    */
   constructor(memory: FileMappedMemory, offset: number) {
-    this.#offset = checkRange(memory.mapping, offset, Mutex.SIZE);
-    this.#i32 = new Int32Array(memory.mapping.buffer);
+    const mapping = fileMapping(memory);
+    this.#offset = checkRange(mapping, offset, Mutex.SIZE);
+    this.#i32 = new Int32Array(mapping.buffer);
     this.#index = offset / 4;
-    this.#word = new FutexWord(memory.mapping, offset);
+    this.#word = new FutexWord(mapping, offset);
     this.#presence = Presence.claim(memory.path, TOKENS);
     try {
       this.#probe = new LivenessProbe(memory.path);
@@ -68,8 +78,9 @@ export class Mutex implements Disposable {
 
   /** Lays out an unlocked mutex at `offset` (no process may be using it yet). */
   static init(memory: FileMappedMemory, offset: number): Mutex {
-    checkRange(memory.mapping, offset, Mutex.SIZE);
-    Atomics.store(new Int32Array(memory.mapping.buffer), offset / 4, 0);
+    const mapping = fileMapping(memory);
+    checkRange(mapping, offset, Mutex.SIZE);
+    Atomics.store(new Int32Array(mapping.buffer), offset / 4, 0);
     return new Mutex(memory, offset);
   }
 

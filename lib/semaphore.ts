@@ -6,7 +6,7 @@
 import { BODY_OFFSET, openNamed, type NamedOptions } from './named_segment';
 import { SharedMemory } from './posix_shm';
 import { CorruptionError, SystemError } from './errors';
-import { FutexWord, checkRange, closedError, type AsyncWaitOptions } from './futex';
+import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from './futex';
 import type { Mapping } from './mapping';
 import { MAGIC } from './magic';
 import { posixName } from './names';
@@ -43,19 +43,21 @@ export class Semaphore implements Disposable {
 
   /** Attaches to a semaphore that Semaphore.init() laid out at `offset`. */
   constructor(memory: MappedMemory, offset: number) {
-    this.#offset = checkRange(memory.mapping, offset, Semaphore.SIZE);
-    this.#i32 = new Int32Array(memory.mapping.buffer);
+    const mapping = mappingOf(memory);
+    this.#offset = checkRange(mapping, offset, Semaphore.SIZE);
+    this.#i32 = new Int32Array(mapping.buffer);
     this.#value = offset / 4;
     this.#waiters = offset / 4 + 1;
-    this.#word = new FutexWord(memory.mapping, offset);
+    this.#word = new FutexWord(mapping, offset);
     this.#check(Atomics.load(this.#i32, this.#value));
   }
 
   /** Lays out a semaphore with `value` at `offset` (no process may be using it yet). */
   static init(memory: MappedMemory, offset: number, value: number): Semaphore {
-    checkRange(memory.mapping, offset, Semaphore.SIZE);
+    const mapping = mappingOf(memory);
+    checkRange(mapping, offset, Semaphore.SIZE);
     integer('value', value, 0, VALUE_MAX);
-    const i32 = new Int32Array(memory.mapping.buffer);
+    const i32 = new Int32Array(mapping.buffer);
     Atomics.store(i32, offset / 4 + 1, 0);
     Atomics.store(i32, offset / 4, value);
     return new Semaphore(memory, offset);

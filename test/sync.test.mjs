@@ -257,6 +257,14 @@ t.test('offsets and arguments are validated', async (t) => {
   t.throws(() => new Semaphore(shm, '0'), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => Mutex.init(shm, 64), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => Mutex.init(shm, 6), { code: 'ERR_OUT_OF_RANGE' });
+  // The memory, not its mapping, and nothing else: a clear TypeError, not a crash inside.
+  for (const memory of [shm.mapping, {}, null, 5]) {
+    t.throws(() => Semaphore.init(memory, 0, 1), { code: 'ERR_INVALID_ARG_TYPE', message: /SharedMemory/ });
+    t.throws(() => new Semaphore(memory, 0), { code: 'ERR_INVALID_ARG_TYPE' });
+    t.throws(() => Mutex.init(memory, 0), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  // A mutex's owners are checked through locks on its file: memory without a path will not do.
+  t.throws(() => Mutex.init({ mapping: shm.mapping }, 0), { code: 'ERR_INVALID_ARG_TYPE', message: /file/ });
   const sem = Semaphore.init(shm, 0, 0);
   t.throws(() => sem.acquire({ timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => sem.acquire({ timeout: '1' }), { code: 'ERR_INVALID_ARG_TYPE' });
