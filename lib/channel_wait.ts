@@ -1,16 +1,23 @@
 // How a channel side waits for the other: the slow path only. The fast path (data or
 // space is there) never gets here and makes no system call.
 //
-// The sleep protocol, the same for both directions: a sleeper raises the "sleeping"
-// flag, reads a sequence word, re-checks its condition, and sleeps on the futex only if
+// The sleep protocol, the same for both directions: a sleeper reads a sequence word,
+// raises the "sleeping" flag, re-checks its condition, and sleeps on the futex only if
 // the word still holds what it read. The other side, after publishing, reads the flag
 // (a plain load) and, only if it is set, clears it with an exchange and, if it was the
 // one to clear it, bumps the word and wakes every sleeper. All the steps are
 // sequentially consistent, so a publication is either seen by the re-check or bumps
 // the word before the sleep (the futex then returns at once). The waker clears the
 // flag so that one sleep costs one wake system call, not one per message published
-// while the sleeper is being scheduled. A flag or word a hostile peer scribbles on can
-// cost a spurious wake-up or one sleep slice, never a hang: every sleep is bounded.
+// while the sleeper is being scheduled. The word is read before the flag is raised
+// because a waker may be late: one that published an earlier message can clear a flag
+// raised for the next one. Its bump then comes after the read, so the sleep returns
+// at once and the loop raises the flag again; read after the flag, the bumped word
+// would be slept on with the flag down, and the next message would wake nobody (an
+// exhaustive check of the interleavings of two sides, or of two producers and the
+// consumer, finds such states in that order and none in this one). A flag or word a
+// hostile peer scribbles on can cost a spurious wake-up or one sleep slice, never a
+// hang: every sleep is bounded.
 //
 // The flag also says how the sleeper sleeps: ON_FUTEX, or ON_BELL for a consumer on
 // the event loop that watches the channel's bell (bell.ts). A producer that cannot
@@ -154,10 +161,11 @@ export function waitSync<T>(plan: WaitPlan<T>): T {
 function sleepSync<T>(plan: WaitPlan<T>): T {
   const { i32, handle, flag, seq } = plan.sleeper;
   for (;;) {
-    // Raised before every sleep; cleared by the waker (never by us: another sleeper
-    // of the same direction may have raised it too).
-    Atomics.store(i32, flag, ON_FUTEX);
+    // The word first (see the top of this file). The flag is raised before every
+    // sleep and cleared by the waker (never by us: another sleeper of the same
+    // direction may have raised it too).
     const expected = Atomics.load(i32, seq);
+    Atomics.store(i32, flag, ON_FUTEX);
     let r = plan.attempt();
     if (r === undefined) {
       const left = plan.deadline - performance.now();
@@ -191,9 +199,10 @@ async function sleepAsyncUntil<T>(plan: WaitPlan<T>, signal: AbortSignal | undef
   for (;;) {
     if (signal?.aborted) throw new AbortError(signal.reason);
     const onBell = bell !== null && !bell.closed && Atomics.load(i32, bellOff) === 0;
-    // As in sleepSync().
-    Atomics.store(i32, flag, onBell ? ON_BELL : ON_FUTEX);
+    // As in sleepSync(). A late ring for an earlier message stays in the FIFO, so the
+    // bell, like the word, wakes this sleep at once.
     const expected = Atomics.load(i32, seq);
+    Atomics.store(i32, flag, onBell ? ON_BELL : ON_FUTEX);
     let r = plan.attempt();
     if (r === undefined) {
       const left = plan.deadline - performance.now();
