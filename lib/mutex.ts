@@ -161,7 +161,7 @@ export class Mutex implements Disposable {
     }
   }
 
-  /** Takes the mutex without blocking the event loop; resolves false on timeout. */
+  /** Takes the mutex without blocking the event loop (after a spin of at most 10 µs); resolves false on timeout. */
   async lockAsync(opts?: AsyncWaitOptions): Promise<boolean> {
     const o = options<AsyncWaitOptions>(opts);
     const signal = abortSignal(o.signal);
@@ -170,6 +170,9 @@ export class Mutex implements Disposable {
     this.#enter();
     try {
       if (this.#attempt(true, false)) return true;
+      // As lock() spins, on the event loop: see Semaphore.acquireAsync.
+      const seen = Atomics.load(this.#i32, this.#index);
+      if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return true;
       for (;;) {
         const v = this.#announce();
         if (v === 0) {
