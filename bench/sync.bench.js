@@ -15,11 +15,12 @@ function perOp(n, fn) {
   return Number(process.hrtime.bigint() - t0) / n;
 }
 
-async function handoff(name, n, mode) {
+// `mode`: how this side acquires; `peerMode`: how the other process does.
+async function handoff(name, n, mode, peerMode = mode) {
   const shm = SharedMemory.open(name);
   const ping = Semaphore.init(shm, 0, 0);
   const pong = Semaphore.init(shm, 8, 0);
-  const peer = spawn(process.execPath, [path.join(__dirname, 'sync-peer.js'), name, String(n), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const peer = spawn(process.execPath, [path.join(__dirname, 'sync-peer.js'), name, String(n), peerMode], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
     peer.stdout.once('data', resolve);
     peer.once('exit', (code) => reject(new Error(`sync-peer exited ${code}`)));
@@ -62,7 +63,8 @@ async function run(suite) {
     const g2 = 'two-process handoff (round trip)';
     suite.record(g2, 'C sem_post/sem_wait ping-pong', Number(await suite.capture(c, ['handoff', String(HANDOFF)])), 'ns');
     suite.record(g2, 'podshm Semaphore release/acquire', await handoff(name, HANDOFF, 'sync'), 'ns');
-    suite.record(g2, 'podshm Semaphore acquireAsync (waiter thread)', await handoff(name, HANDOFF_ASYNC, 'async'), 'ns');
+    suite.record(g2, 'podshm Semaphore acquireAsync, peer blocking', await handoff(name, HANDOFF, 'async', 'sync'), 'ns');
+    suite.record(g2, 'podshm Semaphore acquireAsync, both sides', await handoff(name, HANDOFF_ASYNC, 'async'), 'ns');
   } finally {
     shm.close();
     SharedMemory.unlink(name);
