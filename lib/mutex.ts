@@ -36,6 +36,27 @@ const TOKENS = { base: LIVENESS_REGIONS.mutexOwner, slots: OWNER, random: true }
 // A waiter looks at the owner's liveness at least this often: the owner's death wakes
 // nobody, so this bounds how long recovery takes.
 const CHECK_MS = 200;
+
+// When a waiter next looks: CHECK_MS of waiting apart, by the clock. A check tied to a
+// wait ending in 'timeout' never came: a blocking wait answers 'ok' every 100 ms
+// (FutexWord.wait), so a lock() blocked on a dead owner recovered only at its
+// deadline, and without one never.
+class OwnerCheck {
+  #at = performance.now() + CHECK_MS;
+
+  /** How long to wait before the next check: at most `left` ms. */
+  wait(left: number): number {
+    return Math.min(left, Math.max(0, this.#at - performance.now()));
+  }
+
+  /** Whether a check is due now (and if so, the next one is CHECK_MS away). */
+  due(): boolean {
+    const now = performance.now();
+    if (now < this.#at) return false;
+    this.#at = now + CHECK_MS;
+    return true;
+  }
+}
 const MUTEX = { magic: MAGIC.mutex, what: 'mutex', syscall: 'mutex_open' };
 
 export class Mutex implements Disposable {
@@ -144,6 +165,7 @@ export class Mutex implements Disposable {
       // Spin while it is held, then sleep with WAITERS set.
       const seen = Atomics.load(this.#i32, this.#index);
       if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return true;
+      const check = new OwnerCheck();
       for (;;) {
         const v = this.#announce();
         if (v === 0) {
@@ -152,9 +174,8 @@ export class Mutex implements Disposable {
         }
         const left = remaining(deadline);
         if (left === 0) return this.#giveUp();
-        // The owner's liveness is looked at when a slice passes with no wake.
-        const r = this.#word.wait(v, Math.min(left, CHECK_MS), false);
-        if (this.#attempt(r === 'timeout', true)) return true;
+        this.#word.wait(v, check.wait(left), false);
+        if (this.#attempt(check.due(), true)) return true;
       }
     } finally {
       this.#busy = false;
@@ -173,6 +194,7 @@ export class Mutex implements Disposable {
       // As lock() spins, on the event loop: see Semaphore.acquireAsync.
       const seen = Atomics.load(this.#i32, this.#index);
       if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return true;
+      const check = new OwnerCheck();
       for (;;) {
         const v = this.#announce();
         if (v === 0) {
@@ -181,15 +203,14 @@ export class Mutex implements Disposable {
         }
         const left = remaining(deadline);
         if (left === 0) return this.#giveUp();
-        const timeout = Math.min(left, CHECK_MS);
-        let r: 'ok' | 'timeout';
+        const timeout = check.wait(left);
         try {
-          r = await this.#word.waitAsync(v, signal ? { signal, timeout } : { timeout });
+          await this.#word.waitAsync(v, signal ? { signal, timeout } : { timeout });
         } catch (err) {
           this.#giveUp();
           throw err;
         }
-        if (this.#attempt(r === 'timeout', true)) return true;
+        if (this.#attempt(check.due(), true)) return true;
       }
     } finally {
       this.#busy = false;
