@@ -141,8 +141,20 @@ export function probeLimits(options: { dir?: string } = {}): Limits {
 
 export function formatBytes(n: number): string {
   if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)} GiB`;
-  if (n >= MiB) return `${+(n / MiB).toFixed(1)} MiB`;
-  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
+  if (n >= MiB) return scaled(n, MiB, 'MiB');
+  if (n >= 1024) return scaled(n, 1024, 'KiB');
+  return `${n} B`;
+}
+
+// One decimal, or as many as it takes (up to three) for a size that is not a whole
+// number of units not to print as one: a channel of 64 MiB needs 64 MiB and a 4 KiB
+// header, and "64 MiB requested, 64 MiB free" would read as a contradiction.
+function scaled(n: number, unit: number, name: string): string {
+  if (n % unit === 0) return `${n / unit} ${name}`;
+  for (let digits = 1; digits <= 3; digits++) {
+    const s = (n / unit).toFixed(digits);
+    if (!s.endsWith('0'.repeat(digits))) return `${+s} ${name}`;
+  }
   return `${n} B`;
 }
 

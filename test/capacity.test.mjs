@@ -58,6 +58,23 @@ t.test('in a container-sized 64 MiB /dev/shm', async (t) => {
     t.equal(out.measured.shmFree, 24 * MiB);
   });
 
+  t.test('a Channel: one that does not fit is a CapacityError and leaves nothing behind', async (t) => {
+    const channel = (name, capacity) => `exec "${process.execPath}" "${fixture('channel-create.mjs')}" ${name} ${capacity}`;
+    // The segment is the capacity plus a 4 KiB header: 64 MiB of ring does not fit 64 MiB.
+    let r = await inSmallShm('64m', channel('/ring', 64 * MiB));
+    t.equal(r.code, 0, `no SIGBUS, no crash: ${r.stderr}`);
+    let out = JSON.parse(r.stdout);
+    t.equal(out.name, 'CapacityError');
+    t.equal(out.requested, 64 * MiB + 4096);
+    t.match(out.message, /of 64\.004 MiB: \/dev\/shm has 64 MiB free/, 'the header is not rounded away');
+    t.same(out.left, [], 'no segment and no bell left');
+    r = await inSmallShm('64m', channel('/ring', 32 * MiB));
+    out = JSON.parse(r.stdout);
+    t.equal(out.ok, true, r.stderr);
+    t.same(out.held, ['ring', 'ring.bell'], 'the segment and its bell while it exists');
+    t.same(out.left, [], 'and nothing after unlink');
+  });
+
   t.test('a Memory emptyDir mounted elsewhere than /dev/shm: options.dir is measured', async (t) => {
     const dir = '/run/podshm-emptydir';
     const script = `mkdir -p ${dir} && mount -t tmpfs -o size=16m tmpfs ${dir} && ` +
