@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { AbortError, SystemError, argType, argValue } from './errors';
 import { Mapping } from './mapping';
 import { native } from './native';
-import { abortSignal, timeoutMs } from './timeout';
+import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
 import { integer, options } from './validate';
 
 export type WaitResult = 'ok' | 'timeout' | 'mismatch';
@@ -46,12 +46,19 @@ export class FutexWord {
 
   /**
    * Blocks this thread until the word may have changed from `expected`: first a
-   * bounded spin on Atomics.load (unless `spin` is false), then the shared futex.
+   * bounded spin on Atomics.load (unless `spin` is false), then the shared futex, in
+   * slices of at most 100 ms (JavaScript runs between them, so a Worker blocked here
+   * can be terminated). 'timeout' only once `timeout` ms have passed.
    */
   wait(expected: number, timeout = Infinity, spin = true): WaitResult {
     this.#checkOpen();
     if (spin && this.spin(expected)) return 'mismatch';
-    return native.futexWait(this.mapping.handle, this.byteOffset, expected >>> 0, timeout === Infinity ? -1 : timeout);
+    const deadline = deadlineOf(timeoutMs(timeout));
+    for (;;) {
+      const left = remaining(deadline);
+      const r = native.futexWait(this.mapping.handle, this.byteOffset, expected >>> 0, left === Infinity ? -1 : left);
+      if (r !== 'slice') return r;
+    }
   }
 
   /**

@@ -73,7 +73,9 @@ export interface NativeBinding {
   shmRemove(id: number): void;
   // native/futex.cc: shared futex on the 4-byte-aligned word at byteOffset of a mapping.
   // timeoutMs < 0: no limit. 'ok' means woken (perhaps spuriously): re-check the word.
-  futexWait(handle: MappingHandle, byteOffset: number, expected: number, timeoutMs: number): 'ok' | 'timeout' | 'mismatch';
+  // 'slice': 100 ms passed, short of timeoutMs; wait again with the time left (a call
+  // never blocks longer, so that a Worker blocked here can still be terminated).
+  futexWait(handle: MappingHandle, byteOffset: number, expected: number, timeoutMs: number): 'ok' | 'timeout' | 'mismatch' | 'slice';
   futexWake(handle: MappingHandle, byteOffset: number, count: number): number;
 
   // native/waiter.cc: the per-environment waiter thread. The callback gets 'ok' (woken

@@ -52,13 +52,12 @@ constexpr int64_t kForeverMs = INT64_MAX / 2000000;
 
 // The longest one call sleeps. Terminating a Worker (or process.exit() while one is
 // blocked here) cannot interrupt a system call, only JavaScript: so a longer wait
-// returns 'ok' (a spurious wake, which every caller already handles by re-checking
-// the word and waiting again with the time left), and JavaScript gets to run.
+// returns 'slice', and JavaScript gets to run before it waits on with the time left.
 constexpr int64_t kSliceNs = 100 * 1000000;
 
-// futexWait(handle, byteOffset, expected, timeoutMs) -> 'ok' | 'timeout' | 'mismatch'.
-// timeoutMs < 0 waits without limit. The deadline is absolute (FUTEX_WAIT_BITSET on
-// CLOCK_MONOTONIC), so a signal (EINTR) resumes with exactly the time that is left.
+// futexWait(handle, byteOffset, expected, timeoutMs) -> 'ok' | 'timeout' | 'mismatch' |
+// 'slice'. timeoutMs < 0 waits without limit. The deadline is absolute (FUTEX_WAIT_BITSET
+// on CLOCK_MONOTONIC), so a signal (EINTR) resumes with exactly the time that is left.
 // 'ok' means woken (possibly spuriously): the caller re-checks the word.
 Napi::Value FutexWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -75,7 +74,7 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
     if (r == 0) return Napi::String::New(env, "ok");
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return Napi::String::New(env, "mismatch");
-    if (errno == ETIMEDOUT) return Napi::String::New(env, sliced ? "ok" : "timeout");
+    if (errno == ETIMEDOUT) return Napi::String::New(env, sliced ? "slice" : "timeout");
     ThrowErrno(env, "futex", errno);
   }
 }

@@ -137,6 +137,8 @@ t.test('offsets are checked: aligned and inside the mapping, here and in the add
   t.throws(() => new FutexWord(shm.mapping, -4), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => new FutexWord(shm.mapping, '0'), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => new FutexWord(shm, 0), { code: 'ERR_INVALID_ARG_TYPE', message: /\.mapping/ }, 'the memory, not its mapping');
+  t.throws(() => new FutexWord(shm.mapping, 0).wait(0, '10'), { code: 'ERR_INVALID_ARG_TYPE' }, 'a timeout that is not a number');
+  t.throws(() => new FutexWord(shm.mapping, 0).wait(0, -1), { code: 'ERR_OUT_OF_RANGE' }, 'a negative timeout');
   t.throws(() => new FutexWord({ buffer: new SharedArrayBuffer(64), handle: {} }, 0), { code: 'ERR_INVALID_ARG_TYPE' });
   const h = shm.mapping.handle;
   t.throws(() => _native.futexWait(h, 62, 0, 0), RangeError);

@@ -18,7 +18,7 @@ for (const kind of ['semaphore', 'mq']) {
 }
 
 t.test('a wait longer than one native slice still ends as a timeout, not as a spurious answer', async (t) => {
-  const { MessageQueue, SharedMemory, Semaphore } = await import('podshm');
+  const { FutexWord, MessageQueue, SharedMemory, Semaphore } = await import('podshm');
   const { uniqueName } = await import('./helpers.mjs');
   const name = uniqueName('slices');
   const q = MessageQueue.open(name, { create: true, maxMessages: 1, messageSize: 16 });
@@ -33,4 +33,5 @@ t.test('a wait longer than one native slice still ends as a timeout, not as a sp
   const shm = SharedMemory.create(uniqueName('slices'), 4096);
   t.teardown(() => shm.unlink());
   t.equal(Semaphore.init(shm, 0, 0).acquire({ timeout: 250 }), false, 'Semaphore.acquire');
+  t.equal(new FutexWord(shm.mapping, 8).wait(0, 250, false), 'timeout', 'FutexWord.wait');
 });
