@@ -120,26 +120,12 @@ export class LivenessProbe implements Disposable {
     return sys(this.path, () => native.ofdConflict(this.#open(), offset, 1)) !== null;
   }
 
-  /**
-   * The held slots of a range, ascending. F_OFD_GETLK reports one conflicting lock,
-   * not necessarily the lowest, so the range is split around each lock found: about
-   * two system calls per live slot, plus one.
-   */
+  /** The held slots of a range, ascending. */
   liveSlots(range: SlotRange): number[] {
     const { base, slots } = slotRange(range);
-    const fd = this.#open();
     const live: number[] = [];
-    const todo: Array<[number, number]> = [[0, slots]];
-    while (todo.length > 0) {
-      const [from, to] = todo.pop()!;
-      const lock = sys(this.path, () => native.ofdConflict(fd, base + from, to - from));
-      if (lock === null) continue;
-      const start = Math.max(lock.start - base, from);
-      // A lock of length 0 reaches to the end of every range.
-      const end = lock.length === 0 ? to : Math.min(lock.start + lock.length - base, to);
-      for (let s = start; s < end; s++) live.push(s);
-      if (from < start) todo.push([from, start]);
-      if (end < to) todo.push([end, to]);
+    for (const [start, end] of heldLocks(this.#open(), this.path, base, base + slots)) {
+      for (let offset = start; offset < end; offset++) live.push(offset - base);
     }
     return live.sort((a, b) => a - b);
   }
@@ -159,6 +145,29 @@ export class LivenessProbe implements Disposable {
     if (this.#fd < 0) throw new SystemError('EBADF', 'fcntl', this.path, 'the liveness probe is closed');
     return this.#fd;
   }
+}
+
+/**
+ * The locks that other open file descriptions hold on lock offsets [from, to) of the
+ * file behind `fd`, as [start, end) ranges clipped to it. F_OFD_GETLK reports one
+ * conflicting lock, not necessarily the lowest, so the range is split around each
+ * lock found: about two system calls per lock, plus one.
+ */
+export function heldLocks(fd: number, path: string, from: number, to: number): Array<[number, number]> {
+  const held: Array<[number, number]> = [];
+  const todo: Array<[number, number]> = [[from, to]];
+  while (todo.length > 0) {
+    const [a, b] = todo.pop()!;
+    const lock = sys(path, () => native.ofdConflict(fd, a, b - a));
+    if (lock === null) continue;
+    const start = Math.max(lock.start, a);
+    // A lock of length 0 reaches to the end of every range.
+    const end = lock.length === 0 ? b : Math.min(lock.start + lock.length, b);
+    held.push([start, end]);
+    if (a < start) todo.push([a, start]);
+    if (end < b) todo.push([end, b]);
+  }
+  return held;
 }
 
 /** The held slots of a range of the file at `path`. */

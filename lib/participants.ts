@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 
 import { removeBell } from './bell';
 import { SystemError, sys } from './errors';
+import { heldLocks } from './liveness';
 import { native } from './native';
 
 // Lock offsets are exact JavaScript numbers: every participant's byte lies below this.
@@ -17,16 +18,7 @@ export const LOCK_SPACE = 2 ** 53;
 export function liveParticipants(file: string): number {
   const fd = sys(file, () => native.openObject(file, constants.O_RDONLY, 0));
   try {
-    let live = 0;
-    for (let pos = 0; pos < LOCK_SPACE; ) {
-      const lock = sys(file, () => native.ofdConflict(fd, pos, LOCK_SPACE - pos));
-      if (lock === null) break;
-      live++;
-      // A lock of length 0 reaches to the end of the file's lock space.
-      if (lock.length === 0) break;
-      pos = Math.max(lock.start + lock.length, pos + 1);
-    }
-    return live;
+    return heldLocks(fd, file, 0, LOCK_SPACE).length;
   } finally {
     native.closeFd(fd);
   }

@@ -1,7 +1,10 @@
 import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { SharedMemory, Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS } from 'podshm';
+import { createRequire } from 'node:module';
 import { fixture, uniqueName } from './helpers.mjs';
+
+const { liveParticipants } = createRequire(import.meta.url)('../dist/cjs/participants.js');
 
 const BASE = LIVENESS_REGIONS.channel;
 
@@ -68,6 +71,16 @@ t.test('claims in one process are distinct participants; a full range is EAGAIN'
   t.same(probe.liveSlots(range), []);
   probe.close();
   t.throws(() => probe.isAlive(BASE), { code: 'EBADF' });
+});
+
+t.test('every participant is counted, whatever order their locks were taken in', async (t) => {
+  const shm = segment(t);
+  // F_OFD_GETLK reports the first conflicting lock on the kernel's list, here the higher one.
+  const high = Presence.claim(shm.path, { base: BASE + 1000, slots: 1 });
+  const low = Presence.claim(shm.path, { base: BASE, slots: 1 });
+  t.teardown(() => (high.release(), low.release()));
+  t.equal(liveParticipants(shm.path), 2);
+  t.same(liveSlots(shm.path, { base: BASE, slots: 2000 }), [0, 1000]);
 });
 
 t.test('random claims in a large range, and bad arguments', async (t) => {
