@@ -4,7 +4,7 @@
 // (lib/liveness.ts) that the owning Mutex object holds an OFD lock on, so a waiter can
 // ask the kernel whether the owner still exists, whatever its PID namespace, and take
 // the mutex over from a dead one (reported like pthread's EOWNERDEAD).
-import { CorruptionError, SystemError, argType } from './errors';
+import { AbortError, CorruptionError, SystemError, argType } from './errors';
 import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from './futex';
 import { LIVENESS_REGIONS, LivenessProbe, Presence } from './liveness';
 import { MAGIC } from './magic';
@@ -187,7 +187,7 @@ export class Mutex implements Disposable {
     const o = options<AsyncWaitOptions>(opts);
     const signal = abortSignal(o.signal);
     const deadline = deadlineOf(timeoutMs(o.timeout));
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw new AbortError(signal.reason);
     this.#enter();
     try {
       if (this.#attempt(true, false)) return true;
@@ -209,6 +209,12 @@ export class Mutex implements Disposable {
         } catch (err) {
           this.#giveUp();
           throw err;
+        }
+        // close() may have run meanwhile: its slot is gone, so taking the mutex now
+        // would make an owner that every other one takes for dead.
+        if (this.#presence.released) {
+          this.#giveUp();
+          throw new SystemError('EBADF', 'lock', undefined, 'the Mutex was closed while lockAsync() waited');
         }
         if (this.#attempt(check.due(), true)) return true;
       }
@@ -237,11 +243,15 @@ export class Mutex implements Disposable {
    */
   close(): void {
     if (this.#presence.released) return;
-    if (this.#held && !this.#word.mapping.released) this.unlock();
-    this.#held = false;
-    this.#probe.close();
-    this.#presence.release();
-    this.#own?.close();
+    try {
+      if (this.#held && !this.#word.mapping.released) this.unlock();
+    } finally {
+      // Also when unlock() finds the word corrupt or the mutex taken over.
+      this.#held = false;
+      this.#probe.close();
+      this.#presence.release();
+      this.#own?.close();
+    }
   }
 
   [Symbol.dispose](): void {
@@ -281,9 +291,10 @@ export class Mutex implements Disposable {
   }
 
   // A waiter that gives up may have consumed the wake of an unlock meant for another
-  // sleeper: if the mutex is free now, pass the wake on.
+  // sleeper: if the mutex is free now, pass the wake on; if someone took it meanwhile
+  // (without WAITERS, from the fast path), raise WAITERS so that its unlock wakes one.
   #giveUp(): false {
-    if (!this.#word.mapping.released && (Atomics.load(this.#i32, this.#index) & OWNER) === 0) this.#word.wake(1);
+    if (!this.#word.mapping.released && this.#announce() === 0) this.#word.wake(1);
     return false;
   }
 

@@ -5,7 +5,7 @@
 // too high, which costs a needless wake, never a lost one.
 import { BODY_OFFSET, openNamed, type NamedOptions } from './named_segment';
 import { SharedMemory } from './posix_shm';
-import { CorruptionError, SystemError } from './errors';
+import { AbortError, CorruptionError, SystemError } from './errors';
 import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from './futex';
 import type { Mapping } from './mapping';
 import { MAGIC } from './magic';
@@ -126,7 +126,7 @@ export class Semaphore implements Disposable {
     const o = options<AsyncWaitOptions>(opts);
     const signal = abortSignal(o.signal);
     const deadline = deadlineOf(timeoutMs(o.timeout));
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw new AbortError(signal.reason);
     if (this.tryAcquire()) return true;
     // The same spin as acquire(), on the event loop: a unit released within it costs
     // no trip through the waiter thread (two thread wake-ups).

@@ -122,7 +122,9 @@ t.test('AbortSignal ends acquireAsync and lockAsync and leaves no waiter behind'
   ac.abort();
   await t.rejects(p, { name: 'AbortError', code: 'ABORT_ERR' });
   t.equal(new Int32Array(shm.buffer)[1], 0);
-  await t.rejects(sem.acquireAsync({ signal: AbortSignal.abort() }), { name: 'AbortError' });
+  // An already aborted signal: the same AbortError, its reason as the cause (not the
+  // reason itself, which need not be an error at all).
+  await t.rejects(sem.acquireAsync({ signal: AbortSignal.abort('why') }), { name: 'AbortError', code: 'ABORT_ERR', cause: 'why' });
 
   const holder = Mutex.init(shm, 16);
   const waiter = new Mutex(shm, 16);
@@ -133,6 +135,7 @@ t.test('AbortSignal ends acquireAsync and lockAsync and leaves no waiter behind'
   setTimeout(() => ac2.abort(), 30);
   await t.rejects(q, { code: 'ABORT_ERR' });
   t.notOk(waiter.held);
+  await t.rejects(waiter.lockAsync({ signal: AbortSignal.abort('why') }), { name: 'AbortError', code: 'ABORT_ERR', cause: 'why' });
   t.equal(await waiter.lockAsync({ timeout: 30 }), false, 'lockAsync times out');
   t.equal(waiter.lock({ timeout: 30 }), false, 'lock times out');
   t.notOk(waiter.tryLock());
@@ -160,6 +163,57 @@ t.test('a waiter that gives up passes on a wake it may have taken from another p
   const r = await other;
   t.equal(r.stdout.trim(), 'acquired', 'the other process was woken for the unit, not left to its timeout');
   t.equal(sem.value, 0);
+});
+
+t.test('close() under a pending lockAsync rejects it with EBADF: a closed object never ends up holding', async (t) => {
+  const shm = segment(t);
+  const holder = Mutex.init(shm, 0);
+  const waiter = new Mutex(shm, 0);
+  const third = new Mutex(shm, 0);
+  t.teardown(() => (holder.close(), third.close()));
+  t.ok(holder.lock());
+  const pending = waiter.lockAsync();
+  await sleep(20);
+  waiter.close();
+  holder.unlock();
+  await t.rejects(pending, { code: 'EBADF' });
+  t.notOk(waiter.held);
+  t.ok(third.tryLock(), 'the mutex is free for a live owner');
+  t.notOk(third.ownerDied, 'and nobody took it for a dead one');
+});
+
+t.test('an aborted lockAsync that was handed the wake leaves WAITERS on a mutex taken meanwhile', async (t) => {
+  const shm = segment(t);
+  const i32 = new Int32Array(shm.buffer);
+  const holder = Mutex.init(shm, 0);
+  const waiter = new Mutex(shm, 0);
+  const thief = new Mutex(shm, 0);
+  t.teardown(() => (holder.close(), waiter.close(), thief.close()));
+  t.ok(holder.lock());
+  const ac = new AbortController();
+  const pending = waiter.lockAsync({ signal: ac.signal });
+  await sleep(20);
+  // All in one turn of the event loop: the unlock's wake goes to this process's
+  // waiter thread for `waiter`, the thief takes the free mutex by the fast path (no
+  // WAITERS), and the abort ends the wait before the wake is delivered.
+  holder.unlock();
+  t.ok(thief.tryLock());
+  ac.abort();
+  await t.rejects(pending, { code: 'ABORT_ERR' });
+  t.ok(i32[0] & (1 << 30), "WAITERS is set, so the thief's unlock wakes whoever else sleeps");
+});
+
+t.test('close() gives its descriptors back even when unlock() finds the word corrupt', async (t) => {
+  const shm = segment(t);
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const m = Mutex.init(shm, 0);
+  t.ok(m.lock());
+  t.ok(fds() > before, 'a Mutex holds descriptors');
+  new Int32Array(shm.buffer)[0] = -5;
+  t.throws(() => m.close(), CorruptionError);
+  t.equal(fds(), before, 'none left open');
+  t.throws(() => m.lock(), { code: 'EBADF' }, 'and it is closed');
 });
 
 t.test('mutex: misuse is an error, not a hang', async (t) => {
