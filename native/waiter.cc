@@ -238,16 +238,25 @@ class Waiter {
       // expected value (the waker changed it and back; the caller re-checks). Other
       // entries are settled by comparing values on the next pass.
       if (r >= 1 && static_cast<size_t>(r) <= keys.size()) {
-        const auto& key = keys[r - 1];
+        const auto key = keys[r - 1];
         int64_t woke = MonotonicNs();
+        bool taken = false;
         for (auto it = pending_.begin(); it != pending_.end();) {
           if (it->second.word == key.first && it->second.expected == key.second) {
             Linger(it->second, woke);
             done_.emplace_back(it->first, Result::kOk);
             it = pending_.erase(it);
+            taken = true;
           } else {
             ++it;
           }
+        }
+        // Only a lingering entry took this wake. A waker counts the sleepers it wakes
+        // (a mutex's unlock wakes one), so the wake was meant for a sleeper elsewhere,
+        // queued behind the entry: pass it on, and linger there no more.
+        if (!taken) {
+          lingering_.erase(key);
+          FutexWake(key.first, 1);
         }
       }
       hold.clear();

@@ -130,6 +130,29 @@ t.test('closing the memory under a pending wait rejects it with EBADF', async (t
   t.throws(() => new FutexWord(shm.mapping, 0).wait(0, 10), { code: 'EBADF' });
 });
 
+t.test("a wake(1) meant for another process's sleeper is not swallowed by this process's waiter thread", async (t) => {
+  const shm = SharedMemory.create(uniqueName('linger'), 4096);
+  t.teardown(() => (shm.close(), shm.unlink()));
+  const i32 = new Int32Array(shm.buffer);
+  const word = new FutexWord(shm.mapping, 0);
+  const other = node('futex-peer.mjs', ['wait-on-cue', shm.name, '1', '100']);
+  while (Atomics.load(i32, 2) === 0) await sleep(5);
+  // An async wait that ends leaves the waiter thread watching the word a while longer
+  // at its new value, 1: queued in the kernel ahead of the other process's sleep.
+  const ended = word.waitAsync(0);
+  Atomics.store(i32, 0, 1);
+  word.wake(1);
+  t.equal(await ended, 'ok');
+  Atomics.store(i32, 1, 1);
+  await sleep(20); // the other process goes to sleep on the word at 1 (the watch lasts 50 ms)
+  Atomics.store(i32, 0, 2);
+  word.wake(1);
+  const r = await other;
+  // 'ok': woken; 'mismatch': it got there after the store. 'timeout' (at 100 ms) means
+  // that the one wake went to the waiter thread's watch and nobody passed it on.
+  t.match(r.stdout.trim(), /^(ok|mismatch)$/, r.stderr);
+});
+
 t.test('offsets are checked: aligned and inside the mapping, here and in the addon', async (t) => {
   const shm = segment(t, 64);
   t.throws(() => new FutexWord(shm.mapping, 2), { code: 'ERR_OUT_OF_RANGE' });
