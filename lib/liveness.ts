@@ -3,7 +3,6 @@
 // file, at an offset far beyond its data, through a descriptor it keeps open. The
 // kernel drops the lock when that process dies however it dies, and any process that
 // can open the file sees the same lock, whatever its PID namespace.
-import { constants } from 'node:fs';
 
 import { SystemError, sys } from './errors';
 import { native } from './native';
@@ -69,7 +68,7 @@ export class Presence implements Disposable {
   static claim(path: string, opts: ClaimOptions): Presence {
     const { base, slots } = slotRange(opts);
     const random = (opts as ClaimOptions).random === true;
-    const fd = sys(path, () => native.openObject(path, constants.O_RDWR, 0));
+    const fd = sys(path, () => native.ofdOpen(path, true));
     try {
       const start = random ? Math.floor(Math.random() * slots) : 0;
       for (let i = 0; i < slots; i++) {
@@ -77,10 +76,10 @@ export class Presence implements Disposable {
         if (sys(path, () => native.ofdLock(fd, base + slot, 1, true))) return new Presence(path, slot, base + slot, fd);
       }
     } catch (err) {
-      native.closeFd(fd);
+      native.ofdClose(fd);
       throw err;
     }
-    native.closeFd(fd);
+    native.ofdClose(fd);
     throw new SystemError('EAGAIN', 'fcntl', path, `all ${slots} liveness slots from offset ${base} are held by live processes`);
   }
 
@@ -93,7 +92,7 @@ export class Presence implements Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    native.closeFd(fd);
+    native.ofdClose(fd);
   }
 
   [Symbol.dispose](): void {
@@ -111,7 +110,7 @@ export class LivenessProbe implements Disposable {
 
   constructor(path: string) {
     this.path = path;
-    this.#fd = sys(path, () => native.openObject(path, constants.O_RDONLY, 0));
+    this.#fd = sys(path, () => native.ofdOpen(path, false));
   }
 
   /** Whether a live participant holds the byte at this lock offset. */
@@ -134,7 +133,7 @@ export class LivenessProbe implements Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    native.closeFd(fd);
+    native.ofdClose(fd);
   }
 
   [Symbol.dispose](): void {

@@ -92,7 +92,11 @@ export interface NativeBinding {
   cancelWait(id: number): boolean;
   pendingWaits(): number;
 
-  // native/ofd_lock.cc: open-file-description locks, never blocking.
+  // native/ofd_lock.cc: open-file-description locks, never blocking, on descriptors
+  // from ofdOpen (closed with ofdClose, or at the environment's teardown: a Worker that
+  // ends without closing them leaves no lock behind).
+  ofdOpen(path: string, writable: boolean): number;
+  ofdClose(fd: number): void;
   ofdLock(fd: number, start: number, length: number, exclusive: boolean): boolean;
   ofdUnlock(fd: number, start: number, length: number): void;
   ofdConflict(fd: number, start: number, length: number): { start: number; length: number; exclusive: boolean } | null;

@@ -4,7 +4,6 @@
 // and gone the moment a process dies however it dies. Where the byte lies is each
 // layout's business; these functions look at the whole file.
 import * as fs from 'node:fs';
-import { constants } from 'node:fs';
 
 import { removeBell } from './bell';
 import { SystemError, sys } from './errors';
@@ -16,11 +15,11 @@ export const LOCK_SPACE = 2 ** 53;
 
 /** Number of live participants: the lock ranges other open file descriptions hold on `file`. */
 export function liveParticipants(file: string): number {
-  const fd = sys(file, () => native.openObject(file, constants.O_RDONLY, 0));
+  const fd = sys(file, () => native.ofdOpen(file, false));
   try {
     return heldLocks(fd, file, 0, LOCK_SPACE).length;
   } finally {
-    native.closeFd(fd);
+    native.ofdClose(fd);
   }
 }
 
@@ -36,7 +35,7 @@ export type Collected = 'removed' | 'abandoned' | 'live' | 'gone';
 export function removeIfAbandoned(file: string, dryRun: boolean): Collected {
   let fd: number;
   try {
-    fd = sys(file, () => native.openObject(file, constants.O_RDWR, 0));
+    fd = sys(file, () => native.ofdOpen(file, true));
   } catch (err) {
     if ((err as SystemError).code === 'ENOENT') return 'gone';
     throw err;
@@ -56,6 +55,6 @@ export function removeIfAbandoned(file: string, dryRun: boolean): Collected {
     removeBell(file);
     return 'removed';
   } finally {
-    native.closeFd(fd);
+    native.ofdClose(fd);
   }
 }

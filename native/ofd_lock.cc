@@ -5,12 +5,49 @@
 // lie beyond the end of the file, so lock offsets never touch the data.
 #include <errno.h>
 #include <fcntl.h>
+#include <unistd.h>
+
+#include <set>
 
 #include "errors.h"
 #include "registry.h"
 
 namespace podshm {
 namespace {
+
+// Descriptors this environment opened for locks and has not closed. A descriptor
+// belongs to the process, and its locks with it: a Worker that ended without closing
+// its own (terminate(), an uncaught exception) would leave its participants looking
+// alive for as long as the process lives. The environment's teardown closes them.
+struct LockFds {
+  std::set<int> open;  // the environment's JS thread only
+};
+
+void CloseLeft(void* data) {
+  auto* fds = static_cast<LockFds*>(data);
+  for (int fd : fds->open) close(fd);
+  delete fds;
+}
+
+LockFds& Fds(const Napi::CallbackInfo& info) { return *static_cast<LockFds*>(info.Data()); }
+
+// ofdOpen(path, writable) -> a descriptor of its own open file description, for locks.
+Napi::Value OfdOpen(const Napi::CallbackInfo& info) {
+  std::string path = ArgString(info, 0);
+  int flags = (ArgBool(info, 1) ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+  int fd = open(path.c_str(), flags);
+  if (fd < 0) ThrowErrno(info.Env(), "open", errno);
+  Fds(info).open.insert(fd);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// ofdClose(fd): closes a descriptor from ofdOpen, which drops its locks.
+Napi::Value OfdClose(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  if (Fds(info).open.erase(fd) == 0) throw Napi::Error::New(info.Env(), "not an open descriptor from ofdOpen");
+  if (close(fd) != 0 && errno != EINTR) ThrowErrno(info.Env(), "close", errno);
+  return info.Env().Undefined();
+}
 
 struct flock Range(const Napi::CallbackInfo& info, size_t first, short type) {
   struct flock fl{};
@@ -57,6 +94,10 @@ Napi::Value OfdConflict(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
+  auto* fds = new LockFds();
+  napi_add_env_cleanup_hook(env, CloseLeft, fds);
+  exports.Set("ofdOpen", Napi::Function::New(env, OfdOpen, "ofdOpen", fds));
+  exports.Set("ofdClose", Napi::Function::New(env, OfdClose, "ofdClose", fds));
   exports.Set("ofdLock", Napi::Function::New(env, OfdLock, "ofdLock"));
   exports.Set("ofdUnlock", Napi::Function::New(env, OfdUnlock, "ofdUnlock"));
   exports.Set("ofdConflict", Napi::Function::New(env, OfdConflict, "ofdConflict"));

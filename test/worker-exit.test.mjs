@@ -1,7 +1,9 @@
 // A Worker blocked in a podshm wait must not keep terminate() or process.exit() from
 // finishing: a system call cannot be interrupted by V8, so the addon waits in slices.
+// And a Worker that ends without closing what it holds must look gone to its peers.
 import t from 'tap';
-import { node } from './helpers.mjs';
+import { Worker } from 'node:worker_threads';
+import { node, uniqueName } from './helpers.mjs';
 
 for (const kind of ['semaphore', 'mq']) {
   t.test(`${kind}: terminate() ends a Worker blocked for ever`, async (t) => {
@@ -34,4 +36,36 @@ t.test('a wait longer than one native slice still ends as a timeout, not as a sp
   t.teardown(() => shm.unlink());
   t.equal(Semaphore.init(shm, 0, 0).acquire({ timeout: 250 }), false, 'Semaphore.acquire');
   t.equal(new FutexWord(shm.mapping, 8).wait(0, 250, false), 'timeout', 'FutexWord.wait');
+});
+
+t.test('a Worker that dies holding a mutex and a producer slot leaves neither behind', async (t) => {
+  const { Channel, Mutex, SharedMemory } = await import('podshm');
+  const ch = Channel.create(uniqueName('wkdies'), { capacity: 4096 });
+  const shm = SharedMemory.create(uniqueName('wkdies'), 4096);
+  t.teardown(() => {
+    ch.close();
+    ch.unlink();
+    shm.close();
+    shm.unlink();
+  });
+  Mutex.init(shm, 0).close();
+  const rx = ch.receiver();
+  const worker = new Worker(
+    `const { Channel, Mutex, SharedMemory } = require('podshm');
+     const { workerData: { channel, memory } } = require('node:worker_threads');
+     Channel.open(channel).sender().send(Uint8Array.of(7));
+     new Mutex(SharedMemory.open(memory), 0).lock();
+     throw new Error('dies holding both');`,
+    { eval: true, workerData: { channel: ch.name, memory: shm.name } },
+  );
+  worker.on('error', () => {});
+  await new Promise((resolve) => worker.on('exit', resolve));
+  t.equal((await rx.receiveAsync({ timeout: 5000 }))[0], 7, 'what it sent arrives');
+  t.equal(ch.stats().producersAlive, 0, 'its producer is seen gone');
+  await t.rejects(rx.receiveAsync({ timeout: 5000 }), { name: 'PeerGoneError' }, 'and the consumer is told so');
+  const m = new Mutex(shm, 0);
+  t.ok(m.tryLock(), 'its mutex is taken over');
+  t.ok(m.ownerDied, 'as from a dead owner');
+  m.unlock();
+  m.close();
 });
