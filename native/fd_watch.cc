@@ -123,12 +123,14 @@ class FdWatch {
       return;
     }
     // The callback may close the watch and drop the last reference to it: self is not
-    // used after this call.
-    try {
-      // MakeCallback, not Call: it runs the microtasks (the settled promises) afterwards.
-      callback.MakeCallback(env.Global(), {Napi::Number::New(env, status), Napi::Number::New(env, events)});
-    } catch (const Napi::Error& e) {
-      napi_fatal_exception(env, e.Value());
+    // used after this call. napi_make_callback, not a call: it runs the microtasks (the
+    // settled promises) afterwards. The C API, not node-addon-api's, because the call
+    // fails without an exception while a Worker is being terminated, and that must end
+    // here quietly rather than as a C++ exception out of a libuv callback.
+    napi_value argv[2] = {Napi::Number::New(env, status), Napi::Number::New(env, events)};
+    napi_value result;
+    if (napi_make_callback(env, nullptr, env.Global(), callback, 2, argv, &result) == napi_pending_exception) {
+      ReportUncaught(env);
     }
   }
 

@@ -255,8 +255,9 @@ class Waiter {
         // (a mutex's unlock wakes one), so the wake was meant for a sleeper elsewhere,
         // queued behind the entry: pass it on, and linger there no more.
         if (!taken) {
-          lingering_.erase(key);
           FutexWake(key.first, 1);
+          // After the wake: the entry may hold the last reference to the mapping.
+          lingering_.erase(key);
         }
       }
       hold.clear();
@@ -285,10 +286,15 @@ class Waiter {
     napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
   }
 
-  // JS thread.
+  // JS thread. Nothing may leave as a C++ exception: this is called from C.
   static void CallJs(napi_env env, napi_value, void* context, void*) {
     if (env == nullptr) return;
-    static_cast<Waiter*>(context)->RunCallbacks(Napi::Env(env));
+    try {
+      static_cast<Waiter*>(context)->RunCallbacks(Napi::Env(env));
+    } catch (const Napi::Error&) {
+      // Making a value failed: the environment is being torn down (a Worker's
+      // terminate()), and nobody is left to tell.
+    }
   }
 
   void RunCallbacks(Napi::Env env) {
@@ -299,20 +305,18 @@ class Waiter {
       scheduled_ = false;
     }
     Napi::HandleScope scope(env);
-    napi_value first_error = nullptr;
     for (auto& [id, result] : done) {
       auto it = callbacks_.find(id);
       if (it == callbacks_.end()) continue;  // cancelled
       Napi::FunctionReference callback = std::move(it->second);
       callbacks_.erase(it);
       if (callbacks_.empty()) napi_unref_threadsafe_function(env, tsfn_);
-      try {
-        callback.Call({Napi::String::New(env, ResultName(result))});
-      } catch (const Napi::Error& e) {
-        if (first_error == nullptr) first_error = e.Value();
-      }
+      // The C API: a call that fails because the environment is going away (a Worker's
+      // terminate()) fails without an exception, and the rest are skipped as well.
+      napi_value arg = Napi::String::New(env, ResultName(result));
+      napi_status s = napi_call_function(env, env.Undefined(), callback.Value(), 1, &arg, nullptr);
+      if (s == napi_pending_exception) ReportUncaught(env);
     }
-    if (first_error != nullptr) napi_throw(env, first_error);
   }
 
   // Environment teardown: stop and join the thread while the thread-safe function is

@@ -38,6 +38,13 @@ t.test('a wait longer than one native slice still ends as a timeout, not as a sp
   t.equal(new FutexWord(shm.mapping, 8).wait(0, 250, false), 'timeout', 'FutexWord.wait');
 });
 
+t.test('terminating Workers in the middle of async waits and queue receives never aborts the process', async (t) => {
+  const r = await node('worker-terminate.mjs', [uniqueName('wkterm'), '120'], { timeoutMs: 120_000 });
+  t.equal(r.signal, null, `not killed (SIGABRT was how it failed): ${r.stderr.slice(-500)}`);
+  t.equal(r.code, 0, r.stderr.slice(-500));
+  t.equal(r.stdout.trim(), 'done');
+});
+
 t.test('a Worker that dies holding a mutex and a producer slot leaves neither behind', async (t) => {
   const { Channel, Mutex, SharedMemory } = await import('podshm');
   const ch = Channel.create(uniqueName('wkdies'), { capacity: 4096 });
