@@ -6,7 +6,7 @@
 import { AbortError, PeerGoneError, SystemError } from './errors';
 import type { ChannelCore } from './channel_core';
 import { H, HEADER_SIZE, PAD, RECORD_FLAGS, RECORD_HEADER, WRITTEN, tagGeneration, tagSlot } from './channel_layout';
-import { SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
+import { PLAIN_LOADS_ORDERED, SLICE_MS, SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
 import { abortSignal, deadlineOf, timeoutMs } from './timeout';
 import type { Presence } from './liveness';
 import { options } from './validate';
@@ -52,6 +52,10 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #messages = 0;
   #bytes = 0;
   #closed = false;
+  /** A receiveAsync is waiting. */
+  #pending = false;
+  /** When #nextPolling() last looked at the owner of a reservation. */
+  #lastSkipCheck = -Infinity;
   readonly #budget = new SpinBudget();
   readonly #presence: Presence;
 
@@ -95,6 +99,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    */
   receive(opts?: ReceiveOptions): Uint8Array {
     const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<ReceiveOptions>(opts).timeout));
+    this.#checkIdle();
     this.#release();
     if (this.#next() < 0) waitSync(this.#plan(deadline));
     return new Uint8Array(this.#buffer, this.#at, this.#length);
@@ -102,8 +107,9 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
 
   /** The next message if one is ready now, else null. */
   tryReceive(): Uint8Array | null {
+    this.#checkIdle();
     this.#release();
-    if (this.#next() < 0) return null;
+    if (this.#nextPolling() < 0) return null;
     return new Uint8Array(this.#buffer, this.#at, this.#length);
   }
 
@@ -114,16 +120,30 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     return copy;
   }
 
-  /** receive() without blocking the event loop; rejects with signal.reason on abort. */
+  /**
+   * receive() without blocking the event loop; rejects with AbortError on abort. One
+   * receive at a time: any other receive call while this one is pending is EBUSY.
+   */
   receiveAsync(opts?: ReceiveAsyncOptions): Promise<Uint8Array> {
     try {
       const o = options<ReceiveAsyncOptions>(opts);
       const deadline = deadlineOf(timeoutMs(o.timeout));
       const signal = abortSignal(o.signal);
       if (signal?.aborted) throw new AbortError(signal.reason);
+      this.#checkIdle();
       this.#release();
       if (this.#next() >= 0) return Promise.resolve(new Uint8Array(this.#buffer, this.#at, this.#length));
-      return waitAsync(this.#plan(deadline), signal).then(() => new Uint8Array(this.#buffer, this.#at, this.#length));
+      this.#pending = true;
+      return waitAsync(this.#plan(deadline), signal).then(
+        () => {
+          this.#pending = false;
+          return new Uint8Array(this.#buffer, this.#at, this.#length);
+        },
+        (err: unknown) => {
+          this.#pending = false;
+          throw err;
+        },
+      );
     } catch (err) {
       return Promise.reject(err);
     }
@@ -136,11 +156,12 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    * bytes[offset, offset + length), valid during the call. Returns how many it handled.
    */
   drain(handler: MessageHandler, max = Infinity): number {
+    this.#checkIdle();
     this.#release();
     const u8 = this.#u8;
     let n = 0;
     try {
-      while (n < max && this.#next() >= 0) {
+      while (n < max && this.#nextPolling() >= 0) {
         n++;
         handler(u8, this.#at, this.#length);
       }
@@ -185,6 +206,12 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.close();
   }
 
+  // A pending receiveAsync owns #at and #length until it settles: a second receive
+  // would move them under it, and the two would get the same message.
+  #checkIdle(): void {
+    if (this.#pending) throw new SystemError('EBUSY', 'receive', this.#core.name, 'a receiveAsync() of this receiver is pending: one receive at a time');
+  }
+
   #release(): void {
     if (this.#closed || this.#core.closed) throw this.#core.closedError();
     this.#released = this.#read;
@@ -216,17 +243,17 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       const w = (HEADER_SIZE + index) >> 2;
       if (Atomics.load(i32, w) === 0) {
         this.#blockedBy = -1;
-        // Caught up: producers must see all the room there is, whoever waits.
-        this.#publish();
+        this.#caughtUp();
         return -1;
       }
-      // Plain read: word 1 was written before the word 0 just loaded was stored; only
-      // a reserved record's commit comes later, and that one is re-read with Atomics.load.
-      let word1 = i32[w + 1];
+      // Plain read where the hardware orders it after the word 0 just loaded (word 1 was
+      // written before that was stored); only a reserved record's commit comes later,
+      // and that one is re-read with Atomics.load, for the payload written before it.
+      let word1 = PLAIN_LOADS_ORDERED ? i32[w + 1] : Atomics.load(i32, w + 1);
       if (word1 < 0) word1 = Atomics.load(i32, w + 1);
       if (word1 < 0) {
         this.#blockedBy = -word1 - 1;
-        this.#publish();
+        this.#caughtUp();
         return -1;
       }
       const extent = this.#extent(w, index, pos);
@@ -240,6 +267,30 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       this.#length = word1;
       return this.#at;
     }
+  }
+
+  // #next() found nothing to hand out: no view is held (every caller released the last
+  // one first), so the room of what it skipped (padding, cancelled reservations) goes
+  // back too, and producers must see all the room there is, whoever waits. Until then
+  // a producer waiting for that room and this consumer waiting for a message would
+  // wait on each other.
+  #caughtUp(): void {
+    this.#released = this.#read;
+    this.#publish();
+  }
+
+  // #next() for the calls that never wait (tryReceive, drain): when it stops at a
+  // reservation, a look, at most every SLICE_MS, at whether its owner died, to skip the
+  // record if so. A waiting receive does that in its waits' peer checks; a consumer
+  // that only polls would otherwise stop there for good.
+  #nextPolling(): number {
+    if (this.#next() >= 0) return this.#at;
+    if (this.#blockedBy < 0) return -1;
+    const now = performance.now();
+    if (now - this.#lastSkipCheck < SLICE_MS) return -1;
+    this.#lastSkipCheck = now;
+    this.#skipAbandoned();
+    return this.#blockedBy < 0 ? this.#next() : -1;
   }
 
   // The extent of the written record whose header is at Int32 index w, checked: the

@@ -390,17 +390,20 @@ export class Sender implements Disposable {
   }
 
   // The end of the chain of written records from `head`: where word 0 is still 0. HEAD
-  // lags the chain only when a producer died between a record's word 0 and HEAD (#publish),
-  // by one record, or two at the wrap (the padding and the message).
+  // lags the chain only when a producer died between a record's word 0 and HEAD
+  // (#publish): by one record, two at the wrap (the padding and the message), or a
+  // whole sendMany run; never by more than the ring.
   #chainEnd(head: number): number {
     const i32 = this.#i32;
-    for (let skipped = 0; ; skipped++) {
+    const from = head;
+    for (;;) {
       const index = head & this.#mask;
       const w = (HEADER_SIZE + index) >> 2;
       const word0 = Atomics.load(i32, w);
       if (word0 === 0) return head;
       const extent = word0 & ~RECORD_FLAGS;
-      if (skipped === 2 || (head & 7) !== 0 || word0 < 0 || (word0 & (RECORD_FLAGS & ~PAD)) !== WRITTEN || index + RECORD_HEADER + extent > this.#capacity) {
+      const walked = ((head - from) >>> 0) + RECORD_HEADER + extent;
+      if (walked > this.#capacity || (head & 7) !== 0 || word0 < 0 || (word0 & (RECORD_FLAGS & ~PAD)) !== WRITTEN || index + RECORD_HEADER + extent > this.#capacity) {
         throw this.#core.corrupt(`the record at head ${head >>> 0} has header 0x${(word0 >>> 0).toString(16)}, where the chain of written records should end`, w << 2, word0);
       }
       head = (head + RECORD_HEADER + extent) | 0;
@@ -489,7 +492,9 @@ export class Sender implements Disposable {
       const published = Atomics.load(i32, HEAD);
       if ((published & 7) !== 0) throw this.#core.corrupt(`head ${published >>> 0} is not a multiple of 8`, H.HEAD, published);
       const head = this.#chainEnd(published);
-      if ((head - this.#tail) >>> 0 > this.#capacity) this.#refreshTail(head, 0);
+      // Always re-read: other producers move the head, and a tail this one read more
+      // than 2^32 bytes ago can look recent again (and the ring emptier than it is).
+      this.#refreshTail(head, 0);
       this.#head = head;
       const record = this.#claimSingle(length, this.#reservedMark);
       if (record >= 0) this.#publish(record, writtenWord0(length));

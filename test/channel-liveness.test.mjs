@@ -90,6 +90,44 @@ t.test('a producer that died between publishing a record and storing HEAD: the n
   }
 });
 
+t.test('a single producer that died between publishing a sendMany run and storing HEAD: the next one starts after the run', async (t) => {
+  // sendMany publishes a whole run with one store, then HEAD: HEAD can lag by the run.
+  const ch = Channel.create(uniqueName('chrun'), { capacity: 4096 });
+  const raw = SharedMemory.open(ch.name);
+  t.teardown(() => (raw.close(), ch.close(), ch.unlink()));
+  const head = new Int32Array(raw.buffer, 128, 1);
+  const rx = ch.receiver();
+  const tx = ch.sender();
+  const published = head[0];
+  tx.sendMany([1, 2, 3, 4, 5].map((v) => new Uint8Array(8).fill(v)));
+  head[0] = published;
+  tx.close();
+  const next = ch.sender();
+  next.send(new Uint8Array(8).fill(6));
+  const got = [];
+  for (let m; (m = rx.tryReceive()) !== null; ) got.push(m[0]);
+  t.same(got, [1, 2, 3, 4, 5, 6], 'the run, then the new producer, nothing overwritten');
+});
+
+t.test('a consumer that only polls (tryReceive, drain) gets past a dead producer\'s reservation', async (t) => {
+  for (const poll of ['tryReceive', 'drain']) {
+    const ch = channel(t, { producers: 'multi' });
+    const rx = ch.receiver();
+    const dead = ch.sender();
+    const live = ch.sender();
+    dead.reserve(16);
+    dead.close(); // its reservation is abandoned, as at a death
+    live.send(Uint8Array.of(42));
+    const got = [];
+    const until = Date.now() + 5000;
+    while (got.length === 0 && Date.now() < until) {
+      if (poll === 'drain') rx.drain((bytes, offset) => got.push(bytes[offset]));
+      else got.push(...(rx.tryReceive() ?? []));
+    }
+    t.same(got, [42], `${poll}: the message behind the abandoned record arrives`);
+  }
+});
+
 t.test('a receiver blocked on an empty ring learns that its producer was SIGKILLed', async (t) => {
   const ch = channel(t, {});
   const rx = ch.receiver();

@@ -5,6 +5,8 @@ import t from 'tap';
 import { AbortError, Channel, ChannelCorruptError, SharedMemory, SystemError } from 'podshm';
 import { fixture, uniqueName } from './helpers.mjs';
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 function channel(t, opts) {
   const ch = Channel.create(uniqueName('chapi'), { capacity: 4096, ...opts });
   t.teardown(() => (ch.close(), ch.unlink()));
@@ -148,6 +150,70 @@ t.test('positions wrap through 2^31 and 2^32 without losing or reordering a mess
       t.ok(((head - start) >>> 0) > 1024, `the head went past the boundary (${start} -> ${head})`);
     }
   }
+});
+
+t.test('a cancelled reservation gives its room back while the consumer waits', async (t) => {
+  const ch = channel(t);
+  const rx = ch.receiver();
+  const tx = ch.sender();
+  const got = rx.receiveAsync();
+  await sleep(20); // the consumer sleeps
+  const slot = tx.reserve(tx.maxMessageSize);
+  await sleep(20); // it stops at the reservation
+  slot.cancel(); // and skips it
+  await sleep(20);
+  // The ring has room for this only once the cancelled record's room is given back.
+  await tx.sendAsync(new Uint8Array(tx.maxMessageSize).fill(9), { timeout: 5000 });
+  const m = await got;
+  t.equal(m.length, tx.maxMessageSize);
+  t.ok(m.every((b) => b === 9), 'the message sent after the cancel, whole');
+});
+
+t.test('one receive at a time: another while a receiveAsync is pending is EBUSY', async (t) => {
+  const ch = channel(t);
+  const rx = ch.receiver();
+  const tx = ch.sender();
+  const first = rx.receiveAsync();
+  await t.rejects(rx.receiveAsync(), { code: 'EBUSY' });
+  t.throws(() => rx.receive({ timeout: 0 }), { code: 'EBUSY' });
+  t.throws(() => rx.tryReceive(), { code: 'EBUSY' });
+  t.throws(() => rx.drain(() => {}), { code: 'EBUSY' });
+  tx.send(Uint8Array.of(1));
+  tx.send(Uint8Array.of(2));
+  t.equal((await first)[0], 1);
+  t.equal((await rx.receiveAsync())[0], 2, 'each message once, in order');
+  const aborted = new AbortController();
+  const third = rx.receiveAsync({ signal: aborted.signal });
+  aborted.abort();
+  await t.rejects(third, { code: 'ABORT_ERR' });
+  tx.send(Uint8Array.of(3));
+  t.equal(rx.receive()[0], 3, 'a settled receiveAsync, even rejected, frees the receiver');
+});
+
+t.test('an idle producer of a multi-producer channel never writes over unread messages, even 4 GiB later', async (t) => {
+  const CAP = 1 << 20;
+  const ch = channel(t, { capacity: CAP, producers: 'multi' });
+  const raw = SharedMemory.open(ch.name);
+  t.teardown(() => raw.close());
+  const head = new Int32Array(raw.buffer, 128, 1);
+  const rx = ch.receiver();
+  const idle = ch.sender(); // reads the tail now, then waits while 2^32 bytes pass
+  const busy = ch.sender();
+  const quarter = CAP / 4;
+  while (head[0] >>> 0 !== (2 ** 32 - CAP / 2) >>> 0) {
+    busy.tryReserve(quarter - 8).commit(0);
+    rx.receive();
+    rx.release();
+  }
+  const sent = [];
+  for (let k = 0; k < 4; k++) {
+    const m = new Uint8Array(quarter - 16).fill(0x11 + k);
+    if (!busy.trySend(m)) break;
+    sent.push(m);
+  }
+  t.equal(sent.length, 4, 'the ring is full of unread messages');
+  t.notOk(idle.trySend(new Uint8Array(1000).fill(0xab)), 'the idle producer finds it full too');
+  for (const m of sent) t.same(rx.receive({ timeout: 1000 }), m, 'each message intact');
 });
 
 t.test('timeouts and AbortSignal', async (t) => {
