@@ -227,7 +227,11 @@ class Waiter {
       int err = r < 0 ? errno : 0;
       lock.lock();
 
-      if (r < 0 && err != EAGAIN && err != ETIMEDOUT && err != EINTR) {
+      // EFAULT: a peer shrank an object under a watched word between the value check and
+      // the wait; the next pass reads it (the fault guard gives such pages zeros) and
+      // settles the waits on it like any change of value. Only the rest (ENOSYS before
+      // Linux 5.16) ends every wait.
+      if (r < 0 && err != EAGAIN && err != ETIMEDOUT && err != EINTR && err != EFAULT) {
         for (auto& [id, w] : pending_) done_.emplace_back(id, Result::kError);
         pending_.clear();
         lingering_.clear();
