@@ -27,8 +27,9 @@ export class Mapping {
 
   release(): void {
     if (this.#released) return;
-    this.#released = true;
+    // Released only once it is: an unmap that fails (ENOMEM) leaves the memory attached.
     native.unmap(this.handle);
+    this.#released = true;
   }
 }
 

@@ -2,11 +2,13 @@
 #include "fault_guard.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <mutex>
 
 namespace podshm {
@@ -18,42 +20,72 @@ uintptr_t page_size = 4096;
 std::mutex install_mutex;
 bool installed = false;
 struct sigaction previous;
+// Handlers between their start and their last use of a slot. A slot is freed only when
+// none is (UnguardRange), so a handler never writes into a slot that another range has
+// claimed meanwhile.
+std::atomic<int> in_flight{0};
+// The last fault outside every guarded range, and how many were let through.
+std::atomic<uintptr_t> unknown_addr{0};
+std::atomic<int> unknown_retries{0};
 
 void Chain(int sig, siginfo_t* info, void* context) {
   if (previous.sa_flags & SA_SIGINFO) {
     if (previous.sa_sigaction) previous.sa_sigaction(sig, info, context);
     return;
   }
-  if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
-    // Not ours: restore the default so the faulting access, re-executed, ends the
-    // process exactly as it would have without podshm.
-    signal(sig, SIG_DFL);
+  if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+    previous.sa_handler(sig);
     return;
   }
-  previous.sa_handler(sig);
+  if (info->si_code <= 0) {
+    // Sent by a process (kill): nothing to re-execute. Do what was set before podshm.
+    if (previous.sa_handler == SIG_DFL) {
+      signal(sig, SIG_DFL);
+      raise(sig);  // delivered, fatally, once this handler returns
+    }
+    return;
+  }
+  // A fault outside every guarded range. Once, it may be an access to a range that
+  // was released (replaced by zeros) between the fault and this handler: let it run
+  // again. The same fault twice is not ours: restore the default, so the access,
+  // re-executed, ends the process exactly as it would have without podshm.
+  uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  if (unknown_addr.exchange(addr) != addr && unknown_retries.fetch_add(1) < 64) return;
+  signal(sig, SIG_DFL);
+}
+
+// True if the fault was in a guarded range and the access can run again.
+bool Replace(uintptr_t addr) {
+  for (GuardSlot& slot : slots) {
+    uintptr_t begin = slot.begin.load(std::memory_order_acquire);
+    // 0: free slot; 1: being claimed, end not yet valid.
+    if (begin <= 1 || addr < begin || addr >= slot.end.load(std::memory_order_acquire)) continue;
+    // Everything from here to the end of the range lies past the object's new end:
+    // replace it in one piece, so scattered touches cannot use up vm.max_map_count.
+    // Only up to what an earlier fault replaced, so private writes there survive.
+    uintptr_t page = addr & ~(page_size - 1);
+    uintptr_t stop = slot.replaced_from.load(std::memory_order_acquire);
+    if (page >= stop) return true;  // another thread replaced it meanwhile
+    int saved = errno;
+    // MAP_NORESERVE: zeros nobody writes to need no commit; without it, a large range
+    // could fail with ENOMEM here and the process die after all.
+    void* done = mmap(reinterpret_cast<void*>(page), stop - page, PROT_READ | PROT_WRITE,
+                      MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    errno = saved;
+    if (done == MAP_FAILED) return false;
+    slot.replaced_from.store(page, std::memory_order_release);
+    return true;
+  }
+  return false;
 }
 
 void OnSigbus(int sig, siginfo_t* info, void* context) {
-  uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
   if (info->si_code == BUS_ADRERR) {
-    for (GuardSlot& slot : slots) {
-      uintptr_t begin = slot.begin.load(std::memory_order_acquire);
-      // 0: free slot; 1: being claimed, end not yet valid.
-      if (begin <= 1 || addr < begin || addr >= slot.end.load(std::memory_order_acquire)) continue;
-      // Everything from here to the end of the range lies past the object's new end:
-      // replace it in one piece, so scattered touches cannot use up vm.max_map_count.
-      // Only up to what an earlier fault replaced, so private writes there survive.
-      uintptr_t page = addr & ~(page_size - 1);
-      uintptr_t stop = slot.replaced_from.load(std::memory_order_acquire);
-      if (page >= stop) return;  // another thread replaced it meanwhile: retry the access
-      int saved = errno;
-      void* done = mmap(reinterpret_cast<void*>(page), stop - page, PROT_READ | PROT_WRITE,
-                        MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      errno = saved;
-      if (done == MAP_FAILED) break;
-      slot.replaced_from.store(page, std::memory_order_release);
-      return;
-    }
+    in_flight.fetch_add(1, std::memory_order_acq_rel);
+    bool handled = Replace(reinterpret_cast<uintptr_t>(info->si_addr));
+    // Before any chained handler, which may never return.
+    in_flight.fetch_sub(1, std::memory_order_acq_rel);
+    if (handled) return;
   }
   Chain(sig, info, context);
 }
@@ -97,6 +129,8 @@ GuardSlot* GuardRange(void* base, size_t length) {
 
 void UnguardRange(GuardSlot* slot) {
   if (!slot) return;
+  // Handlers run for microseconds; one that found this slot finishes with it first.
+  while (in_flight.load(std::memory_order_acquire) != 0) sched_yield();
   slot->end.store(0, std::memory_order_release);
   slot->begin.store(0, std::memory_order_release);
 }

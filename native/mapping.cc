@@ -60,7 +60,8 @@ Napi::Value NewSharedArrayBuffer(Napi::Env env, const MappingRef& mapping) {
 void Detach(Napi::Env env, Mapping& m) {
   bool expected = false;
   if (!m.detached.compare_exchange_strong(expected, true)) return;
-  void* done = mmap(m.base, m.length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // MAP_NORESERVE: zeros need no commit, so a range larger than RAM can be released too.
+  void* done = mmap(m.base, m.length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (done == MAP_FAILED) {
     // Still attached (a huge-page segment, say): say so rather than pretend.
     int err = errno;

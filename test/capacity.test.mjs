@@ -88,6 +88,17 @@ t.test('in a container-sized 64 MiB /dev/shm', async (t) => {
     t.match(out.message, /mountPath: \/run\/podshm-emptydir/);
   });
 
+  t.test('a sparse 1 TiB object from another program: close() and a peer\'s shrink both work', async (t) => {
+    for (const how of ['close', 'shrink']) {
+      const huge = `exec "${process.execPath}" "${fixture('guard-peer.cjs')}" huge /dev/shm ${how}`;
+      const r = await inSmallShm('16m', huge);
+      t.equal(r.signal, null, `${how}: no SIGBUS`);
+      t.equal(r.code, 0, r.stderr);
+      // The zeros put in its place take no commit charge, so a range larger than RAM fits.
+      t.same(JSON.parse(r.stdout), how === 'close' ? { closed: true, first: 0 } : { seen: 0, lost: 2 ** 28 - 1 }, how);
+    }
+  });
+
   t.test('a sparse object from another program does not turn into SIGBUS for podshm', async (t) => {
     // Another program made a sparse 100 MiB object (ftruncate, no reservation) in a 64 MiB
     // tmpfs; podshm's creation of its own object still fails cleanly.

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { SharedMemory, backend } from 'podshm';
-import { run, uniqueName } from './helpers.mjs';
+import { fixture, run, uniqueName } from './helpers.mjs';
 
 t.test('the buffer is a real SharedArrayBuffer that worker_threads share without copying', async (t) => {
   t.match(backend, /^(node-api|v8)$/);
@@ -132,6 +132,22 @@ t.test('a child process reading past a shrunken end survives too', async (t) => 
   t.equal(r.signal, null, 'not killed by a signal');
   t.equal(r.code, 0, r.stderr);
   t.same(JSON.parse(r.stdout), { sum: 0, lost: 16 });
+});
+
+t.test('a fault racing close() in another thread does not switch the guard off', async (t) => {
+  const r = await run(process.execPath, [fixture('guard-peer.cjs'), 'race', '3']);
+  t.equal(r.signal, null, 'not killed by a signal');
+  t.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  t.ok(out.rounds > 0, `${out.rounds} rounds`);
+  t.equal(out.guarded, true, 'SIGBUS is still caught after every round');
+  t.same({ seen: out.seen, lost: out.lost }, { seen: 0, lost: 3 }, 'and a later shrink is survived (pages 1 to 3 replaced)');
+});
+
+t.test('a SIGBUS sent by kill ends the process as it would without podshm', async (t) => {
+  const r = await run(process.execPath, [fixture('guard-peer.cjs'), 'kill']);
+  t.equal(r.signal, 'SIGBUS');
+  t.equal(r.stdout, '', 'it did not go on');
 });
 
 t.test('past the guard table, a mapping is refused with EMFILE rather than left open to SIGBUS', async (t) => {
