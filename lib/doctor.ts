@@ -30,6 +30,7 @@ export interface ShmReport {
   exists: boolean;
   fsType: string | null;
   memoryBacked: boolean | null;
+  limited: boolean | null;
   size: number | null;
   free: number | null;
   used: number | null;
@@ -73,7 +74,7 @@ function shmReport(dir: string): ShmReport {
     s = probeShm(dir);
   } catch (err) {
     const error = (err as Error).message;
-    return { path: dir, exists: false, fsType: null, memoryBacked: null, size: null, free: null, used: null, containerDefault: null, writable: false, error };
+    return { path: dir, exists: false, fsType: null, memoryBacked: null, limited: null, size: null, free: null, used: null, containerDefault: null, writable: false, error };
   }
   const failure = shmUsable(dir);
   return { ...s, exists: true, writable: failure === null, error: failure === null ? null : failure.message };
@@ -109,8 +110,9 @@ function findings(r: Omit<DoctorReport, 'findings' | 'status' | 'exitCode' | 'sc
   } else if (cgroup.limit === null) {
     add('info', 'CGROUP_NO_LIMIT', `The memory cgroup (v${cgroup.version}) sets no limit: shared memory is bounded by the node's memory. Set resources.limits.memory so a runaway writer is stopped at its container.`);
   } else if (cgroup.headroom !== null) {
-    if (shm.memoryBacked && shm.free !== null && shm.free > cgroup.headroom) {
-      add('warning', 'SHM_EXCEEDS_HEADROOM', `${shm.path} can take ${formatBytes(shm.free)} more, but this container's memory cgroup has only ${formatBytes(cgroup.headroom)} of headroom under its ${formatBytes(cgroup.limit)} limit, and tmpfs pages are charged to the container that writes them: filling ${shm.path} from here ends in an OOM kill (podshm refuses such objects with a CapacityError). Fix: keep the emptyDir sizeLimit at or below half the smallest writer's memory limit${r.emptyDir ? ` (${r.emptyDir.quantity} here)` : ''}.`);
+    if (shm.memoryBacked && shm.free !== null && (shm.limited === false || shm.free > cgroup.headroom)) {
+      const room = shm.limited === false ? 'has no size limit' : `can take ${formatBytes(shm.free)} more`;
+      add('warning', 'SHM_EXCEEDS_HEADROOM', `${shm.path} ${room}, but this container's memory cgroup has only ${formatBytes(cgroup.headroom)} of headroom under its ${formatBytes(cgroup.limit)} limit, and tmpfs pages are charged to the container that writes them: filling ${shm.path} from here ends in an OOM kill (podshm refuses such objects with a CapacityError). Fix: keep the emptyDir sizeLimit at or below half the smallest writer's memory limit${r.emptyDir ? ` (${r.emptyDir.quantity} here)` : ''}.`);
     }
     if (cgroup.headroom < cgroup.limit / 10) {
       add('warning', 'CGROUP_LOW_HEADROOM', `The memory cgroup has ${formatBytes(cgroup.headroom)} left of its ${formatBytes(cgroup.limit)} limit: new shared memory will be refused. Raise resources.limits.memory or free memory.`);

@@ -20,6 +20,11 @@ export interface ShmLimits {
   fsType: string;
   /** Whether pages written here are memory charged to the writer's cgroup. */
   memoryBacked: boolean;
+  /**
+   * False on ramfs and on a tmpfs mounted with size=0: no size limit, only memory (and
+   * the memory cgroup) bounds them, and size, free and used read 0.
+   */
+  limited: boolean;
   size: number;
   free: number;
   used: number;
@@ -121,6 +126,7 @@ export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
     path: dir,
     fsType,
     memoryBacked: st.type === TMPFS_MAGIC || st.type === RAMFS_MAGIC,
+    limited: st.blocks > 0,
     size,
     free,
     used: size - st.bfree * st.bsize,
@@ -244,7 +250,7 @@ function cgroupFull(what: string, requested: number, m: Measured, cgroup: Memory
 export function checkCapacity(what: string, requested: number, dir: string = DEFAULT_SHM_DIR): void {
   const m = measure(requested, dir);
   if (!m.shm.memoryBacked) return;
-  if (m.need > m.shm.free) throw tmpfsFull(what, requested, m);
+  if (m.shm.limited && m.need > m.shm.free) throw tmpfsFull(what, requested, m);
   const cg = m.cgroup;
   if (cg && cg.limit !== null && cg.headroom !== null && m.need > cg.headroom) {
     throw cgroupFull(what, requested, m, { ...cg, limit: cg.limit, headroom: cg.headroom });

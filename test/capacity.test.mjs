@@ -75,6 +75,17 @@ t.test('in a container-sized 64 MiB /dev/shm', async (t) => {
     t.same(out.left, [], 'and nothing after unlink');
   });
 
+  t.test('ramfs and a tmpfs with size=0 have no size limit: objects are made, not refused', async (t) => {
+    for (const fs of ['-t ramfs ramfs', '-t tmpfs -o size=0 tmpfs']) {
+      const script = `mount ${fs} /dev/shm && ${create('/nolimit', 4 * MiB)}`;
+      const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);
+      t.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      t.equal(out.ok, true, `${fs}: created (statfs reads 0 blocks there, meaning no limit)`);
+      t.equal(out.limits.shm.limited, false);
+    }
+  });
+
   t.test('a Memory emptyDir mounted elsewhere than /dev/shm: options.dir is measured', async (t) => {
     const dir = '/run/podshm-emptydir';
     const script = `mkdir -p ${dir} && mount -t tmpfs -o size=16m tmpfs ${dir} && ` +

@@ -59,7 +59,7 @@ t.test('doctor --json: the documented shape, and exit 2 without a usable directo
   const report = JSON.parse(r.stdout);
   t.equal(r.code, report.exitCode);
   t.same(Object.keys(report).sort(), ['cgroup', 'emptyDir', 'exitCode', 'findings', 'ipcNamespace', 'kubernetes', 'mqueue', 'schemaVersion', 'shm', 'status', 'sysv']);
-  t.same(Object.keys(report.shm).sort(), ['containerDefault', 'error', 'exists', 'free', 'fsType', 'memoryBacked', 'path', 'size', 'used', 'writable']);
+  t.same(Object.keys(report.shm).sort(), ['containerDefault', 'error', 'exists', 'free', 'fsType', 'limited', 'memoryBacked', 'path', 'size', 'used', 'writable']);
   t.same(Object.keys(report.mqueue).sort(), ['msgDefault', 'msgMax', 'msgsizeDefault', 'msgsizeMax', 'queuesMax', 'rlimitMsgqueue']);
   t.same(Object.keys(report.sysv).sort(), ['pageSize', 'shmall', 'shmmax', 'shmmni']);
   for (const f of report.findings) t.match(f, { severity: /^(error|warning|info)$/, code: /^[A-Z_]+$/, message: String });

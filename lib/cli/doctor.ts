@@ -20,7 +20,7 @@ function facts(r: DoctorReport): [string, string][] {
   const { shm, cgroup, mqueue, sysv } = r;
   const shmLine = !shm.exists
     ? `unusable: ${shm.error}`
-    : `${shm.fsType}, ${bytes(shm.size)}, ${bytes(shm.free)} free` +
+    : `${shm.fsType}, ${shm.limited === false ? 'no size limit' : `${bytes(shm.size)}, ${bytes(shm.free)} free`}` +
       (shm.containerDefault ? " (the container runtime's 64 MiB default)" : '') +
       (shm.writable ? '' : `; cannot create objects: ${shm.error}`);
   const cgroupLine = cgroup === null
