@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import * as path from 'node:path';
 
-import { SystemError, sys } from './errors';
+import { SystemError, argValue, sys } from './errors';
 import { checkCapacity, DEFAULT_SHM_DIR, noSpaceError } from './limits';
 import { Mapping } from './mapping';
 import { posixName } from './names';
@@ -37,7 +37,10 @@ export function objectFile(canonical: string, dir: unknown): string {
 
 function directory(value: unknown): string {
   if (value === undefined) return DEFAULT_SHM_DIR;
-  return path.resolve(string('dir', value));
+  const dir = string('dir', value);
+  // The addon hands paths to the kernel as C strings: a NUL would cut one short, to another file.
+  if (dir.includes('\0')) throw argValue('dir', 'must not contain a NUL byte', dir);
+  return path.resolve(dir);
 }
 
 export class SharedMemory implements Disposable {

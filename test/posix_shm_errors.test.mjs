@@ -56,6 +56,13 @@ t.test('invalid options are refused before any system call', async (t) => {
   t.throws(() => SharedMemory.create(name, NaN), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => SharedMemory.open(name, { readOnly: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => SharedMemory.open(name, { dir: 7 }), { code: 'ERR_INVALID_ARG_TYPE' });
+  // A NUL would end the path early in the kernel: /tmp/x\0y would act on /tmp/x.
+  const victim = fs.mkdtempSync('/tmp/podshm-nul-');
+  t.teardown(() => fs.rmSync(victim, { recursive: true, force: true }));
+  for (const call of [() => SharedMemory.unlink(name, { dir: `${victim}\0` }), () => SharedMemory.open(name, { dir: `${victim}\0x` }), () => SharedMemory.create(name, 4096, { dir: `${victim}\0` })]) {
+    t.throws(call, { code: 'ERR_OUT_OF_RANGE', message: /NUL/ });
+  }
+  t.ok(fs.existsSync(victim), 'the directory named before the NUL is untouched');
   t.throws(() => SharedMemory.open('/a\0b'), { code: 'EINVAL' });
   t.throws(() => SharedMemory.open('..'), { code: 'EINVAL' });
   t.notOk(fs.existsSync(path.join('/dev/shm', name.slice(1))), 'nothing was created');
