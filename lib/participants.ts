@@ -25,14 +25,22 @@ export function liveParticipants(file: string): number {
 
 export type Collected = 'removed' | 'abandoned' | 'live' | 'gone';
 
+/** Which file a listing saw under a name. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
 /**
  * Removes the object at `file` if, and only if, no participant is live, atomically: an
  * exclusive lock over the whole lock space is granted only when no other lock exists,
  * and while it is held no participant can claim a byte. 'live': someone holds a lock,
- * the object stays; 'abandoned': nobody does (dryRun: left in place); 'removed';
- * 'gone': the name disappeared or now names another file.
+ * the object stays; 'abandoned': nobody does (dryRun: left in place, and only looked
+ * at, so no participant attaching meanwhile is refused); 'removed'; 'gone': the name
+ * disappeared or names another file than `expected` (what a listing saw: a new object
+ * made under the name since was never judged).
  */
-export function removeIfAbandoned(file: string, dryRun: boolean): Collected {
+export function removeIfAbandoned(file: string, dryRun: boolean, expected?: FileIdentity): Collected {
   let fd: number;
   try {
     fd = sys(file, () => native.ofdOpen(file, true));
@@ -41,9 +49,10 @@ export function removeIfAbandoned(file: string, dryRun: boolean): Collected {
     throw err;
   }
   try {
-    if (!sys(file, () => native.ofdLock(fd, 0, LOCK_SPACE, true))) return 'live';
-    if (dryRun) return 'abandoned';
     const held = fs.fstatSync(fd);
+    if (expected && (held.ino !== expected.ino || held.dev !== expected.dev)) return 'gone';
+    if (dryRun) return heldLocks(fd, file, 0, LOCK_SPACE).length === 0 ? 'abandoned' : 'live';
+    if (!sys(file, () => native.ofdLock(fd, 0, LOCK_SPACE, true))) return 'live';
     let named: fs.Stats;
     try {
       named = fs.lstatSync(file);
@@ -51,8 +60,10 @@ export function removeIfAbandoned(file: string, dryRun: boolean): Collected {
       return 'gone';
     }
     if (named.ino !== held.ino || named.dev !== held.dev) return 'gone';
-    sys(file, () => native.unlinkObject(file));
+    // The bell first: while the name still holds this object, no new channel can have
+    // made a bell of its own under the bell's name.
     removeBell(file);
+    sys(file, () => native.unlinkObject(file));
     return 'removed';
   } finally {
     native.ofdClose(fd);

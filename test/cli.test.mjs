@@ -121,6 +121,7 @@ t.test('ls --dir: kinds from the magic word, odd files skipped or plain', async 
     ['/short', 'plain', 2],
   ]);
   t.equal(objects[0].mode, '0640');
+  t.same(objects.map((o) => o.live), [0, null, 0, null, null, null], 'live counts only for kinds that take liveness locks');
 
   const missing = await podshm(['ls', '--dir', path.join(dir, 'nope')]);
   t.equal(missing.code, 2, 'an unreadable directory is an error');
@@ -146,4 +147,34 @@ t.test('rm: removes what it is given, one line per failure, exit 1 if any failed
   t.notOk(fs.existsSync(path.join('/dev/shm', b.slice(1))));
   const ok = await podshm(['rm', uniqueName('rm-gone')]);
   t.equal(ok.code, 1);
+});
+
+t.test('rm without --force keeps what it cannot judge: a semaphore, a mutex, an object it cannot read', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-rm-'));
+  fs.chmodSync(dir, 0o777); // as a Memory emptyDir: any user may unlink in it
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const word = (magic) => {
+    const b = Buffer.alloc(4096);
+    b.writeUInt32LE(magic, 0);
+    return b;
+  };
+  fs.writeFileSync(path.join(dir, 'sem'), word(0x53485350));
+  fs.writeFileSync(path.join(dir, 'mutex'), word(0x4d485350));
+  let r = await podshm(['rm', '--dir', dir, 'sem', 'mutex']);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /EBUSY: a semaphore does not record who has it open/);
+  t.match(r.stderr, /EBUSY: a mutex does not record who has it open/);
+  t.ok(fs.existsSync(path.join(dir, 'sem')) && fs.existsSync(path.join(dir, 'mutex')), 'both kept');
+  r = await podshm(['rm', '--dir', dir, '--force', 'sem', 'mutex']);
+  t.equal(r.code, 0, r.stderr);
+  t.same(fs.readdirSync(dir), [], '--force removes them');
+
+  if (process.getuid?.() !== 0) return;
+  // A channel this user may not open (mode 0600, another owner): it cannot tell whether
+  // it is live, so it keeps it.
+  fs.writeFileSync(path.join(dir, 'chan'), word(0x43485350), { mode: 0o600 });
+  r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, cli, 'rm', '--dir', dir, 'chan']);
+  t.equal(r.code, 1, r.stderr);
+  t.match(r.stderr, /EACCES: cannot read it to tell what it is/);
+  t.ok(fs.existsSync(path.join(dir, 'chan')), 'kept');
 });

@@ -1,10 +1,11 @@
 import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { SharedMemory, Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS } from 'podshm';
 import { createRequire } from 'node:module';
 import { fixture, uniqueName } from './helpers.mjs';
 
-const { liveParticipants } = createRequire(import.meta.url)('../dist/cjs/participants.js');
+const { liveParticipants, removeIfAbandoned } = createRequire(import.meta.url)('../dist/cjs/participants.js');
 
 const BASE = LIVENESS_REGIONS.channel;
 
@@ -81,6 +82,20 @@ t.test('every participant is counted, whatever order their locks were taken in',
   t.teardown(() => (high.release(), low.release()));
   t.equal(liveParticipants(shm.path), 2);
   t.same(liveSlots(shm.path, { base: BASE, slots: 2000 }), [0, 1000]);
+});
+
+t.test('gc judges the file it listed: one made under the name since is left alone', async (t) => {
+  const first = SharedMemory.create(uniqueName('gcrace'), 4096);
+  const listed = statSync(first.path);
+  first.close();
+  first.unlink();
+  // An application makes a new object under the name between gc's listing and its removal.
+  const second = SharedMemory.create(first.name, 4096);
+  t.teardown(() => (second.close(), second.unlink()));
+  t.equal(removeIfAbandoned(second.path, false, listed), 'gone', 'not the file that was listed');
+  t.ok(existsSync(second.path), 'the new object stays');
+  t.equal(removeIfAbandoned(second.path, true), 'abandoned', 'a dry run only looks');
+  t.ok(existsSync(second.path));
 });
 
 t.test('random claims in a large range, and bad arguments', async (t) => {

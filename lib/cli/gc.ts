@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { PodshmError, UsageError } from '../errors';
 import { DEFAULT_SHM_DIR, formatBytes } from '../limits';
 import { removeIfAbandoned } from '../participants';
-import { listShmObjects, type ObjectKind } from '../shm_objects';
+import { RECORDS_PARTICIPANTS, listShmObjects, type ObjectKind } from '../shm_objects';
 import { parse } from './args';
 import { terminalWidth, wrap } from './format';
 
@@ -19,8 +19,6 @@ export const summary = 'remove podshm objects whose participants all died';
 const USAGE = 'podshm gc [--dry-run] [--json] [--min-age SECONDS] [--dir PATH]';
 export const GC_SCHEMA_VERSION = 1;
 const DEFAULT_MIN_AGE = 10;
-/** Kinds whose layout registers every attached process with a liveness lock. */
-const REGISTERED: ReadonlySet<ObjectKind> = new Set(['channel']);
 
 export interface GcEntry {
   name: string;
@@ -64,13 +62,13 @@ export function run(args: string[]): number {
   objects.forEach((o, i) => {
     progress(i, objects.length);
     const entry: GcEntry = { name: o.name, kind: o.kind, size: o.size, action: 'kept', reason: null };
-    if (!REGISTERED.has(o.kind)) {
+    if (!RECORDS_PARTICIPANTS.has(o.kind)) {
       entry.reason = 'unregistered';
     } else if (Date.now() - o.birthtime < minAge * 1000) {
       entry.reason = 'new';
     } else {
       try {
-        const result = removeIfAbandoned(o.path, dryRun);
+        const result = removeIfAbandoned(o.path, dryRun, o);
         if (result === 'removed') entry.action = 'removed';
         else if (result === 'abandoned') entry.action = 'would-remove';
         else entry.reason = result;

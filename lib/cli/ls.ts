@@ -7,7 +7,7 @@ import { UsageError } from '../errors';
 import { DEFAULT_SHM_DIR, formatBytes } from '../limits';
 import { listMessageQueues, type MessageQueueList } from '../mqueue_list';
 import { liveParticipants } from '../participants';
-import { listShmObjects, type ShmObject } from '../shm_objects';
+import { COUNTS_PARTICIPANTS, listShmObjects, type ShmObject } from '../shm_objects';
 import { listSegments } from '../sysv_list';
 import { parse } from './args';
 import { table, terminalWidth } from './format';
@@ -21,7 +21,7 @@ export const LS_SCHEMA_VERSION = 1;
 export interface ListedObject extends Omit<ShmObject, 'mode'> {
   owner: string;
   mode: string;
-  /** Live participants of a podshm object (lib/participants.ts); null for a plain object or when it cannot be checked. */
+  /** Live participants (lib/participants.ts) of a kind that takes liveness locks; null for any other object (a semaphore records nobody) or when it cannot be checked. */
   live: number | null;
 }
 
@@ -50,7 +50,7 @@ export function listing(dir: string): Listing {
   let objects: ListedObject[] = [];
   let posixError: string | null = null;
   try {
-    objects = listShmObjects(dir).map((o) => ({ ...o, owner: userName(o.uid), mode: octal(o.mode), live: o.kind === 'plain' ? null : participants(o.path) }));
+    objects = listShmObjects(dir).map((o) => ({ ...o, owner: userName(o.uid), mode: octal(o.mode), live: COUNTS_PARTICIPANTS.has(o.kind) ? participants(o.path) : null }));
   } catch (err) {
     posixError = message(err);
   }

@@ -10,7 +10,7 @@ import { posixName } from '../names';
 import { removeBell } from '../bell';
 import { liveParticipants, removeIfAbandoned } from '../participants';
 import { SharedMemory } from '../posix_shm';
-import { objectKind } from '../shm_objects';
+import { RECORDS_PARTICIPANTS, objectKind } from '../shm_objects';
 import { SysVSharedMemory, type SysVTarget } from '../sysv';
 import { parse } from './args';
 
@@ -46,7 +46,14 @@ export function run(args: string[]): number {
     try {
       const name = posixName(raw, 'shm_unlink');
       const file = path.join(dir, name.slice(1));
-      if (values.force || objectKind(file) === 'plain') {
+      const kind = values.force ? 'plain' : objectKind(file);
+      if (kind === 'unreadable') {
+        throw new SystemError('EACCES', 'unlink', name, 'cannot read it to tell what it is or who uses it (--force removes it anyway)');
+      }
+      if (kind !== 'plain' && !RECORDS_PARTICIPANTS.has(kind)) {
+        throw new SystemError('EBUSY', 'unlink', name, `a ${kind} does not record who has it open, so it may be in use (--force removes it anyway)`);
+      }
+      if (kind === 'plain') {
         SharedMemory.unlink(name, { dir });
         removeBell(file);
       } else {
