@@ -5,7 +5,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
 import { Pod } from 'kubernetes-models/v1/Pod';
-import { mutatePod, reviewAdmission } from 'podshm';
+import { mutatePod, parseQuantity, reviewAdmission } from 'podshm';
 import { fixture } from './helpers.mjs';
 
 const Mi = 1024 * 1024;
@@ -282,6 +282,29 @@ t.test('long container names still give short warnings', async (t) => {
     const m = mutatePod(p);
     t.ok(m.warnings.length > 0);
     checkWarnings(t, m.warnings);
+  }
+});
+
+t.test('absurd sizes and hostile values: no patch that could not be applied, and no throw', async (t) => {
+  // A MiB count from 1e21 printed as 9.5e+23Mi, a sizeLimit no quantity parser reads.
+  for (const [p, bytes] of [
+    [pod([container('app', '1Gi')], { annotations: { 'podshm.io/shm-size': '1e30' } }), 1e30],
+    [pod([container('app', '1e28')]), 1e28 / 2],
+  ]) {
+    const m = mutatePod(p);
+    t.match(m.sizeLimit, /^\d+Mi$/, `whole digits: ${m.sizeLimit}`);
+    t.ok(Math.abs(parseQuantity(m.sizeLimit) / bytes - 1) < 1e-9, 'and a quantity again, of the size asked');
+    checkWarnings(t, m.warnings);
+  }
+  // Objects where strings belong: String() of {"toString": 1} throws.
+  const hostile = container('app', '1Gi');
+  hostile.name = { toString: 1 };
+  t.doesNotThrow(() => mutatePod(pod([hostile])));
+  for (const extra of [{ subResource: { toString: 1 } }, { operation: { toString: 1 } }]) {
+    const r = reviewAdmission(review(pod([container('app', '1Gi')]), extra));
+    t.ok(r.ok);
+    t.equal(r.review.response.allowed, true);
+    t.equal(r.review.response.patch, undefined);
   }
 });
 

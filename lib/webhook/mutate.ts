@@ -198,7 +198,7 @@ function entries(list: unknown, pointer: string): (Target | null)[] {
 
 // Container names are DNS labels (up to 63 characters); keep messages short.
 function shortName(name: unknown): string {
-  const s = String(name);
+  const s = text(name);
   return s.length > 32 ? s.slice(0, 31) + '…' : s;
 }
 
@@ -233,7 +233,12 @@ function smallestLimit(targets: Target[], spec: Json, warnings: string[]): Limit
   return smallest;
 }
 
+/** Any JSON value as text; String() would throw on an object such as {"toString": 1}. */
+export function text(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+}
+
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  const s = text(v);
   return JSON.stringify(s.length > 24 ? s.slice(0, 24) + '…' : s);
 }

@@ -59,7 +59,8 @@ export function parseQuantity(value: unknown, name = 'quantity'): number {
 
 /** Whole MiB, rounded down, as a Kubernetes quantity ("512Mi"). */
 export function formatMiB(bytes: number): string {
-  return `${Math.floor(bytes / MiB)}Mi`;
+  // Through BigInt: from 1e21 a number prints as an exponent, which a quantity cannot be.
+  return `${BigInt(Math.floor(bytes / MiB))}Mi`;
 }
 
 export { MiB };

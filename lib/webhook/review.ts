@@ -1,5 +1,5 @@
 // AdmissionReview v1 in, AdmissionReview v1 out: the envelope around mutatePod().
-import { mutatePod, type MutateOptions } from './mutate';
+import { mutatePod, text, type MutateOptions } from './mutate';
 
 export const REVIEW_API_VERSION = 'admission.k8s.io/v1';
 
@@ -76,8 +76,8 @@ export function reviewAdmission(body: unknown, options: MutateOptions = {}): Rev
   const kind = isObject(request.kind) ? request.kind : {};
   const resource = isObject(request.resource) ? request.resource : {};
   if (kind.group !== '' || kind.kind !== 'Pod' || resource.resource !== 'pods') return allow('not a pod');
-  if (request.subResource !== undefined && request.subResource !== '') return allow(`subresource ${String(request.subResource)}`);
-  if (request.operation !== 'CREATE') return allow(`operation ${String(request.operation)}`);
+  if (request.subResource !== undefined && request.subResource !== '') return allow(`subresource ${text(request.subResource)}`);
+  if (request.operation !== 'CREATE') return allow(`operation ${text(request.operation)}`);
   if (object === undefined) return allow('no object');
 
   const m = mutatePod(object, options);

@@ -69,10 +69,11 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
         ...outcome,
       });
     });
-    if (shuttingDown) res.setHeader('Connection', 'close');
     handle(req, path)
       .then((reply) => {
         outcome = reply.log ?? {};
+        // At reply time: a request that came in before a SIGTERM is answered after it.
+        if (shuttingDown) res.setHeader('Connection', 'close');
         send(res, 200, reply.body);
       })
       .catch((err: unknown) => {
@@ -81,7 +82,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
         outcome = { error: message };
         if (status === 500) log('error', 'request failed', { path, error: (err as Error)?.stack ?? message });
         // The rest of an oversized or unread body is not worth reading: close after replying.
-        if (!req.complete) res.setHeader('Connection', 'close');
+        if (!req.complete || shuttingDown) res.setHeader('Connection', 'close');
         send(res, status, { error: message });
       });
   });
