@@ -2,6 +2,8 @@
 // shmall, shmmni, per namespace, so a pod has its own) and the memory cgroup that the
 // creator's pre-fault charges, checked before shmget so a refusal carries the numbers
 // and the fix instead of a bare EINVAL, ENOSPC or an OOM kill.
+import * as fs from 'node:fs';
+
 import { memoryCgroup, type MemoryCgroup } from './cgroup';
 import { SysVCapacityError, type SysVCapacity } from './errors';
 import { formatBytes, mebibytes, probeSysv } from './limits';
@@ -61,6 +63,39 @@ function overCgroup(cg: MemoryCgroup | null, bytes: number): cg is MemoryCgroup 
   return cg !== null && cg.limit !== null && cg.headroom !== null && bytes > cg.headroom;
 }
 
+/** What the machine can still give: MemAvailable + SwapFree, or null without /proc/meminfo. */
+function memoryAvailable(): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync('/proc/meminfo', 'utf8');
+  } catch {
+    return null;
+  }
+  const kib = (key: string): number | null => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : null;
+  };
+  const available = kib('MemAvailable');
+  return available === null ? null : available + (kib('SwapFree') ?? 0);
+}
+
+// Without a cgroup limit (or under a large one), shmget takes up to all of RAM and swap
+// (the default overcommit heuristic), and the pre-fault then brings in the OOM killer
+// for the whole machine: this process, most likely, with its segment left behind.
+function memoryFull(verb: string, what: string, size: number, bytes: number, m: SysVCapacity, cg: MemoryCgroup | null): SysVCapacityError | null {
+  const available = memoryAvailable();
+  if (available === null || bytes <= available) return null;
+  return new SysVCapacityError(
+    `Cannot ${verb} ${what} of ${formatBytes(size)}: ${formatBytes(bytes)} of it would have to be brought into memory, ` +
+      `and this machine has ${formatBytes(available)} available (MemAvailable + SwapFree), so it would end in an OOM ` +
+      `kill. Fix: use less, or run where there is more memory.`,
+    size,
+    'memory',
+    m,
+    cgroupNumbers(cg),
+  );
+}
+
 /** Throws SysVCapacityError when a new segment of `size` bytes would not fit. */
 export function checkSysVCapacity(what: string, size: number): void {
   const m = measure();
@@ -95,6 +130,8 @@ export function checkSysVCapacity(what: string, size: number): void {
   }
   const bytes = need * m.pageSize;
   if (overCgroup(cg, bytes)) throw cgroupFull('create', what, size, bytes, m, cg);
+  const full = memoryFull('create', what, size, bytes, m, cg);
+  if (full) throw full;
 }
 
 /**
@@ -104,6 +141,8 @@ export function checkSysVCapacity(what: string, size: number): void {
 export function checkAttachCapacity(what: string, size: number, missing: number): void {
   const cg = memoryCgroup();
   if (overCgroup(cg, missing)) throw cgroupFull('attach', what, size, missing, measure(), cg);
+  const full = memoryFull('attach', what, size, missing, measure(), cg);
+  if (full) throw full;
 }
 
 /**

@@ -150,3 +150,17 @@ t.test('the memory cgroup: a segment beyond its headroom is a CapacityError, one
 t.test('SysVCapacityError is a CapacityError', async (t) => {
   t.ok(SysVCapacityError.prototype instanceof CapacityError);
 });
+
+t.test('more than the machine has available is a CapacityError before shmget, not an OOM kill after it', async (t) => {
+  const meminfo = fs.readFileSync('/proc/meminfo', 'utf8');
+  const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(meminfo)[1]) * 1024;
+  // Twice all of RAM and swap: refused either way, so nothing is ever brought in; the
+  // message says which check refused it.
+  const size = 2 * (kib('MemTotal') + kib('SwapTotal'));
+  const before = SysVSharedMemory.list().length;
+  const err = t.throws(() => SysVSharedMemory.create('private', size));
+  t.ok(err instanceof SysVCapacityError);
+  t.equal(err.limit, 'memory');
+  t.match(err.message, /MemAvailable \+ SwapFree/, 'refused by the check, before shmget');
+  t.equal(SysVSharedMemory.list().length, before, 'no segment was made');
+});
