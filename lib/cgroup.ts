@@ -4,6 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { mounts } from './mountinfo';
+
 export interface MemoryCgroup {
   version: 1 | 2;
   /** Directory of this process's cgroup in the mounted hierarchy. */
@@ -45,25 +47,11 @@ function readNumber(file: string): number | null {
 }
 
 function findMount(version: 1 | 2): Mount | null {
-  for (const line of (readText('/proc/self/mountinfo') ?? '').split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!left || !right) continue;
-    const fields = left.split(' ');
-    const [fstype, , superOptions] = right.split(' ');
-    const root = fields[3];
-    const point = fields[4];
-    if (!root || !point) continue;
-    if (version === 2 && fstype === 'cgroup2') return { root, point: unescape(point), version };
-    if (version === 1 && fstype === 'cgroup' && superOptions?.split(',').includes('memory')) {
-      return { root, point: unescape(point), version };
-    }
+  for (const m of mounts()) {
+    if (version === 2 && m.fstype === 'cgroup2') return { root: m.root, point: m.point, version };
+    if (version === 1 && m.fstype === 'cgroup' && m.superOptions.split(',').includes('memory')) return { root: m.root, point: m.point, version };
   }
   return null;
-}
-
-// mountinfo escapes spaces and a few other bytes as \ooo.
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 function locate(): { mount: Mount; dir: string } | null {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 
 import { memoryCgroup, type MemoryCgroup } from './cgroup';
 import { CapacityError } from './errors';
+import { mountOf } from './mountinfo';
 
 export const DEFAULT_SHM_DIR = '/dev/shm';
 /** The size container runtimes (Docker, containerd, CRI-O) give /dev/shm. */
@@ -28,7 +29,7 @@ export interface ShmLimits {
   size: number;
   free: number;
   used: number;
-  /** True when the size is exactly the container runtime's 64 MiB default. */
+  /** True when this is the container runtime's 64 MiB default: that size, mounted from 'shm' (as runtimes do). */
   containerDefault: boolean;
 }
 
@@ -130,7 +131,9 @@ export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
     size,
     free,
     used: size - st.bfree * st.bsize,
-    containerDefault: size === CONTAINER_DEFAULT_SHM,
+    // By size, and by source where mountinfo tells: runtimes mount their /dev/shm from
+    // 'shm', a kubelet a Memory emptyDir from 'tmpfs', and one of 64Mi is no default.
+    containerDefault: size === CONTAINER_DEFAULT_SHM && (mountOf(dir)?.source ?? 'shm') === 'shm',
   };
 }
 

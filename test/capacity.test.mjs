@@ -17,7 +17,8 @@ async function canUnshare() {
 
 /** Runs the shm fixture in a fresh mount namespace whose /dev/shm is a tmpfs of `size`. */
 function inSmallShm(size, script) {
-  const cmd = `mount -t tmpfs -o size=${size} tmpfs /dev/shm && ${script}`;
+  // Mounted from 'shm', as container runtimes mount their /dev/shm.
+  const cmd = `mount -t tmpfs -o size=${size} shm /dev/shm && ${script}`;
   return run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', cmd]);
 }
 
@@ -73,6 +74,17 @@ t.test('in a container-sized 64 MiB /dev/shm', async (t) => {
     t.equal(out.ok, true, r.stderr);
     t.same(out.held, ['ring', 'ring.bell'], 'the segment and its bell while it exists');
     t.same(out.left, [], 'and nothing after unlink');
+  });
+
+  t.test("doctor: a 64 MiB Memory emptyDir (mounted from 'tmpfs') is not taken for the runtime's default", async (t) => {
+    const cli = new URL('../dist/cjs/cli/main.js', import.meta.url).pathname;
+    for (const [source, runtimeDefault] of [['shm', true], ['tmpfs', false]]) {
+      const script = `mount -t tmpfs -o size=64m ${source} /dev/shm && exec "${process.execPath}" "${cli}" doctor --json`;
+      const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);
+      const report = JSON.parse(r.stdout);
+      t.equal(report.shm.containerDefault, runtimeDefault, `from '${source}'`);
+      t.equal(report.findings.some((f) => f.code === 'SHM_RUNTIME_DEFAULT'), runtimeDefault, `from '${source}': the warning ${runtimeDefault ? 'is' : 'is not'} given`);
+    }
   });
 
   t.test('ramfs and a tmpfs with size=0 have no size limit: objects are made, not refused', async (t) => {
