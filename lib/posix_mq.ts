@@ -217,7 +217,16 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
           if ((err as SystemError).code !== 'ENOENT') throw err;
         }
       }
-      if (attempt === 0) checkQueueLimits(canonical, maxMessages, messageSize);
+      if (attempt === 0) {
+        try {
+          checkQueueLimits(canonical, maxMessages, messageSize);
+        } catch (err) {
+          // The kernel looks for the name before the limits: an exclusive create of a
+          // queue that exists is EEXIST, whatever it asks for.
+          if (exclusive && queueExists(canonical)) throw new SystemError('EEXIST', 'mq_open', canonical);
+          throw err;
+        }
+      }
       let fd: number;
       try {
         fd = sys(canonical, () => native.mqOpen(canonical, access | constants.O_CREAT | constants.O_EXCL, mode, maxMessages, messageSize));
@@ -577,6 +586,16 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 }
 
 function noop(): void {}
+
+/** Whether a queue of this name exists (one this user may not open exists too). */
+function queueExists(canonical: string): boolean {
+  try {
+    native.closeFd(native.mqOpen(canonical, constants.O_RDONLY, 0, 0, 0));
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES';
+  }
+}
 
 function decode(r: number): Received {
   return { size: Math.floor(r / PRIORITY_RADIX), priority: r % PRIORITY_RADIX };

@@ -36,6 +36,12 @@ t.test('without CAP_SYS_RESOURCE: msg_max and msgsize_max refused before the ker
 
   const atLimit = await inFreshNamespace(unprivileged, 'create', uniqueName('lim'), '10', '8192');
   t.same(atLimit, { podshm: 'ok', kernel: 'ok' }, 'exactly at the limits is fine for both');
+
+  // The kernel looks for the name before the limits: an exclusive create of a queue that
+  // exists is EEXIST whatever it asks for.
+  const taken = await inFreshNamespace(unprivileged, 'create', uniqueName('lim'), '11', '64', 'existing');
+  t.equal(taken.kernel, 'EEXIST');
+  t.match(taken.podshm, { code: 'EEXIST' }, 'and so for podshm');
 });
 
 t.test('with CAP_SYS_RESOURCE the kernel allows more, and so do we (up to the hard limits)', async (t) => {
