@@ -176,9 +176,10 @@ export class SysVSharedMemory implements Disposable {
       }
       return new SysVSharedMemory(id, k, size, mapping);
     } catch (err) {
-      // Nobody else can have relied on a segment that never finished being made.
+      // Undo the segment, unless a peer attached it meanwhile (its key was visible from
+      // shmget on, and pre-faulting a large one takes a while): that peer uses it.
       try {
-        native.shmRemove(id);
+        if (native.shmStat(id).attachCount === 0) native.shmRemove(id);
       } catch {
         // Already removed by someone with the right to; nothing is left behind either way.
       }
