@@ -178,3 +178,17 @@ t.test('rm without --force keeps what it cannot judge: a semaphore, a mutex, an 
   t.match(r.stderr, /EACCES: cannot read it to tell what it is/);
   t.ok(fs.existsSync(path.join(dir, 'chan')), 'kept');
 });
+
+t.test("ls lists another user's message queue it cannot read, without its byte count", { skip: process.getuid?.() !== 0 && 'needs root to run as another user' }, async (t) => {
+  // The reader of an mqueue mount reads files like these: QSIZE and NOTIFY_PID only for
+  // those who may open the queue.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-mqview-'));
+  fs.chmodSync(dir, 0o755);
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'open'), 'QSIZE:12 NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n', { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, 'private'), 'QSIZE:99 NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n', { mode: 0o600 });
+  const view = fileURLToPath(new URL('../dist/cjs/mqueue_view.js', import.meta.url));
+  const r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, view, dir]);
+  t.equal(r.code, 0, r.stderr);
+  t.same(JSON.parse(r.stdout).map((q) => [q.name, q.queuedBytes]), [['/open', 12], ['/private', null]]);
+});

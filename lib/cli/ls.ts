@@ -90,7 +90,7 @@ function section(title: string, error: string | null, rows: string[][], render: 
 function render(l: Listing, width: number): string {
   const posixRows = l.posix.objects.map((o) => [o.name, formatBytes(o.size), o.owner, o.mode, o.kind, o.live === null ? '-' : String(o.live)]);
   const sysvRows = l.sysv.segments.map((s) => [s.keyHex, String(s.id), formatBytes(s.size), s.owner, s.mode, String(s.attached), String(s.creatorPid)]);
-  const mqRows = l.mqueue.queues.map((q) => [q.name, q.owner, q.mode, formatBytes(q.queuedBytes)]);
+  const mqRows = l.mqueue.queues.map((q) => [q.name, q.owner, q.mode, q.queuedBytes === null ? '-' : formatBytes(q.queuedBytes)]);
   const mqTitle = `POSIX message queues${l.mqueue.source === '/dev/mqueue' ? ' (as /dev/mqueue shows them)' : ''}`;
   return [
     section(`POSIX shared memory in ${l.posix.dir}`, l.posix.error, posixRows, () =>
