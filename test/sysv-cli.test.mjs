@@ -34,5 +34,10 @@ t.test('podshm ls shows segments with attach counts; podshm rm --sysv removes on
   t.match(missing.stderr, /^podshm rm: ENOENT/);
   const bad = await cli('rm', '--sysv', 'nonsense');
   t.equal(bad.code, 2, 'bad arguments: usage and exit code 2');
-  t.match(bad.stderr, /--sysv takes a key/);
+  t.match(bad.stderr, /--sysv takes a 32-bit key/);
+  for (const outOfRange of ['99999999999', '0x123456789', 'id:99999999999']) {
+    const r = await cli('rm', '--sysv', outOfRange);
+    t.equal(r.code, 2, `${outOfRange}: a usage error, before anything is removed`);
+    t.match(r.stderr, /32-bit key/);
+  }
 });

@@ -21,9 +21,11 @@ const USAGE = 'podshm rm [--force] [--dir PATH] NAME... [--sysv KEY|id:ID]...';
 // Keys as ipcs prints them (0x...) or decimal; ids as id:N.
 function sysvTarget(arg: string): SysVTarget {
   const id = /^id:(\d+)$/.exec(arg);
-  if (id) return { id: Number(id[1]) };
-  if (/^0x[0-9a-f]{1,8}$/i.test(arg) || /^-?\d+$/.test(arg)) return Number(arg);
-  throw new UsageError(`rm: --sysv takes a key (0x1234abcd or decimal) or id:N, not '${arg}' (usage: ${USAGE})`);
+  if (id && Number(id[1]) <= 2 ** 31 - 1) return { id: Number(id[1]) };
+  // A key is 32 bits, signed as ipcs may print it or not.
+  const key = /^0x[0-9a-f]{1,8}$/i.test(arg) || /^-?\d+$/.test(arg) ? Number(arg) : NaN;
+  if (key >= -(2 ** 31) && key <= 2 ** 32 - 1) return key;
+  throw new UsageError(`rm: --sysv takes a 32-bit key (0x1234abcd or decimal) or id:N, not '${arg}' (usage: ${USAGE})`);
 }
 
 export function run(args: string[]): number {
