@@ -14,6 +14,13 @@ const require = createRequire(import.meta.url);
 const cli = fileURLToPath(new URL('../dist/cjs/cli/main.js', import.meta.url));
 const podshm = (args, opts) => run(process.execPath, [cli, ...args], opts);
 
+/** A page whose first 32-bit word is `magic`: how podshm's layouts (lib/magic.ts) begin. */
+const word = (magic) => {
+  const b = Buffer.alloc(4096);
+  b.writeUInt32LE(magic, 0);
+  return b;
+};
+
 const oneLine = (t, r, pattern) => {
   t.equal(r.stdout, '', 'nothing on stdout');
   t.equal(r.stderr.split('\n').filter(Boolean).length, 1, `one line on stderr: ${r.stderr}`);
@@ -94,11 +101,6 @@ t.test('doctor on a directory that is not memory: a warning', async (t) => {
 t.test('ls --dir: kinds from the magic word, odd files skipped or plain', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-ls-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const word = (n) => {
-    const b = Buffer.alloc(4096);
-    b.writeUInt32LE(n, 0);
-    return b;
-  };
   fs.writeFileSync(path.join(dir, 'chan'), word(0x43485350));
   fs.writeFileSync(path.join(dir, 'sem'), word(0x53485350));
   fs.writeFileSync(path.join(dir, 'mutex'), word(0x4d485350));
@@ -153,11 +155,6 @@ t.test('rm without --force keeps what it cannot judge: a semaphore, a mutex, an 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-rm-'));
   fs.chmodSync(dir, 0o777); // as a Memory emptyDir: any user may unlink in it
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const word = (magic) => {
-    const b = Buffer.alloc(4096);
-    b.writeUInt32LE(magic, 0);
-    return b;
-  };
   fs.writeFileSync(path.join(dir, 'sem'), word(0x53485350));
   fs.writeFileSync(path.join(dir, 'mutex'), word(0x4d485350));
   let r = await podshm(['rm', '--dir', dir, 'sem', 'mutex']);
