@@ -183,7 +183,7 @@ function sleepSync<T>(plan: WaitPlan<T>): T {
 export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal?.aborted) throw new AbortError(signal.reason);
   const start = performance.now();
-  // Never longer than adaptive's budget, even for 'spin': spinning here holds the event loop.
+  // Bounded even for 'spin' (by adaptive's budget): spinning here holds the event loop.
   const r = spin(plan, spinMs(plan));
   if (r !== undefined) {
     plan.budget.hit();
