@@ -1,6 +1,8 @@
 // The limits doctor: what this container can use for shared memory, what will go wrong,
 // and the fix. The report is plain data with a stable shape (docs/cli.md); `podshm
 // doctor` renders it, and programs can call diagnose() for health checks.
+import * as fs from 'node:fs';
+
 import { type MemoryCgroup } from './cgroup';
 import { detectKubernetes, type KubernetesInfo } from './kubernetes';
 import { DEFAULT_SHM_DIR, emptyDirSnippet, formatBytes, mebibytes, probeLimits, probeShm, type MqueueLimits, type SysvLimits } from './limits';
@@ -71,6 +73,8 @@ export interface DoctorReport {
 function shmReport(dir: string): ShmReport {
   let s;
   try {
+    // statfs works on any file; objects need a directory.
+    if (!fs.statSync(dir).isDirectory()) throw new Error(`ENOTDIR: not a directory, ${dir}`);
     s = probeShm(dir);
   } catch (err) {
     const error = (err as Error).message;

@@ -79,6 +79,9 @@ t.test('doctor --json: the documented shape, and exit 2 without a usable directo
   const m = await podshm(['doctor', '--json', '--dir', missing]);
   t.equal(m.code, 2);
   t.match(JSON.parse(m.stdout), { status: 'unusable', shm: { path: missing, exists: false, writable: false, error: /ENOENT/ }, findings: [{ severity: 'error', code: 'SHM_MISSING' }] });
+  const file = await podshm(['doctor', '--json', '--dir', '/etc/passwd']);
+  t.equal(file.code, 2, 'a file is not a directory for objects');
+  t.match(JSON.parse(file.stdout), { shm: { exists: false, error: /ENOTDIR/ }, findings: [{ code: 'SHM_MISSING' }] });
   const text = await podshm(['doctor', '--dir', missing]);
   t.equal(text.code, 2);
   t.match(text.stdout, /^podshm doctor: shared memory is unusable \(1 error\)/);
