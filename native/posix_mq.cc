@@ -6,12 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <poll.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <string>
 
 #include "errors.h"
+#include "futex.h"
 #include "registry.h"
 
 namespace podshm {
@@ -42,39 +43,34 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i) {
   return {static_cast<char*>(data), data == nullptr ? 0 : length};
 }
 
-void SetNonBlocking(mqd_t fd, bool on) {
-  struct mq_attr attr = {};
-  attr.mq_flags = on ? O_NONBLOCK : 0;
-  mq_setattr(fd, &attr, nullptr);
-}
-
-// Runs op once without blocking; if the queue is full (or empty) and the caller
-// allows waiting (timeoutMs < 0: for ever), runs it again in blocking mode until the
-// absolute CLOCK_REALTIME deadline POSIX asks for, but for at most kSliceMs: a Worker
-// being terminated (or process.exit() while one is blocked here) cannot interrupt a
-// system call, only JavaScript. A slice that ends before the caller's timeout fails
-// with EINTR, and lib/ calls again with the time left. Returns op's result; errno set.
+// Runs op (non-blocking: every descriptor is O_NONBLOCK) once; if the queue is full (or
+// empty) and the caller allows waiting (timeoutMs < 0: for ever), polls the descriptor
+// and runs op again until it succeeds or the wait ends, but for at most kSliceMs: a
+// Worker being terminated (or process.exit() while one is blocked here) cannot
+// interrupt a system call, only JavaScript. A slice that ends before the caller's
+// timeout fails with EINTR, and lib/ calls again with the time left. poll() and the
+// monotonic clock, not mq_timed*()'s CLOCK_REALTIME deadline, which a clock stepped
+// back would stretch. Returns op's result; errno set.
 constexpr double kSliceMs = 100;
 
 template <typename Op>
-ssize_t Timed(mqd_t fd, double timeoutMs, Op op) {
-  ssize_t r = op(nullptr);
+ssize_t Timed(mqd_t fd, short events, double timeoutMs, Op op) {
+  ssize_t r = op();
   if (r >= 0 || errno != EAGAIN || timeoutMs == 0) return r;
   bool sliced = timeoutMs < 0 || timeoutMs > kSliceMs;
-  double waitMs = sliced ? kSliceMs : timeoutMs;
-  struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  int64_t ns = deadline.tv_nsec + static_cast<int64_t>(waitMs * 1e6);
-  deadline.tv_sec += ns / 1000000000;
-  deadline.tv_nsec = ns % 1000000000;
-  SetNonBlocking(fd, false);
-  do {
-    r = op(&deadline);
-  } while (r < 0 && errno == EINTR);
-  int err = errno;
-  SetNonBlocking(fd, true);
-  errno = r < 0 && err == ETIMEDOUT && sliced ? EINTR : err;
-  return r;
+  int64_t end = MonotonicNs() + static_cast<int64_t>((sliced ? kSliceMs : timeoutMs) * 1e6);
+  for (;;) {
+    int64_t left = end - MonotonicNs();
+    if (left <= 0) {
+      errno = sliced ? EINTR : ETIMEDOUT;
+      return -1;
+    }
+    struct pollfd p = {fd, events, 0};
+    // Another reader or writer may take what poll() saw: op() then says EAGAIN again.
+    if (poll(&p, 1, static_cast<int>((left + 999999) / 1000000)) < 0 && errno != EINTR) return -1;
+    r = op();
+    if (r >= 0 || errno != EAGAIN) return r;
+  }
 }
 
 // mqOpen(name, flags, mode, maxMessages, messageSize) -> fd. maxMessages 0 passes no
@@ -119,9 +115,7 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   Bytes data = ArgBytes(info, 1);
   unsigned priority = static_cast<unsigned>(ArgInt(info, 2));
   double timeoutMs = static_cast<double>(ArgTimeoutMs(info, 3));
-  ssize_t r = Timed(fd, timeoutMs, [&](const struct timespec* until) -> ssize_t {
-    return until ? mq_timedsend(fd, data.data, data.length, priority, until) : mq_send(fd, data.data, data.length, priority);
-  });
+  ssize_t r = Timed(fd, POLLOUT, timeoutMs, [&]() -> ssize_t { return mq_send(fd, data.data, data.length, priority); });
   if (r < 0) {
     if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
     ThrowErrno(info.Env(), "mq_send", errno);
@@ -136,10 +130,7 @@ Napi::Value Receive(const Napi::CallbackInfo& info) {
   Bytes target = ArgBytes(info, 1);
   double timeoutMs = static_cast<double>(ArgTimeoutMs(info, 2));
   unsigned priority = 0;
-  ssize_t r = Timed(fd, timeoutMs, [&](const struct timespec* until) -> ssize_t {
-    return until ? mq_timedreceive(fd, target.data, target.length, &priority, until)
-                 : mq_receive(fd, target.data, target.length, &priority);
-  });
+  ssize_t r = Timed(fd, POLLIN, timeoutMs, [&]() -> ssize_t { return mq_receive(fd, target.data, target.length, &priority); });
   if (r < 0) {
     if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
     ThrowErrno(info.Env(), "mq_receive", errno);
