@@ -101,7 +101,7 @@ export class Channel implements Disposable {
       bell = Bell.make(shm.path, (o.mode ?? DEFAULT_MODE) & 0o777);
       new Float64Array(shm.buffer, 0, HEADER_SIZE >> 3)[H.BELL_INODE >> 3] = bell?.inode ?? 0;
       initHeader(new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2), geometry);
-      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2)), bell));
+      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, shm.fileId, new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2)), bell));
     } catch (err) {
       shm.close();
       shm.unlink();
@@ -122,7 +122,7 @@ export class Channel implements Disposable {
       const header = new Int32Array(shm.buffer, 0, Math.min(shm.size, HEADER_SIZE) >> 2);
       const geometry = readHeader(header, shm.size, shm.name);
       const bell = Bell.open(shm.path, new Float64Array(shm.buffer, 0, HEADER_SIZE >> 3)[H.BELL_INODE >> 3]);
-      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, header), bell));
+      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, shm.fileId, header), bell));
     } catch (err) {
       shm.close();
       throw err;

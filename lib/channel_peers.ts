@@ -16,11 +16,19 @@ export class Peers {
   readonly #i32: Int32Array;
   readonly #probe: LivenessProbe;
 
-  constructor(name: string, path: string, i32: Int32Array) {
+  readonly #fileId: string;
+
+  /** `fileId`: the file mapped ("dev:ino"); its locks are taken through `path`, which must still name it. */
+  constructor(name: string, path: string, fileId: string, i32: Int32Array) {
     this.#name = name;
     this.#path = path;
+    this.#fileId = fileId;
     this.#i32 = i32;
     this.#probe = new LivenessProbe(path);
+    if (this.#probe.fileId() !== fileId) {
+      this.#probe.close();
+      throw this.#renamed();
+    }
   }
 
   /** Claims a free producer slot (only slot 0 for a single-producer channel), or throws EBUSY. */
@@ -77,12 +85,26 @@ export class Peers {
     this.#probe.close();
   }
 
+  // Locks are taken by the name: once it names another file (this channel was unlinked,
+  // perhaps made again), a claim there would be a phantom participant of the new channel,
+  // and its generation bump would hide a live producer of this one.
   #claim(range: { base: number; slots: number }, busy: string): Presence {
+    let presence: Presence;
     try {
-      return Presence.claim(this.#path, range);
+      presence = Presence.claim(this.#path, range);
     } catch (err) {
       if (err instanceof PodshmError && err.code === 'EAGAIN') throw new SystemError('EBUSY', 'channel', this.#name, busy);
+      if ((err as SystemError).code === 'ENOENT') throw this.#renamed();
       throw err;
     }
+    if (presence.fileId() !== this.#fileId) {
+      presence.release();
+      throw this.#renamed();
+    }
+    return presence;
+  }
+
+  #renamed(): SystemError {
+    return new SystemError('ENOENT', 'channel', this.#name, 'this channel was unlinked (its name is gone or names another channel now): open the channel again');
   }
 }

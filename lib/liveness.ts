@@ -87,6 +87,11 @@ export class Presence implements Disposable {
     return this.#fd < 0;
   }
 
+  /** @internal "dev:ino" of the file this claim holds a lock on. */
+  fileId(): string {
+    return native.fstat(this.#fd).fileId;
+  }
+
   /** Gives the slot up (closing the descriptor drops the lock). Safe to call twice. */
   release(): void {
     if (this.#fd < 0) return;
@@ -111,6 +116,11 @@ export class LivenessProbe implements Disposable {
   constructor(path: string) {
     this.path = path;
     this.#fd = sys(path, () => native.ofdOpen(path, false));
+  }
+
+  /** @internal "dev:ino" of the file this probe looks at. */
+  fileId(): string {
+    return native.fstat(this.#open()).fileId;
   }
 
   /** Whether a live participant holds the byte at this lock offset. */

@@ -16,6 +16,8 @@ export interface FileStat {
   uid: number;
   gid: number;
   isFile: boolean;
+  /** "dev:ino": which file, whatever its name now. */
+  fileId: string;
 }
 
 /** shmctl(IPC_STAT) of one System V segment; times in seconds since the epoch, 0 for never. */

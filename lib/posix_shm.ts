@@ -53,12 +53,16 @@ export class SharedMemory implements Disposable {
   readonly readOnly: boolean;
   readonly #mapping: Mapping;
 
-  private constructor(name: string, file: string, size: number, readOnly: boolean, mapping: Mapping) {
+  /** @internal "dev:ino" of the file mapped: after an unlink, the name may be another file. */
+  readonly fileId: string;
+
+  private constructor(name: string, file: string, size: number, readOnly: boolean, mapping: Mapping, fileId: string) {
     this.name = name;
     this.path = file;
     this.size = size;
     this.readOnly = readOnly;
     this.#mapping = mapping;
+    this.fileId = fileId;
   }
 
   /**
@@ -95,7 +99,7 @@ export class SharedMemory implements Disposable {
         }
         throw err;
       }
-      return new SharedMemory(canonical, file, size, false, mapping);
+      return new SharedMemory(canonical, file, size, false, mapping, native.fstat(fd).fileId);
     } finally {
       native.closeFd(fd);
     }
@@ -113,7 +117,7 @@ export class SharedMemory implements Disposable {
       if (!st.isFile) throw new SystemError('EINVAL', 'shm_open', canonical, 'not a shared memory object (not a regular file)');
       if (st.size === 0) throw new SystemError('EINVAL', 'mmap', canonical, 'the object is empty (it was not made by SharedMemory.create)');
       const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, st.size, readOnly)));
-      return new SharedMemory(canonical, file, st.size, readOnly, mapping);
+      return new SharedMemory(canonical, file, st.size, readOnly, mapping, st.fileId);
     } finally {
       native.closeFd(fd);
     }

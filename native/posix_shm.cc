@@ -83,6 +83,8 @@ Napi::Value Fstat(const Napi::CallbackInfo& info) {
   result.Set("uid", Napi::Number::New(env, st.st_uid));
   result.Set("gid", Napi::Number::New(env, st.st_gid));
   result.Set("isFile", Napi::Boolean::New(env, S_ISREG(st.st_mode)));
+  // Which file: "dev:ino" (a string, as an inode may not fit a double exactly).
+  result.Set("fileId", Napi::String::New(env, std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)));
   return result;
 }
 

@@ -216,6 +216,28 @@ t.test('an idle producer of a multi-producer channel never writes over unread me
   for (const m of sent) t.same(rx.receive({ timeout: 1000 }), m, 'each message intact');
 });
 
+t.test('after unlink and a new channel under the name, the old one makes no participant of the new one', async (t) => {
+  const name = uniqueName('chrenamed');
+  const old = Channel.create(name, { capacity: 4096, producers: 'multi' });
+  const rx = old.receiver();
+  const tx = old.sender();
+  const slot = tx.reserve(16);
+  Channel.unlink(name);
+  const fresh = Channel.create(name, { capacity: 4096 });
+  t.teardown(() => (old.close(), fresh.close(), fresh.unlink()));
+  // Liveness locks are taken by the name, which is another file now.
+  t.throws(() => old.sender(), { code: 'ENOENT', message: /unlinked/ });
+  t.equal(fresh.stats().producersAlive, 0, 'no phantom producer in the new channel');
+  const tx2 = fresh.sender();
+  t.ok(tx2, 'whose single producer slot is free');
+  tx2.close();
+  // What was made before the unlink goes on.
+  slot.bytes.fill(7);
+  slot.commit();
+  tx.send(Uint8Array.of(8));
+  t.same([rx.receive()[0], rx.receive()[0]], [7, 8], 'the old sender and receiver go on, nothing skipped');
+});
+
 t.test('timeouts and AbortSignal', async (t) => {
   const ch = channel(t, { wait: 'block' });
   const tx = ch.sender();
