@@ -1,6 +1,8 @@
 // Channel: a named ring buffer in one shared memory segment carrying variable-length
 // messages from one or many producers to one consumer, across processes and the
 // containers of a pod. docs/channel.md describes the layout and the protocol.
+import * as fs from 'node:fs';
+
 import { Bell, removeBell } from './bell';
 import { SystemError } from './errors';
 import { ChannelCore } from './channel_core';
@@ -62,6 +64,9 @@ export interface ChannelStats {
 }
 
 const DEFAULT_CAPACITY = 1 << 20;
+
+/** A counter read from shared memory: anything but a finite count (a peer scribbled there) reads 0. */
+const counter = (v: number): number => (Number.isFinite(v) && v > 0 ? v : 0);
 
 export class Channel implements Disposable {
   /** The segment's name, with its leading slash. */
@@ -132,11 +137,10 @@ export class Channel implements Disposable {
   /** Removes a channel's name (and its bell); processes that have it open keep using it. */
   static unlink(name: string, opts?: ChannelOpenOptions): void {
     const file = objectFile(posixName(name, 'shm_unlink'), options<ChannelOpenOptions>(opts).dir);
-    try {
-      SharedMemory.unlink(name, opts);
-    } finally {
-      removeBell(file);
-    }
+    // The bell first: while the name still holds this channel, no new one can have
+    // made a bell of its own under the bell's name.
+    removeBell(file);
+    SharedMemory.unlink(name, opts);
   }
 
   /** The largest message, in bytes: capacity / 2 - 8. */
@@ -176,10 +180,10 @@ export class Channel implements Disposable {
     let bytesSent = 0;
     for (let slot = 0; slot < MAX_PRODUCERS; slot++) {
       const base = H.SLOTS + slot * SLOT_SIZE;
-      messagesSent += f64[(base + S.SENT_MESSAGES) >> 3] || 0;
-      bytesSent += f64[(base + S.SENT_BYTES) >> 3] || 0;
+      messagesSent += counter(f64[(base + S.SENT_MESSAGES) >> 3]!);
+      bytesSent += counter(f64[(base + S.SENT_BYTES) >> 3]!);
     }
-    const messagesReceived = f64[H.RECEIVED_MESSAGES >> 3] || 0;
+    const messagesReceived = counter(f64[H.RECEIVED_MESSAGES >> 3]!);
     const usedBytes = (Atomics.load(i32, H.HEAD >> 2) - Atomics.load(i32, H.TAIL >> 2)) >>> 0;
     return {
       capacity: this.capacity,
@@ -188,7 +192,7 @@ export class Channel implements Disposable {
       messagesSent,
       bytesSent,
       messagesReceived,
-      bytesReceived: f64[H.RECEIVED_BYTES >> 3] || 0,
+      bytesReceived: counter(f64[H.RECEIVED_BYTES >> 3]!),
       producersAlive: this.#core.peers.liveProducers(),
       consumerAlive: this.#core.peers.consumer() === 'alive',
     };
@@ -205,10 +209,22 @@ export class Channel implements Disposable {
     this.#shm.close();
   }
 
-  /** Removes the channel's name (processes that have it open keep using it). */
+  /**
+   * Removes the channel's name (processes that have it open keep using it); ENOENT if
+   * the name is gone or names another channel now, which is left alone.
+   */
   unlink(): void {
-    this.#shm.unlink();
+    let named: fs.BigIntStats;
+    try {
+      named = fs.statSync(this.#shm.path, { bigint: true });
+    } catch {
+      throw new SystemError('ENOENT', 'shm_unlink', this.name);
+    }
+    if (`${named.dev}:${named.ino}` !== this.#shm.fileId) {
+      throw new SystemError('ENOENT', 'shm_unlink', this.name, 'the name now belongs to another channel (this one was unlinked already)');
+    }
     removeBell(this.#shm.path);
+    this.#shm.unlink();
   }
 
   [Symbol.dispose](): void {

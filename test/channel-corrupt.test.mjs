@@ -62,6 +62,21 @@ t.test('a head or a record header out of bounds is ChannelCorruptError, not a ba
   }, { name: 'ChannelCorruptError', offset: 256 }, 'the producer checks the tail it reads');
 });
 
+t.test('stats() of scribbled counters: finite, non-negative figures', async (t) => {
+  const ch = Channel.create(uniqueName('chstats'), { capacity: 4096 });
+  const raw = SharedMemory.open(ch.name);
+  t.teardown(() => (raw.close(), ch.close(), ch.unlink()));
+  const f64 = new Float64Array(raw.buffer, 0, 512);
+  f64[264 >> 3] = Infinity; // messages received
+  f64[272 >> 3] = -7.5; // bytes received
+  f64[(1024 + 8) >> 3] = NaN; // slot 0: messages sent
+  f64[(1024 + 64 + 8) >> 3] = Infinity; // slot 1: messages sent
+  const stats = ch.stats();
+  for (const key of ['depth', 'messagesSent', 'bytesSent', 'messagesReceived', 'bytesReceived']) {
+    t.ok(Number.isFinite(stats[key]) && stats[key] >= 0, `${key}: ${stats[key]}`);
+  }
+});
+
 t.test('fuzz: random header and record words never crash or hang (bounded run in a child)', async (t) => {
   const r = await node('channel-fuzz.mjs', ['4'], { timeoutMs: 25_000 });
   t.equal(r.signal, null, 'not killed (no crash, no hang)');

@@ -236,6 +236,8 @@ t.test('after unlink and a new channel under the name, the old one makes no part
   slot.commit();
   tx.send(Uint8Array.of(8));
   t.same([rx.receive()[0], rx.receive()[0]], [7, 8], 'the old sender and receiver go on, nothing skipped');
+  t.throws(() => old.unlink(), { code: 'ENOENT', message: /another channel/ }, "the old object's unlink() leaves the new one alone");
+  t.doesNotThrow(() => Channel.open(name).close(), 'which is still there');
 });
 
 t.test('timeouts and AbortSignal', async (t) => {
