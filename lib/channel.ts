@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 
 import { Bell, removeBell } from './bell';
+import { awaitMagic } from './magic';
 import { SystemError } from './errors';
 import { ChannelCore } from './channel_core';
 import {
@@ -125,6 +126,8 @@ export class Channel implements Disposable {
     const shm = SharedMemory.open(name, { dir: o.dir });
     try {
       const header = new Int32Array(shm.buffer, 0, Math.min(shm.size, HEADER_SIZE) >> 2);
+      // Just named by a creator that has not published the header yet: wait a moment.
+      if (header.length > 0) awaitMagic(header);
       const geometry = readHeader(header, shm.size, shm.name);
       const bell = Bell.open(shm.path, new Float64Array(shm.buffer, 0, HEADER_SIZE >> 3)[H.BELL_INODE >> 3]);
       return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, shm.fileId, header), bell));

@@ -9,3 +9,18 @@ export const MAGIC = {
   // 'PSHM': a named Mutex's segment (lib/mutex.ts)
   mutex: 0x4d485350,
 } as const;
+
+/** How long an opener waits for a creator to publish the magic of an object it has just named. */
+const INIT_WAIT_MS = 1000;
+
+/**
+ * The magic word at Int32 index 0 of `i32`, once it is there: a creator makes the name
+ * appear before it writes the header (the object is sized and named first), so an
+ * opener in that moment waits for it, up to INIT_WAIT_MS; 0 if it never came.
+ */
+export function awaitMagic(i32: Int32Array): number {
+  const end = performance.now() + INIT_WAIT_MS;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (Atomics.load(i32, 0) === 0 && performance.now() < end) Atomics.wait(nap, 0, 0, 1);
+  return Atomics.load(i32, 0);
+}

@@ -3,6 +3,7 @@
 // reserved; the body at byte 16. The creator writes the magic last, so an opener that
 // finds it knows the rest is written.
 import { SystemError } from './errors';
+import { awaitMagic } from './magic';
 import { posixName } from './names';
 import { SharedMemory, type CreateOptions } from './posix_shm';
 import { boolean, options } from './validate';
@@ -26,9 +27,6 @@ export const BODY_OFFSET = 16;
 const SIZE = 32;
 const VERSION = 1;
 const WORD = { magic: 0, version: 1, offset: 2 } as const;
-// How long an opener waits for a creator that has published the object but not yet
-// written its header.
-const INIT_WAIT_MS = 1000;
 
 /**
  * Creates (calling `init` on the body before publishing the header) or opens a named
@@ -70,10 +68,7 @@ function checkHeader(shm: SharedMemory, kind: NamedKind): void {
   const notOurs = (detail: string): SystemError => new SystemError('EINVAL', kind.syscall, shm.name, `not a podshm ${kind.what}: ${detail}`);
   if (shm.size < SIZE) throw notOurs(`${shm.size} bytes`);
   const i32 = new Int32Array(shm.buffer, 0, SIZE / 4);
-  const end = performance.now() + INIT_WAIT_MS;
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  while (Atomics.load(i32, WORD.magic) === 0 && performance.now() < end) Atomics.wait(nap, 0, 0, 1);
-  const magic = Atomics.load(i32, WORD.magic);
+  const magic = awaitMagic(i32);
   if (magic === 0) throw notOurs('its creator never finished writing it');
   if (magic !== kind.magic) throw notOurs(`magic 0x${(magic >>> 0).toString(16)}`);
   const version = Atomics.load(i32, WORD.version);

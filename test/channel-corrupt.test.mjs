@@ -3,7 +3,7 @@
 // never a crash, a hang, or a read outside the ring.
 import t from 'tap';
 import { Channel, ChannelCorruptError, CorruptionError, SharedMemory } from 'podshm';
-import { node, uniqueName } from './helpers.mjs';
+import { node, run, uniqueName } from './helpers.mjs';
 
 t.test('open refuses a bad magic, version, capacity, layout or flags', async (t) => {
   const cases = [
@@ -60,6 +60,29 @@ t.test('a head or a record header out of bounds is ChannelCorruptError, not a ba
   t.throws(() => {
     for (let i = 0; i < 4; i++) tx2.send(new Uint8Array(2040), { timeout: 100 });
   }, { name: 'ChannelCorruptError', offset: 256 }, 'the producer checks the tail it reads');
+});
+
+t.test('an opener that comes between a channel\'s name and its header waits for the header', async (t) => {
+  // A creator names the segment before it writes the header (the bell is made between).
+  const model = Channel.create(uniqueName('chmodel'), { capacity: 4096 });
+  const name = uniqueName('chearly');
+  const early = SharedMemory.create(name, 8192);
+  t.teardown(() => (model.close(), model.unlink(), early.close(), early.unlink()));
+  const opener = run(process.execPath, ['-e', `
+    const { Channel } = require('podshm');
+    const ch = Channel.open(${JSON.stringify(name)});
+    console.log(ch.capacity);
+    ch.close();`]);
+  await new Promise((r) => setTimeout(r, 150));
+  const copy = SharedMemory.open(model.name);
+  const header = new Int32Array(copy.buffer.slice(0, 4096));
+  copy.close();
+  const target = new Int32Array(early.buffer, 0, 1024);
+  target.set(header.subarray(1), 1);
+  Atomics.store(target, 0, header[0]); // the magic last, as a creator publishes it
+  const r = await opener;
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout.trim(), '4096', 'opened once the header was there, not ChannelCorruptError');
 });
 
 t.test('stats() of scribbled counters: finite, non-negative figures', async (t) => {
