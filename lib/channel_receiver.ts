@@ -54,6 +54,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #closed = false;
   /** A receiveAsync is waiting. */
   #pending = false;
+  /** A peer check found the message at #at: the next attempt hands it out. */
+  #found = false;
   /** When #nextPolling() last looked at the owner of a reservation. */
   #lastSkipCheck = -Infinity;
   readonly #budget = new SpinBudget();
@@ -323,14 +325,20 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       attempt: () => {
         // Closed while waiting (the memory now reads as zeros): say so, not "corrupt".
         if (this.#closed || this.#core.closed) throw this.#core.closedError();
+        if (this.#found) {
+          this.#found = false;
+          return true;
+        }
         return this.#next() >= 0 ? true : undefined;
       },
       checkPeer: () => {
         if (this.#closed || this.#core.closed) throw this.#core.closedError();
         if (this.#blockedBy >= 0) return this.#skipAbandoned();
-        if (this.#core.peers.producersGone() && this.#next() < 0) {
-          throw new PeerGoneError(this.#core.name, 'producers', 'every producer has gone and the ring is empty');
-        }
+        if (!this.#core.peers.producersGone()) return;
+        // The last producer may have committed a message since the last attempt: this
+        // look takes it (#read moves past it), so the next attempt must hand it out.
+        if (this.#next() >= 0) this.#found = true;
+        else throw new PeerGoneError(this.#core.name, 'producers', 'every producer has gone and the ring is empty');
       },
       sleeper: this.#core.dataSleeper,
       strategy: this.#core.wait,

@@ -136,7 +136,11 @@ function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
     if (r !== undefined) return r;
     if ((i & 15) !== 0) continue;
     const now = performance.now();
-    if (now >= plan.deadline) throw timedOut(plan);
+    if (now >= plan.deadline) {
+      // A peer that has gone is the better answer than a timeout (so does a sleep's end).
+      plan.checkPeer();
+      throw timedOut(plan);
+    }
     if (now - start >= budgetMs) return undefined;
     if (now - lastPeerCheck >= SLICE_MS) {
       plan.checkPeer();

@@ -93,6 +93,15 @@ export class Mutex implements Disposable {
       this.#presence.release();
       throw err;
     }
+    // Locks are taken by the name: once it names another file (the memory was unlinked,
+    // perhaps made again), the owner's lock would be looked for there, and a live owner
+    // taken for dead.
+    const fileId = memory instanceof SharedMemory ? memory.fileId : null;
+    if (fileId !== null && (this.#presence.fileId() !== fileId || this.#probe.fileId() !== fileId)) {
+      this.#probe.close();
+      this.#presence.release();
+      throw new SystemError('ENOENT', 'mutex', memory.path, 'the memory was unlinked (its name is gone or names another file now): open it again');
+    }
     this.#token = this.#presence.slot + 1;
     this.#check(Atomics.load(this.#i32, this.#index));
   }

@@ -57,7 +57,7 @@ void Chain(int sig, siginfo_t* info, void* context) {
 // True if the fault was in a guarded range and the access can run again.
 bool Replace(uintptr_t addr) {
   for (GuardSlot& slot : slots) {
-    uintptr_t begin = slot.begin.load(std::memory_order_acquire);
+    uintptr_t begin = slot.begin.load(std::memory_order_seq_cst);
     // 0: free slot; 1: being claimed, end not yet valid.
     if (begin <= 1 || addr < begin || addr >= slot.end.load(std::memory_order_acquire)) continue;
     // Everything from here to the end of the range lies past the object's new end:
@@ -81,10 +81,10 @@ bool Replace(uintptr_t addr) {
 
 void OnSigbus(int sig, siginfo_t* info, void* context) {
   if (info->si_code == BUS_ADRERR) {
-    in_flight.fetch_add(1, std::memory_order_acq_rel);
+    in_flight.fetch_add(1, std::memory_order_seq_cst);
     bool handled = Replace(reinterpret_cast<uintptr_t>(info->si_addr));
     // Before any chained handler, which may never return.
-    in_flight.fetch_sub(1, std::memory_order_acq_rel);
+    in_flight.fetch_sub(1, std::memory_order_seq_cst);
     if (handled) return;
   }
   Chain(sig, info, context);
@@ -129,10 +129,13 @@ GuardSlot* GuardRange(void* base, size_t length) {
 
 void UnguardRange(GuardSlot* slot) {
   if (!slot) return;
-  // Handlers run for microseconds; one that found this slot finishes with it first.
-  while (in_flight.load(std::memory_order_acquire) != 0) sched_yield();
+  // begin first, then the wait: a handler counts itself in before it reads begin, so
+  // (all sequentially consistent) either it sees 0 or this sees it and waits for it
+  // to finish with the slot, before another range may claim it. Handlers run for
+  // microseconds.
+  slot->begin.store(0, std::memory_order_seq_cst);
+  while (in_flight.load(std::memory_order_seq_cst) != 0) sched_yield();
   slot->end.store(0, std::memory_order_release);
-  slot->begin.store(0, std::memory_order_release);
 }
 
 }  // namespace podshm

@@ -73,7 +73,9 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
     long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, &deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
     if (r == 0) return Napi::String::New(env, "ok");
     if (errno == EINTR) continue;
-    if (errno == EAGAIN) return Napi::String::New(env, "mismatch");
+    // EFAULT: a peer shrank the object under the word meanwhile; the caller re-reads it
+    // (the fault guard gives such pages zeros), as after any change of value.
+    if (errno == EAGAIN || errno == EFAULT) return Napi::String::New(env, "mismatch");
     if (errno == ETIMEDOUT) return Napi::String::New(env, sliced ? "slice" : "timeout");
     ThrowErrno(env, "futex", errno);
   }

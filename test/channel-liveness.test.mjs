@@ -140,6 +140,15 @@ t.test('a receiver blocked on an empty ring learns that its producer was SIGKILL
   t.equal(s.consumerAlive, true);
 });
 
+t.test('a receive with timeout 0 on a channel whose producers have gone says so, whatever the strategy', async (t) => {
+  for (const wait of ['block', 'adaptive', 'spin']) {
+    const ch = channel(t, { wait });
+    const rx = ch.receiver();
+    ch.sender().close();
+    t.throws(() => rx.receive({ timeout: 0 }), PeerGoneError, `${wait}: PeerGoneError, not ETIMEDOUT`);
+  }
+});
+
 t.test('a producer learns that the consumer was SIGKILLed (full ring) or closed', async (t) => {
   const ch = channel(t, { capacity: 4096 });
   const tx = ch.sender();

@@ -216,6 +216,19 @@ t.test('close() gives its descriptors back even when unlock() finds the word cor
   t.throws(() => m.lock(), { code: 'EBADF' }, 'and it is closed');
 });
 
+t.test('a Mutex on memory whose name was unlinked and reused is refused, not two owners', async (t) => {
+  const name = uniqueName('mtxrenamed');
+  const a = SharedMemory.create(name, 4096);
+  const first = Mutex.init(a, 0);
+  t.ok(first.lock());
+  SharedMemory.unlink(name);
+  const b = SharedMemory.create(name, 4096); // another object under the name
+  t.teardown(() => (first.close(), a.close(), b.close(), b.unlink()));
+  // Its owner lock would be looked for in the other file, and the live owner taken for dead.
+  t.throws(() => new Mutex(a, 0), { code: 'ENOENT', message: /unlinked/ });
+  t.ok(first.held, 'the first owner still holds it');
+});
+
 t.test('mutex: misuse is an error, not a hang', async (t) => {
   const shm = segment(t);
   const m = Mutex.init(shm, 0);

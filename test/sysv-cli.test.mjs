@@ -35,7 +35,7 @@ t.test('podshm ls shows segments with attach counts; podshm rm --sysv removes on
   const bad = await cli('rm', '--sysv', 'nonsense');
   t.equal(bad.code, 2, 'bad arguments: usage and exit code 2');
   t.match(bad.stderr, /--sysv takes a 32-bit key/);
-  for (const outOfRange of ['99999999999', '0x123456789', 'id:99999999999']) {
+  for (const outOfRange of ['99999999999', '0x123456789', 'id:99999999999', '0', '0x0']) {
     const r = await cli('rm', '--sysv', outOfRange);
     t.equal(r.code, 2, `${outOfRange}: a usage error, before anything is removed`);
     t.match(r.stderr, /32-bit key/);

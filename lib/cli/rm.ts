@@ -24,8 +24,9 @@ function sysvTarget(arg: string): SysVTarget {
   if (id && Number(id[1]) <= 2 ** 31 - 1) return { id: Number(id[1]) };
   // A key is 32 bits, signed as ipcs may print it or not.
   const key = /^0x[0-9a-f]{1,8}$/i.test(arg) || /^-?\d+$/.test(arg) ? Number(arg) : NaN;
-  if (key >= -(2 ** 31) && key <= 2 ** 32 - 1) return key;
-  throw new UsageError(`rm: --sysv takes a 32-bit key (0x1234abcd or decimal) or id:N, not '${arg}' (usage: ${USAGE})`);
+  // 0 is IPC_PRIVATE, no key at all: such a segment is removed by id.
+  if (key >= -(2 ** 31) && key <= 2 ** 32 - 1 && key !== 0) return key;
+  throw new UsageError(`rm: --sysv takes a 32-bit key (0x1234abcd or decimal) or id:N (a private segment, key 0, only by id), not '${arg}' (usage: ${USAGE})`);
 }
 
 export function run(args: string[]): number {
