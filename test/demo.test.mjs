@@ -1,5 +1,6 @@
 // The README's first command runs `podshm demo`; this keeps it working.
 import t from 'tap';
+import { readdirSync } from 'node:fs';
 import { run } from './helpers.mjs';
 
 const main = new URL('../dist/cjs/cli/main.js', import.meta.url).pathname;
@@ -10,6 +11,20 @@ t.test('podshm demo exchanges data between two processes and checks it', async (
   t.match(r.stdout, /checked\s+all \d+ in order\s+all \d+ in order/, 'both streams arrived whole and in order');
   t.match(r.stdout, /round trip\s+[\d.]+ µs\s+[\d.]+ µs/);
   t.match(r.stdout, /one way\s+[\d.]+ M msg\/s\s+[\d.]+ M msg\/s/);
+});
+
+t.test('a demo that cannot start fails cleanly and leaves nothing behind', async (t) => {
+  // The socket cannot be made (TMPDIR does not exist) after both channels were.
+  const r = await run(process.execPath, [main, 'demo', '--seconds', '1'], { env: { TMPDIR: '/nonexistent/podshm' }, timeoutMs: 60_000 });
+  t.equal(r.code, 2, 'an error, not a hang');
+  t.match(r.stderr, /listen E[A-Z]+/);
+  t.notOk(readdirSync('/dev/shm').some((f) => f.startsWith('podshm-demo-')), 'no channel or bell left in /dev/shm');
+});
+
+t.test('a demo whose names are gone early still runs: the peer holds what it needs', async (t) => {
+  const r = await run(process.execPath, [main, 'demo', '--seconds', '1'], { timeoutMs: 60_000 });
+  t.equal(r.code, 0, r.stderr);
+  t.notOk(readdirSync('/dev/shm').some((f) => f.startsWith('podshm-demo-')), 'nothing left in /dev/shm');
 });
 
 t.test('podshm with no or an unknown command prints usage and fails', async (t) => {

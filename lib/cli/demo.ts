@@ -2,7 +2,8 @@
 // socket, the same exchanges both ways: a ping-pong of 64-byte messages (latency) and a
 // stream of 64-byte messages checked by sequence number (throughput), with live figures
 // every second and a side-by-side summary at the end.
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +19,10 @@ const PING = 1;
 const DATA = 2;
 const END = 3;
 const QUIT = 4;
+// The peer's first message: it has both channels open, so their names can go.
+const READY = 5;
+// How long the peer may take to start (a node process, on a busy machine).
+const START_MS = 20_000;
 
 interface Args {
   // The peer process: the channels' base name and the socket's path.
@@ -73,6 +78,7 @@ function channelPeer(base: string): void {
   const outbox = Channel.open(`${base}-b`);
   const rx = inbox.receiver();
   const tx = outbox.sender();
+  tx.send(message(READY, 0));
   const tally = new Tally();
   let running = true;
   const handle = (bytes: Uint8Array, at: number, length: number): void => {
@@ -196,7 +202,20 @@ async function socketSide(sock: net.Socket, seconds: number): Promise<Result> {
       w(frame);
     }
   });
-  const reply = (): Promise<Buffer> => new Promise((resolve) => (waiting = resolve));
+  // A peer that dies fails the wait, not hangs it.
+  let failed: ((err: Error) => void) | null = null;
+  sock.on('error', (err) => failed?.(err));
+  sock.on('close', () => failed?.(new Error('the peer process closed the socket')));
+  const reply = (): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      waiting = resolve;
+      failed = reject;
+    });
+  const drained = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      failed = reject;
+      sock.once('drain', resolve);
+    });
   const ping = Buffer.from(message(PING, 0));
   let t0 = process.hrtime.bigint();
   let lastT = t0;
@@ -223,7 +242,7 @@ async function socketSide(sock: net.Socket, seconds: number): Promise<Result> {
   while (now - t0 < budget) {
     for (let i = 0; i < 256; i++) {
       // One write per message, as an application sends messages; wait when the socket is full.
-      if (!sock.write(Buffer.from(message(DATA, sent++)))) await new Promise((resolve) => sock.once('drain', resolve));
+      if (!sock.write(Buffer.from(message(DATA, sent++)))) await drained();
     }
     now = process.hrtime.bigint();
     if (now - lastT >= 1_000_000_000n) {
@@ -243,23 +262,28 @@ async function socketSide(sock: net.Socket, seconds: number): Promise<Result> {
 async function drive(seconds: number): Promise<number> {
   const base = `/podshm-demo-${process.pid}`;
   const file = path.join(os.tmpdir(), `podshm-demo-${process.pid}.sock`);
-  const a = Channel.create(`${base}-a`, { capacity: 1 << 20 });
-  const b = Channel.create(`${base}-b`, { capacity: 1 << 20 });
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(file, resolve));
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const child = fork(__filename.replace(/demo\.js$/, 'main.js'), ['demo', '--peer', base, '--socket', file]);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // Whatever was made so far goes, however this ends: nothing may outlive the demo.
+  const made: Channel[] = [];
+  let server: net.Server | null = null;
+  let child: ChildProcess | null = null;
+  // The names go as soon as the peer holds what they name: then nothing of the demo can
+  // outlive it, however it ends.
+  let channelsNamed = true;
+  const unnameChannels = (): void => {
+    if (!channelsNamed) return;
+    channelsNamed = false;
+    for (const c of made) c.unlink();
+  };
+  const unnameSocket = (): void => fs.rmSync(file, { force: true });
   let cleaned = false;
   const cleanup = (): void => {
     if (cleaned) return;
     cleaned = true;
-    child.kill();
-    server.close();
-    for (const c of [a, b]) {
-      c.close();
-      c.unlink();
-    }
+    child?.kill();
+    server?.close();
+    for (const c of made) c.close();
+    unnameChannels();
+    unnameSocket();
   };
   // Interrupted: the names in /dev/shm would outlive us (unlinking is always explicit).
   const interrupted = (): void => {
@@ -268,17 +292,46 @@ async function drive(seconds: number): Promise<number> {
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  // Output piped into something that quits (| head): stop, and clean up.
+  const outputGone = (): void => {
+    cleanup();
+    process.exit(1);
+  };
+  process.stdout.on('error', outputGone);
   try {
-    process.stdout.write(
-      `podshm demo: pid ${process.pid} <-> pid ${child.pid}, ${SIZE}-byte messages, ${seconds} s per phase\n\n` +
-        `podshm Channel (${a.name}, ${b.name}: 1 MiB rings in /dev/shm, wait 'adaptive')\n`,
-    );
+    const a = Channel.create(`${base}-a`, { capacity: 1 << 20 });
+    made.push(a);
+    const b = Channel.create(`${base}-b`, { capacity: 1 << 20 });
+    made.push(b);
+    const listening = net.createServer();
+    server = listening;
+    await new Promise<void>((resolve, reject) => {
+      listening.once('error', reject);
+      listening.listen(file, resolve);
+    });
+    const accepted = new Promise<net.Socket>((resolve) => listening.once('connection', resolve));
+    const peer = fork(__filename.replace(/demo\.js$/, 'main.js'), ['demo', '--peer', base, '--socket', file]);
+    child = peer;
+    const exited = new Promise<number | null>((resolve) => peer.once('exit', resolve));
     const tx = a.sender();
     const rx = b.receiver();
+    // The peer has both channels open once it says so: their names are not needed any more.
+    const first = rx.receiveAsync({ timeout: START_MS });
+    first.catch(() => {}); // settled by the race below or by cleanup's close()
+    const died = exited.then((code) => Promise.reject(new Error(`the peer process exited (${code}) before it started`)));
+    const ready = await Promise.race([first, died]);
+    if (ready[0] !== READY) throw new Error('the peer process sent something else first');
+    unnameChannels();
+    process.stdout.write(
+      `podshm demo: pid ${process.pid} <-> pid ${peer.pid}, ${SIZE}-byte messages, ${seconds} s per phase\n\n` +
+        `podshm Channel (${a.name}, ${b.name}: 1 MiB rings in /dev/shm, wait 'adaptive')\n`,
+    );
     const ch = channelSide(tx, rx, seconds);
     tx.send(message(QUIT, 0));
     process.stdout.write(`\nUnix socket (${file})\n`);
-    const so = await socketSide(await accepted, seconds);
+    const sock = await accepted;
+    unnameSocket();
+    const so = await socketSide(sock, seconds);
     const code = await exited;
 
     const rows: Array<[string, string, string]> = [
@@ -299,6 +352,7 @@ async function drive(seconds: number): Promise<number> {
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
+    process.stdout.off('error', outputGone);
     cleanup();
   }
 }
