@@ -1,8 +1,6 @@
 // Channel: a named ring buffer in one shared memory segment carrying variable-length
 // messages from one or many producers to one consumer, across processes and the
 // containers of a pod. docs/channel.md describes the layout and the protocol.
-import * as fs from 'node:fs';
-
 import { Bell, removeBell } from './bell';
 import { awaitMagic } from './magic';
 import { SystemError } from './errors';
@@ -107,7 +105,7 @@ export class Channel implements Disposable {
       bell = Bell.make(shm.path, (o.mode ?? DEFAULT_MODE) & 0o777);
       new Float64Array(shm.buffer, 0, HEADER_SIZE >> 3)[H.BELL_INODE >> 3] = bell?.inode ?? 0;
       initHeader(new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2), geometry);
-      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, shm.fileId, new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2)), bell));
+      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm, new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2)), bell));
     } catch (err) {
       shm.close();
       shm.unlink();
@@ -130,7 +128,7 @@ export class Channel implements Disposable {
       if (header.length > 0) awaitMagic(header);
       const geometry = readHeader(header, shm.size, shm.name);
       const bell = Bell.open(shm.path, new Float64Array(shm.buffer, 0, HEADER_SIZE >> 3)[H.BELL_INODE >> 3]);
-      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm.path, shm.fileId, header), bell));
+      return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm, header), bell));
     } catch (err) {
       shm.close();
       throw err;
@@ -217,14 +215,8 @@ export class Channel implements Disposable {
    * the name is gone or names another channel now, which is left alone.
    */
   unlink(): void {
-    let named: fs.BigIntStats;
-    try {
-      named = fs.statSync(this.#shm.path, { bigint: true });
-    } catch {
-      throw new SystemError('ENOENT', 'shm_unlink', this.name);
-    }
-    if (`${named.dev}:${named.ino}` !== this.#shm.fileId) {
-      throw new SystemError('ENOENT', 'shm_unlink', this.name, 'the name now belongs to another channel (this one was unlinked already)');
+    if (!this.#shm.named()) {
+      throw new SystemError('ENOENT', 'shm_unlink', this.name, 'the name is gone or belongs to another channel now (this one was unlinked already)');
     }
     removeBell(this.#shm.path);
     this.#shm.unlink();

@@ -5,30 +5,22 @@
 // Checking a lock is a system call, so it is done only on slow paths (while waiting).
 import { PodshmError, SystemError } from './errors';
 import { CONSUMER_ATTACHED, CONSUMER_CLOSED, H, MAX_PRODUCERS, S, SLOT_SIZE } from './channel_layout';
-import { LIVENESS_REGIONS, LivenessProbe, Presence } from './liveness';
+import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from './liveness';
 
 const CONSUMER = { base: LIVENESS_REGIONS.channel, slots: 1 };
 const PRODUCERS = { base: LIVENESS_REGIONS.channel + 1, slots: MAX_PRODUCERS };
 
 export class Peers {
   readonly #name: string;
-  readonly #path: string;
+  readonly #file: MappedFile;
   readonly #i32: Int32Array;
   readonly #probe: LivenessProbe;
 
-  readonly #fileId: string;
-
-  /** `fileId`: the file mapped ("dev:ino"); its locks are taken through `path`, which must still name it. */
-  constructor(name: string, path: string, fileId: string, i32: Int32Array) {
+  constructor(name: string, file: MappedFile, i32: Int32Array) {
     this.#name = name;
-    this.#path = path;
-    this.#fileId = fileId;
+    this.#file = file;
     this.#i32 = i32;
-    this.#probe = new LivenessProbe(path);
-    if (this.#probe.fileId() !== fileId) {
-      this.#probe.close();
-      throw this.#renamed();
-    }
+    this.#probe = probeOn(file);
   }
 
   /** Claims a free producer slot (only slot 0 for a single-producer channel), or throws EBUSY. */
@@ -85,26 +77,14 @@ export class Peers {
     this.#probe.close();
   }
 
-  // Locks are taken by the name: once it names another file (this channel was unlinked,
-  // perhaps made again), a claim there would be a phantom participant of the new channel,
-  // and its generation bump would hide a live producer of this one.
+  // On the segment's own file: after an unlink the name may be another channel's, where
+  // a claim would be a phantom participant (claimOn says ENOENT then).
   #claim(range: { base: number; slots: number }, busy: string): Presence {
-    let presence: Presence;
     try {
-      presence = Presence.claim(this.#path, range);
+      return claimOn(this.#file, range);
     } catch (err) {
       if (err instanceof PodshmError && err.code === 'EAGAIN') throw new SystemError('EBUSY', 'channel', this.#name, busy);
-      if ((err as SystemError).code === 'ENOENT') throw this.#renamed();
       throw err;
     }
-    if (presence.fileId() !== this.#fileId) {
-      presence.release();
-      throw this.#renamed();
-    }
-    return presence;
-  }
-
-  #renamed(): SystemError {
-    return new SystemError('ENOENT', 'channel', this.#name, 'this channel was unlinked (its name is gone or names another channel now): open the channel again');
   }
 }

@@ -202,7 +202,7 @@ export class Sender implements Disposable {
     }
   }
 
-  /** send() without blocking the event loop; rejects with signal.reason on abort. */
+  /** send() without blocking the event loop; rejects with AbortError (its cause: signal.reason) on abort. */
   sendAsync(bytes: Uint8Array, opts?: SendAsyncOptions): Promise<void> {
     try {
       const view = this.#bytes(bytes);
@@ -225,7 +225,7 @@ export class Sender implements Disposable {
     return waitSync(this.#plan(() => this.#reserveNow(size) ?? undefined, deadline));
   }
 
-  /** reserve() without blocking the event loop; rejects with signal.reason on abort. */
+  /** reserve() without blocking the event loop; rejects with AbortError (its cause: signal.reason) on abort. */
   reserveAsync(size: number, opts?: SendAsyncOptions): Promise<Reservation> {
     try {
       this.#checkSize(size);

@@ -179,6 +179,38 @@ export function heldLocks(fd: number, path: string, from: number, to: number): A
   return held;
 }
 
+/**
+ * A mapped object's file: its name, and which file the mapping is of ("dev:ino", when
+ * known). Locks are taken through the name; once it names another file (the object was
+ * unlinked, perhaps made again), a claim there would make a phantom participant of the
+ * other object, and a probe there would take live participants of this one for dead.
+ */
+export interface MappedFile {
+  readonly path: string;
+  readonly fileId?: string;
+}
+
+function checkSameFile(file: MappedFile, held: { fileId(): string; release?(): void; close?(): void }): void {
+  if (file.fileId === undefined || held.fileId() === file.fileId) return;
+  held.release?.();
+  held.close?.();
+  throw new SystemError('ENOENT', 'open', file.path, 'the name was unlinked (it is gone or names another file now): open the object again');
+}
+
+/** @internal Presence.claim() on the file a mapping is of; ENOENT if its name has moved on. */
+export function claimOn(file: MappedFile, opts: ClaimOptions): Presence {
+  const presence = Presence.claim(file.path, opts);
+  checkSameFile(file, presence);
+  return presence;
+}
+
+/** @internal A LivenessProbe of the file a mapping is of; ENOENT if its name has moved on. */
+export function probeOn(file: MappedFile): LivenessProbe {
+  const probe = new LivenessProbe(file.path);
+  checkSameFile(file, probe);
+  return probe;
+}
+
 /** The held slots of a range of the file at `path`. */
 export function liveSlots(path: string, range: SlotRange): number[] {
   using probe = new LivenessProbe(path);

@@ -6,7 +6,7 @@
 // the mutex over from a dead one (reported like pthread's EOWNERDEAD).
 import { AbortError, CorruptionError, SystemError, argType } from './errors';
 import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from './futex';
-import { LIVENESS_REGIONS, LivenessProbe, Presence } from './liveness';
+import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from './liveness';
 import { MAGIC } from './magic';
 import type { Mapping } from './mapping';
 import { BODY_OFFSET, openNamed, type NamedOptions } from './named_segment';
@@ -16,9 +16,8 @@ import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
 import { options } from './validate';
 
 /** Memory that is a file, so owners can be checked through locks on it (a SharedMemory). */
-export interface FileMappedMemory {
+export interface FileMappedMemory extends MappedFile {
   readonly mapping: Mapping;
-  readonly path: string;
 }
 
 /** The mapping of `memory`, checked to be a file's. */
@@ -37,10 +36,10 @@ const TOKENS = { base: LIVENESS_REGIONS.mutexOwner, slots: OWNER, random: true }
 // nobody, so this bounds how long recovery takes.
 const CHECK_MS = 200;
 
-// When a waiter next looks: CHECK_MS of waiting apart, by the clock. A check tied to a
-// wait ending in 'timeout' never came: a blocking wait answers 'ok' every 100 ms
-// (FutexWord.wait), so a lock() blocked on a dead owner recovered only at its
-// deadline, and without one never.
+// When a waiter next looks: CHECK_MS of waiting apart, by the clock, however the waits
+// end. Tied to a wait ending in 'timeout', the look never came while wakes kept ending
+// the waits (other owners' unlocks; and, before FutexWord.wait looped over its slices,
+// every 100 ms): a lock() blocked on a dead owner recovered only at its deadline.
 class OwnerCheck {
   #at = performance.now() + CHECK_MS;
 
@@ -86,21 +85,14 @@ export class Mutex implements Disposable {
     this.#i32 = new Int32Array(mapping.buffer);
     this.#index = offset / 4;
     this.#word = new FutexWord(mapping, offset);
-    this.#presence = Presence.claim(memory.path, TOKENS);
+    // On the memory's own file: after an unlink its name may be another file's, where the
+    // owner's lock would be looked for in vain, and a live owner taken for dead.
+    this.#presence = claimOn(memory, TOKENS);
     try {
-      this.#probe = new LivenessProbe(memory.path);
+      this.#probe = probeOn(memory);
     } catch (err) {
       this.#presence.release();
       throw err;
-    }
-    // Locks are taken by the name: once it names another file (the memory was unlinked,
-    // perhaps made again), the owner's lock would be looked for there, and a live owner
-    // taken for dead.
-    const fileId = memory instanceof SharedMemory ? memory.fileId : null;
-    if (fileId !== null && (this.#presence.fileId() !== fileId || this.#probe.fileId() !== fileId)) {
-      this.#probe.close();
-      this.#presence.release();
-      throw new SystemError('ENOENT', 'mutex', memory.path, 'the memory was unlinked (its name is gone or names another file now): open it again');
     }
     this.#token = this.#presence.slot + 1;
     this.#check(Atomics.load(this.#i32, this.#index));

@@ -56,6 +56,21 @@ export class SharedMemory implements Disposable {
   /** @internal "dev:ino" of the file mapped: after an unlink, the name may be another file. */
   readonly fileId: string;
 
+  /** @internal Whether the name still names the file this maps. */
+  named(): boolean {
+    let fd: number;
+    try {
+      fd = native.openObject(this.path, constants.O_RDONLY, 0);
+    } catch {
+      return false;
+    }
+    try {
+      return native.fstat(fd).fileId === this.fileId;
+    } finally {
+      native.closeFd(fd);
+    }
+  }
+
   private constructor(name: string, file: string, size: number, readOnly: boolean, mapping: Mapping, fileId: string) {
     this.name = name;
     this.path = file;
