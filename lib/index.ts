@@ -1,8 +1,9 @@
-// The public API, one line per facility (layered as in iceoryx2: kernel facility,
-// concurrency primitive, service).
+// The public API: what docs/api.md and the pages it links document, and nothing else.
+// The admission webhook's API is the subpath export 'podshm/webhook' (lib/webhook/index.ts).
+// The layers under these modules are described in docs/design.md.
 
 // Shared memory and what this container may use of it
-export { SharedMemory, type CreateOptions, type OpenOptions } from './posix_shm';
+export { SharedMemory, type CreateOptions, type OpenOptions } from './shm/shared_memory';
 export {
   SysVSharedMemory,
   ftok,
@@ -13,21 +14,20 @@ export {
   type SysVPermissions,
   type SysVSegmentStat,
   type SysVSegmentInfo,
-} from './sysv';
-export { probeLimits, type Limits, type ShmLimits, type MqueueLimits, type SysvLimits } from './limits';
-export { type MemoryCgroup } from './cgroup';
-export { backend } from './mapping';
+} from './shm/sysv';
+export { probeLimits, type Limits, type ShmLimits, type MqueueLimits, type SysvLimits } from './capacity/limits';
+export { type MemoryCgroup } from './platform/cgroup';
+export { backend } from './addon/mapping';
 
 // Message queues
-export { MessageQueue, type MessageQueueOptions, type Message, type Received, type QueueAttributes, type SendOptions, type ReceiveOptions, type AsyncOptions, type AsyncSendOptions } from './posix_mq';
-export { queueBytes as mqueueQueueBytes } from './mq_limits';
+export { MessageQueue, type MessageQueueOptions, type Message, type Received, type QueueAttributes, type SendOptions, type ReceiveOptions, type AsyncOptions, type AsyncSendOptions } from './mq/message_queue';
+export { queueBytes as mqueueQueueBytes } from './capacity/mq';
 
-// Waiting and liveness across processes, and the primitives built on them
-export { FutexWord, type WaitResult, type AsyncWaitOptions } from './futex';
-export { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS, type SlotRange, type ClaimOptions } from './liveness';
-export { Semaphore, type MappedMemory, type OpenSemaphoreOptions } from './semaphore';
-export { Mutex, type FileMappedMemory } from './mutex';
-export { type NamedOptions } from './named_segment';
+// Waiting across processes, and the primitives built on it
+export { FutexWord, type WaitResult, type AsyncWaitOptions } from './wait/futex';
+export { Semaphore, type MappedMemory, type OpenSemaphoreOptions } from './sync/semaphore';
+export { Mutex, type FileMappedMemory } from './sync/mutex';
+export { type NamedOptions } from './shm/named_segment';
 
 // The channel
 export {
@@ -44,14 +44,11 @@ export {
   type ReceiveOptions as ChannelReceiveOptions,
   type ReceiveAsyncOptions as ChannelReceiveAsyncOptions,
   type MessageHandler,
-} from './channel';
+} from './channel/channel';
 
-// The platform side: the doctor's report and the admission webhook's mutation
-export { diagnose, type DoctorReport, type Finding, type ShmReport, type EmptyDirAdvice } from './doctor';
-export { type KubernetesInfo } from './kubernetes';
-export { mutatePod, type MutateOptions, type Mutation, type JsonPatchOperation } from './webhook/mutate';
-export { reviewAdmission, type Review, type AdmissionReviewResponse, type AdmissionResponse } from './webhook/review';
-export { parseQuantity } from './webhook/quantity';
+// The platform side: the doctor's report
+export { diagnose, type DoctorReport, type Finding, type ShmReport, type EmptyDirAdvice } from './admin/doctor';
+export { type KubernetesInfo } from './platform/kubernetes';
 
 // Errors
 export {
@@ -65,4 +62,4 @@ export {
   CorruptionError,
   ChannelCorruptError,
   PeerGoneError,
-} from './errors';
+} from './core/errors';

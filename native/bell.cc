@@ -19,7 +19,7 @@ namespace {
 
 // makeFifo(path, mode) -> fd, open read-write. The mode is applied exactly, past the
 // umask, through the descriptor: a chmod by name could reach a file put there meanwhile.
-// A FIFO left behind by a failure here is replaced by the next creator (lib/bell.ts).
+// A FIFO left behind by a failure here is replaced by the next creator (lib/channel/bell.ts).
 Napi::Value MakeFifo(const Napi::CallbackInfo& info) {
   std::string path = ArgString(info, 0);
   mode_t mode = static_cast<mode_t>(ArgInt(info, 1));

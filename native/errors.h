@@ -4,7 +4,7 @@
 namespace podshm {
 
 // Throws a JavaScript Error shaped like Node's fs errors: code ('ENOENT'), errno
-// (negative, as libuv reports it), syscall. lib/errors.ts turns it into SystemError.
+// (negative, as libuv reports it), syscall. lib/core/errors.ts turns it into SystemError.
 [[noreturn]] void ThrowErrno(Napi::Env env, const char* syscall, int err);
 
 // For a call from a native callback into JavaScript that returned napi_pending_exception:

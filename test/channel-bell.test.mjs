@@ -13,8 +13,8 @@ const CONSUMER_SLEEPING = 384 >> 2;
 const DATA_SEQ = 388 >> 2;
 const BELL_OFF = 648 >> 2;
 const require = createRequire(import.meta.url);
-const { Bell } = require('../dist/cjs/bell.js');
-const { removeIfAbandoned } = require('../dist/cjs/participants.js');
+const { Bell } = require('../dist/cjs/channel/bell.js');
+const { removeIfAbandoned } = require('../dist/cjs/admin/participants.js');
 const bellOf = (name) => `/dev/shm${name}.bell`;
 const text = (bytes) => new TextDecoder().decode(bytes);
 
@@ -80,7 +80,7 @@ t.test('a process that no longer sleeps on the bell leaves its rings to the one 
   const inode = fs.lstatSync(bellOf(ch.name)).ino;
   // A former consumer: it slept on the bell once, and its watch may still be running.
   const script = `
-    const { Bell } = require(${JSON.stringify(require.resolve('../dist/cjs/bell.js'))});
+    const { Bell } = require(${JSON.stringify(require.resolve('../dist/cjs/channel/bell.js'))});
     const bell = Bell.open(${JSON.stringify(segment)}, ${inode});
     bell.sleep(1, undefined).then(() => console.log('idle'));
     setInterval(() => {}, 1000);`;

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { createRequire } from 'node:module';
 
-const { SpinBudget, SPIN_NS } = createRequire(import.meta.url)('../dist/cjs/channel_wait.js');
+const { SpinBudget, SPIN_NS } = createRequire(import.meta.url)('../dist/cjs/channel/wait.js');
 
 t.test('long waits shrink the budget to a floor, never to nothing', async (t) => {
   const b = new SpinBudget();

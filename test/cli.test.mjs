@@ -187,7 +187,7 @@ t.test("ls lists another user's message queue it cannot read, without its byte c
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'open'), 'QSIZE:12 NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n', { mode: 0o644 });
   fs.writeFileSync(path.join(dir, 'private'), 'QSIZE:99 NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n', { mode: 0o600 });
-  const view = fileURLToPath(new URL('../dist/cjs/mqueue_view.js', import.meta.url));
+  const view = fileURLToPath(new URL('../dist/cjs/platform/mq_view.js', import.meta.url));
   const r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, view, dir]);
   t.equal(r.code, 0, r.stderr);
   t.same(JSON.parse(r.stdout).map((q) => [q.name, q.queuedBytes]), [['/open', 12], ['/private', null]]);

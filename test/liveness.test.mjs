@@ -1,11 +1,12 @@
 import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { SharedMemory, Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS } from 'podshm';
-import { createRequire } from 'node:module';
+import { SharedMemory } from 'podshm';
+import { internal } from './internal.mjs';
 import { fixture, uniqueName } from './helpers.mjs';
 
-const { liveParticipants, removeIfAbandoned } = createRequire(import.meta.url)('../dist/cjs/participants.js');
+const { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS } = internal('liveness/presence');
+const { liveParticipants, removeIfAbandoned } = internal('admin/participants');
 
 const BASE = LIVENESS_REGIONS.channel;
 

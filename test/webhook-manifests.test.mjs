@@ -20,7 +20,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import { Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer';
 import { Certificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate';
-import { mutatePod, reviewAdmission } from 'podshm';
+import { mutatePod, reviewAdmission } from 'podshm/webhook';
 import { hasOpenssl, json, review, startWebhook, tempDir } from './fixtures/webhook-lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

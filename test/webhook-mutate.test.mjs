@@ -5,7 +5,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
 import { Pod } from 'kubernetes-models/v1/Pod';
-import { mutatePod, parseQuantity, reviewAdmission } from 'podshm';
+import { mutatePod, parseQuantity, reviewAdmission } from 'podshm/webhook';
 import { fixture } from './helpers.mjs';
 
 const Mi = 1024 * 1024;

@@ -1,6 +1,6 @@
 // Kubernetes memory quantities as the webhook reads them (limits and annotations).
 import t from 'tap';
-import { parseQuantity } from 'podshm';
+import { parseQuantity } from 'podshm/webhook';
 
 const Ki = 1024;
 const Mi = 1024 * Ki;

@@ -1,7 +1,7 @@
 // Round trip between two processes over a shared word: the C baseline for a channel's
 // round trip. `spin`: both sides spin on the word; `futex`: both sleep on it with the
 // shared futex and wake each other; `futex-spin`: as a channel's `block` waits, a spin
-// of at most 2 us (BLOCK_SPIN_NS in lib/channel_wait.ts), then the channel's sleep
+// of at most 2 us (BLOCK_SPIN_NS in lib/channel/wait.ts), then the channel's sleep
 // protocol (a sleeping flag and a futex word per direction, woken only when the flag
 // is raised). Prints the mean round trip in ns.
 //   channel_pingpong spin|futex|futex-spin [round_trips]
@@ -41,7 +41,7 @@ static void await_value(unsigned v, struct sleeper *s) {
       for (int i = 0; i < 16; i++)
         if (atomic_load(word) == v) return;
     } while (now_ns() < end);
-    // lib/channel_wait.ts: the word before the flag, then the re-check.
+    // lib/channel/wait.ts: the word before the flag, then the re-check.
     while (atomic_load(word) != v) {
       unsigned expected = atomic_load(&s->seq);
       atomic_store(&s->flag, 1);

@@ -139,8 +139,8 @@ export interface MqAttributes {
   currentMessages: number;
 }
 
-// dist/cjs/native.js -> package root, where build/ and prebuilds/ live.
+// dist/cjs/addon/native.js -> package root, where build/ and prebuilds/ live.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => unknown;
 
-export const native = load(path.join(__dirname, '..', '..')) as NativeBinding;
+export const native = load(path.join(__dirname, '..', '..', '..')) as NativeBinding;

@@ -3,10 +3,10 @@
 // doctor` renders it, and programs can call diagnose() for health checks.
 import * as fs from 'node:fs';
 
-import { type MemoryCgroup } from './cgroup';
-import { detectKubernetes, type KubernetesInfo } from './kubernetes';
-import { DEFAULT_SHM_DIR, emptyDirSnippet, formatBytes, mebibytes, probeLimits, probeShm, type MqueueLimits, type SysvLimits } from './limits';
-import { shmUsable } from './usability';
+import { type MemoryCgroup } from '../platform/cgroup';
+import { detectKubernetes, type KubernetesInfo } from '../platform/kubernetes';
+import { DEFAULT_SHM_DIR, emptyDirSnippet, formatBytes, mebibytes, probeLimits, probeShm, type MqueueLimits, type SysvLimits } from '../capacity/limits';
+import { shmUsable } from '../platform/usability';
 
 export const DOCTOR_SCHEMA_VERSION = 1;
 /** The share of the smallest container memory limit a Memory emptyDir should get. */

@@ -5,10 +5,10 @@
 // layout's business; these functions look at the whole file.
 import * as fs from 'node:fs';
 
-import { removeBell } from './bell';
-import { SystemError, sys } from './errors';
-import { heldLocks } from './liveness';
-import { native } from './native';
+import { removeBell } from '../channel/bell';
+import { SystemError, sys } from '../core/errors';
+import { heldLocks } from '../liveness/presence';
+import { native } from '../addon/native';
 
 // Lock offsets are exact JavaScript numbers: every participant's byte lies below this.
 export const LOCK_SPACE = 2 ** 53;

@@ -3,9 +3,9 @@
 // before the kernel answers with SIGBUS or the OOM killer.
 import * as fs from 'node:fs';
 
-import { memoryCgroup, type MemoryCgroup } from './cgroup';
-import { CapacityError } from './errors';
-import { mountOf } from './mountinfo';
+import { memoryCgroup, type MemoryCgroup } from '../platform/cgroup';
+import { CapacityError } from '../core/errors';
+import { mountOf } from '../platform/mountinfo';
 
 export const DEFAULT_SHM_DIR = '/dev/shm';
 /** The size container runtimes (Docker, containerd, CRI-O) give /dev/shm. */

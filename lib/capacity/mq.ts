@@ -3,7 +3,7 @@
 // All of it mirrors ipc/mqueue.c (mq_attr_ok, mqueue_get_inode, mqueue_create_attr).
 import * as fs from 'node:fs';
 
-import { MqueueLimitError, SystemError } from './errors';
+import { MqueueLimitError, SystemError } from '../core/errors';
 import { formatBytes, probeMqueue, type MqueueLimits } from './limits';
 
 /** Above msg_max / msgsize_max only with CAP_SYS_RESOURCE, and never above these. */

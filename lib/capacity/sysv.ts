@@ -4,11 +4,11 @@
 // and the fix instead of a bare EINVAL, ENOSPC or an OOM kill.
 import * as fs from 'node:fs';
 
-import { memoryCgroup, type MemoryCgroup } from './cgroup';
-import { SysVCapacityError, type SysVCapacity } from './errors';
+import { memoryCgroup, type MemoryCgroup } from '../platform/cgroup';
+import { SysVCapacityError, type SysVCapacity } from '../core/errors';
 import { formatBytes, mebibytes, probeSysv } from './limits';
-import { native } from './native';
-import { listSegments, type SysVSegmentInfo } from './sysv_list';
+import { native } from '../addon/native';
+import { listSegments, type SysVSegmentInfo } from '../platform/sysv_list';
 
 const SYSCTL_HINT =
   'In Kubernetes kernel.shm* are unsafe sysctls: allow them on the kubelet ' +

@@ -5,8 +5,8 @@
 // the FIFO's inode in the header, and openers take only that FIFO. The bell only speeds
 // waking up; a channel without one works through the futex alone (channel_wait.ts).
 import * as fs from 'node:fs';
-import { AbortError } from './errors';
-import { native, type WatchHandle } from './native';
+import { AbortError } from '../core/errors';
+import { native, type WatchHandle } from '../addon/native';
 
 export const bellPath = (segmentPath: string): string => `${segmentPath}.bell`;
 

@@ -2,9 +2,9 @@
 // messages from one or many producers to one consumer, across processes and the
 // containers of a pod. docs/channel.md describes the layout and the protocol.
 import { Bell, removeBell } from './bell';
-import { awaitMagic } from './magic';
-import { SystemError } from './errors';
-import { ChannelCore } from './channel_core';
+import { awaitMagic } from '../core/magic';
+import { SystemError } from '../core/errors';
+import { ChannelCore } from './core';
 import {
   H,
   HEADER_SIZE,
@@ -18,18 +18,18 @@ import {
   isValidCapacity,
   readHeader,
   type WaitStrategy,
-} from './channel_layout';
-import { Peers } from './channel_peers';
-import { Receiver } from './channel_receiver';
-import { Sender } from './channel_sender';
-import { argType, argValue } from './errors';
-import { DEFAULT_MODE, objectFile, SharedMemory } from './posix_shm';
-import { posixName } from './names';
-import { options, string } from './validate';
+} from './layout';
+import { Peers } from './peers';
+import { Receiver } from './receiver';
+import { Sender } from './sender';
+import { argType, argValue } from '../core/errors';
+import { DEFAULT_MODE, objectFile, SharedMemory } from '../shm/shared_memory';
+import { posixName } from '../core/names';
+import { options, string } from '../core/validate';
 
-export { Sender, Reservation, type SendOptions, type SendAsyncOptions } from './channel_sender';
-export { Receiver, type ReceiveOptions, type ReceiveAsyncOptions, type MessageHandler } from './channel_receiver';
-export type { WaitStrategy } from './channel_layout';
+export { Sender, Reservation, type SendOptions, type SendAsyncOptions } from './sender';
+export { Receiver, type ReceiveOptions, type ReceiveAsyncOptions, type MessageHandler } from './receiver';
+export type { WaitStrategy } from './layout';
 
 export interface ChannelCreateOptions {
   /** Bytes of the ring: a power of two from 4 KiB to 1 GiB. Default 1 MiB. The largest message is capacity / 2 - 8. */

@@ -1,12 +1,12 @@
 // What a Sender and a Receiver of one Channel object share: the views over the
 // segment, the geometry read once at open (never re-read from shared memory), the
 // peers, and the channel's open/closed state.
-import { ChannelCorruptError, SystemError } from './errors';
-import { H, HEADER_SIZE, maxMessageSize, type Geometry, type WaitStrategy } from './channel_layout';
-import type { Peers } from './channel_peers';
-import type { Sleeper } from './channel_wait';
+import { ChannelCorruptError, SystemError } from '../core/errors';
+import { H, HEADER_SIZE, maxMessageSize, type Geometry, type WaitStrategy } from './layout';
+import type { Peers } from './peers';
+import type { Sleeper } from './wait';
 import type { Bell } from './bell';
-import type { MappingHandle } from './native';
+import type { MappingHandle } from '../addon/native';
 
 export class ChannelCore {
   readonly name: string;

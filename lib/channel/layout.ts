@@ -1,8 +1,8 @@
 // The memory layout of a Channel segment (docs/channel.md draws it). Everything here is
 // shared with other processes, possibly in other containers, and so is hostile input:
 // readers validate every field they use against what they read once at open time.
-import { ChannelCorruptError } from './errors';
-import { MAGIC } from './magic';
+import { ChannelCorruptError } from '../core/errors';
+import { MAGIC } from '../core/magic';
 
 export const LAYOUT_VERSION = 2;
 

@@ -1,11 +1,11 @@
-// Who is attached to a channel, and who is still alive (lib/liveness.ts, docs/liveness.md):
+// Who is attached to a channel, and who is still alive (lib/liveness/presence.ts, docs/liveness.md):
 // each participant holds a Presence, an OFD lock on one byte of the segment's file in
 // the channel's region (the consumer at its base, producer slot i at base + 1 + i),
 // which the kernel drops when the process dies however it dies, in any container.
 // Checking a lock is a system call, so it is done only on slow paths (while waiting).
-import { PodshmError, SystemError } from './errors';
-import { CONSUMER_ATTACHED, CONSUMER_CLOSED, H, MAX_PRODUCERS, S, SLOT_SIZE } from './channel_layout';
-import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from './liveness';
+import { PodshmError, SystemError } from '../core/errors';
+import { CONSUMER_ATTACHED, CONSUMER_CLOSED, H, MAX_PRODUCERS, S, SLOT_SIZE } from './layout';
+import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from '../liveness/presence';
 
 const CONSUMER = { base: LIVENESS_REGIONS.channel, slots: 1 };
 const PRODUCERS = { base: LIVENESS_REGIONS.channel + 1, slots: MAX_PRODUCERS };

@@ -3,13 +3,13 @@
 // published lazily (every quarter ring, whenever the consumer has caught up, or at
 // once when a producer sleeps for room), and the consumer learns of new messages from
 // the records themselves, so the fast path reads no line but the ring's.
-import { AbortError, PeerGoneError, SystemError } from './errors';
-import type { ChannelCore } from './channel_core';
-import { H, HEADER_SIZE, PAD, RECORD_FLAGS, RECORD_HEADER, WRITTEN, tagGeneration, tagSlot } from './channel_layout';
-import { PLAIN_LOADS_ORDERED, SLICE_MS, SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
-import { abortSignal, deadlineOf, timeoutMs } from './timeout';
-import type { Presence } from './liveness';
-import { options } from './validate';
+import { AbortError, PeerGoneError, SystemError } from '../core/errors';
+import type { ChannelCore } from './core';
+import { H, HEADER_SIZE, PAD, RECORD_FLAGS, RECORD_HEADER, WRITTEN, tagGeneration, tagSlot } from './layout';
+import { PLAIN_LOADS_ORDERED, SLICE_MS, SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './wait';
+import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
+import type { Presence } from '../liveness/presence';
+import { options } from '../core/validate';
 
 export interface ReceiveOptions {
   /** Milliseconds to wait for a message; ETIMEDOUT after. Default: no limit. */

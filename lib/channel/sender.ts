@@ -2,8 +2,8 @@
 // copy and one Atomics.store (the record's word 0, which publishes it), with no system
 // call and no allocation; the wake-up syscall happens only when the consumer sleeps
 // (channel_wait.ts).
-import { AbortError, PeerGoneError, SystemError, argType } from './errors';
-import type { ChannelCore } from './channel_core';
+import { AbortError, PeerGoneError, SystemError, argType } from '../core/errors';
+import type { ChannelCore } from './core';
 import {
   CONSUMER_CLOSED,
   H,
@@ -17,11 +17,11 @@ import {
   ownerTag,
   tagGeneration,
   tagSlot,
-} from './channel_layout';
-import { SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
-import { abortSignal, deadlineOf, timeoutMs } from './timeout';
-import type { Presence } from './liveness';
-import { integer, options } from './validate';
+} from './layout';
+import { SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './wait';
+import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
+import type { Presence } from '../liveness/presence';
+import { integer, options } from '../core/validate';
 
 export interface SendOptions {
   /** Milliseconds to wait for room when the ring is full; ETIMEDOUT after. Default: no limit. */

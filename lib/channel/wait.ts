@@ -24,9 +24,9 @@
 // open the bell raises the header word `bellOff`, and consumers then sleep on the
 // futex: a ring it could not make would cost the consumer a whole sleep slice.
 import type { Bell } from './bell';
-import { AbortError, SystemError } from './errors';
-import type { WaitStrategy } from './channel_layout';
-import { native, type MappingHandle } from './native';
+import { AbortError, SystemError } from '../core/errors';
+import type { WaitStrategy } from './layout';
+import { native, type MappingHandle } from '../addon/native';
 
 /** The longest `adaptive` spins before it sleeps: about the cost of a futex wake-up here (DESIGN.md 2.5). */
 export const SPIN_NS = 20_000;

@@ -2,7 +2,7 @@
 // into one line that names the command and shows its usage.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { UsageError } from '../errors';
+import { UsageError } from '../core/errors';
 
 type Spec = NonNullable<ParseArgsConfig['options']>;
 

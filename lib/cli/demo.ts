@@ -8,8 +8,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { Channel, type Receiver, type Sender } from '../channel';
-import { UsageError } from '../errors';
+import { Channel, type Receiver, type Sender } from '../channel/channel';
+import { UsageError } from '../core/errors';
 
 export const summary = 'two processes talk through a Channel and a Unix socket: live figures';
 

@@ -2,9 +2,9 @@
 // and the fix. Exit status 0 healthy, 1 warnings, 2 unusable.
 import * as path from 'node:path';
 
-import { diagnose, type DoctorReport } from '../doctor';
-import { UsageError } from '../errors';
-import { formatBytes } from '../limits';
+import { diagnose, type DoctorReport } from '../admin/doctor';
+import { UsageError } from '../core/errors';
+import { formatBytes } from '../capacity/limits';
 import { parse } from './args';
 import { terminalWidth, wrap } from './format';
 

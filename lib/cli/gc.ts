@@ -3,14 +3,14 @@
 // holds a liveness lock (docs/liveness.md) can be judged: channels. A mutex is locked
 // only by its current owner and a semaphore by nobody, so an idle one looks abandoned
 // while processes still have it open; they, and plain objects, are never removed.
-// Nor is an object with a live participant (lib/participants.ts), or one younger than
+// Nor is an object with a live participant (lib/admin/participants.ts), or one younger than
 // --min-age: its creator may not have claimed its place yet.
 import * as path from 'node:path';
 
-import { PodshmError, UsageError } from '../errors';
-import { DEFAULT_SHM_DIR, formatBytes } from '../limits';
-import { removeIfAbandoned } from '../participants';
-import { RECORDS_PARTICIPANTS, listShmObjects, type ObjectKind } from '../shm_objects';
+import { PodshmError, UsageError } from '../core/errors';
+import { DEFAULT_SHM_DIR, formatBytes } from '../capacity/limits';
+import { removeIfAbandoned } from '../admin/participants';
+import { RECORDS_PARTICIPANTS, listShmObjects, type ObjectKind } from '../platform/shm_list';
 import { parse } from './args';
 import { terminalWidth, wrap } from './format';
 

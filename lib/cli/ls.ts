@@ -3,12 +3,12 @@
 // POSIX message queues of the IPC namespace.
 import * as path from 'node:path';
 
-import { UsageError } from '../errors';
-import { DEFAULT_SHM_DIR, formatBytes } from '../limits';
-import { listMessageQueues, type MessageQueueList } from '../mqueue_list';
-import { liveParticipants } from '../participants';
-import { COUNTS_PARTICIPANTS, listShmObjects, type ShmObject } from '../shm_objects';
-import { listSegments } from '../sysv_list';
+import { UsageError } from '../core/errors';
+import { DEFAULT_SHM_DIR, formatBytes } from '../capacity/limits';
+import { listMessageQueues, type MessageQueueList } from '../platform/mq_list';
+import { liveParticipants } from '../admin/participants';
+import { COUNTS_PARTICIPANTS, listShmObjects, type ShmObject } from '../platform/shm_list';
+import { listSegments } from '../platform/sysv_list';
 import { parse } from './args';
 import { table, terminalWidth } from './format';
 import { userName } from './users';
@@ -21,7 +21,7 @@ export const LS_SCHEMA_VERSION = 1;
 export interface ListedObject extends Omit<ShmObject, 'mode'> {
   owner: string;
   mode: string;
-  /** Live participants (lib/participants.ts) of a kind that takes liveness locks; null for any other object (a semaphore records nobody) or when it cannot be checked. */
+  /** Live participants (lib/admin/participants.ts) of a kind that takes liveness locks; null for any other object (a semaphore records nobody) or when it cannot be checked. */
   live: number | null;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The podshm command: each subcommand lives in its own module, loaded on demand.
-import { PodshmError } from '../errors';
+import { PodshmError } from '../core/errors';
 
 type Command = { run(args: string[]): Promise<number> | number; summary: string };
 

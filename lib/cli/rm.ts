@@ -4,14 +4,14 @@
 // segment removed while attached lives on until its last detach, so it needs no check.)
 import * as path from 'node:path';
 
-import { PodshmError, SystemError, UsageError } from '../errors';
-import { DEFAULT_SHM_DIR } from '../limits';
-import { posixName } from '../names';
-import { removeBell } from '../bell';
-import { liveParticipants, removeIfAbandoned } from '../participants';
-import { SharedMemory } from '../posix_shm';
-import { RECORDS_PARTICIPANTS, objectKind } from '../shm_objects';
-import { SysVSharedMemory, type SysVTarget } from '../sysv';
+import { PodshmError, SystemError, UsageError } from '../core/errors';
+import { DEFAULT_SHM_DIR } from '../capacity/limits';
+import { posixName } from '../core/names';
+import { removeBell } from '../channel/bell';
+import { liveParticipants, removeIfAbandoned } from '../admin/participants';
+import { SharedMemory } from '../shm/shared_memory';
+import { RECORDS_PARTICIPANTS, objectKind } from '../platform/shm_list';
+import { SysVSharedMemory, type SysVTarget } from '../shm/sysv';
 import { parse } from './args';
 
 export const summary = 'remove shm objects (not ones in use) and System V segments';

@@ -2,11 +2,11 @@
 // ls, gc) and openers can tell what an object is and refuse what it is not.
 // Little-endian ASCII tags; add one here for each new layout.
 export const MAGIC = {
-  // 'PSHC': a Channel ring (lib/channel.ts)
+  // 'PSHC': a Channel ring (lib/channel/channel.ts)
   channel: 0x43485350,
-  // 'PSHS': a named Semaphore's segment (lib/semaphore.ts)
+  // 'PSHS': a named Semaphore's segment (lib/sync/semaphore.ts)
   semaphore: 0x53485350,
-  // 'PSHM': a named Mutex's segment (lib/mutex.ts)
+  // 'PSHM': a named Mutex's segment (lib/sync/mutex.ts)
   mutex: 0x4d485350,
 } as const;
 

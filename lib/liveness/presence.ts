@@ -4,18 +4,18 @@
 // kernel drops the lock when that process dies however it dies, and any process that
 // can open the file sees the same lock, whatever its PID namespace.
 
-import { SystemError, sys } from './errors';
-import { native } from './native';
-import { integer, options } from './validate';
+import { SystemError, sys } from '../core/errors';
+import { native } from '../addon/native';
+import { integer, options } from '../core/validate';
 
 /**
  * Lock-offset regions, one per kind of participant, so uses never collide. Offsets
  * stay below 2^53 (exact in a JavaScript number) and above any data size.
  */
 export const LIVENESS_REGIONS = {
-  /** Mutex owner tokens (lib/mutex.ts): 2^30 one-byte slots. */
+  /** Mutex owner tokens (lib/sync/mutex.ts): 2^30 one-byte slots. */
   mutexOwner: 2 ** 52,
-  /** Channel participants (lib/channel.ts). */
+  /** Channel participants (lib/channel/channel.ts). */
   channel: 2 ** 51,
 } as const;
 

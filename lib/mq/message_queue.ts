@@ -6,12 +6,12 @@ import { constants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { types } from 'node:util';
 
-import { argType, argValue, SystemError, sys } from './errors';
-import { checkQueueLimits, defaultAttributes, explainCreateError, MQ_PRIO_MAX } from './mq_limits';
-import { posixName } from './names';
-import { deadlineOf, remaining } from './timeout';
-import { native, type WatchHandle } from './native';
-import { boolean, fileMode, integer, options } from './validate';
+import { argType, argValue, SystemError, sys } from '../core/errors';
+import { checkQueueLimits, defaultAttributes, explainCreateError, MQ_PRIO_MAX } from '../capacity/mq';
+import { posixName } from '../core/names';
+import { deadlineOf, remaining } from '../core/timeout';
+import { native, type WatchHandle } from '../addon/native';
+import { boolean, fileMode, integer, options } from '../core/validate';
 import { WaitList, type Entry } from './wait_list';
 
 export interface MessageQueueOptions {

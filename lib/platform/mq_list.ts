@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { readQueues, type MessageQueue } from './mqueue_view';
+import { readQueues, type MessageQueue } from './mq_view';
 
 export { type MessageQueue };
 
@@ -27,7 +27,7 @@ function privateView(): MessageQueue[] {
   try {
     const r = spawnSync(
       'unshare',
-      ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t mqueue podshm-ls "$1" && exec "$2" "$3" "$1"', 'sh', mountPoint, process.execPath, path.join(__dirname, 'mqueue_view.js')],
+      ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t mqueue podshm-ls "$1" && exec "$2" "$3" "$1"', 'sh', mountPoint, process.execPath, path.join(__dirname, 'mq_view.js')],
       { encoding: 'utf8', timeout: 10_000 },
     );
     if (r.error) throw r.error;

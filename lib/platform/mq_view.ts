@@ -1,5 +1,5 @@
 // Reads the queues of an mqueue filesystem mount. Also run as a script by
-// mqueue_list.ts inside a private mount namespace: `node mqueue_view.js DIR` prints JSON.
+// mq_list.ts inside a private mount namespace: `node mq_view.js DIR` prints JSON.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 

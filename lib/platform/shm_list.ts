@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { MAGIC } from './magic';
+import { MAGIC } from '../core/magic';
 
 /** 'plain': not a podshm layout; 'unreadable': this user cannot open it to tell. */
 export type ObjectKind = keyof typeof MAGIC | 'plain' | 'unreadable';

@@ -3,7 +3,7 @@
 // so a kernel that adds or moves a column does not shift the others.
 import * as fs from 'node:fs';
 
-import { native, type SysvStat as NativeStat } from './native';
+import { native, type SysvStat as NativeStat } from '../addon/native';
 
 const { SHM_DEST, SHM_LOCKED } = native.sysvConstants;
 

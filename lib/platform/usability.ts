@@ -1,8 +1,8 @@
 // Whether shared memory objects can really be made in a directory: stat says little
 // about read-only mounts, permissions or a full tmpfs, so make an unnamed object there
 // and reserve one page in it, the way SharedMemory.create would, and throw it away.
-import { SystemError, sys } from './errors';
-import { native } from './native';
+import { SystemError, sys } from '../core/errors';
+import { native } from '../addon/native';
 
 /** null when `dir` can hold a new object, else the SystemError that creating one met. */
 export function shmUsable(dir: string): SystemError | null {

@@ -1,12 +1,12 @@
 // Named primitives (Semaphore.open, Mutex.open), each in its own small shared memory
-// object. Layout: Int32 magic (lib/magic.ts), layout version, byte offset of the body,
+// object. Layout: Int32 magic (lib/core/magic.ts), layout version, byte offset of the body,
 // reserved; the body at byte 16. The creator writes the magic last, so an opener that
 // finds it knows the rest is written.
-import { SystemError } from './errors';
-import { awaitMagic } from './magic';
-import { posixName } from './names';
-import { SharedMemory, type CreateOptions } from './posix_shm';
-import { boolean, options } from './validate';
+import { SystemError } from '../core/errors';
+import { awaitMagic } from '../core/magic';
+import { posixName } from '../core/names';
+import { SharedMemory, type CreateOptions } from './shared_memory';
+import { boolean, options } from '../core/validate';
 
 export interface NamedOptions extends Pick<CreateOptions, 'mode' | 'dir'> {
   /** Create it if it does not exist. Default false. */

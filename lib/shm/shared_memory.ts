@@ -3,12 +3,12 @@
 import { constants } from 'node:fs';
 import * as path from 'node:path';
 
-import { SystemError, argValue, sys } from './errors';
-import { checkCapacity, DEFAULT_SHM_DIR, noSpaceError } from './limits';
-import { Mapping } from './mapping';
-import { posixName } from './names';
-import { native } from './native';
-import { boolean, fileMode, integer, options, string } from './validate';
+import { SystemError, argValue, sys } from '../core/errors';
+import { checkCapacity, DEFAULT_SHM_DIR, noSpaceError } from '../capacity/limits';
+import { Mapping } from '../addon/mapping';
+import { posixName } from '../core/names';
+import { native } from '../addon/native';
+import { boolean, fileMode, integer, options, string } from '../core/validate';
 
 export interface CreateOptions {
   /** Permission bits, applied exactly (not filtered by the umask). Default 0o600. */

@@ -4,12 +4,12 @@
 // mounts at /dev/shm. Attached memory is a real SharedArrayBuffer.
 import * as path from 'node:path';
 
-import { argType, argValue, SystemError, sys } from './errors';
-import { Mapping } from './mapping';
-import { native } from './native';
-import { checkAttachCapacity, checkSysVCapacity, populateRefusal, shmgetRefusal } from './sysv_capacity';
-import { fromNative, listSegments, type SysVSegmentInfo, type SysVSegmentStat } from './sysv_list';
-import { boolean, integer, options, string } from './validate';
+import { argType, argValue, SystemError, sys } from '../core/errors';
+import { Mapping } from '../addon/mapping';
+import { native } from '../addon/native';
+import { checkAttachCapacity, checkSysVCapacity, populateRefusal, shmgetRefusal } from '../capacity/sysv';
+import { fromNative, listSegments, type SysVSegmentInfo, type SysVSegmentStat } from '../platform/sysv_list';
+import { boolean, integer, options, string } from '../core/validate';
 
 /** A key: a number (what ftok() returns, or any agreed constant) or 'private' (IPC_PRIVATE). */
 export type SysVKey = number | 'private';

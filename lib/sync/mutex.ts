@@ -1,19 +1,19 @@
 // Robust mutexes on shared memory, across processes and PID namespaces. Layout: one
 // Int32 word, 4-byte aligned: 0 when free, else the owner's token (bits 0-29) plus
 // WAITERS (bit 30) once someone may sleep on it. A token is a liveness slot
-// (lib/liveness.ts) that the owning Mutex object holds an OFD lock on, so a waiter can
+// (lib/liveness/presence.ts) that the owning Mutex object holds an OFD lock on, so a waiter can
 // ask the kernel whether the owner still exists, whatever its PID namespace, and take
 // the mutex over from a dead one (reported like pthread's EOWNERDEAD).
-import { AbortError, CorruptionError, SystemError, argType } from './errors';
-import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from './futex';
-import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from './liveness';
-import { MAGIC } from './magic';
-import type { Mapping } from './mapping';
-import { BODY_OFFSET, openNamed, type NamedOptions } from './named_segment';
-import { posixName } from './names';
-import { SharedMemory } from './posix_shm';
-import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
-import { options } from './validate';
+import { AbortError, CorruptionError, SystemError, argType } from '../core/errors';
+import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from '../wait/futex';
+import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from '../liveness/presence';
+import { MAGIC } from '../core/magic';
+import type { Mapping } from '../addon/mapping';
+import { BODY_OFFSET, openNamed, type NamedOptions } from '../shm/named_segment';
+import { posixName } from '../core/names';
+import { SharedMemory } from '../shm/shared_memory';
+import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
+import { options } from '../core/validate';
 
 /** Memory that is a file, so owners can be checked through locks on it (a SharedMemory). */
 export interface FileMappedMemory extends MappedFile {

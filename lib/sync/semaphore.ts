@@ -3,15 +3,15 @@
 // it. Acquire and release are Atomics on the value; release calls futex wake only when
 // the count says someone waits. A process killed while waiting leaves the count one
 // too high, which costs a needless wake, never a lost one.
-import { BODY_OFFSET, openNamed, type NamedOptions } from './named_segment';
-import { SharedMemory } from './posix_shm';
-import { AbortError, CorruptionError, SystemError } from './errors';
-import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from './futex';
-import type { Mapping } from './mapping';
-import { MAGIC } from './magic';
-import { posixName } from './names';
-import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
-import { integer, options } from './validate';
+import { BODY_OFFSET, openNamed, type NamedOptions } from '../shm/named_segment';
+import { SharedMemory } from '../shm/shared_memory';
+import { AbortError, CorruptionError, SystemError } from '../core/errors';
+import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from '../wait/futex';
+import type { Mapping } from '../addon/mapping';
+import { MAGIC } from '../core/magic';
+import { posixName } from '../core/names';
+import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
+import { integer, options } from '../core/validate';
 
 /** Anything with a mapping: a SharedMemory, or a segment of another kind. */
 export interface MappedMemory {

@@ -4,11 +4,11 @@
 // the per-process waiter thread, which never blocks the event loop.
 import { availableParallelism } from 'node:os';
 
-import { AbortError, SystemError, argType, argValue } from './errors';
-import { Mapping } from './mapping';
-import { native } from './native';
-import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
-import { integer, options } from './validate';
+import { AbortError, SystemError, argType, argValue } from '../core/errors';
+import { Mapping } from '../addon/mapping';
+import { native } from '../addon/native';
+import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
+import { integer, options } from '../core/validate';
 
 export type WaitResult = 'ok' | 'timeout' | 'mismatch';
 

@@ -1,6 +1,6 @@
 // The pure half of the webhook: a Pod in, a JSON Patch (RFC 6902) and warnings out.
 // No I/O, so platform teams can run the same decision in their own admission code.
-import { argValue } from '../errors';
+import { argValue } from '../core/errors';
 import { MiB, formatMiB, parseQuantity } from './quantity';
 
 export const SHM_PATH = '/dev/shm';

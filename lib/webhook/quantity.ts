@@ -2,7 +2,7 @@
 // Kubernetes' own: a decimal number, then a binary suffix (Ki..Ei), a decimal suffix
 // (n u m "" k M G T P E) or an exponent (e9, E-3). There is no uppercase "K": the API
 // server rejects "1K" in a pod, so we do too rather than guess.
-import { argType, argValue } from '../errors';
+import { argType, argValue } from '../core/errors';
 
 const MiB = 1024 * 1024;
 
