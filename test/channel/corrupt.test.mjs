@@ -3,7 +3,7 @@
 // never a crash, a hang, or a read outside the ring.
 import t from 'tap';
 import { Channel, ChannelCorruptError, CorruptionError, SharedMemory } from 'podshm';
-import { node, run, uniqueName } from './helpers.mjs';
+import { node, run, uniqueName } from '../helpers.mjs';
 
 t.test('open refuses a bad magic, version, capacity, layout or flags', async (t) => {
   const cases = [

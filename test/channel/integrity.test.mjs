@@ -3,8 +3,8 @@
 // send/reserve/sendAsync/sendMany mixed, a small ring so that it wraps hundreds of times).
 import t from 'tap';
 import { Channel, PeerGoneError } from 'podshm';
-import { node, uniqueName } from './helpers.mjs';
-import { checker } from './fixtures/channel-messages.mjs';
+import { node, uniqueName } from '../helpers.mjs';
+import { checker } from '../fixtures/channel-messages.mjs';
 
 const CAPACITY = 64 << 10;
 

@@ -3,8 +3,8 @@
 // a producer that died is skipped, and a producer learns that the consumer is gone.
 import t from 'tap';
 import { Channel, PeerGoneError, SharedMemory } from 'podshm';
-import { fixture, node, startUntil, uniqueName } from './helpers.mjs';
-import { checker } from './fixtures/channel-messages.mjs';
+import { fixture, node, startUntil, uniqueName } from '../helpers.mjs';
+import { checker } from '../fixtures/channel-messages.mjs';
 
 // Starts a fixture and resolves once it has printed `line`; the child is killed at teardown.
 const startFixture = (t, script, args, line) => startUntil(t, process.execPath, [fixture(script), ...args], line);

@@ -8,10 +8,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { SharedMemory } from 'podshm';
-import { run, uniqueName } from './helpers.mjs';
+import { run, uniqueName } from '../helpers.mjs';
 
 const require = createRequire(import.meta.url);
-const cli = fileURLToPath(new URL('../dist/cjs/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
 const podshm = (args, opts) => run(process.execPath, [cli, ...args], opts);
 
 /** A page whose first 32-bit word is `magic`: how podshm's layouts (lib/magic.ts) begin. */
@@ -45,7 +45,7 @@ t.test('bad arguments: exit 2 and one clear line', async (t) => {
 });
 
 t.test('every bad argument is a UsageError with the usage, before anything is done', async (t) => {
-  const load = (cmd) => require(fileURLToPath(new URL(`../dist/cjs/cli/${cmd}.js`, import.meta.url)));
+  const load = (cmd) => require(fileURLToPath(new URL(`../../dist/cjs/cli/${cmd}.js`, import.meta.url)));
   for (const [cmd, args, pattern] of [
     ['doctor', ['extra'], /^doctor: .*'extra'.*\(usage: /],
     ['doctor', ['--dir'], /^doctor: Option '--dir <value>' argument missing/],
@@ -187,7 +187,7 @@ t.test("ls lists another user's message queue it cannot read, without its byte c
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'open'), 'QSIZE:12 NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n', { mode: 0o644 });
   fs.writeFileSync(path.join(dir, 'private'), 'QSIZE:99 NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n', { mode: 0o600 });
-  const view = fileURLToPath(new URL('../dist/cjs/platform/mq_view.js', import.meta.url));
+  const view = fileURLToPath(new URL('../../dist/cjs/platform/mq_view.js', import.meta.url));
   const r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, view, dir]);
   t.equal(r.code, 0, r.stderr);
   t.same(JSON.parse(r.stdout).map((q) => [q.name, q.queuedBytes]), [['/open', 12], ['/private', null]]);

@@ -1,9 +1,9 @@
 // The README's first command runs `podshm demo`; this keeps it working.
 import t from 'tap';
 import { readdirSync } from 'node:fs';
-import { run } from './helpers.mjs';
+import { run } from '../helpers.mjs';
 
-const main = new URL('../dist/cjs/cli/main.js', import.meta.url).pathname;
+const main = new URL('../../dist/cjs/cli/main.js', import.meta.url).pathname;
 
 t.test('podshm demo exchanges data between two processes and checks it', async (t) => {
   const r = await run(process.execPath, [main, 'demo', '--seconds', '1'], { timeoutMs: 60_000 });

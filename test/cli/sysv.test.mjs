@@ -2,9 +2,9 @@
 import t from 'tap';
 import { randomInt } from 'node:crypto';
 import { SysVSharedMemory } from 'podshm';
-import { run } from './helpers.mjs';
+import { run } from '../helpers.mjs';
 
-const main = new URL('../dist/cjs/cli/main.js', import.meta.url).pathname;
+const main = new URL('../../dist/cjs/cli/main.js', import.meta.url).pathname;
 const cli = (...args) => run(process.execPath, [main, ...args]);
 
 t.test('podshm ls shows segments with attach counts; podshm rm --sysv removes one', async (t) => {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageQueue } from 'podshm';
-import { fixture, run, uniqueName } from './helpers.mjs';
+import { fixture, run, uniqueName } from '../helpers.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-mq-c-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

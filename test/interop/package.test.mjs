@@ -5,9 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { run } from './helpers.mjs';
+import { run } from '../helpers.mjs';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const npm = 'npm';
 
 t.test('npm pack + npm install --ignore-scripts into an empty project', async (t) => {

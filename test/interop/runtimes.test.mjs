@@ -3,9 +3,9 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { SharedMemory } from 'podshm';
-import { fixture, run, uniqueName } from './helpers.mjs';
+import { fixture, run, uniqueName } from '../helpers.mjs';
 
-const cache = new URL('../.cache/', import.meta.url);
+const cache = new URL('../../.cache/', import.meta.url);
 const runtimes = fs.existsSync(cache)
   ? fs.readdirSync(cache).filter((d) => d.startsWith('node-')).map((d) => new URL(`${d}/bin/node`, cache).pathname)
   : [];

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SysVCapacityError, SysVSharedMemory, ftok } from 'podshm';
-import { fixture } from './helpers.mjs';
+import { fixture } from '../helpers.mjs';
 
 // execFile rather than helpers' run(): these programs never read stdin, and a write
 // to a stdin that is already gone raises EPIPE.

@@ -2,7 +2,7 @@
 // ends with a queue left open, queues are collected without close().
 import t from 'tap';
 import { MessageQueue } from 'podshm';
-import { fixture, node, run, uniqueName } from './helpers.mjs';
+import { fixture, node, run, uniqueName } from '../helpers.mjs';
 
 const name = uniqueName('mq-life');
 MessageQueue.open(name, { create: true }).close();

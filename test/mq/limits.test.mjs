@@ -4,7 +4,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import { MessageQueue, MqueueLimitError, mqueueQueueBytes, probeLimits } from 'podshm';
-import { fixture, run, uniqueName } from './helpers.mjs';
+import { fixture, run, uniqueName } from '../helpers.mjs';
 
 const probe = await run('unshare', ['--ipc', 'true']).catch((err) => ({ code: -1, stderr: String(err) }));
 if (process.getuid() !== 0 || probe.code !== 0) {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { MessageQueue, SystemError } from 'podshm';
-import { node, fixture, run, uniqueName } from './helpers.mjs';
+import { node, fixture, run, uniqueName } from '../helpers.mjs';
 import { spawn } from 'node:child_process';
 
 // tap puts a loader in NODE_OPTIONS (even for children) that writes files another user may not.

@@ -1,8 +1,8 @@
 // Scenario 3: asking for more than the container's tmpfs holds is a CapacityError with
 // the numbers, and both containers live on (no SIGBUS, nothing half-made left behind).
 import t from 'tap';
-import { fixture, uniqueName } from './helpers.mjs';
-import { ask, MiB, podSupport, RUNTIME_SHM, startPod } from './pod.mjs';
+import { fixture, uniqueName } from '../helpers.mjs';
+import { ask, MiB, podSupport, RUNTIME_SHM, startPod } from '../pod.mjs';
 
 const why = podSupport();
 

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { fixture, uniqueName } from './helpers.mjs';
-import { ask, MiB, podSupport, startPod } from './pod.mjs';
+import { fixture, uniqueName } from '../helpers.mjs';
+import { ask, MiB, podSupport, startPod } from '../pod.mjs';
 
 const why = podSupport({ cgroup: true });
 

@@ -2,8 +2,8 @@
 // the consumer's bell (a FIFO beside the segment) rings across the containers, and
 // streams from two producers in the other container arrive complete and in order.
 import t from 'tap';
-import { fixture, uniqueName } from './helpers.mjs';
-import { MiB, podSupport, startPod } from './pod.mjs';
+import { fixture, uniqueName } from '../helpers.mjs';
+import { MiB, podSupport, startPod } from '../pod.mjs';
 
 const why = podSupport();
 

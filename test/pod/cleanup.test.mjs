@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import t from 'tap';
-import { fixture, run } from './helpers.mjs';
-import { MiB, podSupport, startPod } from './pod.mjs';
+import { fixture, run } from '../helpers.mjs';
+import { MiB, podSupport, startPod } from '../pod.mjs';
 
 const why = podSupport({ cgroup: true });
 
@@ -82,7 +82,7 @@ t.test('a SIGKILLed runner takes its pod along', { skip: why ?? false }, async (
 });
 
 t.test('without root, podSupport() gives the reason to skip', { skip: process.getuid() === 0 ? false : 'needs root to drop it' }, async (t) => {
-  const podModule = new URL('./pod.mjs', import.meta.url).href;
+  const podModule = new URL('../pod.mjs', import.meta.url).href;
   // env clears NODE_OPTIONS: tap's instrumentation would write its records as root's files.
   const r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'env', 'NODE_OPTIONS=', process.execPath, '--input-type=module', '-e',
     `import(${JSON.stringify(podModule)}).then((m) => console.log(JSON.stringify([m.podSupport(), m.podSupport({ cgroup: true })])))`,

@@ -2,8 +2,8 @@
 // POSIX shm object made in one is not there in the other; System V segments and POSIX
 // message queues live in the pod's IPC namespace and are shared.
 import t from 'tap';
-import { fixture, uniqueName } from './helpers.mjs';
-import { ask, podSupport, startPod } from './pod.mjs';
+import { fixture, uniqueName } from '../helpers.mjs';
+import { ask, podSupport, startPod } from '../pod.mjs';
 
 const why = podSupport();
 

@@ -5,11 +5,11 @@
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import YAML from 'yaml';
-import { run } from './helpers.mjs';
-import { MiB, podSupport, RUNTIME_SHM, startPod } from './pod.mjs';
+import { run } from '../helpers.mjs';
+import { MiB, podSupport, RUNTIME_SHM, startPod } from '../pod.mjs';
 
 const why = podSupport({ cgroup: true });
-const cli = fileURLToPath(new URL('../dist/cjs/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
 // Kernel defaults of a new IPC namespace.
 const FRESH_MQUEUE = { msgMax: 10, msgsizeMax: 8192, queuesMax: 256 };
 

@@ -2,8 +2,8 @@
 // objects are shared, each side sees what the other wrote, and the pod's tmpfs (not the
 // runtime's 64 MiB) bounds them.
 import t from 'tap';
-import { fixture, uniqueName } from './helpers.mjs';
-import { ask, MiB, podSupport, startPod } from './pod.mjs';
+import { fixture, uniqueName } from '../helpers.mjs';
+import { ask, MiB, podSupport, startPod } from '../pod.mjs';
 
 const why = podSupport();
 

@@ -3,11 +3,11 @@
 // what a live one uses, and nothing that is not a podshm object.
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { fixture, uniqueName } from './helpers.mjs';
-import { ask, MiB, podSupport, startPod } from './pod.mjs';
+import { fixture, uniqueName } from '../helpers.mjs';
+import { ask, MiB, podSupport, startPod } from '../pod.mjs';
 
 const why = podSupport();
-const cli = fileURLToPath(new URL('../dist/cjs/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
 const CHANNEL_MAGIC = 0x43485350;
 const MUTEX_MAGIC = 0x4d485350;
 

@@ -6,11 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { fixture, uniqueName } from './helpers.mjs';
-import { ask, MiB, podSupport, startPod } from './pod.mjs';
+import { fixture, uniqueName } from '../helpers.mjs';
+import { ask, MiB, podSupport, startPod } from '../pod.mjs';
 
 const why = podSupport();
-const cli = fileURLToPath(new URL('../dist/cjs/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
 const CHANNEL_MAGIC = 0x43485350;
 
 function compileMqsend(t) {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { probeLimits } from 'podshm';
-import { fixture, run, uniqueName } from './helpers.mjs';
+import { fixture, run, uniqueName } from '../helpers.mjs';
 
 const MiB = 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
@@ -77,7 +77,7 @@ t.test('in a container-sized 64 MiB /dev/shm', async (t) => {
   });
 
   t.test("doctor: a 64 MiB Memory emptyDir (mounted from 'tmpfs') is not taken for the runtime's default", async (t) => {
-    const cli = new URL('../dist/cjs/cli/main.js', import.meta.url).pathname;
+    const cli = new URL('../../dist/cjs/cli/main.js', import.meta.url).pathname;
     for (const [source, runtimeDefault] of [['shm', true], ['tmpfs', false]]) {
       const script = `mount -t tmpfs -o size=64m ${source} /dev/shm && exec "${process.execPath}" "${cli}" doctor --json`;
       const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);

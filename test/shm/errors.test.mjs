@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { SharedMemory, SystemError } from 'podshm';
-import { node, uniqueName } from './helpers.mjs';
+import { node, uniqueName } from '../helpers.mjs';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -101,7 +101,7 @@ t.test('a non-memory directory works too, without memory capacity checks', async
 });
 
 t.test('the raw binding refuses numbers that would turn into other numbers', async (t) => {
-  const { rawBinding } = await import('./helpers.mjs');
+  const { rawBinding } = await import('../helpers.mjs');
   t.throws(() => rawBinding.closeFd(2 ** 32 + 1), RangeError, '2**32 + 1 is not fd 1');
   t.throws(() => rawBinding.closeFd(-1), RangeError);
   t.throws(() => rawBinding.closeFd(1.5), RangeError);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { SharedMemory, SystemError } from 'podshm';
-import { node, uniqueName } from './helpers.mjs';
+import { node, uniqueName } from '../helpers.mjs';
 
 t.test('a second process reads what the first wrote, through a real SharedArrayBuffer', async (t) => {
   const name = uniqueName('xproc');

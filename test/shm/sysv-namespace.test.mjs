@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { CapacityError, SysVCapacityError, SysVSharedMemory, probeLimits } from 'podshm';
-import { fixture } from './helpers.mjs';
+import { fixture } from '../helpers.mjs';
 
 const exec = promisify(execFile);
 const uniqueKey = () => randomInt(1, 2 ** 31 - 1);

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { SysVSharedMemory, SystemError } from 'podshm';
-import { fixture, node } from './helpers.mjs';
+import { fixture, node } from '../helpers.mjs';
 
 // Keys are machine-wide in the IPC namespace, and other runs share it: pick at random.
 const uniqueKey = () => randomInt(1, 2 ** 31 - 1);
@@ -295,7 +295,7 @@ t.test('the buffer is shared with worker threads without a copy', async (t) => {
 });
 
 t.test('the raw binding refuses foreign handles instead of crashing', async (t) => {
-  const { rawBinding: _native } = await import('./helpers.mjs');
+  const { rawBinding: _native } = await import('../helpers.mjs');
   t.throws(() => _native.shmPopulate({}), TypeError);
   t.throws(() => _native.shmAttach('1'), TypeError);
   t.throws(() => _native.shmGet(1, -1, 0), RangeError);

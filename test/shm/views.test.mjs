@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { SharedMemory, backend } from 'podshm';
-import { fixture, run, uniqueName } from './helpers.mjs';
+import { fixture, run, uniqueName } from '../helpers.mjs';
 
 t.test('the buffer is a real SharedArrayBuffer that worker_threads share without copying', async (t) => {
   t.match(backend, /^(node-api|v8)$/);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { SharedMemory, FutexWord } from 'podshm';
-import { fixture, node, rawBinding as _native, uniqueName } from './helpers.mjs';
+import { fixture, node, rawBinding as _native, uniqueName } from '../helpers.mjs';
 
 function segment(t, size = 4096) {
   const shm = SharedMemory.create(uniqueName('futex'), size);
@@ -178,7 +178,7 @@ t.test('a Worker with pending async waits is terminated and ends cleanly (its wa
   const { Worker } = await import('node:worker_threads');
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
-    const { SharedMemory, FutexWord } = require(${JSON.stringify(new URL('../dist/cjs/index.js', import.meta.url).pathname)});
+    const { SharedMemory, FutexWord } = require(${JSON.stringify(new URL('../../dist/cjs/index.js', import.meta.url).pathname)});
     const shm = SharedMemory.open(workerData);
     const w = new FutexWord(shm.mapping, 0);
     w.waitAsync(0).then((r) => parentPort.postMessage('first ' + r));

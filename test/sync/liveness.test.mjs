@@ -2,8 +2,8 @@ import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { SharedMemory } from 'podshm';
-import { internal } from './internal.mjs';
-import { fixture, uniqueName } from './helpers.mjs';
+import { internal } from '../internal.mjs';
+import { fixture, uniqueName } from '../helpers.mjs';
 
 const { Presence, LivenessProbe, liveSlots, isAlive, LIVENESS_REGIONS } = internal('liveness/presence');
 const { liveParticipants, removeIfAbandoned } = internal('admin/participants');

@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { SharedMemory, Semaphore, Mutex, CorruptionError } from 'podshm';
-import { fixture, node, rawBinding as _native, startUntil, uniqueName } from './helpers.mjs';
+import { fixture, node, rawBinding as _native, startUntil, uniqueName } from '../helpers.mjs';
 
 function segment(t, size = 4096, opts) {
   const shm = SharedMemory.create(uniqueName('sync'), size, opts);

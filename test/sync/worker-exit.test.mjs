@@ -3,7 +3,7 @@
 // And a Worker that ends without closing what it holds must look gone to its peers.
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
-import { node, uniqueName } from './helpers.mjs';
+import { node, uniqueName } from '../helpers.mjs';
 
 for (const kind of ['semaphore', 'mq']) {
   t.test(`${kind}: terminate() ends a Worker blocked for ever`, async (t) => {
@@ -21,7 +21,7 @@ for (const kind of ['semaphore', 'mq']) {
 
 t.test('a wait longer than one native slice still ends as a timeout, not as a spurious answer', async (t) => {
   const { FutexWord, MessageQueue, SharedMemory, Semaphore } = await import('podshm');
-  const { uniqueName } = await import('./helpers.mjs');
+  const { uniqueName } = await import('../helpers.mjs');
   const name = uniqueName('slices');
   const q = MessageQueue.open(name, { create: true, maxMessages: 1, messageSize: 16 });
   t.teardown(() => {

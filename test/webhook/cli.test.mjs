@@ -2,7 +2,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { request } from 'node:https';
-import { hasOpenssl, json, makeCert, review, runCli, send, startWebhook, tempDir } from './fixtures/webhook-lib.mjs';
+import { hasOpenssl, json, makeCert, review, runCli, send, startWebhook, tempDir } from '../fixtures/webhook-lib.mjs';
 
 if (!hasOpenssl) {
   t.plan(0, 'openssl is not installed (Debian package openssl)');

@@ -21,9 +21,9 @@ import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistr
 import { Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer';
 import { Certificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate';
 import { mutatePod, reviewAdmission } from 'podshm/webhook';
-import { hasOpenssl, json, review, startWebhook, tempDir } from './fixtures/webhook-lib.mjs';
+import { hasOpenssl, json, review, startWebhook, tempDir } from '../fixtures/webhook-lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const models = {
   'v1/Namespace': Namespace,
   'v1/ServiceAccount': ServiceAccount,

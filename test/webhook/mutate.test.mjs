@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import { mutatePod, parseQuantity, reviewAdmission } from 'podshm/webhook';
-import { fixture } from './helpers.mjs';
+import { fixture } from '../helpers.mjs';
 
 const Mi = 1024 * 1024;
 const deploymentReview = JSON.parse(readFileSync(fixture('webhook-review-deployment.json'), 'utf8'));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import jsonpatch from 'fast-json-patch';
 import { Pod } from 'kubernetes-models/v1/Pod';
-import { closedWithin, hasOpenssl, json, makeCert, peerFingerprint, review, secretVolume, send, startWebhook, swapData, tempDir } from './fixtures/webhook-lib.mjs';
+import { closedWithin, hasOpenssl, json, makeCert, peerFingerprint, review, secretVolume, send, startWebhook, swapData, tempDir } from '../fixtures/webhook-lib.mjs';
 
 if (!hasOpenssl) {
   t.plan(0, 'openssl is not installed (Debian package openssl)');

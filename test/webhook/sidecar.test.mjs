@@ -4,9 +4,9 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as podshm from 'podshm';
-import { uniqueName } from './helpers.mjs';
+import { uniqueName } from '../helpers.mjs';
 
-const dir = fileURLToPath(new URL('../examples/sidecar/', import.meta.url));
+const dir = fileURLToPath(new URL('../../examples/sidecar/', import.meta.url));
 
 function start(script, env) {
   const child = spawn(process.execPath, [script], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
