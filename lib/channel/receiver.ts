@@ -6,7 +6,9 @@
 import { AbortError, PeerGoneError, SystemError } from '../core/errors';
 import type { ChannelCore } from './core';
 import { H, HEADER_SIZE, PAD, RECORD_FLAGS, RECORD_HEADER, WRITTEN, tagGeneration, tagSlot } from './layout';
-import { PLAIN_LOADS_ORDERED, SLICE_MS, SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './wait';
+import { PLAIN_LOADS_ORDERED, wake, waitAsync, waitSync, type WaitPlan } from './wait';
+import { SLICE_MS } from '../wait/loop';
+import { SpinBudget } from '../wait/spin';
 import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
 import { options } from '../core/validate';

@@ -18,7 +18,8 @@ import {
   tagGeneration,
   tagSlot,
 } from './layout';
-import { SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './wait';
+import { wake, waitAsync, waitSync, type WaitPlan } from './wait';
+import { SpinBudget } from '../wait/spin';
 import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
 import { integer, options } from '../core/validate';

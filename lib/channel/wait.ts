@@ -27,19 +27,16 @@ import type { Bell } from './bell';
 import { AbortError, SystemError } from '../core/errors';
 import type { WaitStrategy } from './layout';
 import { native, type MappingHandle } from '../addon/native';
+import { SLICE_MS, futexSleep, runAsync, runSync, type Sleep, type WaitOp } from '../wait/loop';
+import { spinFor, type SpinBudget } from '../wait/spin';
 
-/** The longest `adaptive` spins before it sleeps: about the cost of a futex wake-up here (DESIGN.md 2.5). */
-export const SPIN_NS = 20_000;
-const MIN_SPIN_NS = 500;
 /**
  * How long `block` checks before it sleeps: a peer that is running answers a small
  * message within about a microsecond, and the sleep and wake-up this saves cost 10 to
- * 25 µs here, so a round trip whose answer comes that soon never sleeps (docs/channel.md,
+ * 25 µs here, so a round trip whose answer comes that soon never sleeps (docs/performance.md,
  * Targets). It bounds the CPU an idle `block` side burns to this per wait.
  */
 export const BLOCK_SPIN_NS = 2_000;
-/** Longest single sleep: how soon a peer that died without a word is noticed. */
-export const SLICE_MS = 100;
 
 /**
  * Whether a plain load that follows an Atomics.store is ordered after it. V8 makes
@@ -78,32 +75,6 @@ export function wake(s: Sleeper): void {
   native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
 }
 
-// A wait longer than this means the peer was not running (about a scheduler time slice).
-const PEER_AWAY_MS = 1;
-
-/**
- * One waiting side's spin budget, adapted as an adaptive mutex adapts its own: doubled
- * (up to SPIN_NS) when the peer answers while it runs, halved when a wait shows it was
- * not running. When there are more runnable processes than cores the peer is often off
- * its core for a time slice, and spinning against it only delays it; the budget then
- * shrinks. A wait that ended in a sleep still counts as answered if it took less than
- * PEER_AWAY_MS: judging it by the spin alone would keep a budget that had shrunk below
- * the peer's usual answer time shrunk for ever, every wait paying a sleep and a wake-up
- * (20 to 100 µs here) for an answer that a spin would have caught.
- */
-export class SpinBudget {
-  ns = SPIN_NS;
-  /** The spin saw what it waited for. */
-  hit(): void {
-    this.ns = Math.min(SPIN_NS, this.ns * 2);
-  }
-  /** The spin gave up, and the whole wait took `waitedMs`. */
-  slept(waitedMs: number): void {
-    if (waitedMs < PEER_AWAY_MS) this.hit();
-    else this.ns = Math.max(MIN_SPIN_NS, this.ns / 2);
-  }
-}
-
 export interface WaitPlan<T> {
   /** Returns the result, or undefined if not ready yet. May throw (corruption). */
   attempt(): T | undefined;
@@ -129,24 +100,18 @@ function spinMs(plan: WaitPlan<unknown>): number {
 
 /** Spins on attempt(); returns its result, or undefined when the strategy says to sleep instead. */
 function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
-  const start = performance.now();
-  let lastPeerCheck = start;
-  for (let i = 1; ; i++) {
-    const r = plan.attempt();
-    if (r !== undefined) return r;
-    if ((i & 15) !== 0) continue;
-    const now = performance.now();
+  let lastPeerCheck = performance.now();
+  return spinFor(plan.attempt, budgetMs, (now) => {
     if (now >= plan.deadline) {
       // A peer that has gone is the better answer than a timeout (so does a sleep's end).
       plan.checkPeer();
       throw timedOut(plan);
     }
-    if (now - start >= budgetMs) return undefined;
     if (now - lastPeerCheck >= SLICE_MS) {
       plan.checkPeer();
       lastPeerCheck = now;
     }
-  }
+  });
 }
 
 /** Blocks this thread until attempt() succeeds, the deadline passes (ETIMEDOUT) or the peer goes (checkPeer throws). */
@@ -157,30 +122,9 @@ export function waitSync<T>(plan: WaitPlan<T>): T {
     plan.budget.hit();
     return r;
   }
-  const slept = sleepSync(plan);
+  const slept = runSync(sleep(plan, false));
   plan.budget.slept(performance.now() - start);
   return slept;
-}
-
-function sleepSync<T>(plan: WaitPlan<T>): T {
-  const { i32, handle, flag, seq } = plan.sleeper;
-  for (;;) {
-    // The word first (see the top of this file). The flag is raised before every
-    // sleep and cleared by the waker (never by us: another sleeper of the same
-    // direction may have raised it too).
-    const expected = Atomics.load(i32, seq);
-    Atomics.store(i32, flag, ON_FUTEX);
-    let r = plan.attempt();
-    if (r === undefined) {
-      const left = plan.deadline - performance.now();
-      if (left > 0) native.futexWait(handle, seq << 2, expected >>> 0, Math.ceil(Math.min(left, SLICE_MS)));
-      r = plan.attempt();
-    }
-    if (r !== undefined) return r;
-    // Woken without what we wait for, or a slice ended: a peer may have gone.
-    plan.checkPeer();
-    if (performance.now() >= plan.deadline) throw timedOut(plan);
-  }
 }
 
 /** The same without blocking the event loop: a short spin, then the bell or the per-process waiter thread. */
@@ -193,46 +137,40 @@ export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | unde
     plan.budget.hit();
     return r;
   }
-  const slept = await sleepAsyncUntil(plan, signal);
+  const slept = await runAsync(sleep(plan, true), signal);
   plan.budget.slept(performance.now() - start);
   return slept;
 }
 
-async function sleepAsyncUntil<T>(plan: WaitPlan<T>, signal: AbortSignal | undefined): Promise<T> {
+/**
+ * The sleep loop, for either driver (lib/wait/loop.ts). Each sleep is at most SLICE_MS,
+ * so that a peer that died without a word is noticed. On the event loop, a consumer
+ * whose bell works sleeps on the bell; a late ring for an earlier message stays in the
+ * FIFO, so the bell, like the word, ends this sleep at once. A sleep that ends 'closed'
+ * (this process closed the channel) is followed by an attempt, which reports it.
+ */
+function* sleep<T>(plan: WaitPlan<T>, onEventLoop: boolean): WaitOp<T> {
   const { i32, handle, flag, seq, bell, bellOff } = plan.sleeper;
   for (;;) {
-    if (signal?.aborted) throw new AbortError(signal.reason);
-    const onBell = bell !== null && !bell.closed && Atomics.load(i32, bellOff) === 0;
-    // As in sleepSync(). A late ring for an earlier message stays in the FIFO, so the
-    // bell, like the word, wakes this sleep at once.
+    const onBell = onEventLoop && bell !== null && !bell.closed && Atomics.load(i32, bellOff) === 0;
+    // The word first (see the top of this file). The flag is raised before every
+    // sleep and cleared by the waker (never by us: another sleeper of the same
+    // direction may have raised it too).
     const expected = Atomics.load(i32, seq);
     Atomics.store(i32, flag, onBell ? ON_BELL : ON_FUTEX);
     let r = plan.attempt();
     if (r === undefined) {
       const left = plan.deadline - performance.now();
       const ms = Math.ceil(Math.min(left, SLICE_MS));
-      if (left > 0) await (onBell ? bell.sleep(ms, signal) : sleepAsync(handle, seq << 2, expected >>> 0, ms, signal));
+      if (left > 0) {
+        const s: Sleep = onBell ? { on: 'event', target: bell, ms } : futexSleep(i32, seq, handle, expected, ms);
+        yield s;
+      }
       r = plan.attempt();
     }
     if (r !== undefined) return r;
+    // Woken without what we wait for, or a slice ended: a peer may have gone.
     plan.checkPeer();
     if (performance.now() >= plan.deadline) throw timedOut(plan);
   }
-}
-
-function sleepAsync(handle: MappingHandle, offset: number, expected: number, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      native.cancelWait(id);
-      reject(new AbortError(signal!.reason));
-    };
-    // 'closed' (this process closed the channel) resolves too: the caller's next
-    // attempt reports the closed channel.
-    const id = native.waitAsync(handle, offset, expected, ms, (result) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (result === 'error') reject(new SystemError('ENOSYS', 'futex_waitv', undefined, 'asynchronous waits need Linux 5.16 or later'));
-      else resolve();
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

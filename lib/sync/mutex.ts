@@ -13,6 +13,7 @@ import { BODY_OFFSET, openNamed, type NamedOptions } from '../shm/named_segment'
 import { posixName } from '../core/names';
 import { SharedMemory } from '../shm/shared_memory';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
+import { runAsync, runSync, type WaitOp } from '../wait/loop';
 import { options } from '../core/validate';
 
 /** Memory that is a file, so owners can be checked through locks on it (a SharedMemory). */
@@ -166,18 +167,7 @@ export class Mutex implements Disposable {
       // Spin while it is held, then sleep with WAITERS set.
       const seen = Atomics.load(this.#i32, this.#index);
       if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return true;
-      const check = new OwnerCheck();
-      for (;;) {
-        const v = this.#announce();
-        if (v === 0) {
-          if (this.#attempt(false, true)) return true;
-          continue;
-        }
-        const left = remaining(deadline);
-        if (left === 0) return this.#giveUp();
-        this.#word.wait(v, check.wait(left), false);
-        if (this.#attempt(check.due(), true)) return true;
-      }
+      return runSync(this.#lock(deadline));
     } finally {
       this.#busy = false;
     }
@@ -195,32 +185,37 @@ export class Mutex implements Disposable {
       // As lock() spins, on the event loop: see Semaphore.acquireAsync.
       const seen = Atomics.load(this.#i32, this.#index);
       if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return true;
-      const check = new OwnerCheck();
-      for (;;) {
-        const v = this.#announce();
-        if (v === 0) {
-          if (this.#attempt(false, true)) return true;
-          continue;
-        }
-        const left = remaining(deadline);
-        if (left === 0) return this.#giveUp();
-        const timeout = check.wait(left);
-        try {
-          await this.#word.waitAsync(v, signal ? { signal, timeout } : { timeout });
-        } catch (err) {
-          this.#giveUp();
-          throw err;
-        }
-        // close() may have run meanwhile: its slot is gone, so taking the mutex now
-        // would make an owner that every other one takes for dead.
-        if (this.#presence.released) {
-          this.#giveUp();
-          throw new SystemError('EBADF', 'lock', undefined, 'the Mutex was closed while lockAsync() waited');
-        }
-        if (this.#attempt(check.due(), true)) return true;
-      }
+      return await runAsync(this.#lock(deadline), signal);
     } finally {
       this.#busy = false;
+    }
+  }
+
+  // lock() and lockAsync() once they have spun: sleep with WAITERS set, and look at the
+  // owner's liveness at least every CHECK_MS.
+  *#lock(deadline: number): WaitOp<boolean> {
+    const check = new OwnerCheck();
+    for (;;) {
+      const v = this.#announce();
+      if (v === 0) {
+        if (this.#attempt(false, true)) return true;
+        continue;
+      }
+      const left = remaining(deadline);
+      if (left === 0) return this.#giveUp();
+      try {
+        yield* this.#word.sleep(v, check.wait(left));
+      } catch (err) {
+        this.#giveUp();
+        throw err;
+      }
+      // close() may have run meanwhile (only lockAsync() lets it): its slot is gone, so
+      // taking the mutex now would make an owner that every other one takes for dead.
+      if (this.#presence.released) {
+        this.#giveUp();
+        throw new SystemError('EBADF', 'lock', undefined, 'the Mutex was closed while lockAsync() waited');
+      }
+      if (this.#attempt(check.due(), true)) return true;
     }
   }
 

@@ -11,6 +11,7 @@ import type { Mapping } from '../addon/mapping';
 import { MAGIC } from '../core/magic';
 import { posixName } from '../core/names';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
+import { runAsync, runSync, type WaitOp } from '../wait/loop';
 import { integer, options } from '../core/validate';
 
 /** Anything with a mapping: a SharedMemory, or a segment of another kind. */
@@ -107,18 +108,7 @@ export class Semaphore implements Disposable {
     const deadline = deadlineOf(ms);
     // Spin before announcing ourselves, so a releaser does not pay for a wake.
     if (this.#word.spin(0) && this.tryAcquire()) return true;
-    Atomics.add(this.#i32, this.#waiters, 1);
-    let acquired = false;
-    try {
-      for (;;) {
-        if ((acquired = this.tryAcquire())) return true;
-        const left = remaining(deadline);
-        if (left === 0) return false;
-        this.#word.wait(0, left, false);
-      }
-    } finally {
-      this.#leave(acquired);
-    }
+    return runSync(this.#acquire(deadline));
   }
 
   /** Takes one unit without blocking the event loop (after a spin of at most 10 µs); resolves false on timeout. */
@@ -131,6 +121,12 @@ export class Semaphore implements Disposable {
     // The same spin as acquire(), on the event loop: a unit released within it costs
     // no trip through the waiter thread (two thread wake-ups).
     if (this.#word.spin(0) && this.tryAcquire()) return true;
+    return runAsync(this.#acquire(deadline), signal);
+  }
+
+  // acquire() and acquireAsync() once they have spun: counted among the waiters, sleep
+  // while the value is 0.
+  *#acquire(deadline: number): WaitOp<boolean> {
     Atomics.add(this.#i32, this.#waiters, 1);
     let acquired = false;
     try {
@@ -138,7 +134,7 @@ export class Semaphore implements Disposable {
         if ((acquired = this.tryAcquire())) return true;
         const left = remaining(deadline);
         if (left === 0) return false;
-        await this.#word.waitAsync(0, signal ? { signal, timeout: left } : { timeout: left });
+        yield* this.#word.sleep(0, left);
       }
     } finally {
       this.#leave(acquired);

@@ -1,4 +1,4 @@
-// Waiting on a 32-bit word of shared memory across processes (DESIGN.md 2.4-2.6).
+// Waiting on a 32-bit word of shared memory across processes (docs/design.md, "Waiting").
 // V8's Atomics.wait is per process, so blocking goes through the Linux futex in the
 // addon: synchronously on this thread after a short spin, or asynchronously through
 // the per-process waiter thread, which never blocks the event loop.
@@ -9,6 +9,8 @@ import { Mapping } from '../addon/mapping';
 import { native } from '../addon/native';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
 import { integer, options } from '../core/validate';
+import { futexSleep, runAsync, runSync, type WaitOp } from './loop';
+import { SpinBudget, spinFor } from './spin';
 
 export type WaitResult = 'ok' | 'timeout' | 'mismatch';
 
@@ -18,9 +20,10 @@ export interface AsyncWaitOptions {
   timeout?: number;
 }
 
-// Spinning only pays when the waker runs on another CPU at the same time.
+// Spinning only pays when the waker runs on another CPU at the same time. Half the
+// channel's budget: a released unit or lock is taken by whoever is awake, so a long
+// spin here mostly races the other waiters.
 const SPIN_MAX_NS = availableParallelism() > 1 ? 10_000 : 0;
-const SPIN_MIN_NS = 250;
 
 /**
  * One 32-bit word of a mapping, 4-byte aligned and inside it (checked here, and again
@@ -32,8 +35,7 @@ export class FutexWord {
   readonly byteOffset: number;
   readonly #i32: Int32Array;
   readonly #index: number;
-  // Adaptive spin budget: doubled when a spin sees the change, halved when it does not.
-  #spinNs = SPIN_MAX_NS;
+  readonly #budget = new SpinBudget(SPIN_MAX_NS);
 
   constructor(mapping: Mapping, byteOffset: number) {
     if (!(mapping instanceof Mapping)) throw argType('mapping', "a Mapping (a SharedMemory's .mapping)", mapping);
@@ -53,12 +55,7 @@ export class FutexWord {
   wait(expected: number, timeout = Infinity, spin = true): WaitResult {
     this.#checkOpen();
     if (spin && this.spin(expected)) return 'mismatch';
-    const deadline = deadlineOf(timeoutMs(timeout));
-    for (;;) {
-      const left = remaining(deadline);
-      const r = native.futexWait(this.mapping.handle, this.byteOffset, expected >>> 0, left === Infinity ? -1 : left);
-      if (r !== 'slice') return r;
-    }
+    return runSync(this.sleep(expected, timeoutMs(timeout)));
   }
 
   /**
@@ -72,19 +69,21 @@ export class FutexWord {
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     this.#checkOpen();
     if (Atomics.load(this.#i32, this.#index) !== expected) return Promise.resolve('ok');
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        native.cancelWait(id);
-        reject(new AbortError(signal!.reason));
-      };
-      const id = native.waitAsync(this.mapping.handle, this.byteOffset, expected >>> 0, ms === Infinity ? -1 : ms, (result) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (result === 'closed') reject(closedError());
-        else if (result === 'error') reject(new SystemError('ENOSYS', 'futex_waitv', undefined, 'futex_waitv is not available (Linux 5.16 or later is needed)'));
-        else resolve(result);
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return runAsync(this.sleep(expected, ms) as WaitOp<'ok' | 'timeout'>, signal);
+  }
+
+  /**
+   * The wait as a step of a wait loop (lib/wait/loop.ts): sleeps until the word may have
+   * changed from `expected` or `timeout` ms pass, across as many slices as that takes.
+   * 'mismatch' only under the sync driver; a mapping released meanwhile throws.
+   */
+  *sleep(expected: number, timeout: number): WaitOp<WaitResult> {
+    const deadline = deadlineOf(timeout);
+    for (;;) {
+      const r = yield futexSleep(this.#i32, this.#index, this.mapping.handle, expected, remaining(deadline));
+      if (r === 'closed') throw closedError();
+      if (r !== 'slice') return r;
+    }
   }
 
   /** Wakes up to `count` waiters in any process; returns how many woke. */
@@ -102,18 +101,12 @@ export class FutexWord {
    * left `expected` meanwhile.
    */
   spin(expected: number): boolean {
-    const budget = this.#spinNs;
-    if (budget === 0) return false;
-    const end = performance.now() + budget / 1e6;
-    for (let i = 1; ; i++) {
-      if (Atomics.load(this.#i32, this.#index) !== expected) {
-        this.#spinNs = Math.min(SPIN_MAX_NS, budget * 2);
-        return true;
-      }
-      if ((i & 31) === 0 && performance.now() >= end) break;
-    }
-    this.#spinNs = Math.max(SPIN_MIN_NS, budget / 2);
-    return false;
+    if (this.#budget.ns === 0) return false;
+    const changed = spinFor(() => (Atomics.load(this.#i32, this.#index) !== expected ? true : undefined), this.#budget.ns / 1e6);
+    if (changed) this.#budget.hit();
+    // The sleep that follows is the caller's, and not timed here: it counts as a long one.
+    else this.#budget.slept(Infinity);
+    return changed === true;
   }
 }
 

@@ -1,10 +1,10 @@
-// The adaptive strategy's spin budget (lib/channel_wait.ts), as a state machine: it must
+// The adaptive strategy's spin budget (lib/wait/spin.ts), as a state machine: it must
 // shrink while the peer is away and grow back as soon as the peer answers again, even
 // when every answer arrives only after the spin has given up.
 import t from 'tap';
 import { createRequire } from 'node:module';
 
-const { SpinBudget, SPIN_NS } = createRequire(import.meta.url)('../dist/cjs/channel/wait.js');
+const { SpinBudget, SPIN_NS } = createRequire(import.meta.url)('../../dist/cjs/wait/spin.js');
 
 t.test('long waits shrink the budget to a floor, never to nothing', async (t) => {
   const b = new SpinBudget();

@@ -1,0 +1,101 @@
+// The one wait loop. A blocking operation (Semaphore acquire, Mutex lock, a channel
+// side's sleep, FutexWord wait) is written once, as a generator that yields each sleep
+// it needs and gets the sleep's result back; a sync driver runs it by blocking this
+// thread, an async driver by awaiting the waiter thread or a bell on the event loop.
+// Only slow paths come here: an operation's fast path and its spin stay in front of it.
+import { AbortError, SystemError } from '../core/errors';
+import { native, type MappingHandle } from '../addon/native';
+
+/**
+ * Longest single sleep of a loop that must look around between sleeps (a channel side
+ * checking that its peer lives). The addon's futexWait never blocks longer either, so
+ * that a Worker blocked in it can still be terminated; it reports 'slice' then.
+ */
+export const SLICE_MS = 100;
+
+/** Sleep on a futex word until it leaves `expected`, a wake, or `ms` (Infinity: no limit). */
+export interface FutexSleep {
+  on: 'futex';
+  i32: Int32Array;
+  /** Int32 index of the word in i32; the same word as byteOffset in the mapping. */
+  index: number;
+  handle: MappingHandle;
+  expected: number;
+  ms: number;
+}
+
+/** Something only the event loop sleeps on (a channel's bell): the sync driver never meets it. */
+export interface EventSleep {
+  on: 'event';
+  target: { sleep(ms: number, signal: AbortSignal | undefined): Promise<void> };
+  ms: number;
+}
+
+export type Sleep = FutexSleep | EventSleep;
+
+/**
+ * What a sleep ended in. 'ok': woken, or the word no longer held `expected` (re-check
+ * it, as with any futex); 'mismatch' (sync only): it did not hold it at the call;
+ * 'slice' (sync only): SLICE_MS passed short of `ms`; 'closed' (async only): the mapping
+ * was released in this process. An abort is thrown into the operation, as AbortError.
+ */
+export type SleepResult = 'ok' | 'timeout' | 'mismatch' | 'slice' | 'closed';
+
+export type WaitOp<T> = Generator<Sleep, T, SleepResult>;
+
+export function futexSleep(i32: Int32Array, index: number, handle: MappingHandle, expected: number, ms: number): FutexSleep {
+  return { on: 'futex', i32, index, handle, expected, ms };
+}
+
+/** Runs `op` on this thread, blocking it in each sleep. */
+export function runSync<T>(op: WaitOp<T>): T {
+  let step = op.next();
+  while (!step.done) {
+    const s = step.value;
+    let result: SleepResult;
+    try {
+      if (s.on !== 'futex') throw new TypeError('a synchronous wait cannot sleep on an event');
+      result = native.futexWait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms);
+    } catch (err) {
+      step = op.throw(err);
+      continue;
+    }
+    step = op.next(result);
+  }
+  return step.value;
+}
+
+/** Runs `op` on the event loop; an abort of `signal` is thrown into it (its finally blocks run). */
+export async function runAsync<T>(op: WaitOp<T>, signal: AbortSignal | undefined): Promise<T> {
+  let step = op.next();
+  while (!step.done) {
+    let result: SleepResult;
+    try {
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      result = await sleepAsync(step.value, signal);
+    } catch (err) {
+      step = op.throw(err);
+      continue;
+    }
+    step = op.next(result);
+  }
+  return step.value;
+}
+
+function sleepAsync(s: Sleep, signal: AbortSignal | undefined): Promise<SleepResult> {
+  if (s.on === 'event') return s.target.sleep(s.ms, signal).then(() => 'ok');
+  // Already changed: no trip through the waiter thread (two thread wake-ups).
+  if (Atomics.load(s.i32, s.index) !== (s.expected | 0)) return Promise.resolve('ok');
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      native.cancelWait(id);
+      reject(new AbortError(signal!.reason));
+    };
+    const id = native.waitAsync(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, (result) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (result === 'error') reject(new SystemError('ENOSYS', 'futex_waitv', undefined, 'futex_waitv is not available (Linux 5.16 or later is needed)'));
+      else resolve(result);
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

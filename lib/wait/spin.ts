@@ -1,0 +1,57 @@
+// The one spin policy: how long a waiter checks before it sleeps, adapted per waiter.
+// Spinning pays only when the side that will answer is running on another CPU at the
+// same moment; a sleep and a wake-up cost 10 to 100 µs here (docs/design.md, "Waiting").
+
+/** The longest a waiter spins before it sleeps: about the cost of a futex wake-up here. */
+export const SPIN_NS = 20_000;
+// A wait longer than this means the peer was not running (about a scheduler time slice).
+const PEER_AWAY_MS = 1;
+
+/**
+ * One waiter's spin budget, adapted as an adaptive mutex adapts its own: doubled (up to
+ * its maximum) when the answer comes while it spins, halved (down to a fortieth of the
+ * maximum, never to nothing) when a wait shows the peer was not running. When there are
+ * more runnable processes than cores the peer is often off its core for a time slice,
+ * and spinning against it only delays it; the budget then shrinks. A wait that ended in
+ * a sleep still counts as answered if it took less than PEER_AWAY_MS: judging it by the
+ * spin alone would keep a budget that had shrunk below the peer's usual answer time
+ * shrunk for ever, every wait paying a sleep and a wake-up for an answer that a spin
+ * would have caught.
+ */
+export class SpinBudget {
+  readonly max: number;
+  ns: number;
+
+  /** `maxNs` 0: never spin (as on a single CPU, where the peer cannot run meanwhile). */
+  constructor(maxNs = SPIN_NS) {
+    this.max = maxNs;
+    this.ns = maxNs;
+  }
+
+  /** The spin saw what it waited for. */
+  hit(): void {
+    this.ns = Math.min(this.max, this.ns * 2);
+  }
+
+  /** The spin gave up, and the whole wait took `waitedMs` (Infinity when it is not timed). */
+  slept(waitedMs: number): void {
+    if (waitedMs < PEER_AWAY_MS) this.hit();
+    else this.ns = Math.max(this.max / 40, this.ns / 2);
+  }
+}
+
+/**
+ * Calls attempt() until it returns a result or `ms` pass; undefined then. tick(now) runs
+ * every few attempts, before the time check, and may throw (a deadline, a peer gone).
+ */
+export function spinFor<T>(attempt: () => T | undefined, ms: number, tick?: (now: number) => void): T | undefined {
+  const end = performance.now() + ms;
+  for (let i = 1; ; i++) {
+    const r = attempt();
+    if (r !== undefined) return r;
+    if ((i & 15) !== 0) continue;
+    const now = performance.now();
+    tick?.(now);
+    if (now >= end) return undefined;
+  }
+}
