@@ -1,5 +1,5 @@
 // A descriptor the event loop watches (uv_poll): a message queue's (readable while a
-// message waits, writable while there is room; DESIGN.md 2.6) or a channel's bell
+// message waits, writable while there is room; docs/design.md, "Waiting") or a channel's bell
 // (readable once rung). The handle owns the descriptor.
 #include <errno.h>
 #include <unistd.h>

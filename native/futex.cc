@@ -1,4 +1,4 @@
-// Blocking futex waits and wakes on words of a shared mapping (DESIGN.md 2.4): the
+// Blocking futex waits and wakes on words of a shared mapping (docs/design.md, "Waiting"): the
 // shared futex (no FUTEX_PRIVATE_FLAG), so waiters and wakers in other processes, and
 // other PID namespaces, meet on the same physical word.
 #include "futex.h"

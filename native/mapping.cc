@@ -1,4 +1,4 @@
-// Memory mappings as SharedArrayBuffers (DESIGN.md 2.1-2.3).
+// Memory mappings as SharedArrayBuffers (docs/design.md, "Mapping memory").
 #include "mapping.h"
 
 #include <dlfcn.h>

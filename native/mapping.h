@@ -11,7 +11,7 @@ namespace podshm {
 
 // One mapped range shared by its JavaScript handle and every SharedArrayBuffer
 // built over it. The range is unmapped only when both are gone, so a handle can
-// never name an address that has been reused (DESIGN.md 2.3).
+// never name an address that has been reused (docs/design.md, "Mapping memory").
 struct Mapping {
   void* base;
   size_t length;

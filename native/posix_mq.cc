@@ -1,7 +1,7 @@
 // POSIX message queues. Every descriptor is opened O_NONBLOCK (the kernel adds
 // close-on-exec to every mq descriptor itself), so a try is one system call and the
 // event loop can watch the descriptor with uv_poll: readable while a message waits,
-// writable while there is room (DESIGN.md 2.6). A caller that asks to block gets
+// writable while there is room (docs/design.md, "Waiting"). A caller that asks to block gets
 // O_NONBLOCK cleared for that one call only.
 #include <errno.h>
 #include <fcntl.h>

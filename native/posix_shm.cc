@@ -64,7 +64,7 @@ Napi::Value SetMode(const Napi::CallbackInfo& info) {
 }
 
 // allocate(fd, size): sets the size and reserves every page now, so a full tmpfs is
-// ENOSPC here instead of SIGBUS on first touch (DESIGN.md 2.7).
+// ENOSPC here instead of SIGBUS on first touch (docs/design.md, "Mapping memory").
 Napi::Value Allocate(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   int64_t size = ArgInt(info, 1);

@@ -1,7 +1,7 @@
 // System V shared memory: ftok, shmget, shmat, shmctl. An attached segment is
 // exposed through native/mapping.h like any other mapping, so detaching goes through
 // the mapping's unmap (an anonymous mapping laid over the range, which drops the
-// attach as shmdt would) and can never invalidate a live view (DESIGN.md 2.3).
+// attach as shmdt would) and can never invalidate a live view (docs/design.md, "Mapping memory").
 // There is deliberately no plain shmdt here: JavaScript may always hold a view.
 #include <errno.h>
 #include <stdint.h>

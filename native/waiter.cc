@@ -1,4 +1,4 @@
-// Asynchronous futex waits (DESIGN.md 2.6): one dedicated thread per Node environment
+// Asynchronous futex waits (docs/design.md, "Waiting"): one dedicated thread per Node environment
 // (the main thread's, or a Worker's) waits on every pending word at once with
 // futex_waitv and reports through a thread-safe function, so any number of pending
 // waits costs one thread and never a libuv thread-pool slot.

@@ -1,6 +1,6 @@
 // A mapped range seen from JavaScript: the SharedArrayBuffer over it, and release(),
 // which cuts this process off from the shared memory without ever invalidating a
-// view (DESIGN.md 2.3: the pages become private zeros; the range is unmapped at GC).
+// view (docs/design.md, "Mapping memory": the pages become private zeros; the range is unmapped at GC).
 import { native, type MappingHandle, type MappedRange } from './native';
 
 export class Mapping {

@@ -1,5 +1,5 @@
 // Who still uses a podshm object. Every participant holds an open-file-description lock
-// on a byte of the object's file for as long as it is attached (docs/liveness.md), so
+// on a byte of the object's file for as long as it is attached (docs/design.md, "Liveness"), so
 // the locks on the file are the live participants, seen the same from every container
 // and gone the moment a process dies however it dies. Where the byte lies is each
 // layout's business; these functions look at the whole file.

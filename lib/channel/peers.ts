@@ -1,4 +1,4 @@
-// Who is attached to a channel, and who is still alive (lib/liveness/presence.ts, docs/liveness.md):
+// Who is attached to a channel, and who is still alive (lib/liveness/presence.ts, docs/design.md, "Liveness"):
 // each participant holds a Presence, an OFD lock on one byte of the segment's file in
 // the channel's region (the consumer at its base, producer slot i at base + 1 + i),
 // which the kernel drops when the process dies however it dies, in any container.

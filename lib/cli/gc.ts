@@ -1,6 +1,6 @@
 // `podshm gc`: removes podshm objects that no live process uses any more, those left
 // behind by crashed or OOM-killed participants. Only kinds whose every attached process
-// holds a liveness lock (docs/liveness.md) can be judged: channels. A mutex is locked
+// holds a liveness lock (docs/design.md, "Liveness") can be judged: channels. A mutex is locked
 // only by its current owner and a semaphore by nobody, so an idle one looks abandoned
 // while processes still have it open; they, and plain objects, are never removed.
 // Nor is an object with a live participant (lib/admin/participants.ts), or one younger than

@@ -1,4 +1,4 @@
-// Participant liveness that crosses PID namespaces (docs/liveness.md). A participant
+// Participant liveness that crosses PID namespaces (docs/design.md, "Liveness"). A participant
 // holds an exclusive open-file-description lock on one byte of the shared object's
 // file, at an offset far beyond its data, through a descriptor it keeps open. The
 // kernel drops the lock when that process dies however it dies, and any process that

@@ -18,7 +18,7 @@ export const ANNOTATIONS = {
 } as const;
 
 export interface MutateOptions {
-  /** sizeLimit = ratio x the smallest memory limit; default 0.5 (DESIGN.md section 3). */
+  /** sizeLimit = ratio x the smallest memory limit; default 0.5 (docs/design.md, "Kubernetes"). */
   ratio?: number;
   /** Memory limit assumed when no container has one ("64Mi", or bytes); default none. */
   defaultLimit?: string | number;

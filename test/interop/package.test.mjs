@@ -1,4 +1,4 @@
-// The package the way a user meets it (DESIGN.md 2.8): packed, then installed into an
+// The package the way a user meets it (docs/design.md, "Installation"): packed, then installed into an
 // empty project with install scripts blocked, so the prebuilt addon must be found by
 // node-gyp-build; both entry points load and their type declarations compile.
 import * as fs from 'node:fs';
