@@ -2,7 +2,7 @@ import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { SharedMemory, FutexWord } from 'podshm';
-import { fixture, node, rawBinding as _native, sleeping, uniqueName, until, within } from './helpers.mjs';
+import { asleepOn, fixture, node, rawBinding as _native, uniqueName, until, within } from './helpers.mjs';
 
 function segment(t, size = 4096) {
   const shm = SharedMemory.create(uniqueName('futex'), size);
@@ -21,12 +21,31 @@ t.test('a blocking wait in one process is woken by a store and wake in another',
   let pid;
   const child = node('futex-peer.mjs', ['wait-sync', shm.name, '60000'], { onSpawn: (c) => (pid = c.pid) });
   await until(() => Atomics.load(i32, 1) === 1, 'the peer announcing its wait');
-  await until(() => sleeping(pid, 'futex', pid), 'the peer asleep in futex()');
+  await until(() => asleepOn(pid, shm.path, 0), 'the peer asleep on the word');
   Atomics.store(i32, 0, 7);
   t.equal(new FutexWord(shm.mapping, 0).wake(1), 1, 'wake() reports the one sleeper it woke');
   const r = await child;
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout.trim(), 'saw 7');
+});
+
+t.test('wake(n) returns how many sleepers it woke: none, one of two, then the rest', async (t) => {
+  const shm = segment(t);
+  const i32 = new Int32Array(shm.buffer);
+  const word = new FutexWord(shm.mapping, 0);
+  t.equal(word.wake(5), 0, 'nobody asleep: 0');
+  const pids = [];
+  const peers = [0, 1].map(() => node('futex-peer.mjs', ['wait-sync', shm.name, '60000'], { onSpawn: (c) => pids.push(c.pid) }));
+  const bothAsleep = () => pids.length === 2 && pids.every((pid) => asleepOn(pid, shm.path, 0));
+  await until(bothAsleep, 'both peers asleep on the word');
+  // The word stays 0: the one woken goes back to sleep. (Each peer leaves futex() for a
+  // moment every 100 ms, its slice; the check above and the wake are microseconds apart.)
+  t.equal(word.wake(1), 1, 'wake(1) with two asleep: 1');
+  await until(bothAsleep, 'both peers asleep again');
+  Atomics.store(i32, 0, 7);
+  t.equal(word.wake(10), 2, 'wake(10) with two asleep: 2');
+  for (const r of await Promise.all(peers)) t.equal(r.stdout.trim(), 'saw 7', r.stderr);
+  t.equal(word.wake(10), 0, 'and none after');
 });
 
 t.test('blocking waits time out, and report a value that is not the expected one', async (t) => {
@@ -136,7 +155,7 @@ t.test("a wake(1) meant for another process's sleeper is not swallowed by this p
   Atomics.store(i32, 1, 1);
   // The other process goes to sleep on the word at 1 (the watch lasts 50 ms: on a
   // loaded machine it may be over by then, and the test then proves less, never fails).
-  await until(() => sleeping(pid, 'futex', pid), 'the other process asleep on the word');
+  await until(() => asleepOn(pid, shm.path, 0), 'the other process asleep on the word');
   Atomics.store(i32, 0, 2);
   word.wake(1);
   const r = await other;

@@ -170,3 +170,29 @@ export function watching(path) {
     closeSync(mem);
   }
 }
+
+/**
+ * Whether the main thread of process `pid` is asleep in futex() on the word at
+ * `byteOffset` of the file `path` maps (found by inode in /proc/PID/maps; the
+ * syscall's first argument is the word's address).
+ */
+export function asleepOn(pid, path, byteOffset) {
+  const inode = String(statSync(path).ino);
+  let fields;
+  let maps;
+  try {
+    fields = readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ');
+    maps = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n');
+  } catch {
+    return false; // gone
+  }
+  if (Number(fields[0]) !== FUTEX_SYSCALLS.futex) return false;
+  const address = BigInt(fields[1]);
+  return maps.some((line) => {
+    const f = line.split(/\s+/);
+    if (f[4] !== inode) return false;
+    const [start, end] = f[0].split('-').map((x) => BigInt(`0x${x}`));
+    const want = start + BigInt(byteOffset) - BigInt(`0x${f[2]}`);
+    return want >= start && want < end && want === address;
+  });
+}
