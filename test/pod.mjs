@@ -218,13 +218,15 @@ const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 
 export class Pod {
   /** @internal use startPod() */
-  constructor(holder, dir, emptyDir) {
+  constructor(holder, dir, emptyDir, mountPath = '/dev/shm') {
     /** Host pid of the pause process that holds the IPC namespace. */
     this.pid = holder.pid;
     /** The pod's IPC namespace, as readlink /proc/<pid>/ns/ipc shows it. */
     this.ipcNamespace = fs.readlinkSync(`/proc/${holder.pid}/ns/ipc`);
     /** Size of the shared Memory emptyDir in bytes, or null (each container has its own /dev/shm). */
     this.emptyDir = emptyDir;
+    /** Where the containers see the emptyDir. */
+    this.mountPath = mountPath;
     /** Where every container (and this process, through /proc/<pid>/root) sees the pod's POSIX message queues. */
     this.mqueueDir = path.join(dir, 'mqueue');
     this.containers = [];
@@ -277,9 +279,9 @@ export class Pod {
   }
 
   #initScript(shmSize) {
-    const shm = this.emptyDir === null
-      ? `mount -t tmpfs -o size=${shmSize},mode=1777,nosuid,nodev shm /dev/shm`
-      : `mount --bind ${q(path.join(this.#dir, 'emptydir'))} /dev/shm`;
+    const own = `mount -t tmpfs -o size=${shmSize},mode=1777,nosuid,nodev shm /dev/shm`;
+    const shared = `mount --bind ${q(path.join(this.#dir, 'emptydir'))} ${q(this.mountPath)}`;
+    const shm = this.emptyDir === null ? own : this.mountPath === '/dev/shm' ? shared : `${own}; ${shared}`;
     // Like runc: where the host has a /dev/mqueue, the container's shows its own IPC namespace.
     const mqueue = 'if [ -d /dev/mqueue ]; then mount -t mqueue mqueue /dev/mqueue; fi';
     return `set -e; ${shm}; ${mqueue}; echo ready; read x || true`;
@@ -485,8 +487,10 @@ function killGroup(child) {
 /**
  * Starts a pod. Options: emptyDir (bytes): one Memory emptyDir of that size shared at
  * /dev/shm by every container; without it each container gets its own tmpfs.
+ * mountPath: where the emptyDir is mounted instead of /dev/shm (an existing directory,
+ * hidden only inside the containers); each container then has its own /dev/shm too.
  */
-export async function startPod({ emptyDir = null } = {}) {
+export async function startPod({ emptyDir = null, mountPath = '/dev/shm' } = {}) {
   sweepStaleDirs();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `podshm-pod-${process.pid}-`));
   fs.mkdirSync(path.join(dir, 'emptydir'));
@@ -501,5 +505,5 @@ export async function startPod({ emptyDir = null } = {}) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  return new Pod(holder, dir, emptyDir);
+  return new Pod(holder, dir, emptyDir, mountPath);
 }

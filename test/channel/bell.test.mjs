@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Channel, SharedMemory } from 'podshm';
-import { fixture, node, run, startUntil, uniqueName } from '../helpers.mjs';
+import { fixture, node, run, startUntil, uniqueName, until, within } from '../helpers.mjs';
 
 // Header words (lib/channel_layout.ts), as Int32 indexes.
 const CONSUMER_SLEEPING = 384 >> 2;
@@ -66,10 +66,10 @@ t.test('a ring on one descriptor of the bell wakes a sleeper on another', async 
   const inode = fs.lstatSync(bellOf(ch.name)).ino;
   const [a, b] = [Bell.open(segment, inode), Bell.open(segment, inode)];
   t.teardown(() => (a.close(), b.close()));
-  // Nothing but the ring ends this sleep before the test's own timeout.
+  // Nothing but the ring ends this hour-long sleep before the hang guard.
   const heard = a.sleep(3_600_000, undefined);
   b.ring();
-  await heard;
+  await within(heard, 'the ring ending the sleep');
   t.pass('heard');
 });
 
@@ -87,11 +87,11 @@ t.test('a process that no longer sleeps on the bell leaves its rings to the one 
   await startUntil(t, process.execPath, ['-e', script], 'idle\n');
   const [a, b] = [Bell.open(segment, inode), Bell.open(segment, inode)];
   t.teardown(() => (a.close(), b.close()));
-  // A ring the other process took would leave this sleep to the test's timeout.
+  // A ring the other process took would leave this sleep to the hang guard.
   for (let i = 0; i < 300; i++) {
     const heard = a.sleep(3_600_000, undefined);
     b.ring();
-    await heard;
+    await within(heard, `ring ${i} ending the sleep`);
   }
   t.pass('300 rings heard');
 });
@@ -176,10 +176,10 @@ t.test('closing the channel ends an asynchronous receive sleeping on the bell', 
   t.teardown(() => ch.unlink());
   const i32 = header(t, ch.name);
   const pending = ch.receiver().receiveAsync();
-  while (Atomics.load(i32, CONSUMER_SLEEPING) === 0) await new Promise((r) => setTimeout(r, 1));
+  await until(() => Atomics.load(i32, CONSUMER_SLEEPING) !== 0, 'the receiver going to sleep');
   t.equal(Atomics.load(i32, CONSUMER_SLEEPING), 2, 'asleep on the bell');
   ch.close();
-  await t.rejects(pending, { code: 'EBADF' });
+  await t.rejects(within(pending, 'the close ending the receive'), { code: 'EBADF' });
 });
 
 t.test('the bell keeps a process alive only while something waits on it', async (t) => {
@@ -212,8 +212,8 @@ t.test('a sleeping flag a peer scribbles on costs a spurious wake-up, nothing el
   }
   // The bell was rung for nobody: the next sleep wakes at once, checks, and sleeps again.
   for (let i = 0; i < 4; i++) t.same([...(await rx.receiveAsync({ timeout: 5000 }))], [i]);
-  const late = rx.receiveAsync({ timeout: 20_000 });
-  while (Atomics.load(i32, CONSUMER_SLEEPING) === 0) await new Promise((r) => setTimeout(r, 1));
+  const late = rx.receiveAsync({ timeout: 60_000 });
+  await until(() => Atomics.load(i32, CONSUMER_SLEEPING) !== 0, 'the receiver going to sleep');
   tx.send(new Uint8Array([9]));
   t.same([...(await late)], [9]);
 });

@@ -3,9 +3,10 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { AbortError, Channel, ChannelCorruptError, SharedMemory, SystemError } from 'podshm';
-import { fixture, uniqueName } from '../helpers.mjs';
+import { fixture, uniqueName, until, within } from '../helpers.mjs';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The consumer's sleeping flag (lib/channel_layout.ts), as an Int32 index.
+const CONSUMER_SLEEPING = 384 >> 2;
 
 function channel(t, opts) {
   const ch = Channel.create(uniqueName('chapi'), { capacity: 4096, ...opts });
@@ -156,15 +157,17 @@ t.test('a cancelled reservation gives its room back while the consumer waits', a
   const ch = channel(t);
   const rx = ch.receiver();
   const tx = ch.sender();
+  const raw = SharedMemory.open(ch.name);
+  t.teardown(() => raw.close());
+  const flags = new Int32Array(raw.buffer, 0, 1024);
   const got = rx.receiveAsync();
-  await sleep(20); // the consumer sleeps
+  await until(() => Atomics.load(flags, CONSUMER_SLEEPING) !== 0, 'the consumer going to sleep');
   const slot = tx.reserve(tx.maxMessageSize);
-  await sleep(20); // it stops at the reservation
-  slot.cancel(); // and skips it
-  await sleep(20);
+  slot.cancel(); // published as a record to skip: the consumer wakes, skips it, sleeps again
+  await until(() => Atomics.load(flags, CONSUMER_SLEEPING) !== 0, 'the consumer sleeping again after the skip');
   // The ring has room for this only once the cancelled record's room is given back.
-  await tx.sendAsync(new Uint8Array(tx.maxMessageSize).fill(9), { timeout: 5000 });
-  const m = await got;
+  await tx.sendAsync(new Uint8Array(tx.maxMessageSize).fill(9), { timeout: 30_000 });
+  const m = await within(got, 'the receive of the message sent after the cancel');
   t.equal(m.length, tx.maxMessageSize);
   t.ok(m.every((b) => b === 9), 'the message sent after the cancel, whole');
 });
@@ -229,8 +232,12 @@ t.test('after unlink and a new channel under the name, the old one makes no part
   t.throws(() => old.sender(), { code: 'ENOENT', message: /unlinked/ });
   t.equal(fresh.stats().producersAlive, 0, 'no phantom producer in the new channel');
   const tx2 = fresh.sender();
-  t.ok(tx2, 'whose single producer slot is free');
+  t.equal(fresh.stats().producersAlive, 1, 'whose single producer slot was free, and is now taken');
+  const rx2 = fresh.receiver();
+  tx2.send(Uint8Array.of(5));
+  t.same([...rx2.receive({ timeout: 30_000 })], [5], 'and the new channel works');
   tx2.close();
+  rx2.close();
   // What was made before the unlink goes on.
   slot.bytes.fill(7);
   slot.commit();
@@ -247,15 +254,14 @@ t.test('timeouts and AbortSignal', async (t) => {
   t.throws(() => rx.receive({ timeout: 20 }), { code: 'ETIMEDOUT' });
   await t.rejects(rx.receiveAsync({ timeout: 20 }), { code: 'ETIMEDOUT' });
 
+  // Only a timer callback aborts: if receiveAsync held the event loop, nothing would.
   const ac = new AbortController();
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 5);
-  setTimeout(() => ac.abort(new Error('stop')), 100);
-  const err = await rx.receiveAsync({ signal: ac.signal }).catch((e) => e);
-  clearInterval(timer);
+  let ran = false;
+  setTimeout(() => ((ran = true), ac.abort(new Error('stop'))), 0);
+  const err = await within(rx.receiveAsync({ signal: ac.signal }).catch((e) => e), 'the abort from a timer callback');
+  t.ok(ran, 'the event loop ran a timer while receiveAsync waited');
   t.ok(err instanceof AbortError, 'aborted with AbortError');
   t.equal(err.cause?.message, 'stop');
-  t.ok(ticks > 3, 'the event loop ran while receiveAsync waited');
   await t.rejects(rx.receiveAsync({ signal: AbortSignal.abort() }), AbortError, 'an aborted signal rejects at once');
 
   while (tx.trySend(new Uint8Array(500)));
@@ -263,10 +269,12 @@ t.test('timeouts and AbortSignal', async (t) => {
   await t.rejects(tx.sendAsync(new Uint8Array(500), { signal: AbortSignal.timeout(30) }), AbortError);
   await t.rejects(tx.sendAsync(new Uint8Array(500), { timeout: 30 }), { code: 'ETIMEDOUT' });
   // A wait that succeeds: room appears while sendAsync waits.
-  const pending = tx.sendAsync(Uint8Array.of(7), { timeout: 5_000 });
-  setTimeout(() => (rx.receive(), rx.release()), 20);
-  await pending;
-  t.pass('sendAsync completed once room appeared');
+  // Room appears only in a timer callback, which runs only while sendAsync leaves the loop free.
+  let freed = false;
+  const pending = tx.sendAsync(Uint8Array.of(7), { timeout: 60_000 });
+  setTimeout(() => (rx.receive(), rx.release(), (freed = true)), 0);
+  await within(pending, 'sendAsync completing once room appeared');
+  t.ok(freed, 'sendAsync completed after the timer made room');
 });
 
 t.test('reserveAsync: room without blocking the event loop; timeout, AbortSignal, bad sizes', async (t) => {
@@ -284,16 +292,16 @@ t.test('reserveAsync: room without blocking the event loop; timeout, AbortSignal
   while (tx.trySend(new Uint8Array(1)));
   await t.rejects(tx.reserveAsync(500, { timeout: 30 }), { code: 'ETIMEDOUT' });
   await t.rejects(tx.reserveAsync(500, { signal: AbortSignal.timeout(30) }), AbortError);
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 5);
-  const pending = tx.reserveAsync(500, { timeout: 5_000 });
+  // Room appears only in a timer callback: resolving proves the loop ran while it waited.
+  let freed = false;
+  const pending = tx.reserveAsync(500, { timeout: 60_000 });
   setTimeout(() => {
     while (rx.tryReceive() !== null);
     rx.release();
-  }, 50);
-  const slot = await pending;
-  clearInterval(timer);
-  t.ok(ticks > 3, 'the event loop ran while it waited');
+    freed = true;
+  }, 0);
+  const slot = await within(pending, 'reserveAsync resolving once room appeared');
+  t.ok(freed, 'the event loop ran the timer that made room while it waited');
   slot.bytes.fill(9);
   slot.commit(3);
   t.same([...rx.receive({ timeout: 1_000 })], [9, 9, 9]);
@@ -330,7 +338,7 @@ t.test('zero copy across processes: the view is the producer process memory', as
   const view = await rx.receiveAsync({ timeout: 10_000 });
   t.same([...view.subarray(0, 4)], [1, 1, 1, 1]);
   child.stdin.write('go\n');
-  while (!lines.includes('written')) await new Promise((r) => setTimeout(r, 10));
+  await until(() => lines.includes('written'), "the producer's 'written'");
   t.equal(view[0], 42, "the producer's later write shows through the consumer's view");
   child.stdin.end('bye\n');
 });

@@ -3,7 +3,8 @@
 // never a crash, a hang, or a read outside the ring.
 import t from 'tap';
 import { Channel, ChannelCorruptError, CorruptionError, SharedMemory } from 'podshm';
-import { node, run, uniqueName } from '../helpers.mjs';
+import * as fs from 'node:fs';
+import { node, run, uniqueName, until } from '../helpers.mjs';
 
 t.test('open refuses a bad magic, version, capacity, layout or flags', async (t) => {
   const cases = [
@@ -68,15 +69,26 @@ t.test('an opener that comes between a channel\'s name and its header waits for 
   const name = uniqueName('chearly');
   const early = SharedMemory.create(name, 8192);
   t.teardown(() => (model.close(), model.unlink(), early.close(), early.unlink()));
+  const copy = SharedMemory.open(model.name);
+  const header = new Int32Array(copy.buffer.slice(0, 4096));
+  copy.close();
+  let pid;
   const opener = run(process.execPath, ['-e', `
     const { Channel } = require('podshm');
     const ch = Channel.open(${JSON.stringify(name)});
     console.log(ch.capacity);
-    ch.close();`]);
-  await new Promise((r) => setTimeout(r, 150));
-  const copy = SharedMemory.open(model.name);
-  const header = new Int32Array(copy.buffer.slice(0, 4096));
-  copy.close();
+    ch.close();`], { onSpawn: (c) => (pid = c.pid) });
+  // The header is published once the opener has mapped the segment: it is then waiting
+  // for the magic (it waits up to 1 s, lib/magic.ts).
+  const inode = ` ${fs.statSync(early.path).ino} `;
+  const mapped = () => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/maps`, 'utf8').includes(inode);
+    } catch {
+      return false;
+    }
+  };
+  await until(mapped, 'the opener mapping the segment');
   const target = new Int32Array(early.buffer, 0, 1024);
   target.set(header.subarray(1), 1);
   Atomics.store(target, 0, header[0]); // the magic last, as a creator publishes it
@@ -101,11 +113,13 @@ t.test('stats() of scribbled counters: finite, non-negative figures', async (t) 
 });
 
 t.test('fuzz: random header and record words never crash or hang (bounded run in a child)', async (t) => {
-  const r = await node('channel-fuzz.mjs', ['4'], { timeoutMs: 25_000 });
-  t.equal(r.signal, null, 'not killed (no crash, no hang)');
+  // PODSHM_TEST_SEED replays a run: the fixture prints its seed on stderr and in its summary.
+  const r = await node('channel-fuzz.mjs', ['200'], { timeoutMs: 90_000 });
+  t.equal(r.signal, null, `not killed (no crash, no hang); ${r.stderr.trim()}`);
   t.equal(r.code, 0, r.stderr);
   const outcomes = JSON.parse(r.stdout);
-  t.ok(outcomes.runs > 10, `${outcomes.runs} channels corrupted`);
+  t.comment(`seed ${outcomes.seed} (PODSHM_TEST_SEED=${outcomes.seed} replays this run)`);
+  t.equal(outcomes.runs, 200, '200 channels corrupted');
   t.ok(outcomes.corrupt > 0, `ChannelCorruptError seen ${outcomes.corrupt} times`);
   t.ok(outcomes.ok > 0, `${outcomes.ok} operations still worked`);
   t.comment(JSON.stringify(outcomes));

@@ -3,7 +3,7 @@
 // a producer that died is skipped, and a producer learns that the consumer is gone.
 import t from 'tap';
 import { Channel, PeerGoneError, SharedMemory } from 'podshm';
-import { fixture, node, startUntil, uniqueName } from '../helpers.mjs';
+import { fixture, node, startUntil, uniqueName, until, within } from '../helpers.mjs';
 import { checker } from '../fixtures/channel-messages.mjs';
 
 // Starts a fixture and resolves once it has printed `line`; the child is killed at teardown.
@@ -132,9 +132,14 @@ t.test('a receiver blocked on an empty ring learns that its producer was SIGKILL
   const ch = channel(t, {});
   const rx = ch.receiver();
   const p = await startFixture(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
-  setTimeout(() => p.kill('SIGKILL'), 200);
-  // Waiting asynchronously, so the timer above can fire.
-  await t.rejects(rx.receiveAsync({ timeout: 10_000 }), PeerGoneError);
+  const raw = SharedMemory.open(ch.name);
+  t.teardown(() => raw.close());
+  const consumerSleeping = new Int32Array(raw.buffer, 384, 1); // lib/channel_layout.ts
+  // Waiting asynchronously; the producer is killed once the receiver is asleep.
+  const pending = rx.receiveAsync({ timeout: 60_000 });
+  await until(() => Atomics.load(consumerSleeping, 0) !== 0, 'the receiver going to sleep');
+  p.kill('SIGKILL');
+  await t.rejects(within(pending, 'PeerGoneError after the SIGKILL'), PeerGoneError);
   const s = ch.stats();
   t.equal(s.producersAlive, 0);
   t.equal(s.consumerAlive, true);

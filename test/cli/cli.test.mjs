@@ -1,5 +1,5 @@
 // The podshm command outside any pod: arguments, exit statuses, one-line errors, the
-// doctor's JSON shape, ls on a directory of hand-made objects, rm.
+// doctor's JSON shape; ls, rm and gc on real objects whose participants are SIGKILLed.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -7,8 +7,9 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { SharedMemory } from 'podshm';
-import { run, uniqueName } from '../helpers.mjs';
+import { spawn } from 'node:child_process';
+import { Channel, MessageQueue, SharedMemory } from 'podshm';
+import { fixture, run, uniqueName, within } from '../helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
@@ -20,6 +21,27 @@ const word = (magic) => {
   b.writeUInt32LE(magic, 0);
   return b;
 };
+
+// A real participant (fixtures/gc-participant.mjs) in another process, once it takes part.
+async function participant(t, role, name, dir) {
+  const child = spawn(process.execPath, [fixture('gc-participant.mjs'), role, name, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  await within(new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => (String(d) === 'ready\n' ? resolve() : reject(new Error(String(d)))));
+    child.once('exit', (code) => reject(new Error(`${role} ${name} exited with ${code}`)));
+  }), `${role} of ${name} taking part`);
+  return child;
+}
+
+// `podshm ARGS` as user 65534, without the test runner's NODE_OPTIONS: its hooks write
+// into the runner's own directory at exit, and EACCES there would set the exit status
+// the test is about.
+const asNobody = ['env', '-u', 'NODE_OPTIONS', 'setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, cli];
+
+const killed = (child) => new Promise((resolve) => {
+  child.once('exit', resolve);
+  child.kill('SIGKILL');
+});
 
 const oneLine = (t, r, pattern) => {
   t.equal(r.stdout, '', 'nothing on stdout');
@@ -101,36 +123,82 @@ t.test('doctor on a directory that is not memory: a warning', async (t) => {
   t.ok(r.code >= 1);
 });
 
-t.test('ls --dir: kinds from the magic word, odd files skipped or plain', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-ls-'));
+t.test('ls --dir and gc --dir on real objects: kinds, sizes, live participants, SIGKILLed ones', async (t) => {
+  // A directory like a Memory emptyDir (any user may create in it), on tmpfs.
+  const dir = fs.mkdtempSync('/dev/shm/podshm-test-ls-');
+  fs.chmodSync(dir, 0o777);
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'chan'), word(0x43485350));
-  fs.writeFileSync(path.join(dir, 'sem'), word(0x53485350));
-  fs.writeFileSync(path.join(dir, 'mutex'), word(0x4d485350));
+  for (const [role, name] of [['create-channel', '/dead'], ['create-channel', '/live'], ['create-channel', '/unused'], ['create-semaphore', '/sem'], ['create-mutex', '/mutex']]) {
+    const r = await run(process.execPath, [fixture('gc-participant.mjs'), role, name, dir]);
+    t.equal(r.code, 0, `${role} ${name}: ${r.stderr}`);
+  }
+  SharedMemory.create('/plain', 4096, { dir }).close();
+  // Odd files: what ls skips, or lists as plain.
   fs.writeFileSync(path.join(dir, 'other'), word(0x12345678));
   fs.writeFileSync(path.join(dir, 'short'), Buffer.from([0x50, 0x53]));
   fs.writeFileSync(path.join(dir, 'empty'), '');
-  fs.chmodSync(path.join(dir, 'chan'), 0o640);
   fs.symlinkSync('/etc/passwd', path.join(dir, 'link'));
   fs.mkdirSync(path.join(dir, 'subdir'));
   spawnSync('mkfifo', [path.join(dir, 'fifo')]);
-  const r = await podshm(['ls', '--json', '--dir', dir]);
-  t.equal(r.code, 0, r.stderr);
-  const objects = JSON.parse(r.stdout).posix.objects;
-  t.same(objects.map((o) => [o.name, o.kind, o.size]), [
-    ['/chan', 'channel', 4096],
-    ['/empty', 'plain', 0],
-    ['/mutex', 'mutex', 4096],
-    ['/other', 'plain', 4096],
-    ['/sem', 'semaphore', 4096],
-    ['/short', 'plain', 2],
-  ]);
-  t.equal(objects[0].mode, '0640');
-  t.same(objects.map((o) => o.live), [0, null, 0, null, null, null], 'live counts only for kinds that take liveness locks');
+  fs.chmodSync(path.join(dir, 'live'), 0o640);
 
-  const missing = await podshm(['ls', '--dir', path.join(dir, 'nope')]);
-  t.equal(missing.code, 2, 'an unreadable directory is an error');
-  t.match(missing.stdout, /POSIX shared memory in .*nope: ENOENT/);
+  const doomedSender = await participant(t, 'sender', '/dead', dir);
+  const doomedReceiver = await participant(t, 'receiver', '/dead', dir);
+  const liveSender = await participant(t, 'sender', '/live', dir);
+  await participant(t, 'receiver', '/live', dir);
+  const doomedHolder = await participant(t, 'holder', '/mutex', dir);
+  const ls = async () => {
+    const r = await podshm(['ls', '--json', '--dir', dir]);
+    t.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).posix.objects;
+  };
+  const size = (name) => fs.statSync(path.join(dir, name)).size;
+  const before = await ls();
+  t.same(before.map((o) => [o.name, o.kind, o.size]), [
+    ['/dead', 'channel', size('dead')],
+    ['/empty', 'plain', 0],
+    ['/live', 'channel', size('live')],
+    ['/mutex', 'mutex', size('mutex')],
+    ['/other', 'plain', 4096],
+    ['/plain', 'plain', 4096],
+    ['/sem', 'semaphore', size('sem')],
+    ['/short', 'plain', 2],
+    ['/unused', 'channel', size('unused')],
+  ], 'each real object by its kind; the odd files as plain, or skipped');
+  t.ok(size('live') > 4096, 'a channel is its header and its ring');
+  t.equal(before.find((o) => o.name === '/live').mode, '0640');
+  t.same(before.map((o) => o.live), [2, null, 2, 1, null, null, null, null, 0], 'a sender and a receiver in each used channel, the holder of the mutex');
+
+  for (const child of [doomedSender, doomedReceiver, doomedHolder]) await killed(child);
+  // One of the live channel's participants leaves cleanly.
+  liveSender.stdin.end();
+  await new Promise((resolve) => liveSender.once('exit', resolve));
+  t.same((await ls()).map((o) => o.live), [0, null, 1, 0, null, null, null, null, 0], 'the SIGKILLed and the departed no longer count');
+
+  const gc = async (...args) => {
+    const r = await podshm(['gc', '--json', '--dir', dir, ...args]);
+    t.equal(r.stderr, '');
+    return { code: r.code, byName: Object.fromEntries(JSON.parse(r.stdout).objects.map((o) => [o.name, o])) };
+  };
+  const young = await gc('--min-age', '3600');
+  t.equal(young.code, 0);
+  t.match(young.byName['/dead'], { action: 'kept', reason: 'new' }, 'younger than --min-age: left to its creator');
+  const dry = await gc('--dry-run', '--min-age', '0');
+  t.same(Object.keys(dry.byName).sort(), ['/dead', '/live', '/mutex', '/sem', '/unused'], 'gc judges podshm objects only');
+  t.match(dry.byName, {
+    '/dead': { action: 'would-remove', kind: 'channel' },
+    '/live': { action: 'kept', reason: 'live' },
+    '/unused': { action: 'would-remove' },
+    '/sem': { action: 'kept', reason: 'unregistered', kind: 'semaphore' },
+    '/mutex': { action: 'kept', reason: 'unregistered', kind: 'mutex' },
+  });
+  t.ok(fs.existsSync(path.join(dir, 'dead')) && fs.existsSync(path.join(dir, 'dead.bell')), '--dry-run removed nothing');
+  const real = await gc('--min-age', '0');
+  t.equal(real.code, 0);
+  t.match(real.byName, { '/dead': { action: 'removed' }, '/unused': { action: 'removed' }, '/live': { action: 'kept', reason: 'live' } });
+  t.same(fs.readdirSync(dir).filter((f) => !['other', 'short', 'empty', 'link', 'subdir', 'fifo'].includes(f)).sort(), ['live', 'live.bell', 'mutex', 'plain', 'sem'],
+    'the dead channels went with their bells; the live one, the semaphore, the mutex and the plain object stayed');
+  t.doesNotThrow(() => Channel.open('/live', { dir }).close(), 'the live channel still opens');
 });
 
 t.test('rm: removes what it is given, one line per failure, exit 1 if any failed', async (t) => {
@@ -154,41 +222,75 @@ t.test('rm: removes what it is given, one line per failure, exit 1 if any failed
   t.equal(ok.code, 1);
 });
 
-t.test('rm without --force keeps what it cannot judge: a semaphore, a mutex, an object it cannot read', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-rm-'));
+t.test('rm without --force keeps what it cannot judge or what is in use: a semaphore, a mutex, a live channel, an object it cannot read', async (t) => {
+  const dir = fs.mkdtempSync('/dev/shm/podshm-test-rm-');
   fs.chmodSync(dir, 0o777); // as a Memory emptyDir: any user may unlink in it
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'sem'), word(0x53485350));
-  fs.writeFileSync(path.join(dir, 'mutex'), word(0x4d485350));
-  let r = await podshm(['rm', '--dir', dir, 'sem', 'mutex']);
+  for (const [role, name] of [['create-semaphore', '/sem'], ['create-mutex', '/mutex'], ['create-channel', '/chan']]) {
+    const r = await run(process.execPath, [fixture('gc-participant.mjs'), role, name, dir]);
+    t.equal(r.code, 0, `${role} ${name}: ${r.stderr}`);
+  }
+  const user = await participant(t, 'receiver', '/chan', dir);
+  let r = await podshm(['rm', '--dir', dir, 'sem', 'mutex', 'chan']);
   t.equal(r.code, 1);
   t.match(r.stderr, /EBUSY: a semaphore does not record who has it open/);
   t.match(r.stderr, /EBUSY: a mutex does not record who has it open/);
-  t.ok(fs.existsSync(path.join(dir, 'sem')) && fs.existsSync(path.join(dir, 'mutex')), 'both kept');
+  t.match(r.stderr, /EBUSY: in use by 1 live participant \(--force removes it anyway\), unlink '\/chan'/);
+  t.same(fs.readdirSync(dir).sort(), ['chan', 'chan.bell', 'mutex', 'sem'], 'all kept');
+  await killed(user);
+  r = await podshm(['rm', '--dir', dir, 'chan']);
+  t.equal(r.code, 0, `a channel whose participant was SIGKILLed goes without --force: ${r.stderr}`);
   r = await podshm(['rm', '--dir', dir, '--force', 'sem', 'mutex']);
   t.equal(r.code, 0, r.stderr);
-  t.same(fs.readdirSync(dir), [], '--force removes them');
+  t.same(fs.readdirSync(dir), [], '--force removes them; the channel went with its bell');
 
   if (process.getuid?.() !== 0) return;
   // A channel this user may not open (mode 0600, another owner): it cannot tell whether
   // it is live, so it keeps it.
-  fs.writeFileSync(path.join(dir, 'chan'), word(0x43485350), { mode: 0o600 });
-  r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, cli, 'rm', '--dir', dir, 'chan']);
+  Channel.create('/private', { capacity: 4096, dir, mode: 0o600 }).close();
+  r = await run(asNobody[0], [...asNobody.slice(1), 'rm', '--dir', dir, 'private']);
   t.equal(r.code, 1, r.stderr);
   t.match(r.stderr, /EACCES: cannot read it to tell what it is/);
-  t.ok(fs.existsSync(path.join(dir, 'chan')), 'kept');
+  t.ok(fs.existsSync(path.join(dir, 'private')), 'kept');
 });
 
-t.test("ls lists another user's message queue it cannot read, without its byte count", { skip: process.getuid?.() !== 0 && 'needs root to run as another user' }, async (t) => {
-  // The reader of an mqueue mount reads files like these: QSIZE and NOTIFY_PID only for
-  // those who may open the queue.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-mqview-'));
+t.test('gc exits 1 when it cannot remove an abandoned object, and says why on stderr', { skip: process.getuid?.() !== 0 && 'needs root to run as another user' }, async (t) => {
+  // An abandoned channel another user may read but not unlink (the directory is root's, 0755).
+  const dir = fs.mkdtempSync('/dev/shm/podshm-test-gcfail-');
   fs.chmodSync(dir, 0o755);
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'open'), 'QSIZE:12 NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n', { mode: 0o644 });
-  fs.writeFileSync(path.join(dir, 'private'), 'QSIZE:99 NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n', { mode: 0o600 });
-  const view = fileURLToPath(new URL('../../dist/cjs/platform/mq_view.js', import.meta.url));
-  const r = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, view, dir]);
+  Channel.create('/stuck', { capacity: 4096, dir, mode: 0o644 }).close();
+  const gcAsNobody = (args) => run(asNobody[0], [...asNobody.slice(1), 'gc', '--min-age', '0', '--dir', dir, ...args]);
+  const text = await gcAsNobody([]);
+  t.equal(text.code, 1, 'exit 1');
+  t.match(text.stderr, /^failed \/stuck \(channel, [\d.]+ KiB\): .*EACCES/m);
+  t.match(text.stdout, /, 1 failed\n$/);
+  const json = await gcAsNobody(['--json']);
+  t.equal(json.code, 1, 'exit 1 with --json too');
+  t.match(JSON.parse(json.stdout).objects, [{ name: '/stuck', action: 'failed', reason: /EACCES/ }]);
+  t.ok(fs.existsSync(path.join(dir, 'stuck')), 'still there');
+  const ok = await run(process.execPath, [cli, 'gc', '--min-age', '0', '--dir', dir]);
+  t.equal(ok.code, 0, 'and one who may remove it does');
+});
+
+t.test("ls lists another user's 0600 message queue without its byte count", { skip: process.getuid?.() !== 0 && 'needs root to run as another user' }, async (t) => {
+  const [closed, open] = [uniqueName('mqpriv'), uniqueName('mqpub')];
+  const priv = MessageQueue.open(closed, { create: true, mode: 0o600 });
+  const pub = MessageQueue.open(open, { create: true, mode: 0o644 });
+  t.teardown(() => (priv.close(), pub.close(), MessageQueue.unlink(closed), MessageQueue.unlink(open)));
+  priv.send('twelve bytes');
+  pub.send('hi!');
+  // ls reads /dev/mqueue; this machine may have none: mount one in a private /dev that
+  // keeps /dev/shm.
+  const keep = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-dev-'));
+  t.teardown(() => fs.rmdirSync(keep));
+  const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+    `mount --bind /dev/shm ${keep} && mount -t tmpfs -o size=1m,mode=755 podshm-dev /dev && mkdir /dev/shm /dev/mqueue && mount --move ${keep} /dev/shm && mount -t mqueue podshm-mq /dev/mqueue && exec "$@"`, 'sh',
+    ...asNobody, 'ls', '--json']);
   t.equal(r.code, 0, r.stderr);
-  t.same(JSON.parse(r.stdout).map((q) => [q.name, q.queuedBytes]), [['/open', 12], ['/private', null]]);
+  const { mqueue } = JSON.parse(r.stdout);
+  t.equal(mqueue.source, '/dev/mqueue');
+  const seen = Object.fromEntries(mqueue.queues.map((q) => [q.name, q]));
+  t.match(seen[closed], { mode: '0600', owner: 'root', queuedBytes: null }, 'a queue it may not open: listed, no byte count');
+  t.match(seen[open], { mode: '0644', owner: 'root', queuedBytes: 3 }, 'a queue it may open: its bytes');
 });

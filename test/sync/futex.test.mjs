@@ -2,7 +2,7 @@ import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { SharedMemory, FutexWord } from 'podshm';
-import { fixture, node, rawBinding as _native, uniqueName } from '../helpers.mjs';
+import { asleepOn, fixture, node, rawBinding as _native, uniqueName, until, within } from '../helpers.mjs';
 
 function segment(t, size = 4096) {
   const shm = SharedMemory.create(uniqueName('futex'), size);
@@ -15,25 +15,37 @@ function segment(t, size = 4096) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(5);
-  }
-}
-
 t.test('a blocking wait in one process is woken by a store and wake in another', async (t) => {
   const shm = segment(t);
   const i32 = new Int32Array(shm.buffer);
-  const child = node('futex-peer.mjs', ['wait-sync', shm.name, '20000']);
-  await until(() => Atomics.load(i32, 1) === 1);
-  await sleep(50); // let it reach the futex
+  let pid;
+  const child = node('futex-peer.mjs', ['wait-sync', shm.name, '60000'], { onSpawn: (c) => (pid = c.pid) });
+  await until(() => Atomics.load(i32, 1) === 1, 'the peer announcing its wait');
+  await until(() => asleepOn(pid, shm.path, 0), 'the peer asleep on the word');
   Atomics.store(i32, 0, 7);
-  new FutexWord(shm.mapping, 0).wake(1);
+  t.equal(new FutexWord(shm.mapping, 0).wake(1), 1, 'wake() reports the one sleeper it woke');
   const r = await child;
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout.trim(), 'saw 7');
+});
+
+t.test('wake(n) returns how many sleepers it woke: none, one of two, then the rest', async (t) => {
+  const shm = segment(t);
+  const i32 = new Int32Array(shm.buffer);
+  const word = new FutexWord(shm.mapping, 0);
+  t.equal(word.wake(5), 0, 'nobody asleep: 0');
+  const pids = [];
+  const peers = [0, 1].map(() => node('futex-peer.mjs', ['wait-sync', shm.name, '60000'], { onSpawn: (c) => pids.push(c.pid) }));
+  const bothAsleep = () => pids.length === 2 && pids.every((pid) => asleepOn(pid, shm.path, 0));
+  await until(bothAsleep, 'both peers asleep on the word');
+  // The word stays 0: the one woken goes back to sleep. (Each peer leaves futex() for a
+  // moment every 100 ms, its slice; the check above and the wake are microseconds apart.)
+  t.equal(word.wake(1), 1, 'wake(1) with two asleep: 1');
+  await until(bothAsleep, 'both peers asleep again');
+  Atomics.store(i32, 0, 7);
+  t.equal(word.wake(10), 2, 'wake(10) with two asleep: 2');
+  for (const r of await Promise.all(peers)) t.equal(r.stdout.trim(), 'saw 7', r.stderr);
+  t.equal(word.wake(10), 0, 'and none after');
 });
 
 t.test('blocking waits time out, and report a value that is not the expected one', async (t) => {
@@ -47,14 +59,10 @@ t.test('blocking waits time out, and report a value that is not the expected one
 
 t.test('an async wait is woken from another process while the event loop keeps ticking', async (t) => {
   const shm = segment(t);
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 5);
-  t.teardown(() => clearInterval(timer));
-  const waiting = new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 20_000 });
-  await sleep(100);
-  const ticksBefore = ticks;
-  t.ok(ticksBefore >= 3, `the timer ticked ${ticksBefore} times while waiting`);
-  const r = await node('futex-peer.mjs', ['store-and-wake', shm.name, '0']);
+  const waiting = new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 60_000 });
+  // The peer is started by a timer callback: only a free event loop gets it going.
+  const peer = new Promise((resolve) => setTimeout(() => resolve(node('futex-peer.mjs', ['store-and-wake', shm.name, '0'])), 0));
+  const r = await within(peer, 'the timer callback that starts the peer, and the peer');
   t.equal(r.code, 0, r.stderr);
   t.equal(await waiting, 'ok');
   t.equal(_native.pendingWaits(), 0);
@@ -135,8 +143,9 @@ t.test("a wake(1) meant for another process's sleeper is not swallowed by this p
   t.teardown(() => (shm.close(), shm.unlink()));
   const i32 = new Int32Array(shm.buffer);
   const word = new FutexWord(shm.mapping, 0);
-  const other = node('futex-peer.mjs', ['wait-on-cue', shm.name, '1', '100']);
-  while (Atomics.load(i32, 2) === 0) await sleep(5);
+  let pid;
+  const other = node('futex-peer.mjs', ['wait-on-cue', shm.name, '1'], { onSpawn: (c) => (pid = c.pid) });
+  await until(() => Atomics.load(i32, 2) !== 0, 'the peer starting');
   // An async wait that ends leaves the waiter thread watching the word a while longer
   // at its new value, 1: queued in the kernel ahead of the other process's sleep.
   const ended = word.waitAsync(0);
@@ -144,12 +153,14 @@ t.test("a wake(1) meant for another process's sleeper is not swallowed by this p
   word.wake(1);
   t.equal(await ended, 'ok');
   Atomics.store(i32, 1, 1);
-  await sleep(20); // the other process goes to sleep on the word at 1 (the watch lasts 50 ms)
+  // The other process goes to sleep on the word at 1 (the watch lasts 50 ms: on a
+  // loaded machine it may be over by then, and the test then proves less, never fails).
+  await until(() => asleepOn(pid, shm.path, 0), 'the other process asleep on the word');
   Atomics.store(i32, 0, 2);
   word.wake(1);
   const r = await other;
-  // 'ok': woken; 'mismatch': it got there after the store. 'timeout' (at 100 ms) means
-  // that the one wake went to the waiter thread's watch and nobody passed it on.
+  // 'ok': woken; 'mismatch': a slice ended just as the word changed. 'slice' means that
+  // the one wake went to the waiter thread's watch and nobody passed it on.
   t.match(r.stdout.trim(), /^(ok|mismatch)$/, r.stderr);
 });
 
@@ -188,8 +199,7 @@ t.test('a Worker with pending async waits is terminated and ends cleanly (its wa
   for (let round = 0; round < 3; round++) {
     const worker = new Worker(code, { eval: true, workerData: shm.name });
     const messages = [];
-    await new Promise((resolve) => worker.on('message', (m) => (messages.push(m), m === 'waiting' && resolve())));
-    await sleep(20);
+    await within(new Promise((resolve) => worker.on('message', (m) => (messages.push(m), messages.length === 2 && resolve()))), 'the worker\'s two messages');
     t.same(messages.sort(), ['second ok', 'waiting']);
     t.equal(await worker.terminate(), 1, 'terminated while a wait was pending');
   }

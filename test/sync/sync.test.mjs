@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { SharedMemory, Semaphore, Mutex, CorruptionError } from 'podshm';
-import { fixture, node, rawBinding as _native, startUntil, uniqueName } from '../helpers.mjs';
+import { fixture, node, rawBinding as _native, seededRandom, sleeping, startUntil, testSeed, uniqueName, until, watching, within } from '../helpers.mjs';
 
 function segment(t, size = 4096, opts) {
   const shm = SharedMemory.create(uniqueName('sync'), size, opts);
@@ -64,14 +64,14 @@ t.test('semaphore: try, value, release, timeouts', async (t) => {
 t.test('semaphore: acquireAsync is woken from another process while the event loop ticks', async (t) => {
   const shm = segment(t);
   const sem = Semaphore.init(shm, 0, 0);
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 5);
-  t.teardown(() => clearInterval(timer));
-  const waiting = sem.acquireAsync({ timeout: 20_000 });
-  const r = await node('sync-peer.mjs', ['sem-release-later', shm.name, '0', '150']);
+  const waiting = sem.acquireAsync({ timeout: 60_000 });
+  // The releasing process is started by a timer callback: only a free event loop runs it.
+  let ran = false;
+  const peer = new Promise((resolve) => setTimeout(() => ((ran = true), resolve(node('sync-peer.mjs', ['sem-release-later', shm.name, '0', '0']))), 0));
+  const r = await within(peer, 'the timer callback that starts the releasing process');
+  t.ok(ran, 'a timer ran while acquireAsync was pending');
   t.equal(r.stdout.trim(), 'released', r.stderr);
   t.equal(await waiting, true);
-  t.ok(ticks >= 5, `the timer ticked ${ticks} times while acquireAsync was pending`);
   t.equal(sem.value, 0);
   t.equal(_native.pendingWaits(), 0);
 });
@@ -85,12 +85,14 @@ t.test('a pending acquireAsync alone keeps a process alive until it is served', 
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const closed = new Promise((r) => child.once('close', r));
-  while (Atomics.load(i32, 1) < 1) await sleep(5);
-  await sleep(200);
+  await until(() => Atomics.load(i32, 1) >= 1, 'the child counted as a waiter');
+  // The child's unref'd timer fires only while something else holds its event loop.
+  await until(() => out.includes('alive') || child.exitCode !== null, "the child's unref'd timer");
   t.equal(child.exitCode, null, 'still running with only the wait pending');
+  t.equal(out, 'alive\n', 'its unref\'d timer ran: only the pending wait held the loop');
   sem.release();
   t.equal(await closed, 0);
-  t.equal(out.trim(), 'acquired');
+  t.equal(out, 'alive\nacquired\n');
   t.equal(sem.value, 0);
 });
 
@@ -153,10 +155,11 @@ t.test('a waiter that gives up passes on a wake it may have taken from another p
   const ac = new AbortController();
   // Queued first, so the kernel hands the next wake to this process's waiter thread.
   const mine = sem.acquireAsync({ signal: ac.signal }).catch((e) => e.code);
-  await sleep(50);
-  const other = node('sync-peer.mjs', ['sem-acquire', shm.name, '0', '8000']);
-  while (Atomics.load(i32, 1) < 2) await sleep(5);
-  await sleep(100); // let the other process reach the futex
+  await until(() => watching(shm.path), "this process's waiter thread asleep on the word");
+  let pid;
+  const other = node('sync-peer.mjs', ['sem-acquire', shm.name, '0', '60000'], { onSpawn: (c) => (pid = c.pid) });
+  await until(() => Atomics.load(i32, 1) >= 2, 'the other process counted as a waiter');
+  await until(() => sleeping(pid, 'futex', pid), 'the other process asleep on the futex');
   sem.release();
   ac.abort(); // before the wake is delivered here
   t.equal(await mine, 'ABORT_ERR');
@@ -173,7 +176,7 @@ t.test('close() under a pending lockAsync rejects it with EBADF: a closed object
   t.teardown(() => (holder.close(), third.close()));
   t.ok(holder.lock());
   const pending = waiter.lockAsync();
-  await sleep(20);
+  await until(() => watching(shm.path), 'the waiter thread asleep on the mutex');
   waiter.close();
   holder.unlock();
   await t.rejects(pending, { code: 'EBADF' });
@@ -192,7 +195,7 @@ t.test('an aborted lockAsync that was handed the wake leaves WAITERS on a mutex 
   t.ok(holder.lock());
   const ac = new AbortController();
   const pending = waiter.lockAsync({ signal: ac.signal });
-  await sleep(20);
+  await until(() => watching(shm.path), 'the waiter thread asleep on the mutex');
   // All in one turn of the event loop: the unlock's wake goes to this process's
   // waiter thread for `waiter`, the thief takes the free mutex by the fast path (no
   // WAITERS), and the abort ends the wait before the wake is delivered.
@@ -276,8 +279,8 @@ t.test('a SIGKILLed holder is recovered by lockAsync and by tryLock', async (t) 
   const child = await started(t, ['mutex-hold', shm.name, '0', '2'], 'locked');
   const m = new Mutex(shm, 0);
   t.teardown(() => m.close());
-  const p = m.lockAsync({ timeout: 10_000 });
-  await sleep(50);
+  const p = m.lockAsync({ timeout: 60_000 });
+  await until(() => watching(shm.path), 'the waiter thread asleep on the held mutex');
   child.kill('SIGKILL');
   t.equal(await p, true);
   t.ok(m.ownerDied);
@@ -385,11 +388,11 @@ t.test('named mutexes: create, contend from another process, wrong kinds refused
     } catch {}
   });
   t.ok(m.lock());
-  const child = await started(t, ['named-mutex', name, '10000'], 'busy');
+  const child = await started(t, ['named-mutex', name, '60000'], 'busy');
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const done = new Promise((r) => child.once('close', r));
-  await sleep(50);
+  await until(() => sleeping(child.pid, 'futex', child.pid), 'the other process asleep on the mutex');
   m.unlock();
   t.equal(await done, 0);
   t.match(out, /locked clean/, 'the other process got it after unlock, from a live owner');
@@ -415,9 +418,12 @@ t.test('fuzz: any value a peer writes into the words gives a result or an error,
   const m = Mutex.init(shm, 8);
   t.teardown(() => m.close());
   const special = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 1 << 30, (1 << 30) - 1, (1 << 30) | 1];
+  const seed = testSeed();
+  t.comment(`seed ${seed} (PODSHM_TEST_SEED=${seed} replays this run)`);
+  const random = seededRandom(seed);
   let outcomes = 0;
   for (let i = 0; i < 3000; i++) {
-    const pick = () => (i < special.length ** 2 ? special[i % special.length] : (Math.random() * 2 ** 32) | 0);
+    const pick = () => (i < special.length ** 2 ? special[i % special.length] : (random() * 2 ** 32) | 0);
     i32[0] = pick();
     i32[1] = i < special.length ** 2 ? special[Math.floor(i / special.length) % special.length] : pick();
     i32[2] = pick();

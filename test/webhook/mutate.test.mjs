@@ -268,7 +268,14 @@ t.test('a 50% sizeLimit of the smallest limit, as the issue asks', async (t) => 
   // 2Gi app, 768Mi exporter, 1G sidecar, 128Mi regular init: the smallest that shares is 768Mi.
   const m = mutatePod(deploymentReview.request.object);
   t.equal(m.sizeLimit, '384Mi');
-  t.equal(384 * Mi, (768 * Mi) / 2);
+  // The same pod with the exporter's limit changed: the sizeLimit follows the smallest.
+  const exporter = deploymentReview.request.object.spec.containers.find((c) => c.resources?.limits?.memory === '768Mi');
+  t.ok(exporter, 'the review has the 768Mi container');
+  for (const [limit, want] of [['900Mi', '450Mi'], ['300Mi', '150Mi'], ['4Gi', '476Mi']]) {
+    const copy = structuredClone(deploymentReview.request.object);
+    copy.spec.containers.find((c) => c.name === exporter.name).resources.limits.memory = limit;
+    t.equal(mutatePod(copy).sizeLimit, want, `exporter at ${limit}: half of the smallest limit that shares (the 1G sidecar's, above it), in whole MiB`);
+  }
 });
 
 t.test('long container names still give short warnings', async (t) => {
@@ -297,9 +304,22 @@ t.test('absurd sizes and hostile values: no patch that could not be applied, and
     checkWarnings(t, m.warnings);
   }
   // Objects where strings belong: String() of {"toString": 1} throws.
+  // A name that is no string does not matter to the patch: patched like any 1Gi container.
   const hostile = container('app', '1Gi');
   hostile.name = { toString: 1 };
-  t.doesNotThrow(() => mutatePod(pod([hostile])));
+  const named = pod([hostile]);
+  const m = mutatePod(named);
+  t.equal(m.sizeLimit, '512Mi');
+  t.same(m.warnings, []);
+  t.same(jsonpatch.applyPatch(structuredClone(named), m.patch, true).newDocument.spec.volumes, [{ name: 'podshm-shm', emptyDir: { medium: 'Memory', sizeLimit: '512Mi' } }], 'and the patch applies');
+  // A limit that is no string: the pod is left alone, with a warning.
+  const badLimit = container('app', '1Gi');
+  badLimit.resources.limits.memory = { toString: 1 };
+  const left = mutatePod(pod([badLimit]));
+  t.same(left.patch, [], 'left alone');
+  t.equal(left.sizeLimit, null);
+  t.match(left.warnings, [/memory limit .* of container app is not a quantity; \/dev\/shm left as it is/], 'with a warning');
+  checkWarnings(t, left.warnings);
   for (const extra of [{ subResource: { toString: 1 } }, { operation: { toString: 1 } }]) {
     const r = reviewAdmission(review(pod([container('app', '1Gi')]), extra));
     t.ok(r.ok);

@@ -4,7 +4,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as podshm from 'podshm';
-import { uniqueName } from '../helpers.mjs';
+import { uniqueName, until } from '../helpers.mjs';
 
 const dir = fileURLToPath(new URL('../../examples/sidecar/', import.meta.url));
 
@@ -21,15 +21,15 @@ function start(script, env) {
       resolve({ code, signal, lines: stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr });
     }),
   );
-  return { child, done };
+  return { child, done, stdout: () => stdout };
 }
 
 t.test('producer and consumer exchange every message in order', { skip: typeof podshm.Channel !== 'function' && 'Channel is not in this build yet (issue 7)' }, async (t) => {
   const name = uniqueName('sidecar').slice(1);
   const env = { PODSHM_CHANNEL: name, MESSAGES: '20000', RATE: '0', CAPACITY: String(1 << 20) };
-  // The producer first: it must wait for the consumer to create the channel.
+  // The producer first: the consumer starts once the producer says it waits for the channel.
   const producer = start('producer.js', env);
-  await new Promise((r) => setTimeout(r, 300));
+  await until(() => producer.stdout().includes('waiting for the consumer to create the channel'), "the producer's 'waiting for the consumer' line");
   const consumer = start('consumer.js', env);
   const [p, c] = await Promise.all([producer.done, consumer.done]);
   t.equal(p.code, 0, `producer exit 0 ${p.stderr}`);

@@ -1,0 +1,65 @@
+// A test of the tests: the assertions that once depended on the machine's speed (issue
+// 25) still pass when every Node process of the run stalls its event loop for 300 ms
+// out of every second (fixtures/stall.mjs, loaded through NODE_OPTIONS), as a loaded CI
+// machine does on its own. Each named test runs in its file, selected with TAP_GREP.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { fixture, run } from '../helpers.mjs';
+
+const STALL = '300/1000';
+const testDir = fileURLToPath(new URL('..', import.meta.url));
+// The files may live in subfolders: found by name.
+function testFile(name) {
+  const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name === name ? [join(dir, e.name)] : []));
+  const [found] = walk(testDir);
+  if (!found) throw new Error(`no test file ${name} under ${testDir}`);
+  return found;
+}
+const stallEnv = { NODE_OPTIONS: `--import=${fixture('stall.mjs')}`, PODSHM_TEST_STALL: STALL };
+
+t.test('the injector stalls the event loop as asked', async (t) => {
+  const script = `let last = Date.now(), worst = 0;
+    const timer = setInterval(() => { const now = Date.now(); worst = Math.max(worst, now - last); last = now; }, 1);
+    setTimeout(() => { clearInterval(timer); console.log(worst); }, 1500);`;
+  const r = await run(process.execPath, ['-e', script], { env: stallEnv });
+  t.equal(r.code, 0, r.stderr);
+  t.ok(Number(r.stdout) >= 250, `a 1 ms timer waited up to ${r.stdout.trim()} ms`);
+});
+
+const cases = [
+  ['channel.test.mjs', ['a cancelled reservation gives its room back', 'timeouts and AbortSignal', 'reserveAsync: room without blocking', 'zero copy across processes']],
+  ['futex.test.mjs', ['a blocking wait in one process is woken', 'an async wait is woken from another process', 'meant for another process', 'a Worker with pending async waits']],
+  ['sync.test.mjs', ['acquireAsync is woken from another process', 'a pending acquireAsync alone keeps', 'a waiter that gives up passes on a wake', 'close\\(\\) under a pending lockAsync', 'recovered by lockAsync', 'named mutexes']],
+  ['posix_mq.test.mjs', ['receiveAsync does not block the event loop', 'for await yields messages until close']],
+  ['channel-liveness.test.mjs', ['a receiver blocked on an empty ring learns']],
+  ['channel-corrupt.test.mjs', ['an opener that comes between']],
+  ['channel-bell.test.mjs', ['closing the channel ends an asynchronous receive', 'a sleeping flag a peer scribbles on']],
+  ['webhook-sidecar.test.mjs', ['producer and consumer exchange every message']],
+];
+
+// Two at a time, like tap's jobs.
+const results = new Map();
+const queue = [...cases];
+const worker = async () => {
+  for (let c = queue.shift(); c; c = queue.shift()) {
+    const [file, names] = c;
+    results.set(file, await run(process.execPath, [testFile(file)], { env: { ...stallEnv, TAP_GREP: names.join('\n') }, timeoutMs: 110_000 }));
+  }
+};
+const done = Promise.all([worker(), worker()]);
+
+for (const [file, names] of cases) {
+  t.test(`${file} under a ${STALL} ms stall`, async (t) => {
+    await done;
+    const r = results.get(file);
+    const failed = r.stdout.split('\n').filter((l) => /^\s*not ok/.test(l));
+    t.same(failed, [], `${file}: nothing failed`);
+    t.equal(r.code, 0, `${file} exits 0${r.signal ? ` (killed: ${r.signal})` : ''}`);
+    for (const name of names) {
+      const pattern = new RegExp(`^ok \\d+ - .*${name}`, 'm');
+      t.match(r.stdout, pattern, `ran and passed: ${name.replaceAll('\\', '')}`);
+    }
+  });
+}
