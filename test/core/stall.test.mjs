@@ -2,7 +2,7 @@
 // 25) still pass when every Node process of the run stalls its event loop for 300 ms
 // out of every second (fixtures/stall.mjs, loaded through NODE_OPTIONS), as a loaded CI
 // machine does on its own. Each named test runs in its file, selected with TAP_GREP.
-import { readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -10,12 +10,11 @@ import { fixture, run } from '../helpers.mjs';
 
 const STALL = '300/1000';
 const testDir = fileURLToPath(new URL('..', import.meta.url));
-// The files may live in subfolders: found by name.
-function testFile(name) {
-  const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name === name ? [join(dir, e.name)] : []));
-  const [found] = walk(testDir);
-  if (!found) throw new Error(`no test file ${name} under ${testDir}`);
-  return found;
+// Paths below test/; a file that moved fails here by name.
+function testFile(path) {
+  const file = join(testDir, path);
+  if (!existsSync(file)) throw new Error(`no test file ${path} under ${testDir}`);
+  return file;
 }
 const stallEnv = { NODE_OPTIONS: `--import=${fixture('stall.mjs')}`, PODSHM_TEST_STALL: STALL };
 
@@ -29,14 +28,14 @@ t.test('the injector stalls the event loop as asked', async (t) => {
 });
 
 const cases = [
-  ['channel.test.mjs', ['a cancelled reservation gives its room back', 'timeouts and AbortSignal', 'reserveAsync: room without blocking', 'zero copy across processes']],
-  ['futex.test.mjs', ['a blocking wait in one process is woken', 'an async wait is woken from another process', 'meant for another process', 'a Worker with pending async waits']],
-  ['sync.test.mjs', ['acquireAsync is woken from another process', 'a pending acquireAsync alone keeps', 'a waiter that gives up passes on a wake', 'close\\(\\) under a pending lockAsync', 'recovered by lockAsync', 'named mutexes']],
-  ['posix_mq.test.mjs', ['receiveAsync does not block the event loop', 'for await yields messages until close']],
-  ['channel-liveness.test.mjs', ['a receiver blocked on an empty ring learns']],
-  ['channel-corrupt.test.mjs', ['an opener that comes between']],
-  ['channel-bell.test.mjs', ['closing the channel ends an asynchronous receive', 'a sleeping flag a peer scribbles on']],
-  ['webhook-sidecar.test.mjs', ['producer and consumer exchange every message']],
+  ['channel/channel.test.mjs', ['a cancelled reservation gives its room back', 'timeouts and AbortSignal', 'reserveAsync: room without blocking', 'zero copy across processes']],
+  ['sync/futex.test.mjs', ['a blocking wait in one process is woken', 'an async wait is woken from another process', 'meant for another process', 'a Worker with pending async waits']],
+  ['sync/sync.test.mjs', ['acquireAsync is woken from another process', 'a pending acquireAsync alone keeps', 'a waiter that gives up passes on a wake', 'close\\(\\) under a pending lockAsync', 'recovered by lockAsync', 'named mutexes']],
+  ['mq/message-queue.test.mjs', ['receiveAsync does not block the event loop', 'for await yields messages until close']],
+  ['channel/liveness.test.mjs', ['a receiver blocked on an empty ring learns']],
+  ['channel/corrupt.test.mjs', ['an opener that comes between']],
+  ['channel/bell.test.mjs', ['closing the channel ends an asynchronous receive', 'a sleeping flag a peer scribbles on']],
+  ['webhook/sidecar.test.mjs', ['producer and consumer exchange every message']],
 ];
 
 // Two at a time, like tap's jobs.
