@@ -28,6 +28,10 @@ const TAIL = H.TAIL >> 2;
 const PRODUCERS_SLEEPING = H.PRODUCERS_SLEEPING >> 2;
 const ROOM_WANTED = H.ROOM_WANTED >> 2;
 const RECEIVED = H.RECEIVED_MESSAGES >> 3;
+const WAITS = H.CONSUMER_WAITS >> 3;
+const WAKEUPS = H.CONSUMER_WAKEUPS >> 3;
+const CAUGHT_UP_AT = H.CAUGHT_UP_AT >> 3;
+const CAUGHT_UP_MESSAGES = H.CAUGHT_UP_MESSAGES >> 3;
 
 export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   readonly #core: ChannelCore;
@@ -51,6 +55,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #length = 0;
   #messages = 0;
   #bytes = 0;
+  /** #messages when the clock was last stamped at CAUGHT_UP_AT. */
+  #stamped = -1;
   #closed = false;
   /** A receiveAsync is waiting. */
   #pending = false;
@@ -88,6 +94,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     }
     this.#messages = this.#f64[RECEIVED];
     this.#bytes = this.#f64[RECEIVED + 1];
+    this.#stamped = this.#messages;
   }
 
   get closed(): boolean {
@@ -231,7 +238,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#f64[RECEIVED + 1] = this.#bytes;
     if (this.#i32[ROOM_WANTED] !== 0) this.#i32[ROOM_WANTED] = 0;
     Atomics.store(this.#i32, TAIL, this.#released);
-    wake(this.#core.spaceSleeper);
+    if (wake(this.#core.spaceSleeper)) this.#f64[WAKEUPS]++;
   }
 
   // Finds the next committed message: sets #at and #length and returns #at, or
@@ -276,9 +283,17 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   // back too, and producers must see all the room there is, whoever waits. Until then
   // a producer waiting for that room and this consumer waiting for a message would
   // wait on each other.
+  //
+  // It is also when readers learn the time of the last message (CAUGHT_UP_AT): once per
+  // catch-up after new messages, so a stream reads no clock per message.
   #caughtUp(): void {
     this.#released = this.#read;
     this.#publish();
+    if (this.#stamped !== this.#messages) {
+      this.#stamped = this.#messages;
+      this.#f64[CAUGHT_UP_AT] = Date.now();
+      this.#f64[CAUGHT_UP_MESSAGES] = this.#messages;
+    }
   }
 
   // #next() for the calls that never wait (tryReceive, drain): when it stops at a
@@ -321,6 +336,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   }
 
   #plan(deadline: number): WaitPlan<true> {
+    this.#f64[WAITS]++; // one plan per wait; only the consumer writes it
     return {
       attempt: () => {
         // Closed while waiting (the memory now reads as zeros): say so, not "corrupt".

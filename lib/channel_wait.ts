@@ -67,15 +67,20 @@ export interface Sleeper {
 const ON_FUTEX = 1;
 const ON_BELL = 2;
 
-/** Wakes every sleeper of `s`, if there is one (called right after the side's Atomics.store that published). */
-export function wake(s: Sleeper): void {
-  if ((PLAIN_LOADS_ORDERED ? s.i32[s.flag] : Atomics.load(s.i32, s.flag)) === 0) return;
+/**
+ * Wakes every sleeper of `s`, if there is one (called right after the side's
+ * Atomics.store that published); true if it woke (a bell ring or a futex wake), for
+ * the caller's wake-up counter.
+ */
+export function wake(s: Sleeper): boolean {
+  if ((PLAIN_LOADS_ORDERED ? s.i32[s.flag] : Atomics.load(s.i32, s.flag)) === 0) return false;
   const how = Atomics.exchange(s.i32, s.flag, 0);
-  if (how === ON_BELL && s.bell !== null && s.bell.ring()) return;
+  if (how === ON_BELL && s.bell !== null && s.bell.ring()) return true;
   // ON_FUTEX, or whatever a hostile peer wrote: the futex reaches every sleeper.
-  if (how === 0) return;
+  if (how === 0) return false;
   Atomics.add(s.i32, s.seq, 1);
   native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
+  return true;
 }
 
 // A wait longer than this means the peer was not running (about a scheduler time slice).
