@@ -214,7 +214,7 @@ export interface ChannelRates {
   bytesPerSecond: number | null;
   waitsPerSecond: number | null;
   wakeupsPerSecond: number | null;
-  /** The time of the last message, refined: if messages were sent between the snapshots, no earlier than the first. */
+  /** The time of the last message; when messages were sent between the snapshots, the later one's time (the last message is at most one interval older). */
   lastMessageAt: number | null;
 }
 
@@ -232,7 +232,8 @@ export function channelRates(prev: StatsSnapshot, next: StatsSnapshot): Map<Obje
     const rate = (x: number | null, y: number | null) => (x === null || y === null || y < x ? null : (y - x) / seconds);
     const both = (x: number | null, y: number | null) => (x === null || y === null ? null : x + y);
     const sent = a.messagesSent !== null && b.messagesSent !== null && b.messagesSent > a.messagesSent;
-    const lastMessageAt = sent ? Math.max(b.lastMessageAt ?? 0, prev.at) : b.lastMessageAt;
+    // Sent between the readings: the last message is at most one interval older than this.
+    const lastMessageAt = sent ? next.at : b.lastMessageAt;
     out.set(o, {
       // What producers sent: counted per message, where the consumer publishes its count lazily.
       messagesPerSecond: rate(a.messagesSent, b.messagesSent),
