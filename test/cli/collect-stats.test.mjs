@@ -47,6 +47,34 @@ t.test('a channel used by two other processes, read from a third that never atta
   t.throws(() => ch.receiver(), { code: 'EBUSY' });
 });
 
+t.test('waits and wake-ups: counted by the participants, read from outside', async (t) => {
+  const dir = privateDir(t);
+  const name = '/sleeper';
+  const consumer = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'sleeper', dir, name], 'ready\n');
+  const received = new Promise((resolve) => consumer.stdout.on('data', (d) => String(d).includes('received') && resolve()));
+  const figures = () => collectStats({ dir, sysv: false, mqueue: false }).objects[0].channel;
+  // The consumer's CONSUMER_SLEEPING word (docs/channel.md, Layout): once it is raised the
+  // consumer is committed to its sleep, and the producer's message must wake it.
+  const sleeping = () => {
+    const b = Buffer.alloc(4);
+    const fd = fs.openSync(`${dir}/sleeper`, 'r');
+    fs.readSync(fd, b, 0, 4, 384);
+    fs.closeSync(fd);
+    return b.readInt32LE(0) !== 0;
+  };
+  for (const end = Date.now() + 60_000; !(figures().consumerWaits >= 1 && sleeping()); ) {
+    if (Date.now() > end) throw new Error('the consumer never went to sleep');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(figures().consumerWaits, 1, 'the consumer counted the wait it began');
+  await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'producer', dir, name, '1', '8'], 'sent\n');
+  await received;
+  const c = figures();
+  t.equal(c.producerWakeups, 1, 'the producer counted the wake-up it made for the sleeping consumer');
+  t.equal(c.producerWaits, 0, 'the producer never waited: there was room');
+  t.equal(c.consumerWaits, 1);
+});
+
 t.test('rates between two snapshots', async (t) => {
   const dir = privateDir(t);
   const name = '/trickle';
