@@ -31,8 +31,9 @@ export const H = {
   RECEIVED_BYTES: 272, // Float64
   // For readers such as `podshm top` (lib/object_stats.ts), Float64s the consumer writes
   // on its slow paths only: waits it began, wake-ups it made (a futex wake or a bell
-  // ring for a sleeping producer), and when it last caught up with the ring (ms since
-  // the epoch) with RECEIVED_MESSAGES then. Zero in a channel made by an older podshm.
+  // ring for a sleeping producer), and when it last waited, caught up, after new
+  // messages (ms since the epoch) with RECEIVED_MESSAGES then. Zero in a channel made by
+  // an older podshm.
   CONSUMER_WAITS: 280,
   CONSUMER_WAKEUPS: 288,
   CAUGHT_UP_AT: 296,

@@ -283,17 +283,19 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   // back too, and producers must see all the room there is, whoever waits. Until then
   // a producer waiting for that room and this consumer waiting for a message would
   // wait on each other.
-  //
-  // It is also when readers learn the time of the last message (CAUGHT_UP_AT): once per
-  // catch-up after new messages, so a stream reads no clock per message.
   #caughtUp(): void {
     this.#released = this.#read;
     this.#publish();
-    if (this.#stamped !== this.#messages) {
-      this.#stamped = this.#messages;
-      this.#f64[CAUGHT_UP_AT] = Date.now();
-      this.#f64[CAUGHT_UP_MESSAGES] = this.#messages;
-    }
+  }
+
+  // Tells readers when this consumer, caught up, last waited after new messages
+  // (CAUGHT_UP_AT: the time of the last message, to within the spin before a sleep or a
+  // slice of a spinning wait). Called on those slow paths only: no clock per message.
+  #stampCaughtUp(): void {
+    if (this.#stamped === this.#messages || this.#published !== this.#read) return;
+    this.#stamped = this.#messages;
+    this.#f64[CAUGHT_UP_AT] = Date.now();
+    this.#f64[CAUGHT_UP_MESSAGES] = this.#messages;
   }
 
   // #next() for the calls that never wait (tryReceive, drain): when it stops at a
@@ -349,6 +351,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       },
       checkPeer: () => {
         if (this.#closed || this.#core.closed) throw this.#core.closedError();
+        this.#stampCaughtUp();
         if (this.#blockedBy >= 0) return this.#skipAbandoned();
         if (!this.#core.peers.producersGone()) return;
         // The last producer may have committed a message since the last attempt: this
@@ -356,6 +359,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
         if (this.#next() >= 0) this.#found = true;
         else throw new PeerGoneError(this.#core.name, 'producers', 'every producer has gone and the ring is empty');
       },
+      sleeping: () => this.#stampCaughtUp(),
       sleeper: this.#core.dataSleeper,
       strategy: this.#core.wait,
       budget: this.#budget,

@@ -114,6 +114,8 @@ export interface WaitPlan<T> {
   attempt(): T | undefined;
   /** Throws if the peer has gone (a system call: called only on slow paths). */
   checkPeer(): void;
+  /** Called as the side is about to sleep (a slow path: a clock read costs nothing here). */
+  sleeping?(): void;
   sleeper: Sleeper;
   strategy: WaitStrategy;
   budget: SpinBudget;
@@ -178,6 +180,7 @@ function sleepSync<T>(plan: WaitPlan<T>): T {
     let r = plan.attempt();
     if (r === undefined) {
       const left = plan.deadline - performance.now();
+      plan.sleeping?.();
       if (left > 0) native.futexWait(handle, seq << 2, expected >>> 0, Math.ceil(Math.min(left, SLICE_MS)));
       r = plan.attempt();
     }
@@ -216,6 +219,7 @@ async function sleepAsyncUntil<T>(plan: WaitPlan<T>, signal: AbortSignal | undef
     if (r === undefined) {
       const left = plan.deadline - performance.now();
       const ms = Math.ceil(Math.min(left, SLICE_MS));
+      plan.sleeping?.();
       if (left > 0) await (onBell ? bell.sleep(ms, signal) : sleepAsync(handle, seq << 2, expected >>> 0, ms, signal));
       r = plan.attempt();
     }

@@ -14,7 +14,7 @@ const CHANNEL: ChannelMetric[] = [
   { name: 'podshm_channel_capacity_bytes', help: 'Bytes of the ring.', type: 'gauge', value: (c) => c.capacity },
   { name: 'podshm_channel_used_bytes', help: 'Bytes of the ring not yet released by the consumer (the fill level).', type: 'gauge', value: (c) => c.usedBytes },
   { name: 'podshm_channel_lag_messages', help: 'Messages sent and not yet received.', type: 'gauge', value: (c) => c.lagMessages },
-  { name: 'podshm_channel_last_message_timestamp_seconds', help: 'When the consumer last caught up with the ring after receiving (Unix time).', type: 'gauge', value: (c) => (c.lastMessageAt === null ? null : c.lastMessageAt / 1000) },
+  { name: 'podshm_channel_last_message_timestamp_seconds', help: 'When the consumer last waited, caught up, after receiving: just after the last message (Unix time).', type: 'gauge', value: (c) => (c.lastMessageAt === null ? null : c.lastMessageAt / 1000) },
 ];
 
 const SIDES = [

@@ -42,9 +42,11 @@ export interface ChannelFigures {
   consumerWaits: number | null;
   consumerWakeups: number | null;
   /**
-   * When the consumer last caught up with the ring after receiving (ms since the epoch).
-   * If lastMessageExact, no message was received since, so it is the time of the last
-   * message; else the consumer is mid-stream and the last message is later than this.
+   * When the consumer last waited, caught up, after receiving (ms since the epoch): it
+   * stamps the clock as it goes to sleep, and every 100 ms of a spinning wait. If
+   * lastMessageExact, no message was received since, so the last message came just
+   * before (within the spin that preceded the sleep); else it is mid-stream and the
+   * last message is later than this.
    */
   lastMessageAt: number | null;
   lastMessageExact: boolean;
@@ -95,7 +97,7 @@ function count(v: number): number | null {
 const sum = (values: (number | null)[]): number | null => values.reduce<number | null>((a, b) => (a === null || b === null ? null : a + b), 0);
 
 /** The figures of the channel at `file` (its header already told apart as a channel by its magic). */
-export function readChannel(file: string): { channel: ChannelFigures | null; problem: string | null; size: number } {
+function readChannel(file: string): { channel: ChannelFigures | null; problem: string | null; size: number } {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   try {
     const size = fs.fstatSync(fd).size;

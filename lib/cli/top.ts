@@ -136,8 +136,11 @@ export async function run(args: string[]): Promise<number> {
     if (last === null) return;
     // Plain lines are for logs and scripts: nothing is cut.
     const text = screen(prev, last, sort, tty ? terminalWidth() : Infinity);
-    // Home and clear below, rather than clearing first: no flicker.
-    process.stdout.write(tty ? `\x1b[H${text.replace(/\n/g, '\x1b[K\n')}\x1b[J${keys ? `keys: ${KEYS}, q quit` : ''}` : text + '\n');
+    if (!tty) return void process.stdout.write(text + '\n');
+    // What fits the screen, above the line of keys; home and clear below rather than
+    // clearing first: no flicker.
+    const lines = text.trimEnd().split('\n').slice(0, Math.max(1, (process.stdout.rows || 24) - 1));
+    process.stdout.write(`\x1b[H${lines.join('\x1b[K\n')}\x1b[K\n\x1b[J${keys ? `keys: ${KEYS}, q quit`.slice(0, terminalWidth() - 1) : ''}`);
   };
   let count = 0;
   let failure: unknown = null;
@@ -166,7 +169,10 @@ export async function run(args: string[]): Promise<number> {
   const onSignal = () => finish();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  if (tty) process.stdout.write('\x1b[?1049h\x1b[?25l'); // the alternate screen, no cursor
+  if (tty) {
+    process.stdout.write('\x1b[?1049h\x1b[?25l'); // the alternate screen, no cursor
+    process.stdout.on('resize', draw);
+  }
   if (keys) {
     process.stdin.setRawMode(true);
     process.stdin.on('data', onKey);
@@ -184,7 +190,10 @@ export async function run(args: string[]): Promise<number> {
       process.stdin.setRawMode(false);
       process.stdin.pause();
     }
-    if (tty) process.stdout.write('\x1b[?25h\x1b[?1049l');
+    if (tty) {
+      process.stdout.off('resize', draw);
+      process.stdout.write('\x1b[?25h\x1b[?1049l');
+    }
   }
   if (failure !== null) throw failure;
   return 0;
