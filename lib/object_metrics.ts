@@ -32,6 +32,9 @@ export function objectMetrics(s: StatsSnapshot): MetricFamily[] {
     if (!f) families.set(name, (f = { name, help, type, samples: [] }));
     f.samples.push({ labels, value });
   };
+  for (const [source, error] of Object.entries(s.errors)) {
+    add('podshm_source_readable', 'Whether the objects of a source (posix: the shm directory, sysv, mqueue) could be listed.', 'gauge', { source }, error === null ? 1 : 0);
+  }
   for (const o of s.objects) {
     const labels = { kind: o.kind, name: o.name };
     add('podshm_object_size_bytes', 'Bytes of the object.', 'gauge', labels, o.size);

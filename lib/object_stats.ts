@@ -73,8 +73,8 @@ export interface StatsSnapshot {
   /** When the figures were read, ms since the epoch. */
   at: number;
   objects: ObjectStats[];
-  /** Sources that could not be listed at all: source -> why. */
-  errors: { posix: string | null; sysv: string | null; mqueue: string | null };
+  /** Why a source could not be listed at all, or null; a source not asked for is absent. */
+  errors: { posix: string | null; sysv?: string | null; mqueue?: string | null };
 }
 
 export interface CollectStatsOptions {
@@ -186,13 +186,14 @@ export function collectStats(opts?: CollectStatsOptions): StatsSnapshot {
   const dir = path.resolve(o.dir ?? DEFAULT_SHM_DIR);
   const at = Date.now();
   const objects: ObjectStats[] = [];
-  const errors: StatsSnapshot['errors'] = { posix: null, sysv: null, mqueue: null };
+  const errors: StatsSnapshot['errors'] = { posix: null };
   try {
     objects.push(...posixObjects(dir));
   } catch (err) {
     errors.posix = message(err);
   }
   if (o.sysv !== false) {
+    errors.sysv = null;
     try {
       for (const s of listSegments()) {
         const name = '0x' + (s.key >>> 0).toString(16).padStart(8, '0');

@@ -93,7 +93,7 @@ const HEADER = ['KIND', 'NAME', 'PEERS', 'MSG/S', 'BYTES/S', 'FILL', 'LAG', 'LAS
 function screen(prev: StatsSnapshot | null, next: StatsSnapshot, sort: string, width: number): string {
   const rates = prev === null ? new Map<ObjectStats, ChannelRates>() : channelRates(prev, next);
   const rows = sortRows(next.objects.map((o) => ({ o, r: rates.get(o) })), sort);
-  const errors = Object.entries(next.errors).filter(([, e]) => e !== null).map(([source, e]) => `${source}: ${printable(e!)}`);
+  const errors = Object.entries(next.errors).filter(([, e]) => typeof e === 'string').map(([source, e]) => `${source}: ${printable(e!)}`);
   const title = `podshm top  ${new Date(next.at).toISOString()}  ${rows.length} objects  sorted by ${sort}${prev === null ? '  (rates from the next refresh)' : ''}`;
   let lines = rows.map((row) => cells(row, next.at));
   let header = HEADER;

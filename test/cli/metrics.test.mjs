@@ -65,6 +65,10 @@ t.test('two processes exchange 3000 messages: the endpoint reports exactly 3000,
   const { url } = await serve(t, dir);
   const { type, families } = await scrape(url);
   t.match(type, /^text\/plain; version=0\.0\.4/);
+  const source = (s) => Number(families.find((f) => f.name === 'podshm_source_readable')?.metrics.find((m) => m.labels.source === s)?.value);
+  t.equal(source('posix'), 1, 'the shm directory was listed');
+  t.equal(source('sysv'), 1);
+  t.ok(Number.isNaN(source('mqueue')), '--no-mqueue: no queue source at all');
   t.equal(value(families, 'podshm_channel_sent_messages_total', name), count, 'sent: exactly the messages exchanged');
   t.equal(value(families, 'podshm_channel_received_messages_total', name), count, 'received: exactly as many');
   t.equal(value(families, 'podshm_channel_sent_bytes_total', name), count * size);
@@ -130,6 +134,14 @@ t.test('a scribbled header: its figures are unknown (no sample), the scrape stil
   const top = await run(process.execPath, [cli, 'top', '--iterations', '1', '--dir', dir, '--no-mqueue']);
   t.equal(top.code, 0, top.stderr);
   t.match(top.stdout, /channel\s+\/versioned\s.*layout version 99/);
+});
+
+t.test('a directory that cannot be listed: the scrape says so, still answers', async (t) => {
+  const dir = privateDir(t);
+  const { url } = await serve(t, `${dir}/not-mounted`);
+  const { families } = await scrape(url);
+  const posix = families.find((f) => f.name === 'podshm_source_readable').metrics.find((m) => m.labels.source === 'posix');
+  t.equal(Number(posix.value), 0);
 });
 
 t.test('label values are escaped per the format', async (t) => {
