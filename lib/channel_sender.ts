@@ -108,6 +108,8 @@ export class Sender implements Disposable {
   /** -(owner tag + 1): word 1 of a record this sender reserved and has not committed. */
   readonly #reservedMark: number;
   readonly #sentIndex: number;
+  // The slot's WAITS and WAKEUPS: only this owner writes them, on slow paths (a wait
+  // begun, a wake that made a system call), so plain stores do.
   readonly #waitsIndex: number;
   readonly #wakeupsIndex: number;
   /** Single producer: the head, which only this sender moves. */
@@ -263,7 +265,7 @@ export class Sender implements Disposable {
     this.#checkOpen();
     Atomics.store(this.#i32, (record >> 2) + 1, length);
     this.#count(1, length);
-    this.#wakeConsumer();
+    if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
   }
 
   /** @internal */
@@ -272,7 +274,7 @@ export class Sender implements Disposable {
     const w = record >> 2;
     this.#i32[w] |= PAD;
     Atomics.store(this.#i32, w + 1, 0);
-    this.#wakeConsumer();
+    if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
   }
 
   #bytes(bytes: unknown): Uint8Array {
@@ -315,7 +317,7 @@ export class Sender implements Disposable {
     if (record < 0) return false;
     this.#count(1, length);
     this.#publish(record, writtenWord0(length));
-    this.#wakeConsumer();
+    if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
     return true;
   }
 
@@ -368,7 +370,7 @@ export class Sender implements Disposable {
     if (first < 0) return from;
     this.#count(i - from, bytes);
     this.#publish(first, writtenWord0(views[from].length));
-    this.#wakeConsumer();
+    if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
     return i;
   }
 
@@ -454,10 +456,6 @@ export class Sender implements Disposable {
     this.#f64[this.#sentIndex + 1] += bytes;
   }
 
-  // Only this slot's owner writes its WAKEUPS and WAITS, on slow paths: plain stores do.
-  #wakeConsumer(): void {
-    if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
-  }
 
   // Single producer: claims room after this.#head for a record, writes its word 1
   // (`word1`: the length, or the reserved mark) and a 0 into word 0 of the position
