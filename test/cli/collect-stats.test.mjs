@@ -75,6 +75,20 @@ t.test('waits and wake-ups: counted by the participants, read from outside', asy
   t.equal(c.consumerWaits, 1);
 });
 
+t.test('a consumer that never sleeps (wait: spin) stamps the time of the last message while it spins', async (t) => {
+  const dir = privateDir(t);
+  const name = '/spinner';
+  const consumer = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'spinner', dir, name], 'ready\n');
+  const waited = new Promise((resolve) => consumer.stdout.on('data', (d) => String(d).includes('waited') && resolve()));
+  const before = Date.now();
+  await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'producer', dir, name, '1', '8'], 'sent\n');
+  await waited;
+  const c = collectStats({ dir, sysv: false, mqueue: false }).objects[0].channel;
+  t.equal(c.messagesReceived, 1);
+  t.equal(c.lastMessageExact, true, 'stamped after the last message was received');
+  t.ok(c.lastMessageAt >= before && c.lastMessageAt <= Date.now(), 'stamped between the send and now');
+});
+
 t.test('rates between two snapshots', async (t) => {
   const dir = privateDir(t);
   const name = '/trickle';
