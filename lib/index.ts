@@ -46,6 +46,9 @@ export {
   type MessageHandler,
 } from './channel/channel';
 
+// What flows through every object of the pod, read without attaching (docs/observability.md)
+export { collectStats, channelRates, type CollectStatsOptions, type StatsSnapshot, type ObjectStats, type StatsKind, type ChannelFigures, type ChannelRates } from './admin/stats';
+
 // The platform side: the doctor's report
 export { diagnose, type DoctorReport, type Finding, type ShmReport, type EmptyDirAdvice } from './admin/doctor';
 export { type KubernetesInfo } from './platform/kubernetes';

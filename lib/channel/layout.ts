@@ -29,6 +29,15 @@ export const H = {
   TAIL: 256, // first position not yet released (u32)
   RECEIVED_MESSAGES: 264, // Float64, as of the last tail publication
   RECEIVED_BYTES: 272, // Float64
+  // For readers such as `podshm top` (lib/admin/stats.ts), Float64s the consumer writes
+  // on its slow paths only: waits it began, wake-ups it made (a futex wake or a bell
+  // ring for a sleeping producer), and when it last waited, caught up, after new
+  // messages (ms since the epoch) with RECEIVED_MESSAGES then. Zero in a channel made by
+  // an older podshm.
+  CONSUMER_WAITS: 280,
+  CONSUMER_WAKEUPS: 288,
+  CAUGHT_UP_AT: 296,
+  CAUGHT_UP_MESSAGES: 304,
 
   // The consumer's sleep (channel_wait.ts): it raises CONSUMER_SLEEPING; a producer
   // that publishes while it is raised clears it, bumps DATA_SEQ (the futex word) and
@@ -62,6 +71,9 @@ export const S = {
   GENERATION: 0, // bumped each time the slot is claimed (24 bits are used in records)
   SENT_MESSAGES: 8, // Float64, written only by the slot's owner
   SENT_BYTES: 16, // Float64
+  // Float64s the owner writes on slow paths only, like the consumer's (H.CONSUMER_WAITS).
+  WAITS: 24,
+  WAKEUPS: 32,
 } as const;
 export const MAX_PRODUCERS = (HEADER_SIZE - H.SLOTS) / SLOT_SIZE; // 48
 

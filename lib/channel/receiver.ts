@@ -30,6 +30,10 @@ const TAIL = H.TAIL >> 2;
 const PRODUCERS_SLEEPING = H.PRODUCERS_SLEEPING >> 2;
 const ROOM_WANTED = H.ROOM_WANTED >> 2;
 const RECEIVED = H.RECEIVED_MESSAGES >> 3;
+const WAITS = H.CONSUMER_WAITS >> 3;
+const WAKEUPS = H.CONSUMER_WAKEUPS >> 3;
+const CAUGHT_UP_AT = H.CAUGHT_UP_AT >> 3;
+const CAUGHT_UP_MESSAGES = H.CAUGHT_UP_MESSAGES >> 3;
 
 export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   readonly #core: ChannelCore;
@@ -53,6 +57,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #length = 0;
   #messages = 0;
   #bytes = 0;
+  /** #messages when the clock was last stamped at CAUGHT_UP_AT. */
+  #stamped = -1;
   #closed = false;
   /** A receiveAsync is waiting. */
   #pending = false;
@@ -90,6 +96,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     }
     this.#messages = this.#f64[RECEIVED];
     this.#bytes = this.#f64[RECEIVED + 1];
+    this.#stamped = this.#messages;
   }
 
   get closed(): boolean {
@@ -233,7 +240,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#f64[RECEIVED + 1] = this.#bytes;
     if (this.#i32[ROOM_WANTED] !== 0) this.#i32[ROOM_WANTED] = 0;
     Atomics.store(this.#i32, TAIL, this.#released);
-    wake(this.#core.spaceSleeper);
+    if (wake(this.#core.spaceSleeper)) this.#f64[WAKEUPS]++;
   }
 
   // Finds the next committed message: sets #at and #length and returns #at, or
@@ -283,6 +290,16 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#publish();
   }
 
+  // Tells readers when this consumer, caught up, last waited after new messages
+  // (CAUGHT_UP_AT: the time of the last message, to within the spin before a sleep or a
+  // slice of a spinning wait). Called on those slow paths only: no clock per message.
+  #stampCaughtUp(): void {
+    if (this.#stamped === this.#messages || this.#published !== this.#read) return;
+    this.#stamped = this.#messages;
+    this.#f64[CAUGHT_UP_AT] = Date.now();
+    this.#f64[CAUGHT_UP_MESSAGES] = this.#messages;
+  }
+
   // #next() for the calls that never wait (tryReceive, drain): when it stops at a
   // reservation, a look, at most every SLICE_MS, at whether its owner died, to skip the
   // record if so. A waiting receive does that in its waits' peer checks; a consumer
@@ -323,6 +340,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   }
 
   #plan(deadline: number): WaitPlan<true> {
+    this.#f64[WAITS]++; // one plan per wait; only the consumer writes it
     return {
       attempt: () => {
         // Closed while waiting (the memory now reads as zeros): say so, not "corrupt".
@@ -335,6 +353,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       },
       checkPeer: () => {
         if (this.#closed || this.#core.closed) throw this.#core.closedError();
+        this.#stampCaughtUp();
         if (this.#blockedBy >= 0) return this.#skipAbandoned();
         if (!this.#core.peers.producersGone()) return;
         // The last producer may have committed a message since the last attempt: this
@@ -342,6 +361,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
         if (this.#next() >= 0) this.#found = true;
         else throw new PeerGoneError(this.#core.name, 'producers', 'every producer has gone and the ring is empty');
       },
+      sleeping: () => this.#stampCaughtUp(),
       sleeper: this.#core.dataSleeper,
       strategy: this.#core.wait,
       budget: this.#budget,

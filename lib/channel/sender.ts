@@ -109,6 +109,10 @@ export class Sender implements Disposable {
   /** -(owner tag + 1): word 1 of a record this sender reserved and has not committed. */
   readonly #reservedMark: number;
   readonly #sentIndex: number;
+  // The slot's WAITS and WAKEUPS: only this owner writes them, on slow paths (a wait
+  // begun, a wake that made a system call), so plain stores do.
+  readonly #waitsIndex: number;
+  readonly #wakeupsIndex: number;
   /** Single producer: the head, which only this sender moves. */
   #head: number;
   /** The consumer's tail as last read: re-read only when the ring looks full. */
@@ -133,6 +137,8 @@ export class Sender implements Disposable {
     this.#presence = presence;
     this.#reservedMark = -(ownerTag(slot, generation) + 1);
     this.#sentIndex = (H.SLOTS + slot * SLOT_SIZE + S.SENT_MESSAGES) >> 3;
+    this.#waitsIndex = (H.SLOTS + slot * SLOT_SIZE + S.WAITS) >> 3;
+    this.#wakeupsIndex = (H.SLOTS + slot * SLOT_SIZE + S.WAKEUPS) >> 3;
     this.#tail = Atomics.load(this.#i32, TAIL);
     this.#head = this.#claimed = 0;
     if (core.bell === null) Atomics.store(this.#i32, H.BELL_OFF >> 2, 1);
@@ -260,7 +266,7 @@ export class Sender implements Disposable {
     this.#checkOpen();
     Atomics.store(this.#i32, (record >> 2) + 1, length);
     this.#count(1, length);
-    wake(this.#core.dataSleeper);
+    if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
   }
 
   /** @internal */
@@ -269,7 +275,7 @@ export class Sender implements Disposable {
     const w = record >> 2;
     this.#i32[w] |= PAD;
     Atomics.store(this.#i32, w + 1, 0);
-    wake(this.#core.dataSleeper);
+    if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
   }
 
   #bytes(bytes: unknown): Uint8Array {
@@ -312,7 +318,7 @@ export class Sender implements Disposable {
     if (record < 0) return false;
     this.#count(1, length);
     this.#publish(record, writtenWord0(length));
-    wake(this.#core.dataSleeper);
+    if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
     return true;
   }
 
@@ -365,7 +371,7 @@ export class Sender implements Disposable {
     if (first < 0) return from;
     this.#count(i - from, bytes);
     this.#publish(first, writtenWord0(views[from].length));
-    wake(this.#core.dataSleeper);
+    if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
     return i;
   }
 
@@ -450,6 +456,7 @@ export class Sender implements Disposable {
     this.#f64[this.#sentIndex] += messages;
     this.#f64[this.#sentIndex + 1] += bytes;
   }
+
 
   // Single producer: claims room after this.#head for a record, writes its word 1
   // (`word1`: the length, or the reserved mark) and a 0 into word 0 of the position
@@ -562,6 +569,7 @@ export class Sender implements Disposable {
   }
 
   #plan<T>(attempt: () => T | undefined, deadline: number): WaitPlan<T> {
+    this.#f64[this.#waitsIndex]++; // one plan per wait
     return {
       attempt,
       checkPeer: () => {

@@ -64,15 +64,20 @@ export interface Sleeper {
 const ON_FUTEX = 1;
 const ON_BELL = 2;
 
-/** Wakes every sleeper of `s`, if there is one (called right after the side's Atomics.store that published). */
-export function wake(s: Sleeper): void {
-  if ((PLAIN_LOADS_ORDERED ? s.i32[s.flag] : Atomics.load(s.i32, s.flag)) === 0) return;
+/**
+ * Wakes every sleeper of `s`, if there is one (called right after the side's
+ * Atomics.store that published); true if it woke (a bell ring or a futex wake), for
+ * the caller's wake-up counter.
+ */
+export function wake(s: Sleeper): boolean {
+  if ((PLAIN_LOADS_ORDERED ? s.i32[s.flag] : Atomics.load(s.i32, s.flag)) === 0) return false;
   const how = Atomics.exchange(s.i32, s.flag, 0);
-  if (how === ON_BELL && s.bell !== null && s.bell.ring()) return;
+  if (how === ON_BELL && s.bell !== null && s.bell.ring()) return true;
   // ON_FUTEX, or whatever a hostile peer wrote: the futex reaches every sleeper.
-  if (how === 0) return;
+  if (how === 0) return false;
   Atomics.add(s.i32, s.seq, 1);
   native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
+  return true;
 }
 
 export interface WaitPlan<T> {
@@ -80,6 +85,8 @@ export interface WaitPlan<T> {
   attempt(): T | undefined;
   /** Throws if the peer has gone (a system call: called only on slow paths). */
   checkPeer(): void;
+  /** Called as the side is about to sleep (a slow path: a clock read costs nothing here). */
+  sleeping?(): void;
   sleeper: Sleeper;
   strategy: WaitStrategy;
   budget: SpinBudget;
@@ -162,6 +169,7 @@ function* sleep<T>(plan: WaitPlan<T>, onEventLoop: boolean): WaitOp<T> {
     if (r === undefined) {
       const left = plan.deadline - performance.now();
       const ms = Math.ceil(Math.min(left, SLICE_MS));
+      plan.sleeping?.();
       if (left > 0) {
         const s: Sleep = onBell ? { on: 'event', target: bell, ms } : futexSleep(i32, seq, handle, expected, ms);
         yield s;

@@ -59,3 +59,8 @@ export function table(header: string[], rows: string[][], width: number, opts: {
     .map((line) => (line.length > width ? line.slice(0, width - 1) + '…' : line))
     .join('\n');
 }
+
+/** `text` with its control characters (C0, DEL, C1) shown as \xNN, so a name cannot drive the terminal. */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+}

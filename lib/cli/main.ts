@@ -11,6 +11,8 @@ const commands: Record<string, () => Command> = {
   rm: () => require('./rm') as Command,
   gc: () => require('./gc') as Command,
   webhook: () => require('./webhook') as Command,
+  top: () => require('./top') as Command,
+  metrics: () => require('./metrics') as Command,
 };
 
 function usage(): string {

@@ -8,7 +8,8 @@ export const summary = 'admission webhook: a sized Memory emptyDir at /dev/shm i
 const USAGE = `usage: podshm webhook --tls-cert FILE --tls-key FILE [--port 8443] [--host ADDR]
                       [--ratio ${DEFAULT_RATIO}] [--default-limit QUANTITY] [--request-timeout MS]
 
-Serves AdmissionReview v1 on POST /mutate, and GET /healthz and /readyz, over HTTPS.
+Serves AdmissionReview v1 on POST /mutate, GET /healthz and /readyz, and its Prometheus
+metrics on GET /metrics, over HTTPS.
 Reloads the certificate when its files change; stops gracefully on SIGTERM.
 `;
 

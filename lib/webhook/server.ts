@@ -1,10 +1,11 @@
-// The HTTPS side: /mutate (AdmissionReview v1), /healthz, /readyz. node:https only.
+// The HTTPS side: /mutate (AdmissionReview v1), /healthz, /readyz, /metrics. node:https only.
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 import { describeCertificate, loadKeyPair, watchKeyPair } from './certs';
 import type { Logger } from './log';
+import { EXPOSITION_CONTENT_TYPE, WebhookMetrics } from './metrics';
 import { mutateOptions, type MutateOptions } from './mutate';
 import { reviewAdmission, type ReviewLog } from './review';
 
@@ -40,6 +41,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   const requestTimeout = options.requestTimeout ?? 10_000;
   const pair = loadKeyPair(options.certFile, options.keyFile);
   let shuttingDown = false;
+  const metrics = new WebhookMetrics();
 
   const server = createServer({
     ...pair,
@@ -59,6 +61,8 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     const path = (req.url ?? '/').split('?')[0];
     let outcome: Partial<ReviewLog> & { error?: string } = {};
     res.on('close', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      metrics.request(path, res.writableFinished ? res.statusCode : 0, seconds, outcome.result);
       log('info', 'request', {
         method: req.method,
         path,
@@ -74,7 +78,8 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
         outcome = reply.log ?? {};
         // At reply time: a request that came in before a SIGTERM is answered after it.
         if (shuttingDown) res.setHeader('Connection', 'close');
-        send(res, 200, reply.body);
+        if (typeof reply.body === 'string') sendText(res, reply.body);
+        else send(res, 200, reply.body);
       })
       .catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
@@ -89,18 +94,25 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Unparsable requests and slow clients (requestTimeout); answered here, as Node's
     // default handler would, but logged.
+    metrics.connectionError('http');
     log('warn', 'client error', { error: err.code ?? err.message, remote: socket.remoteAddress });
     if (!socket.writable) return void socket.destroy();
     const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
     socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
   });
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    metrics.connectionError('tls');
     log('warn', 'tls client error', { error: err.code ?? err.message, remote: socket.remoteAddress });
     // With a listener here Node leaves the socket open, even after a handshake timeout.
     socket.destroy();
   });
 
+  // A string body is the metrics exposition; anything else is sent as JSON.
   async function handle(req: IncomingMessage, path: string | undefined): Promise<{ body: unknown; log?: Partial<ReviewLog> }> {
+    if (path === '/metrics') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET');
+      return { body: metrics.text() };
+    }
     if (path === '/healthz' || path === '/readyz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET');
       if (path === '/readyz' && shuttingDown) throw new HttpError(503, 'shutting down');
@@ -176,6 +188,12 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('error', aborted);
     req.on('close', aborted);
   });
+}
+
+function sendText(res: ServerResponse, text: string): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(200, { 'Content-Type': EXPOSITION_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
