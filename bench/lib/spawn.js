@@ -1,0 +1,74 @@
+// Starting peer processes (bench/peer.js) and collecting what they report: a READY line
+// once a server listens, RESULT lines (also those of processes it forked), its exit.
+'use strict';
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+
+const PEER = path.join(__dirname, '..', 'peer.js');
+
+/** Starts `node bench/peer.js spec`, inside `cgroup` (a directory) from its first instruction. */
+function startPeer(spec, cgroup = null) {
+  const args = [PEER, JSON.stringify(spec)];
+  const child = cgroup
+    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', path.join(cgroup, 'cgroup.procs'), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const results = [];
+  let onReady;
+  const ready = new Promise((resolve) => (onReady = resolve));
+  let buffered = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    buffered += d;
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line === 'READY') onReady();
+      else if (line.startsWith('RESULT ')) results.push(JSON.parse(line.slice(7)));
+    }
+  });
+  const done = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve(results);
+      else reject(new Error(`${spec.driver} ${spec.role} exited with ${code ?? signal}`));
+    });
+  });
+  // A peer that dies before it is ready must not leave the caller waiting for READY.
+  const exitedFirst = done.then(() => {
+    throw new Error(`${spec.driver} ${spec.role} exited before it was ready`);
+  });
+  const readyOrExit = Promise.race([ready, exitedFirst]);
+  readyOrExit.catch(() => {}); // clients are never waited for READY
+  return { child, ready: readyOrExit, done };
+}
+
+/**
+ * Runs servers (each waited for until READY), then clients, and resolves with every RESULT
+ * once all have exited. A run that outlives `guardMs` is killed: a hang guard, not a timing.
+ */
+async function runPeers(servers, clients, guardMs) {
+  const started = [];
+  let timer;
+  const guard = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`peers still running after ${guardMs / 1000} s`)), guardMs);
+  });
+  try {
+    const work = (async () => {
+      for (const s of servers) {
+        const peer = startPeer(s.spec, s.cgroup);
+        started.push(peer);
+        await peer.ready;
+      }
+      for (const c of clients) started.push(startPeer(c.spec, c.cgroup));
+      return (await Promise.all(started.map((p) => p.done))).flat();
+    })();
+    return await Promise.race([work, guard]);
+  } finally {
+    clearTimeout(timer);
+    for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await Promise.all(started.map((p) => p.done.catch(() => {})));
+  }
+}
+
+module.exports = { runPeers };
