@@ -12,6 +12,7 @@ const { runGroup, steps } = require('./lib/runner');
 const { header, groupTable } = require('./lib/table');
 const { progress } = require('./lib/progress');
 const { writeCharts } = require('./lib/charts');
+const { stopAll } = require('./lib/spawn');
 
 const TRIALS = ['roundtrip', 'oneway', 'rate', 'cpulimit', 'idle', 'micro'];
 
@@ -37,12 +38,25 @@ async function main() {
   const run = { machine: machine(command), groups: [] };
   process.stdout.write(header(run.machine));
   const bar = progress(steps(groups, reps));
+  // Ctrl-C or a TERM: the peers are killed, and each measurement removes what it made.
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      interrupted = true;
+      stopAll();
+    });
+  }
   const t0 = Date.now();
   for (const g of groups) {
-    const result = await runGroup(g, { reps, progress: bar });
+    const result = await runGroup(g, { reps, progress: bar, stopped: () => interrupted });
+    if (interrupted) break;
     run.groups.push(result);
     bar.end();
     process.stdout.write(groupTable(result));
+  }
+  if (interrupted) {
+    process.exitCode = 130;
+    return;
   }
   run.machine.wallSeconds = Math.round((Date.now() - t0) / 1000);
   process.stdout.write(`\n# ${groups.length} groups in ${run.machine.wallSeconds} s\n`);

@@ -14,7 +14,7 @@ const PRIMARY = {
   micro: { key: 'ns', lower: true },
 };
 
-async function runGroup(group, { reps, progress }) {
+async function runGroup(group, { reps, progress, stopped = () => false }) {
   const rows = group.rows.map((row) => {
     const driver = driverOf(row.driver);
     const skipped = group.skip ?? driver.problem?.(group.kind, group.p, row.v ?? {}) ?? null;
@@ -23,7 +23,7 @@ async function runGroup(group, { reps, progress }) {
   for (let r = 0; r < reps; r++) {
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
-      if (row.skipped || row.error) continue;
+      if (row.skipped || row.error || stopped()) continue;
       try {
         row.reps.push(await measure(group.kind, group.p, group.rows[i], { cpus: group.cpus }));
       } catch (err) {

@@ -5,6 +5,12 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 
 const PEER = path.join(__dirname, '..', 'peer.js');
+const live = new Set();
+
+/** Kills every peer still running (an interrupted run), so that its cleanup can run. */
+function stopAll() {
+  for (const child of live) child.kill('SIGKILL');
+}
 
 /** Starts `node bench/peer.js spec`, inside `cgroup` (a directory) from its first instruction. */
 function startPeer(spec, cgroup = null) {
@@ -12,6 +18,8 @@ function startPeer(spec, cgroup = null) {
   const child = cgroup
     ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', path.join(cgroup, 'cgroup.procs'), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   const results = [];
   let onReady;
   const ready = new Promise((resolve) => (onReady = resolve));
@@ -71,4 +79,4 @@ async function runPeers(servers, clients, guardMs) {
   }
 }
 
-module.exports = { runPeers };
+module.exports = { runPeers, stopAll };
