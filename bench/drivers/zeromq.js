@@ -1,5 +1,7 @@
 // zeromq 6 over ipc://: PUSH/PULL one way, REQ/REP for round trips. Each send is awaited,
-// as zeromq.js allows one send in progress per socket.
+// as zeromq.js allows one send in progress per socket, and sends a copy: zeromq.js may
+// keep a reference to a large buffer until the message has gone, after the send's
+// promise has settled, so a caller that reuses its buffer must copy.
 'use strict';
 const os = require('node:os');
 const path = require('node:path');
@@ -36,7 +38,7 @@ async function endpoint({ kind, side, res }) {
   else sock.connect(addr);
   return {
     async: true,
-    send: (m) => sock.send(m),
+    send: (m) => sock.send(Buffer.from(m)),
     onMessage(h) {
       (async () => {
         for await (const [m] of sock) {
