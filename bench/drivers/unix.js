@@ -52,6 +52,7 @@ function socketEndpoint(first) {
   if (first) attach(first);
   return {
     attach,
+    socks,
     ep: {
       async: true,
       send(m) {
@@ -63,9 +64,8 @@ function socketEndpoint(first) {
       onMessage(h) {
         handler = h;
       },
-      close() {
-        for (const s of socks) s.destroy();
-      },
+      // end(), not destroy(): what is still buffered (a producer's last frames) goes out first.
+      close: () => Promise.all(socks.map((s) => new Promise((resolve) => s.end(resolve)))),
     },
   };
 }
@@ -76,12 +76,14 @@ async function endpoint({ side, res }) {
     await once(sock, 'connect');
     return socketEndpoint(sock).ep;
   }
-  const { attach, ep } = socketEndpoint(null);
+  const { attach, socks, ep } = socketEndpoint(null);
   const server = net.createServer(attach);
   server.listen(res.file);
   await once(server, 'listening');
-  const close = ep.close;
-  ep.close = () => (close(), server.close());
+  ep.close = () => {
+    server.close();
+    for (const s of socks) s.destroy();
+  };
   return ep;
 }
 

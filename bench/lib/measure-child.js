@@ -27,6 +27,27 @@ function report(result) {
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
+/** A server tells the orchestrator it can be talked to. */
 const ready = () => process.stdout.write('READY\n');
 
-module.exports = { usage, since, histogram, percentiles, report, ready };
+/**
+ * A client says it is ready and waits for the orchestrator's "go" on stdin, which comes
+ * once every client is ready: producers started one after another (slowly, on a busy
+ * machine) then run together, and none finishes before the last has attached.
+ */
+function started() {
+  ready();
+  return new Promise((resolve) => {
+    let line = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d) => {
+      line += d;
+      if (line.includes('\n')) {
+        process.stdin.pause();
+        resolve();
+      }
+    });
+  });
+}
+
+module.exports = { usage, since, histogram, percentiles, report, ready, started };

@@ -5,7 +5,7 @@
 // empty message ends an exchange. Every role reports CPU over its measured phase only.
 'use strict';
 const { performance } = require('node:perf_hooks');
-const { usage, since, histogram, percentiles, report, ready } = require('./measure-child');
+const { usage, since, histogram, percentiles, report, ready, started } = require('./measure-child');
 
 const STOP = Symbol('stop');
 const EMPTY = new Uint8Array(0);
@@ -108,6 +108,7 @@ async function ping(ep, p) {
         if (!ep.noPayload && m[0] !== (i & 255)) throw new Error('an echo returned the wrong message');
         i++;
       };
+  await started();
   // Two copies of one loop: an `await` on the synchronous path would cost more than a
   // spinning round trip.
   const warmEnd = now() + p.warmSeconds * 1000;
@@ -157,6 +158,7 @@ async function rate(ep, p) {
   if (ep.async) ep.onMessage(() => (answer(), undefined));
   const total = Math.ceil((p.warmSeconds + p.seconds) * p.rate);
   const warm = Math.ceil(p.warmSeconds * p.rate);
+  await started();
   const t0 = now() + 5;
   let u0 = null;
   for (let i = 0; i < total; i++) {
@@ -187,6 +189,7 @@ async function source(ep, p) {
   const id = p.producerId ?? 0;
   const batch = ep.sendMany ? Array.from({ length: 64 }, () => new Uint8Array(p.size)) : null;
   const msg = new Uint8Array(p.size);
+  await started();
   const start = now();
   const warmEnd = start + p.warmSeconds * 1000;
   const end = warmEnd + p.seconds * 1000;
@@ -255,7 +258,7 @@ async function sink(ep, p) {
 
 /** Holds what the driver's idle() sets waiting, and measures the process meanwhile. */
 async function idle(ep, p) {
-  ready();
+  await started();
   await sleep(p.warmSeconds * 1000);
   const u0 = usage();
   const t0 = now();
@@ -271,6 +274,7 @@ module.exports = { echo, ping, rate, source, sink, idle, STOP, EMPTY, fail };
 /** One in-process operation, timed by the `benchmark` package. */
 async function micro(ep, p) {
   const Benchmark = require('benchmark');
+  await started();
   const b = new Benchmark('op', ep.fn, { maxTime: p.seconds, minSamples: 5 });
   b.run();
   if (b.error) throw b.error;

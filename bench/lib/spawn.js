@@ -16,8 +16,9 @@ function stopAll() {
 function startPeer(spec, cgroup = null) {
   const args = [PEER, JSON.stringify(spec)];
   const child = cgroup
-    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', path.join(cgroup, 'cgroup.procs'), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', path.join(cgroup, 'cgroup.procs'), process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.on('error', () => {}); // a peer that has exited cannot be told to go
   live.add(child);
   child.once('exit', () => live.delete(child));
   const results = [];
@@ -47,13 +48,13 @@ function startPeer(spec, cgroup = null) {
     throw new Error(`${spec.driver} ${spec.role} exited before it was ready`);
   });
   const readyOrExit = Promise.race([ready, exitedFirst]);
-  readyOrExit.catch(() => {}); // clients are never waited for READY
+  readyOrExit.catch(() => {}); // awaited only while the run goes on
   return { child, ready: readyOrExit, done };
 }
 
 /**
- * Runs servers (each waited for until READY), then clients, and resolves with every RESULT
- * once all have exited. A run that outlives `guardMs` is killed: a hang guard, not a timing.
+ * Runs servers (each waited for until READY), then clients, tells the clients to go once
+ * all are READY, and resolves with every RESULT once all have exited. A run that outlives `guardMs` is killed: a hang guard, not a timing.
  */
 async function runPeers(servers, clients, guardMs) {
   const started = [];
@@ -68,7 +69,10 @@ async function runPeers(servers, clients, guardMs) {
         started.push(peer);
         await peer.ready;
       }
-      for (const c of clients) started.push(startPeer(c.spec, c.cgroup));
+      const ones = clients.map((c) => startPeer(c.spec, c.cgroup));
+      started.push(...ones);
+      await Promise.all(ones.map((p) => p.ready));
+      for (const p of ones) p.child.stdin.end('go\n');
       return (await Promise.all(started.map((p) => p.done))).flat();
     })();
     return await Promise.race([work, guard]);
