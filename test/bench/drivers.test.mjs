@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../helpers.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-bench-test-')), 'run.json');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-bench-test-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+const json = path.join(dir, 'run.json');
 // What each kind of trial reports for a measured row (C programs report only their figure).
 const FIELDS = {
   rtt: ['ns', 'p50', 'p99', 'p999', 'msgPerSec', 'bytesPerSec', 'cpuUsPerMsg'],
