@@ -34,7 +34,8 @@ ${body}</svg>
 
 /** series: [{ name, points: [[x, y], ...] }], both axes logarithmic. */
 function lineChart({ title, xLabel, yLabel, series, xFormat = String, yFormat = String }) {
-  const W = 760;
+  // Room on the right for the legend's names.
+  const W = 900;
   const H = 440;
   const L = 80;
   const R = 560;
