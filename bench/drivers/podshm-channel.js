@@ -87,10 +87,13 @@ async function batchLoop(rx, handler) {
 function endpoint({ kind, side, res, p, v }) {
   if (kind === 'idle') {
     // Receivers waiting on the event loop for messages that never come.
-    const ac = new AbortController();
     const chans = res.names.map((n) => Channel.open(n));
-    for (const ch of chans) ch.receiver().receiveAsync({ signal: ac.signal }).catch(() => {});
-    return { close: () => (ac.abort(), chans.forEach((ch) => ch.close())) };
+    const acs = chans.map((ch) => {
+      const ac = new AbortController();
+      ch.receiver().receiveAsync({ signal: ac.signal }).catch(() => {});
+      return ac;
+    });
+    return { close: () => (acs.forEach((ac) => ac.abort()), chans.forEach((ch) => ch.close())) };
   }
   const chans = res.names.map((n) => Channel.open(n));
   let tx = null;

@@ -32,7 +32,8 @@ async function runGroup(group, { reps, progress, stopped = () => false }) {
       progress.step(`${group.title}: ${row.name}`);
     }
   }
-  for (const row of rows) row.summary = row.reps.length ? summarize(row.reps) : null;
+  // A row that failed in any round is reported as failed, not summarized from the rest.
+  for (const row of rows) row.summary = row.reps.length && !row.error ? summarize(row.reps) : null;
   return { title: group.title, kind: group.kind, p: group.p, chart: group.chart ?? null, primary: PRIMARY[group.kind], rows };
 }
 
