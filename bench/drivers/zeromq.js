@@ -49,11 +49,11 @@ async function endpoint({ kind, side, res }) {
       })().catch(fail);
     },
     async close() {
-      // zeromq.js drops what is still queued when the process exits, linger or not: a
-      // producer keeps its socket open until the sink has said, with a file, that it has
-      // everything.
+      // zeromq.js drops what is still queued when the process exits, linger or not: the
+      // sending side keeps its socket open until the other has said, with a file, that it
+      // has everything (the last message included).
       if (side === 'b') fs.writeFileSync(`${res.file}.done`, '');
-      else if (oneway) while (!fs.existsSync(`${res.file}.done`)) await new Promise((resolve) => setTimeout(resolve, 10));
+      else while (!fs.existsSync(`${res.file}.done`)) await new Promise((resolve) => setTimeout(resolve, 10));
       sock.close();
     },
   };
