@@ -1,25 +1,70 @@
 #!/usr/bin/env node
-// The benchmark suite: every bench/*.bench.js in one run, on one machine, printing each
-// figure beside its peers and as a ratio. Not a test: nothing here passes or fails.
-//   node bench/run.js [filter...]     e.g. node bench/run.js channel
+// The benchmark suite: drivers (bench/drivers, one per peer) run trials (bench/trials, one
+// per workload) in fresh processes; rows compared by a ratio are measured in alternation.
+// Not a test: nothing here passes or fails. Usage:
+//   node bench/run.js [--quick] [--json FILE] [--charts DIR] [--only REGEX] [--reps N] [--seconds S]
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { suite } = require('./harness');
+const { parseArgs } = require('node:util');
+const { machine } = require('./lib/machine');
+const { runGroup, steps } = require('./lib/runner');
+const { header, groupTable } = require('./lib/table');
+const { progress } = require('./lib/progress');
+const { writeCharts } = require('./lib/charts');
+const { stopAll } = require('./lib/spawn');
+
+const TRIALS = ['roundtrip', 'oneway', 'rate', 'cpulimit', 'idle', 'micro'];
 
 async function main() {
-  const filters = process.argv.slice(2);
-  const files = fs
-    .readdirSync(__dirname)
-    .filter((f) => f.endsWith('.bench.js'))
-    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-    .sort();
-  const s = suite();
-  for (const f of files) {
-    process.stdout.write(`\n## ${f.replace('.bench.js', '')}\n`);
-    await require(path.join(__dirname, f)).run(s);
+  const { values: opts } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      charts: { type: 'string' },
+      only: { type: 'string' },
+      reps: { type: 'string' },
+      seconds: { type: 'string' },
+    },
+  });
+  const quick = opts.quick;
+  const seconds = Number(opts.seconds ?? (quick ? 0.15 : 0.3));
+  const time = { seconds, warmSeconds: Math.min(0.15, seconds / 2) };
+  const reps = Number(opts.reps ?? (quick ? 1 : 3));
+  const only = opts.only ? new RegExp(opts.only, 'i') : null;
+  const groups = TRIALS.flatMap((t) => require(`./trials/${t}`)({ quick, time })).filter((g) => !only || only.test(g.title));
+
+  const command = `node bench/run.js ${process.argv.slice(2).join(' ')}`.trim();
+  const run = { machine: machine(command), groups: [] };
+  process.stdout.write(header(run.machine));
+  const bar = progress(steps(groups, reps));
+  // Ctrl-C or a TERM: the peers are killed, and each measurement removes what it made.
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      interrupted = true;
+      stopAll();
+    });
   }
-  s.summary();
+  const t0 = Date.now();
+  for (const g of groups) {
+    const result = await runGroup(g, { reps, progress: bar, stopped: () => interrupted });
+    if (interrupted) break;
+    run.groups.push(result);
+    bar.end();
+    process.stdout.write(groupTable(result));
+  }
+  if (interrupted) {
+    process.exitCode = 130;
+    return;
+  }
+  run.machine.wallSeconds = Math.round((Date.now() - t0) / 1000);
+  process.stdout.write(`\n# ${groups.length} groups in ${run.machine.wallSeconds} s\n`);
+  if (opts.json) {
+    fs.mkdirSync(path.dirname(path.resolve(opts.json)), { recursive: true });
+    fs.writeFileSync(opts.json, JSON.stringify(run, null, 1) + '\n');
+  }
+  if (opts.charts) for (const file of writeCharts(run, opts.charts)) process.stdout.write(`# wrote ${file}\n`);
 }
 
 main().catch((err) => {

@@ -1,4 +1,4 @@
-// The C baseline for bench/mq.bench.js: plain blocking mq_send/mq_receive.
+// The floor for podshm-mq (bench/drivers/c.js): plain blocking mq_send/mq_receive.
 //   mq echo <req> <resp> <n>         receive on req, send it back on resp, n times
 //   mq ping <req> <resp> <n> <size>  n round trips; prints ns per round trip
 //   mq send <q> <n> <size>           sends n messages

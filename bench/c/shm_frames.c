@@ -1,6 +1,6 @@
-// Baseline for bench/shm.bench.js: a writer and a reader process hand 1 MiB frames
-// through shared memory; the writer fills each frame with its pattern, the reader checks
-// every word. Prints frames per second.
+// The floor for 1 MiB messages one way (bench/drivers/c.js): a writer and a reader
+// process hand 1 MiB frames through shared memory; the writer fills each frame with
+// its pattern, the reader checks every word. Prints frames per second.
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
-// C peer for bench/sync.bench.js: POSIX process-shared semaphores (sem_init with
-// pshared = 1 in MAP_SHARED memory), the baseline podshm's Semaphore is compared to.
+// The floor for podshm-sem (bench/drivers/c.js): POSIX process-shared semaphores
+// (sem_init with pshared = 1 in MAP_SHARED memory), the baseline podshm's Semaphore
+// is compared to.
 //   sync_sem uncontended N   ns per sem_wait + sem_post, nobody else around
 //   sync_sem handoff N       ns per round trip between two processes (ping-pong)
 #include <semaphore.h>

@@ -1,4 +1,4 @@
-/* System V segment life cycles in C, the baseline for bench/sysv.bench.js.
+/* System V segment life cycles in C, the floor for System V open/close (bench/drivers/c.js).
  *   sysv_cycle create <bytes> <iterations>   shmget + shmat + pre-fault + shmdt + IPC_RMID
  *   sysv_cycle attach <bytes> <iterations>   shmat + shmdt of one existing segment
  * Prints nanoseconds per cycle. */

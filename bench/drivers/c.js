@@ -1,0 +1,70 @@
+// The C programs in bench/c, the machine's floor: each runs both sides itself (fork) or,
+// for the message queue, as two processes started here. Rows give the program, its
+// arguments with {n} for the count (sized from the trial's seconds and `perSecond`, a
+// rough rate) and what it prints: ns per operation or messages per second. Their CPU is
+// not measured.
+'use strict';
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const BIN = path.join(__dirname, '..', 'c', 'bin');
+const built = new Map();
+
+function problem() {
+  try {
+    execFileSync('cc', ['--version'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'no C compiler (cc) here';
+  }
+}
+
+/** Compiles bench/c/<name>.c once per run (gcc -O2) and returns the binary's path. */
+function program(name) {
+  if (!built.has(name)) {
+    fs.mkdirSync(BIN, { recursive: true });
+    const out = path.join(BIN, name);
+    execFileSync('cc', ['-O2', '-std=gnu11', '-o', out, path.join(__dirname, '..', 'c', `${name}.c`), '-lpthread', '-lrt'], { stdio: 'inherit' });
+    built.set(name, out);
+  }
+  return built.get(name);
+}
+
+function capture(file, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`${path.basename(file)} ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+// The queue pair mq.c's echo and ping use, made and removed here.
+async function messageQueues(args, size) {
+  const { MessageQueue } = require('podshm');
+  const names = [1, 2].map((i) => `/podshm-bench-cmq-${process.pid}-${i}`);
+  for (const n of names) MessageQueue.open(n, { create: true, exclusive: true, maxMessages: 10, messageSize: size }).close();
+  try {
+    const file = program('mq');
+    const [echo, ping] = [args.echo(names), args.ping(names)];
+    const other = capture(file, echo);
+    const value = await capture(file, ping);
+    await other;
+    return value;
+  } finally {
+    for (const n of names) MessageQueue.unlink(n);
+  }
+}
+
+async function measure(kind, p, v) {
+  const n = String(Math.max(1000, Math.round(v.perSecond * (p.seconds + p.warmSeconds))));
+  const fill = (args) => args.map((a) => String(a).replace('{n}', n).replace('{size}', String(p.size)));
+  const value = v.program === 'mq'
+    ? await messageQueues({ echo: (q) => fill(['echo', ...q, '{n}']), ping: (q) => fill(['ping', ...q, '{n}', '{size}']) }, p.size)
+    : await capture(program(v.program), fill(v.args));
+  return v.unit === 'ns' ? { ns: value } : { msgPerSec: value };
+}
+
+module.exports = { problem, direct: true, measure };
