@@ -46,6 +46,8 @@ export interface ChannelCreateOptions {
 
 export interface ChannelOpenOptions {
   dir?: string;
+  /** Open a channel owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
 }
 
 export interface ChannelStats {
@@ -121,7 +123,7 @@ export class Channel implements Disposable {
   static open(name: string, opts?: ChannelOpenOptions): Channel {
     const o = options<ChannelOpenOptions>(opts);
     if (o.dir !== undefined) string('dir', o.dir);
-    const shm = SharedMemory.open(name, { dir: o.dir });
+    const shm = SharedMemory.open(name, { dir: o.dir, allowForeignOwner: o.allowForeignOwner });
     try {
       const header = new Int32Array(shm.buffer, 0, Math.min(shm.size, HEADER_SIZE) >> 2);
       // Just named by a creator that has not published the header yet: wait a moment.

@@ -8,6 +8,7 @@ import { checkCapacity, DEFAULT_SHM_DIR, noSpaceError } from './limits';
 import { Mapping } from './mapping';
 import { posixName } from './names';
 import { native } from './native';
+import { allowForeignOwner, checkOwner } from './owner';
 import { boolean, fileMode, integer, options, string } from './validate';
 
 export interface CreateOptions {
@@ -17,12 +18,16 @@ export interface CreateOptions {
   exclusive?: boolean;
   /** Directory of the tmpfs holding the object. Default /dev/shm. */
   dir?: string;
+  /** With exclusive: false, open an existing object owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
 }
 
 export interface OpenOptions {
   /** Map a private copy-on-write view: this process's writes stay its own and never reach the object. */
   readOnly?: boolean;
   dir?: string;
+  /** Open an object owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
 }
 
 // Largest SharedArrayBuffer that typed arrays can view in full on 64-bit V8.
@@ -91,11 +96,12 @@ export class SharedMemory implements Disposable {
     const o = options<CreateOptions>(opts);
     const mode = o.mode === undefined ? DEFAULT_MODE : fileMode(o.mode);
     const exclusive = boolean('exclusive', o.exclusive, true);
+    const foreign = allowForeignOwner(o.allowForeignOwner);
     const dir = directory(o.dir);
     const file = path.join(dir, canonical.slice(1));
 
     if (!exclusive) {
-      const existing = tryOpenExisting(canonical, file, size);
+      const existing = tryOpenExisting(canonical, file, size, foreign);
       if (existing) return existing;
     }
     checkCapacity(`shared memory '${canonical}'`, size, dir);
@@ -109,7 +115,7 @@ export class SharedMemory implements Disposable {
         mapping.release();
         if (!exclusive && (err as SystemError).code === 'EEXIST') {
           // Lost a race with another creator: use theirs.
-          const existing = tryOpenExisting(canonical, file, size);
+          const existing = tryOpenExisting(canonical, file, size, foreign);
           if (existing) return existing;
         }
         throw err;
@@ -125,11 +131,13 @@ export class SharedMemory implements Disposable {
     const canonical = posixName(name, 'shm_open');
     const o = options<OpenOptions>(opts);
     const readOnly = boolean('readOnly', o.readOnly, false);
+    const foreign = allowForeignOwner(o.allowForeignOwner);
     const file = objectFile(canonical, o.dir);
     const fd = sys(canonical, () => native.openObject(file, readOnly ? constants.O_RDONLY : constants.O_RDWR, 0));
     try {
       const st = sys(canonical, () => native.fstat(fd));
       if (!st.isFile) throw new SystemError('EINVAL', 'shm_open', canonical, 'not a shared memory object (not a regular file)');
+      checkOwner(st.uid, foreign, 'shm_open', canonical);
       if (st.size === 0) throw new SystemError('EINVAL', 'mmap', canonical, 'the object is empty (it was not made by SharedMemory.create)');
       const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, st.size, readOnly)));
       return new SharedMemory(canonical, file, st.size, readOnly, mapping, st.fileId);
@@ -195,10 +203,10 @@ function reserve(fd: number, size: number, name: string, dir: string): void {
   }
 }
 
-function tryOpenExisting(name: string, file: string, size: number): SharedMemory | null {
+function tryOpenExisting(name: string, file: string, size: number, allowForeignOwner: boolean): SharedMemory | null {
   let shm: SharedMemory;
   try {
-    shm = SharedMemory.open(name, { dir: path.dirname(file) });
+    shm = SharedMemory.open(name, { dir: path.dirname(file), allowForeignOwner });
   } catch (err) {
     if ((err as SystemError).code === 'ENOENT') return null;
     throw err;
