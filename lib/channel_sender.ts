@@ -180,7 +180,9 @@ export class Sender implements Disposable {
    * send() each, but a single producer publishes them to the consumer once per run
    * that fits (one synchronising store and one wake check instead of one per message:
    * the run's first record is published last).
-   * Every message is checked before any is sent.
+   * Every message is checked before any is sent. An error after that (ETIMEDOUT, the
+   * consumer gone) carries `sent`: how many messages, from the first, were sent, so the
+   * caller can resend the rest without duplicating any.
    */
   sendMany(messages: readonly Uint8Array[], opts?: SendOptions): void {
     if (!Array.isArray(messages)) throw argType('messages', 'an array of Uint8Array', messages);
@@ -192,15 +194,21 @@ export class Sender implements Disposable {
       }
     }
     const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
-    for (let i = 0; i < views.length; ) {
-      const next = this.#multi ? i + (this.#put(views[i]) ? 1 : 0) : this.#putRun(views, i);
-      if (next > i) {
-        i = next;
-        continue;
+    let i = 0;
+    try {
+      while (i < views.length) {
+        const next = this.#multi ? i + (this.#put(views[i]) ? 1 : 0) : this.#putRun(views, i);
+        if (next > i) {
+          i = next;
+          continue;
+        }
+        const view = views[i];
+        waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
+        i++;
       }
-      const view = views[i];
-      waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
-      i++;
+    } catch (err) {
+      if (err instanceof Error) Object.assign(err, { sent: i });
+      throw err;
     }
   }
 
