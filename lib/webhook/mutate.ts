@@ -233,9 +233,17 @@ function smallestLimit(targets: Target[], spec: Json, warnings: string[]): Limit
   return smallest;
 }
 
-/** Any JSON value as text; String() would throw on an object such as {"toString": 1}. */
+/**
+ * Any JSON value as text; String() would throw on an object such as {"toString": 1}, and
+ * JSON.stringify on a value nested deeper than the stack (a RangeError).
+ */
 export function text(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return '(a value nested too deep to show)';
+  }
 }
 
 function show(v: unknown): string {
