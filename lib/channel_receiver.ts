@@ -3,13 +3,13 @@
 // published lazily (every quarter ring, whenever the consumer has caught up, or at
 // once when a producer sleeps for room), and the consumer learns of new messages from
 // the records themselves, so the fast path reads no line but the ring's.
-import { AbortError, PeerGoneError, SystemError } from './errors';
+import { AbortError, PeerGoneError, SystemError, argType } from './errors';
 import type { ChannelCore } from './channel_core';
 import { H, HEADER_SIZE, PAD, RECORD_FLAGS, RECORD_HEADER, WRITTEN, tagGeneration, tagSlot } from './channel_layout';
 import { PLAIN_LOADS_ORDERED, SLICE_MS, SpinBudget, wake, waitAsync, waitSync, type WaitPlan } from './channel_wait';
 import { abortSignal, deadlineOf, timeoutMs } from './timeout';
 import type { Presence } from './liveness';
-import { options } from './validate';
+import { integer, options } from './validate';
 
 export interface ReceiveOptions {
   /** Milliseconds to wait for a message; ETIMEDOUT after. Default: no limit. */
@@ -158,6 +158,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    * bytes[offset, offset + length), valid during the call. Returns how many it handled.
    */
   drain(handler: MessageHandler, max = Infinity): number {
+    if (typeof handler !== 'function') throw argType('handler', 'a function', handler);
+    if (max !== Infinity) integer('max', max, 0);
     this.#checkIdle();
     this.#release();
     const u8 = this.#u8;

@@ -228,7 +228,7 @@ export class Sender implements Disposable {
    * reservation order, so commit soon: the consumer waits at an uncommitted message.
    */
   reserve(size: number, opts?: SendOptions): Reservation {
-    this.#checkSize(size);
+    this.#checkSize(integer('size', size, 0));
     const deadline = deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
     const r = this.#reserveNow(size);
     if (r !== null) return r;
@@ -238,7 +238,7 @@ export class Sender implements Disposable {
   /** reserve() without blocking the event loop; rejects with AbortError (its cause: signal.reason) on abort. */
   reserveAsync(size: number, opts?: SendAsyncOptions): Promise<Reservation> {
     try {
-      this.#checkSize(size);
+      this.#checkSize(integer('size', size, 0));
       return this.#whenReady(opts, () => this.#reserveNow(size) ?? undefined);
     } catch (err) {
       return Promise.reject(err);
@@ -247,7 +247,7 @@ export class Sender implements Disposable {
 
   /** reserve() if there is room now, else null. */
   tryReserve(size: number): Reservation | null {
-    this.#checkSize(size);
+    this.#checkSize(integer('size', size, 0));
     return this.#reserveNow(size);
   }
 
@@ -290,9 +290,9 @@ export class Sender implements Disposable {
     return bytes as Uint8Array;
   }
 
+  // `size` is a message's length or a checked integer: two compares on the hot path.
   #checkSize(size: number): void {
     if (size > this.#maxMessage || !(size >= 0)) {
-      integer('size', size, 0);
       throw new SystemError('EMSGSIZE', 'channel', this.#core.name, `a message of ${size} bytes is larger than this channel's maximum of ${this.#maxMessage} (capacity / 2 - 8)`);
     }
   }

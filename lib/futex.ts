@@ -8,7 +8,7 @@ import { AbortError, SystemError, argType, argValue } from './errors';
 import { Mapping } from './mapping';
 import { native } from './native';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from './timeout';
-import { integer, options } from './validate';
+import { boolean, integer, options } from './validate';
 
 export type WaitResult = 'ok' | 'timeout' | 'mismatch';
 
@@ -51,6 +51,8 @@ export class FutexWord {
    * can be terminated). 'timeout' only once `timeout` ms have passed.
    */
   wait(expected: number, timeout = Infinity, spin = true): WaitResult {
+    checkExpected(expected);
+    boolean('spin', spin, true);
     this.#checkOpen();
     if (spin && this.spin(expected)) return 'mismatch';
     const deadline = deadlineOf(timeoutMs(timeout));
@@ -66,6 +68,7 @@ export class FutexWord {
    * already has), 'timeout' at the timeout; rejects with AbortError on abort.
    */
   waitAsync(expected: number, opts?: AsyncWaitOptions): Promise<'ok' | 'timeout'> {
+    checkExpected(expected);
     const o = options<AsyncWaitOptions>(opts);
     const signal = abortSignal(o.signal);
     const ms = timeoutMs(o.timeout);
@@ -89,6 +92,7 @@ export class FutexWord {
 
   /** Wakes up to `count` waiters in any process; returns how many woke. */
   wake(count = 1): number {
+    if (count !== 1) integer('count', count, 1, 2 ** 31 - 1);
     if (this.mapping.released) return 0;
     return native.futexWake(this.mapping.handle, this.byteOffset, count);
   }
@@ -115,6 +119,11 @@ export class FutexWord {
     this.#spinNs = Math.max(SPIN_MIN_NS, budget / 2);
     return false;
   }
+}
+
+/** The value a wait compares the word with: an Int32, or the same bits as a Uint32. */
+function checkExpected(expected: unknown): void {
+  integer('expected', expected, -(2 ** 31), 2 ** 32 - 1);
 }
 
 /** The mapping of `memory` (a SharedMemory, or a segment of another kind), checked. */

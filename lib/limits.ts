@@ -4,8 +4,9 @@
 import * as fs from 'node:fs';
 
 import { memoryCgroup, type MemoryCgroup } from './cgroup';
-import { CapacityError } from './errors';
+import { CapacityError, sys } from './errors';
 import { mountOf } from './mountinfo';
+import { options, pathString } from './validate';
 
 export const DEFAULT_SHM_DIR = '/dev/shm';
 /** The size container runtimes (Docker, containerd, CRI-O) give /dev/shm. */
@@ -119,7 +120,7 @@ function ipcNamespace(): string | null {
 }
 
 export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
-  const st = fs.statfsSync(dir);
+  const st = sys(dir, () => fs.statfsSync(dir));
   const size = st.blocks * st.bsize;
   const free = st.bavail * st.bsize;
   const fsType = st.type === TMPFS_MAGIC ? 'tmpfs' : st.type === RAMFS_MAGIC ? 'ramfs' : '0x' + st.type.toString(16);
@@ -138,9 +139,10 @@ export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
 }
 
 /** Measures what this process may use: shm directory, memory cgroup, mqueue and SysV limits. */
-export function probeLimits(options: { dir?: string } = {}): Limits {
+export function probeLimits(opts?: { dir?: string }): Limits {
+  const dir = options<{ dir: string }>(opts).dir;
   return {
-    shm: probeShm(options.dir ?? DEFAULT_SHM_DIR),
+    shm: probeShm(dir === undefined ? DEFAULT_SHM_DIR : pathString('dir', dir)),
     cgroup: memoryCgroup(),
     mqueue: probeMqueue(),
     sysv: probeSysv(),

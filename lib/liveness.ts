@@ -6,7 +6,7 @@
 
 import { SystemError, sys } from './errors';
 import { native } from './native';
-import { integer, options } from './validate';
+import { integer, options, pathString } from './validate';
 
 /**
  * Lock-offset regions, one per kind of participant, so uses never collide. Offsets
@@ -66,6 +66,7 @@ export class Presence implements Disposable {
    * SystemError EAGAIN when every slot is held by a live participant.
    */
   static claim(path: string, opts: ClaimOptions): Presence {
+    pathString('path', path);
     const { base, slots } = slotRange(opts);
     const random = (opts as ClaimOptions).random === true;
     const fd = sys(path, () => native.ofdOpen(path, true));
@@ -114,7 +115,7 @@ export class LivenessProbe implements Disposable {
   #fd: number;
 
   constructor(path: string) {
-    this.path = path;
+    this.path = pathString('path', path);
     this.#fd = sys(path, () => native.ofdOpen(path, false));
   }
 

@@ -3,13 +3,13 @@
 import { constants } from 'node:fs';
 import * as path from 'node:path';
 
-import { SystemError, argValue, sys } from './errors';
+import { SystemError, sys } from './errors';
 import { checkCapacity, DEFAULT_SHM_DIR, noSpaceError } from './limits';
 import { Mapping } from './mapping';
 import { posixName } from './names';
 import { native } from './native';
 import { allowForeignOwner, checkOwner } from './owner';
-import { boolean, fileMode, integer, options, string } from './validate';
+import { boolean, fileMode, integer, options, pathString } from './validate';
 
 export interface CreateOptions {
   /** Permission bits, applied exactly (not filtered by the umask). Default 0o600. */
@@ -42,10 +42,7 @@ export function objectFile(canonical: string, dir: unknown): string {
 
 function directory(value: unknown): string {
   if (value === undefined) return DEFAULT_SHM_DIR;
-  const dir = string('dir', value);
-  // The addon hands paths to the kernel as C strings: a NUL would cut one short, to another file.
-  if (dir.includes('\0')) throw argValue('dir', 'must not contain a NUL byte', dir);
-  return path.resolve(dir);
+  return path.resolve(pathString('dir', value));
 }
 
 export class SharedMemory implements Disposable {

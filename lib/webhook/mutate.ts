@@ -1,6 +1,7 @@
 // The pure half of the webhook: a Pod in, a JSON Patch (RFC 6902) and warnings out.
 // No I/O, so platform teams can run the same decision in their own admission code.
 import { argValue } from '../errors';
+import { options as checkedOptions } from '../validate';
 import { MiB, formatMiB, parseQuantity } from './quantity';
 
 export const SHM_PATH = '/dev/shm';
@@ -61,7 +62,8 @@ interface Target {
 export const DEFAULT_RATIO = 0.5;
 
 /** Checks the options once (the CLI calls this at start-up, so bad flags fail early). */
-export function mutateOptions(options: MutateOptions = {}): { ratio: number; defaultLimit: number | null } {
+export function mutateOptions(opts?: MutateOptions): { ratio: number; defaultLimit: number | null } {
+  const options = checkedOptions<MutateOptions>(opts);
   const ratio = options.ratio ?? DEFAULT_RATIO;
   if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {
     throw argValue('ratio', 'must be a number > 0 and <= 1', ratio);
@@ -77,7 +79,8 @@ export function mutateOptions(options: MutateOptions = {}): { ratio: number; def
  * smallest memory limit among them, since tmpfs pages are charged to whichever container
  * writes them. Never throws on a strange pod: it is left alone with a warning instead.
  */
-export function mutatePod(pod: unknown, options: MutateOptions = {}): Mutation {
+export function mutatePod(pod: unknown, opts?: MutateOptions): Mutation {
+  const options = checkedOptions<MutateOptions>(opts);
   const { ratio, defaultLimit } = mutateOptions(options);
   if (!isObject(pod) || !isObject(pod.spec) || !Array.isArray(pod.spec.containers)) {
     return skip('not a pod', 'podshm: the object has no spec.containers; /dev/shm left as it is');
