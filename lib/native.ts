@@ -12,6 +12,8 @@ export interface MappedRange {
 
 export interface FileStat {
   size: number;
+  /** Bytes of storage held (st_blocks * 512). */
+  allocated: number;
   mode: number;
   uid: number;
   gid: number;

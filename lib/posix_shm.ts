@@ -135,6 +135,7 @@ export class SharedMemory implements Disposable {
       const st = sys(canonical, () => native.fstat(fd));
       if (!st.isFile) throw new SystemError('EINVAL', 'shm_open', canonical, 'not a shared memory object (not a regular file)');
       checkOwner(st.uid, foreign, 'shm_open', canonical);
+      if (!readOnly && st.allocated < st.size) fillHoles(fd, canonical, st.size - st.allocated, st.size, path.dirname(file));
       if (st.size === 0) throw new SystemError('EINVAL', 'mmap', canonical, 'the object is empty (it was not made by SharedMemory.create)');
       const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, st.size, readOnly)));
       return new SharedMemory(canonical, file, st.size, readOnly, mapping, st.fileId);
@@ -198,6 +199,16 @@ function reserve(fd: number, size: number, name: string, dir: string): void {
     if ((err as SystemError).code === 'ENOSPC') throw noSpaceError(`shared memory '${name}'`, size, dir);
     throw err;
   }
+}
+
+// A sparse object (ftruncate'd by a C program, say): a write into a hole needs a page the
+// tmpfs or the memory cgroup may not have, and would then be a SIGBUS that the fault
+// guard can only turn into a lost page (the write lands in a private zero page). So the
+// holes are reserved now, after checking that the tmpfs and the cgroup can hold them:
+// a CapacityError here rather than writes that silently never reach the object.
+function fillHoles(fd: number, name: string, missing: number, size: number, dir: string): void {
+  checkCapacity(`the unreserved part of shared memory '${name}'`, missing, dir);
+  reserve(fd, size, name, dir);
 }
 
 function tryOpenExisting(name: string, file: string, size: number, allowForeignOwner: boolean): SharedMemory | null {

@@ -79,6 +79,8 @@ Napi::Value Fstat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
   result.Set("size", Napi::Number::New(env, static_cast<double>(st.st_size)));
+  // Bytes of storage the file holds: on a tmpfs, fewer than size means holes.
+  result.Set("allocated", Napi::Number::New(env, static_cast<double>(st.st_blocks) * 512));
   result.Set("mode", Napi::Number::New(env, st.st_mode));
   result.Set("uid", Napi::Number::New(env, st.st_uid));
   result.Set("gid", Napi::Number::New(env, st.st_gid));
