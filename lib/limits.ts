@@ -235,17 +235,28 @@ function tmpfsFull(what: string, requested: number, m: Measured): CapacityError 
 }
 
 function cgroupFull(what: string, requested: number, m: Measured, cgroup: MemoryCgroup & { limit: number; headroom: number }): CapacityError {
-  const neededLimit = Math.ceil(((cgroup.limit + m.need - cgroup.headroom) * 1.25) / MiB) * MiB;
+  const neededLimit = Math.ceil(((cgroup.limit + m.need + cgroupSlack(cgroup.limit) - cgroup.headroom) * 1.25) / MiB) * MiB;
   return new CapacityError(
     `Cannot create ${what} of ${formatBytes(requested)}: shared memory pages are charged to this ` +
       `container's memory cgroup, which has ${formatBytes(cgroup.headroom)} left under its ` +
-      `${formatBytes(cgroup.limit)} limit (working set ${formatBytes(cgroup.workingSet)}), so writing it would ` +
+      `${formatBytes(cgroup.limit)} limit (working set ${formatBytes(cgroup.workingSet)}; ${formatBytes(cgroupSlack(cgroup.limit))} of it ` +
+      `stays for the processes' own memory), so writing it would ` +
       `end in an OOM kill. Fix: raise the memory limit to at least ${mebibytes(neededLimit)} ` +
       `(resources.limits.memory) or ask for less, and keep the emptyDir sizeLimit at or below half of it.`,
     requested,
     numbers(m),
     Math.min(m.suggested, Math.floor(neededLimit / 2 / MiB) * MiB),
   );
+}
+
+/**
+ * Bytes of a memory cgroup's headroom that shared memory never takes: the processes of
+ * the cgroup still allocate after a check (heap, stacks, exit), and with the last
+ * tmpfs pages charged nothing could be reclaimed for them but by the OOM killer.
+ * 1/16 of the limit, from 8 MiB to 256 MiB.
+ */
+export function cgroupSlack(limit: number): number {
+  return Math.min(256 * MiB, Math.max(8 * MiB, Math.floor(limit / 16)));
 }
 
 /**
@@ -257,7 +268,7 @@ export function checkCapacity(what: string, requested: number, dir: string = DEF
   if (!m.shm.memoryBacked) return;
   if (m.shm.limited && m.need > m.shm.free) throw tmpfsFull(what, requested, m);
   const cg = m.cgroup;
-  if (cg && cg.limit !== null && cg.headroom !== null && m.need > cg.headroom) {
+  if (cg && cg.limit !== null && cg.headroom !== null && m.need > cg.headroom - cgroupSlack(cg.limit)) {
     throw cgroupFull(what, requested, m, { ...cg, limit: cg.limit, headroom: cg.headroom });
   }
 }

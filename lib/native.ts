@@ -62,6 +62,8 @@ export interface NativeBinding {
   setMode(fd: number, mode: number): void;
   allocate(fd: number, size: number): void;
   fstat(fd: number): FileStat;
+  /** flock(LOCK_EX | LOCK_NB): false if another open file description holds it. */
+  tryFlock(fd: number): boolean;
   closeFd(fd: number): void;
   unlinkObject(path: string): void;
 

@@ -4,6 +4,7 @@ import { constants } from 'node:fs';
 import * as path from 'node:path';
 
 import { SystemError, sys } from './errors';
+import { withCapacityLock } from './capacity_lock';
 import { checkCapacity, DEFAULT_SHM_DIR, noSpaceError } from './limits';
 import { Mapping } from './mapping';
 import { posixName } from './names';
@@ -101,10 +102,18 @@ export class SharedMemory implements Disposable {
       const existing = tryOpenExisting(canonical, file, size, foreign);
       if (existing) return existing;
     }
-    checkCapacity(`shared memory '${canonical}'`, size, dir);
-    const fd = sys(canonical, () => native.createUnnamed(dir, mode));
+    const fd = withCapacityLock(() => {
+      checkCapacity(`shared memory '${canonical}'`, size, dir);
+      const created = sys(canonical, () => native.createUnnamed(dir, mode));
+      try {
+        reserve(created, size, canonical, dir);
+      } catch (err) {
+        native.closeFd(created);
+        throw err;
+      }
+      return created;
+    });
     try {
-      reserve(fd, size, canonical, dir);
       const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, size, false)));
       try {
         sys(canonical, () => native.publish(fd, file));
@@ -207,8 +216,10 @@ function reserve(fd: number, size: number, name: string, dir: string): void {
 // holes are reserved now, after checking that the tmpfs and the cgroup can hold them:
 // a CapacityError here rather than writes that silently never reach the object.
 function fillHoles(fd: number, name: string, missing: number, size: number, dir: string): void {
-  checkCapacity(`the unreserved part of shared memory '${name}'`, missing, dir);
-  reserve(fd, size, name, dir);
+  withCapacityLock(() => {
+    checkCapacity(`the unreserved part of shared memory '${name}'`, missing, dir);
+    reserve(fd, size, name, dir);
+  });
 }
 
 function tryOpenExisting(name: string, file: string, size: number, allowForeignOwner: boolean): SharedMemory | null {
