@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +80,8 @@ Napi::Value Fstat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
   result.Set("size", Napi::Number::New(env, static_cast<double>(st.st_size)));
+  // Bytes of storage the file holds: on a tmpfs, fewer than size means holes.
+  result.Set("allocated", Napi::Number::New(env, static_cast<double>(st.st_blocks) * 512));
   result.Set("mode", Napi::Number::New(env, st.st_mode));
   result.Set("uid", Napi::Number::New(env, st.st_uid));
   result.Set("gid", Napi::Number::New(env, st.st_gid));
@@ -86,6 +89,15 @@ Napi::Value Fstat(const Napi::CallbackInfo& info) {
   // Which file: "dev:ino" (a string, as an inode may not fit a double exactly).
   result.Set("fileId", Napi::String::New(env, std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)));
   return result;
+}
+
+// tryFlock(fd) -> true if this open file description now holds an exclusive flock on
+// it, false if another holds one. Never blocks; closing the descriptor drops it. Works
+// on directories (a cgroup's), which fcntl locks cannot lock exclusively.
+Napi::Value TryFlock(const Napi::CallbackInfo& info) {
+  if (flock(ArgFd(info, 0), LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(info.Env(), true);
+  if (errno == EWOULDBLOCK || errno == EINTR) return Napi::Boolean::New(info.Env(), false);
+  ThrowErrno(info.Env(), "flock", errno);
 }
 
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
@@ -108,6 +120,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setMode", Napi::Function::New(env, SetMode, "setMode"));
   exports.Set("allocate", Napi::Function::New(env, Allocate, "allocate"));
   exports.Set("fstat", Napi::Function::New(env, Fstat, "fstat"));
+  exports.Set("tryFlock", Napi::Function::New(env, TryFlock, "tryFlock"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("unlinkObject", Napi::Function::New(env, UnlinkObject, "unlinkObject"));
 }

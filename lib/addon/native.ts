@@ -12,6 +12,8 @@ export interface MappedRange {
 
 export interface FileStat {
   size: number;
+  /** Bytes of storage held (st_blocks * 512). */
+  allocated: number;
   mode: number;
   uid: number;
   gid: number;
@@ -60,6 +62,8 @@ export interface NativeBinding {
   setMode(fd: number, mode: number): void;
   allocate(fd: number, size: number): void;
   fstat(fd: number): FileStat;
+  /** flock(LOCK_EX | LOCK_NB): false if another open file description holds it. */
+  tryFlock(fd: number): boolean;
   closeFd(fd: number): void;
   unlinkObject(path: string): void;
 

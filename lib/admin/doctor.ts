@@ -7,6 +7,7 @@ import { type MemoryCgroup } from '../platform/cgroup';
 import { detectKubernetes, type KubernetesInfo } from '../platform/kubernetes';
 import { DEFAULT_SHM_DIR, emptyDirSnippet, formatBytes, mebibytes, probeLimits, probeShm, type MqueueLimits, type SysvLimits } from '../capacity/limits';
 import { shmUsable } from '../platform/usability';
+import { options, pathString } from '../core/validate';
 
 export const DOCTOR_SCHEMA_VERSION = 1;
 /** The share of the smallest container memory limit a Memory emptyDir should get. */
@@ -138,8 +139,9 @@ function findings(r: Omit<DoctorReport, 'findings' | 'status' | 'exitCode' | 'sc
 }
 
 /** Measures this container (probeLimits) and judges it. */
-export function diagnose(options: { dir?: string } = {}): DoctorReport {
-  const dir = options.dir ?? DEFAULT_SHM_DIR;
+export function diagnose(opts?: { dir?: string }): DoctorReport {
+  const given = options<{ dir: string }>(opts).dir;
+  const dir = given === undefined ? DEFAULT_SHM_DIR : pathString('dir', given);
   const shm = shmReport(dir);
   // probeLimits() statfs's its directory; without a usable one, measure the rest anyway.
   const { cgroup, mqueue, sysv, ipcNamespace } = probeLimits({ dir: shm.exists ? dir : '/' });

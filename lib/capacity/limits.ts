@@ -4,8 +4,9 @@
 import * as fs from 'node:fs';
 
 import { memoryCgroup, type MemoryCgroup } from '../platform/cgroup';
-import { CapacityError } from '../core/errors';
+import { CapacityError, sys } from '../core/errors';
 import { mountOf } from '../platform/mountinfo';
+import { options, pathString } from '../core/validate';
 
 export const DEFAULT_SHM_DIR = '/dev/shm';
 /** The size container runtimes (Docker, containerd, CRI-O) give /dev/shm. */
@@ -119,7 +120,7 @@ function ipcNamespace(): string | null {
 }
 
 export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
-  const st = fs.statfsSync(dir);
+  const st = sys(dir, () => fs.statfsSync(dir));
   const size = st.blocks * st.bsize;
   const free = st.bavail * st.bsize;
   const fsType = st.type === TMPFS_MAGIC ? 'tmpfs' : st.type === RAMFS_MAGIC ? 'ramfs' : '0x' + st.type.toString(16);
@@ -138,9 +139,10 @@ export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
 }
 
 /** Measures what this process may use: shm directory, memory cgroup, mqueue and SysV limits. */
-export function probeLimits(options: { dir?: string } = {}): Limits {
+export function probeLimits(opts?: { dir?: string }): Limits {
+  const dir = options<{ dir: string }>(opts).dir;
   return {
-    shm: probeShm(options.dir ?? DEFAULT_SHM_DIR),
+    shm: probeShm(dir === undefined ? DEFAULT_SHM_DIR : pathString('dir', dir)),
     cgroup: memoryCgroup(),
     mqueue: probeMqueue(),
     sysv: probeSysv(),
@@ -233,17 +235,28 @@ function tmpfsFull(what: string, requested: number, m: Measured): CapacityError 
 }
 
 function cgroupFull(what: string, requested: number, m: Measured, cgroup: MemoryCgroup & { limit: number; headroom: number }): CapacityError {
-  const neededLimit = Math.ceil(((cgroup.limit + m.need - cgroup.headroom) * 1.25) / MiB) * MiB;
+  const neededLimit = Math.ceil(((cgroup.limit + m.need + cgroupSlack(cgroup.limit) - cgroup.headroom) * 1.25) / MiB) * MiB;
   return new CapacityError(
     `Cannot create ${what} of ${formatBytes(requested)}: shared memory pages are charged to this ` +
       `container's memory cgroup, which has ${formatBytes(cgroup.headroom)} left under its ` +
-      `${formatBytes(cgroup.limit)} limit (working set ${formatBytes(cgroup.workingSet)}), so writing it would ` +
+      `${formatBytes(cgroup.limit)} limit (working set ${formatBytes(cgroup.workingSet)}; ${formatBytes(cgroupSlack(cgroup.limit))} of it ` +
+      `stays for the processes' own memory), so writing it would ` +
       `end in an OOM kill. Fix: raise the memory limit to at least ${mebibytes(neededLimit)} ` +
       `(resources.limits.memory) or ask for less, and keep the emptyDir sizeLimit at or below half of it.`,
     requested,
     numbers(m),
     Math.min(m.suggested, Math.floor(neededLimit / 2 / MiB) * MiB),
   );
+}
+
+/**
+ * Bytes of a memory cgroup's headroom that shared memory never takes: the processes of
+ * the cgroup still allocate after a check (heap, stacks, exit), and with the last
+ * tmpfs pages charged nothing could be reclaimed for them but by the OOM killer.
+ * 1/16 of the limit, from 8 MiB to 256 MiB.
+ */
+export function cgroupSlack(limit: number): number {
+  return Math.min(256 * MiB, Math.max(8 * MiB, Math.floor(limit / 16)));
 }
 
 /**
@@ -255,7 +268,7 @@ export function checkCapacity(what: string, requested: number, dir: string = DEF
   if (!m.shm.memoryBacked) return;
   if (m.shm.limited && m.need > m.shm.free) throw tmpfsFull(what, requested, m);
   const cg = m.cgroup;
-  if (cg && cg.limit !== null && cg.headroom !== null && m.need > cg.headroom) {
+  if (cg && cg.limit !== null && cg.headroom !== null && m.need > cg.headroom - cgroupSlack(cg.limit)) {
     throw cgroupFull(what, requested, m, { ...cg, limit: cg.limit, headroom: cg.headroom });
   }
 }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 
 import { memoryCgroup, type MemoryCgroup } from '../platform/cgroup';
 import { SysVCapacityError, type SysVCapacity } from '../core/errors';
-import { formatBytes, mebibytes, probeSysv } from './limits';
+import { cgroupSlack, formatBytes, mebibytes, probeSysv } from './limits';
 import { native } from '../addon/native';
 import { listSegments, type SysVSegmentInfo } from '../platform/sysv_list';
 
@@ -60,7 +60,7 @@ function cgroupFull(verb: string, what: string, size: number, bytes: number, m: 
 }
 
 function overCgroup(cg: MemoryCgroup | null, bytes: number): cg is MemoryCgroup {
-  return cg !== null && cg.limit !== null && cg.headroom !== null && bytes > cg.headroom;
+  return cg !== null && cg.limit !== null && cg.headroom !== null && bytes > cg.headroom - cgroupSlack(cg.limit);
 }
 
 /** What the machine can still give: MemAvailable + SwapFree, or null without /proc/meminfo. */

@@ -25,7 +25,7 @@ import { Sender } from './sender';
 import { argType, argValue } from '../core/errors';
 import { DEFAULT_MODE, objectFile, SharedMemory } from '../shm/shared_memory';
 import { posixName } from '../core/names';
-import { options, string } from '../core/validate';
+import { fileMode, options, string } from '../core/validate';
 
 export { Sender, Reservation, type SendOptions, type SendAsyncOptions } from './sender';
 export { Receiver, type ReceiveOptions, type ReceiveAsyncOptions, type MessageHandler } from './receiver';
@@ -46,6 +46,8 @@ export interface ChannelCreateOptions {
 
 export interface ChannelOpenOptions {
   dir?: string;
+  /** Open a channel owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
 }
 
 export interface ChannelStats {
@@ -97,12 +99,15 @@ export class Channel implements Disposable {
     if (producers !== 'single' && producers !== 'multi') throw argValue('producers', "must be 'single' or 'multi'", producers);
     const wait = o.wait ?? 'adaptive';
     if (!WAIT_STRATEGIES.includes(wait)) throw argValue('wait', `must be one of ${WAIT_STRATEGIES.map((w) => `'${w}'`).join(', ')}`, wait);
-    const shm = SharedMemory.create(name, HEADER_SIZE + capacity, { mode: o.mode, dir: o.dir });
+    // Read once: a getter could otherwise give the segment and the bell different modes.
+    const given = o.mode;
+    const mode = given === undefined ? DEFAULT_MODE : fileMode(given);
+    const shm = SharedMemory.create(name, HEADER_SIZE + capacity, { mode, dir: o.dir });
     let bell: Bell | null = null;
     try {
       const geometry = { capacity, multi: producers === 'multi', wait };
       // Made before initHeader() publishes the header, so every opener finds it.
-      bell = Bell.make(shm.path, (o.mode ?? DEFAULT_MODE) & 0o777);
+      bell = Bell.make(shm.path, mode & 0o777);
       new Float64Array(shm.buffer, 0, HEADER_SIZE >> 3)[H.BELL_INODE >> 3] = bell?.inode ?? 0;
       initHeader(new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2), geometry);
       return new Channel(shm, new ChannelCore(shm.name, shm.buffer, shm.mapping.handle, geometry, new Peers(shm.name, shm, new Int32Array(shm.buffer, 0, HEADER_SIZE >> 2)), bell));
@@ -121,7 +126,7 @@ export class Channel implements Disposable {
   static open(name: string, opts?: ChannelOpenOptions): Channel {
     const o = options<ChannelOpenOptions>(opts);
     if (o.dir !== undefined) string('dir', o.dir);
-    const shm = SharedMemory.open(name, { dir: o.dir });
+    const shm = SharedMemory.open(name, { dir: o.dir, allowForeignOwner: o.allowForeignOwner });
     try {
       const header = new Int32Array(shm.buffer, 0, Math.min(shm.size, HEADER_SIZE) >> 2);
       // Just named by a creator that has not published the header yet: wait a moment.

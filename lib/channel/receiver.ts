@@ -3,7 +3,7 @@
 // published lazily (every quarter ring, whenever the consumer has caught up, or at
 // once when a producer sleeps for room), and the consumer learns of new messages from
 // the records themselves, so the fast path reads no line but the ring's.
-import { AbortError, PeerGoneError, SystemError } from '../core/errors';
+import { AbortError, PeerGoneError, SystemError, argType } from '../core/errors';
 import type { ChannelCore } from './core';
 import { H, HEADER_SIZE, PAD, RECORD_FLAGS, RECORD_HEADER, WRITTEN, tagGeneration, tagSlot } from './layout';
 import { PLAIN_LOADS_ORDERED, wake, waitAsync, waitSync, type WaitPlan } from './wait';
@@ -11,7 +11,7 @@ import { SLICE_MS } from '../wait/loop';
 import { SpinBudget } from '../wait/spin';
 import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
-import { options } from '../core/validate';
+import { integer, options } from '../core/validate';
 
 export interface ReceiveOptions {
   /** Milliseconds to wait for a message; ETIMEDOUT after. Default: no limit. */
@@ -167,6 +167,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    * bytes[offset, offset + length), valid during the call. Returns how many it handled.
    */
   drain(handler: MessageHandler, max = Infinity): number {
+    if (typeof handler !== 'function') throw argType('handler', 'a function', handler);
+    if (max !== Infinity) integer('max', max, 0);
     this.#checkIdle();
     this.#release();
     const u8 = this.#u8;

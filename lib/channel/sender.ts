@@ -33,9 +33,9 @@ export interface SendAsyncOptions extends SendOptions {
   signal?: AbortSignal;
 }
 
-// How long a multi-producer send waits for the reservation lock of a live holder
-// before it calls the lock stuck (legitimate holders keep it for a few stores).
-const LOCK_PATIENCE_MS = 1000;
+// Loads of the reservation lock before a multi-producer attempt asks whether its
+// holder lives: legitimate holders keep it for a few stores.
+const LOCK_SPINS = 1024;
 // How far past its head a single producer keeps the free room's cache lines claimed
 // (see #claimAhead): 32 lines, enough transfers in flight to cover one's latency at the
 // copy's pace (512 B to 8 KiB measured alike here; 32 KiB was slower).
@@ -47,8 +47,6 @@ const TAIL = H.TAIL >> 2;
 const LOCK = H.RESERVE_LOCK >> 2;
 const ROOM_WANTED = H.ROOM_WANTED >> 2;
 const CONSUMER_STATE = H.CONSUMER_STATE >> 2;
-// A private word to sleep on for a moment (Atomics.wait works within one process).
-const nap = new Int32Array(new SharedArrayBuffer(4));
 // TypedArray.prototype.set, called directly: V8 (Node 20) compiled `this.#u8.set` in the
 // hot path as a generic property lookup on every call (seen in --print-opt-code); called
 // this way, a 64-byte send took 7-10% less time in one process.
@@ -175,7 +173,11 @@ export class Sender implements Disposable {
     waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
   }
 
-  /** Sends if there is room now; false (nothing sent) if the ring is full. */
+  /**
+   * Sends if there is room now; false (nothing sent) if the ring is full, or (multi
+   * producer) another producer's process holds the reservation lock and is not running.
+   * Never waits.
+   */
   trySend(bytes: Uint8Array): boolean {
     return this.#put(this.#bytes(bytes));
   }
@@ -185,7 +187,9 @@ export class Sender implements Disposable {
    * send() each, but a single producer publishes them to the consumer once per run
    * that fits (one synchronising store and one wake check instead of one per message:
    * the run's first record is published last).
-   * Every message is checked before any is sent.
+   * Every message is checked before any is sent. An error after that (ETIMEDOUT, the
+   * consumer gone) carries `sent`: how many messages, from the first, were sent, so the
+   * caller can resend the rest without duplicating any.
    */
   sendMany(messages: readonly Uint8Array[], opts?: SendOptions): void {
     if (!Array.isArray(messages)) throw argType('messages', 'an array of Uint8Array', messages);
@@ -197,15 +201,21 @@ export class Sender implements Disposable {
       }
     }
     const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
-    for (let i = 0; i < views.length; ) {
-      const next = this.#multi ? i + (this.#put(views[i]) ? 1 : 0) : this.#putRun(views, i);
-      if (next > i) {
-        i = next;
-        continue;
+    let i = 0;
+    try {
+      while (i < views.length) {
+        const next = this.#multi ? i + (this.#put(views[i]) ? 1 : 0) : this.#putRun(views, i);
+        if (next > i) {
+          i = next;
+          continue;
+        }
+        const view = views[i];
+        waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
+        i++;
       }
-      const view = views[i];
-      waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
-      i++;
+    } catch (err) {
+      if (err instanceof Error) Object.assign(err, { sent: i });
+      throw err;
     }
   }
 
@@ -225,7 +235,7 @@ export class Sender implements Disposable {
    * reservation order, so commit soon: the consumer waits at an uncommitted message.
    */
   reserve(size: number, opts?: SendOptions): Reservation {
-    this.#checkSize(size);
+    this.#checkSize(integer('size', size, 0));
     const deadline = deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
     const r = this.#reserveNow(size);
     if (r !== null) return r;
@@ -235,7 +245,7 @@ export class Sender implements Disposable {
   /** reserve() without blocking the event loop; rejects with AbortError (its cause: signal.reason) on abort. */
   reserveAsync(size: number, opts?: SendAsyncOptions): Promise<Reservation> {
     try {
-      this.#checkSize(size);
+      this.#checkSize(integer('size', size, 0));
       return this.#whenReady(opts, () => this.#reserveNow(size) ?? undefined);
     } catch (err) {
       return Promise.reject(err);
@@ -244,7 +254,7 @@ export class Sender implements Disposable {
 
   /** reserve() if there is room now, else null. */
   tryReserve(size: number): Reservation | null {
-    this.#checkSize(size);
+    this.#checkSize(integer('size', size, 0));
     return this.#reserveNow(size);
   }
 
@@ -287,9 +297,9 @@ export class Sender implements Disposable {
     return bytes as Uint8Array;
   }
 
+  // `size` is a message's length or a checked integer: two compares on the hot path.
   #checkSize(size: number): void {
     if (size > this.#maxMessage || !(size >= 0)) {
-      integer('size', size, 0);
       throw new SystemError('EMSGSIZE', 'channel', this.#core.name, `a message of ${size} bytes is larger than this channel's maximum of ${this.#maxMessage} (capacity / 2 - 8)`);
     }
   }
@@ -493,9 +503,14 @@ export class Sender implements Disposable {
   // owner dies before committing. The lock (not a fetch-add) is what makes that
   // possible, and lets a producer that finds the ring full leave without having claimed
   // anything.
+  //
+  // A live holder that keeps the lock (stopped, frozen or off its CPU) makes this attempt
+  // fail like a full ring: trySend() returns false, and send() and sendAsync() wait on the
+  // channel's wait strategy, woken when a claim releases the lock (or each sleep slice).
   #claimMulti(length: number): number {
     const i32 = this.#i32;
-    this.#lock();
+    if (!this.#lock()) return -1;
+    let record = -1;
     try {
       const published = Atomics.load(i32, HEAD);
       if ((published & 7) !== 0) throw this.#core.corrupt(`head ${published >>> 0} is not a multiple of 8`, H.HEAD, published);
@@ -504,36 +519,34 @@ export class Sender implements Disposable {
       // than 2^32 bytes ago can look recent again (and the ring emptier than it is).
       this.#refreshTail(head, 0);
       this.#head = head;
-      const record = this.#claimSingle(length, this.#reservedMark);
+      record = this.#claimSingle(length, this.#reservedMark);
       if (record >= 0) this.#publish(record, writtenWord0(length));
       return record;
     } finally {
       Atomics.compareExchange(i32, LOCK, -this.#reservedMark, 0);
+      // Producers that found the lock taken may sleep on the space futex: a claim made
+      // is what they wait for (a failed one means the ring is full, and the consumer wakes them).
+      if (record >= 0) wake(this.#core.spaceSleeper);
     }
   }
 
-  #lock(): void {
+  // Takes the reservation lock: false if a live producer holds it.
+  #lock(): boolean {
     const i32 = this.#i32;
     const mine = -this.#reservedMark; // owner tag + 1, never 0
-    let deadline = Infinity; // set at the first slow round: no clock read when uncontended
-    for (let i = 1; ; i++) {
-      const holder = Atomics.load(i32, LOCK);
-      if (holder === 0 && Atomics.compareExchange(i32, LOCK, 0, mine) === 0) return;
-      if ((i & 1023) !== 0) continue;
-      if (deadline === Infinity) deadline = performance.now() + LOCK_PATIENCE_MS;
-      // The holder may be off its CPU (more runnable processes than cores): give it ours.
-      Atomics.wait(nap, 0, 0, 0.05);
-      if (holder === mine) throw this.#core.corrupt('the reservation lock names this producer, which does not hold it', H.RESERVE_LOCK, holder);
-      const tag = holder - 1;
-      if (tag < 0 || !this.#core.peers.producerAlive(tagSlot(tag), tagGeneration(tag))) {
-        // The holder died inside its few stores (or the word is garbage): take over.
-        // A record it had not published lies past the chain's end and is overwritten; one
-        // it had, #chainEnd skips and the consumer skips as abandoned.
-        if (Atomics.compareExchange(i32, LOCK, holder, mine) === holder) return;
-      } else if (performance.now() >= deadline) {
-        throw new SystemError('ETIMEDOUT', 'channel', this.#core.name, `the reservation lock is held by a live producer (tag ${tag}) for too long`);
-      }
+    let holder = 0;
+    for (let i = 0; i < LOCK_SPINS; i++) {
+      holder = Atomics.load(i32, LOCK);
+      if (holder === 0 && Atomics.compareExchange(i32, LOCK, 0, mine) === 0) return true;
     }
+    if (holder === 0) return false; // taken and released by others all along: as busy
+    if (holder === mine) throw this.#core.corrupt('the reservation lock names this producer, which does not hold it', H.RESERVE_LOCK, holder);
+    const tag = holder - 1;
+    if (tag >= 0 && this.#core.peers.producerAlive(tagSlot(tag), tagGeneration(tag))) return false;
+    // The holder died inside its few stores (or the word is garbage): take over.
+    // A record it had not published lies past the chain's end and is overwritten; one
+    // it had, #chainEnd skips and the consumer skips as abandoned.
+    return Atomics.compareExchange(i32, LOCK, holder, mine) === holder;
   }
 
   // Re-reads the consumer's tail; true if `need` bytes are now free after `head`.

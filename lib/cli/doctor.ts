@@ -6,7 +6,7 @@ import { diagnose, type DoctorReport } from '../admin/doctor';
 import { UsageError } from '../core/errors';
 import { formatBytes } from '../capacity/limits';
 import { parse } from './args';
-import { terminalWidth, wrap } from './format';
+import { json, terminalWidth, wrap } from './format';
 
 export const summary = 'what this container can use for shared memory, and what to fix';
 
@@ -64,6 +64,6 @@ export function run(args: string[]): number {
   const { values } = parse('doctor', USAGE, args, { json: { type: 'boolean' }, dir: { type: 'string' } }, 'none');
   if (values.dir === '') throw new UsageError(`doctor: --dir needs a path (usage: ${USAGE})`);
   const report = diagnose(values.dir === undefined ? {} : { dir: path.resolve(values.dir) });
-  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : render(report, terminalWidth()));
+  process.stdout.write(values.json ? json(report) : render(report, terminalWidth()));
   return report.exitCode;
 }

@@ -2,6 +2,26 @@
 // columns when stdout is not a terminal), long words are never cut, table columns that
 // do not fit are shortened with an ellipsis.
 
+// Control characters (C0, DEL, C1) and the bidirectional overrides. Any user can put
+// them in an object's name (a valid POSIX name), and printed raw they would drive the
+// reader's terminal: retitle it, move the cursor, hide or forge lines.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+const escape = (c: string): string => {
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+};
+
+/** `text` with every control character shown as an escape (\x1b, \u202e): for names and messages that others may have chosen. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, escape);
+}
+
+/** JSON with the characters that JSON.stringify leaves raw in strings (DEL, C1, bidi overrides) escaped too, so it is safe on a terminal. */
+export function json(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}
+
 export function terminalWidth(): number {
   const cols = process.stdout.isTTY ? process.stdout.columns : Number(process.env.COLUMNS);
   return Number.isInteger(cols) && cols >= 20 ? cols : 80;
@@ -38,7 +58,7 @@ export function wrap(text: string, width: number, label = '', indent = label.len
  * too wide are cut.
  */
 export function table(header: string[], rows: string[][], width: number, opts: { right?: number[]; shrink?: number[] } = {}): string {
-  const all = [header, ...rows];
+  const all = [header, ...rows.map((r) => r.map(printable))];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
   const shrink = opts.shrink ?? [];
@@ -58,9 +78,4 @@ export function table(header: string[], rows: string[][], width: number, opts: {
     .map((r) => r.map((c, i) => cell(c, i)).join('  ').trimEnd())
     .map((line) => (line.length > width ? line.slice(0, width - 1) + '…' : line))
     .join('\n');
-}
-
-/** `text` with its control characters (C0, DEL, C1) shown as \xNN, so a name cannot drive the terminal. */
-export function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }

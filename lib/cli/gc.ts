@@ -12,7 +12,7 @@ import { DEFAULT_SHM_DIR, formatBytes } from '../capacity/limits';
 import { removeIfAbandoned } from '../admin/participants';
 import { RECORDS_PARTICIPANTS, listShmObjects, type ObjectKind } from '../platform/shm_list';
 import { parse } from './args';
-import { terminalWidth, wrap } from './format';
+import { json, printable, terminalWidth, wrap } from './format';
 
 export const summary = 'remove podshm objects whose participants all died';
 
@@ -83,7 +83,7 @@ export function run(args: string[]): number {
 
   const failed = entries.filter((e) => e.action === 'failed').length;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ schemaVersion: GC_SCHEMA_VERSION, dir, dryRun, minAge, objects: entries }, null, 2) + '\n');
+    process.stdout.write(json({ schemaVersion: GC_SCHEMA_VERSION, dir, dryRun, minAge, objects: entries }));
     return failed === 0 ? 0 : 1;
   }
   const width = terminalWidth();
@@ -100,12 +100,12 @@ export function run(args: string[]): number {
       : e.action === 'would-remove' ? `would remove ${what}`
       : e.action === 'failed' ? `failed ${what}: ${e.reason}`
       : `kept ${what}: ${because(e)}`;
-    (e.action === 'failed' ? process.stderr : process.stdout).write(wrap(line, width, '', 2) + '\n');
+    (e.action === 'failed' ? process.stderr : process.stdout).write(wrap(printable(line), width, '', 2) + '\n');
   }
   const freed = entries.filter((e) => e.action === 'removed' || e.action === 'would-remove');
   const kept = entries.filter((e) => e.action === 'kept').length;
   process.stdout.write(
-    `gc: ${dryRun ? 'would remove' : 'removed'} ${freed.length} of ${entries.length} podshm object${entries.length === 1 ? '' : 's'} in ${dir}` +
+    `gc: ${dryRun ? 'would remove' : 'removed'} ${freed.length} of ${entries.length} podshm object${entries.length === 1 ? '' : 's'} in ${printable(dir)}` +
       ` (${formatBytes(freed.reduce((n, e) => n + e.size, 0))}), kept ${kept}${failed ? `, ${failed} failed` : ''}\n`,
   );
   return failed === 0 ? 0 : 1;

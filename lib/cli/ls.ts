@@ -10,7 +10,7 @@ import { liveParticipants } from '../admin/participants';
 import { COUNTS_PARTICIPANTS, listShmObjects, type ShmObject } from '../platform/shm_list';
 import { listSegments } from '../platform/sysv_list';
 import { parse } from './args';
-import { table, terminalWidth } from './format';
+import { json, printable, table, terminalWidth } from './format';
 import { userName } from './users';
 
 export const summary = 'list shm objects, System V segments and message queues';
@@ -83,7 +83,7 @@ export function listing(dir: string): Listing {
 }
 
 function section(title: string, error: string | null, rows: string[][], render: () => string): string {
-  if (error !== null) return `${title}: ${error}\n`;
+  if (error !== null) return `${printable(title)}: ${printable(error)}\n`;
   return `${title}: ${rows.length === 0 ? 'none' : `${rows.length}`}\n${rows.length === 0 ? '' : render() + '\n'}`;
 }
 
@@ -105,6 +105,6 @@ export function run(args: string[]): number {
   const { values } = parse('ls', USAGE, args, { json: { type: 'boolean' }, dir: { type: 'string' } }, 'none');
   if (values.dir === '') throw new UsageError(`ls: --dir needs a path (usage: ${USAGE})`);
   const l = listing(path.resolve(values.dir ?? DEFAULT_SHM_DIR));
-  process.stdout.write(values.json ? JSON.stringify(l, null, 2) + '\n' : render(l, terminalWidth()));
+  process.stdout.write(values.json ? json(l) : render(l, terminalWidth()));
   return l.posix.error === null ? 0 : 2;
 }

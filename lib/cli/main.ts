@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The podshm command: each subcommand lives in its own module, loaded on demand.
 import { PodshmError } from '../core/errors';
+import { printable } from './format';
 
 type Command = { run(args: string[]): Promise<number> | number; summary: string };
 
@@ -28,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = commands[name];
   if (!load) {
-    process.stderr.write(`podshm: unknown command '${name}'\n${usage()}`);
+    process.stderr.write(`podshm: unknown command '${printable(name)}'\n${usage()}`);
     return 2;
   }
   return load().run(args);
@@ -40,7 +41,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     // One clear line for errors we raise on purpose; a stack for bugs.
-    process.stderr.write(`podshm: ${err instanceof PodshmError ? err.message : (err as Error)?.stack ?? String(err)}\n`);
+    const text = err instanceof PodshmError ? err.message : (err as Error)?.stack ?? String(err);
+    process.stderr.write(`podshm: ${text.split('\n').map(printable).join('\n')}\n`);
     process.exitCode = 2;
   },
 );

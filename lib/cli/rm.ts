@@ -13,6 +13,7 @@ import { SharedMemory } from '../shm/shared_memory';
 import { RECORDS_PARTICIPANTS, objectKind } from '../platform/shm_list';
 import { SysVSharedMemory, type SysVTarget } from '../shm/sysv';
 import { parse } from './args';
+import { printable } from './format';
 
 export const summary = 'remove shm objects (not ones in use) and System V segments';
 
@@ -39,7 +40,7 @@ export function run(args: string[]): number {
   for (const { arg, target } of segments) {
     try {
       SysVSharedMemory.remove(target);
-      process.stdout.write(`removed System V segment ${arg}\n`);
+      process.stdout.write(`removed System V segment ${printable(arg)}\n`);
     } catch (err) {
       failed++;
       process.stderr.write(`podshm rm: ${err instanceof PodshmError ? err.message : String((err as Error).message)}\n`);
@@ -67,11 +68,11 @@ export function run(args: string[]): number {
           throw new SystemError('EBUSY', 'unlink', name, `in use by ${n} live participant${n === 1 ? '' : 's'} (--force removes it anyway)`);
         }
       }
-      process.stdout.write(`removed ${name}\n`);
+      process.stdout.write(`removed ${printable(name)}\n`);
     } catch (err) {
       failed++;
       const text = err instanceof PodshmError ? err.message : String((err as Error).message);
-      process.stderr.write(`podshm rm: ${text}\n`);
+      process.stderr.write(`podshm rm: ${printable(text)}\n`);
     }
   }
   return failed === 0 ? 0 : 1;

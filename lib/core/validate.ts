@@ -29,3 +29,10 @@ export function string(name: string, value: unknown): string {
   if (typeof value !== 'string') throw argType(name, 'of type string', value);
   return value;
 }
+
+/** A file system path: a string without NUL (the addon hands paths to the kernel as C strings: a NUL would cut one short, to another file). */
+export function pathString(name: string, value: unknown): string {
+  string(name, value);
+  if ((value as string).includes('\0')) throw argValue(name, 'must not contain a NUL byte', value);
+  return value as string;
+}

@@ -6,7 +6,7 @@
 
 import { SystemError, sys } from '../core/errors';
 import { native } from '../addon/native';
-import { integer, options } from '../core/validate';
+import { integer, options, pathString } from '../core/validate';
 
 /**
  * Lock-offset regions, one per kind of participant, so uses never collide. Offsets
@@ -63,24 +63,36 @@ export class Presence implements Disposable {
 
   /**
    * Takes the first free slot (from 0, or from a random one), or throws a
-   * SystemError EAGAIN when every slot is held by a live participant.
+   * SystemError EAGAIN when every slot is locked by someone else.
+   *
+   * A slot that is taken is skipped together with the whole lock that covers it, so a
+   * process that locks a vast range (a reader of a 0644 object may take shared locks
+   * anywhere) costs two system calls, not one per slot.
    */
   static claim(path: string, opts: ClaimOptions): Presence {
+    pathString('path', path);
     const { base, slots } = slotRange(opts);
     const random = (opts as ClaimOptions).random === true;
     const fd = sys(path, () => native.ofdOpen(path, true));
+    let shared = false;
     try {
       const start = random ? Math.floor(Math.random() * slots) : 0;
-      for (let i = 0; i < slots; i++) {
-        const slot = (start + i) % slots;
-        if (sys(path, () => native.ofdLock(fd, base + slot, 1, true))) return new Presence(path, slot, base + slot, fd);
+      for (const [from, to] of [[start, slots], [0, start]] as const) {
+        for (let slot = from; slot < to; ) {
+          if (sys(path, () => native.ofdLock(fd, base + slot, 1, true))) return new Presence(path, slot, base + slot, fd);
+          const lock = sys(path, () => native.ofdConflict(fd, base + slot, 1));
+          if (lock !== null && !lock.exclusive) shared = true;
+          // A lock of length 0 reaches to the end of the file.
+          slot = lock === null ? slot + 1 : lock.length === 0 ? to : Math.max(slot + 1, lock.start + lock.length - base);
+        }
       }
     } catch (err) {
       native.ofdClose(fd);
       throw err;
     }
     native.ofdClose(fd);
-    throw new SystemError('EAGAIN', 'fcntl', path, `all ${slots} liveness slots from offset ${base} are held by live processes`);
+    const why = shared ? ': some by shared locks, which only a process that may read the file but should not take part can hold (make the object 0600 or 0660)' : ' by live processes';
+    throw new SystemError('EAGAIN', 'fcntl', path, `all ${slots} liveness slots from offset ${base} are locked${why}`);
   }
 
   get released(): boolean {
@@ -114,7 +126,7 @@ export class LivenessProbe implements Disposable {
   #fd: number;
 
   constructor(path: string) {
-    this.path = path;
+    this.path = pathString('path', path);
     this.#fd = sys(path, () => native.ofdOpen(path, false));
   }
 
@@ -123,17 +135,22 @@ export class LivenessProbe implements Disposable {
     return native.fstat(this.#open()).fileId;
   }
 
-  /** Whether a live participant holds the byte at this lock offset. */
+  /**
+   * Whether a live participant holds the byte at this lock offset. Participants hold
+   * exclusive locks; a shared one is what any reader of the file can take (a 0644
+   * object), and never makes a participant look alive.
+   */
   isAlive(offset: number): boolean {
     integer('offset', offset, 0, 2 ** 53 - 1);
-    return sys(this.path, () => native.ofdConflict(this.#open(), offset, 1)) !== null;
+    return sys(this.path, () => native.ofdConflict(this.#open(), offset, 1))?.exclusive === true;
   }
 
   /** The held slots of a range, ascending. */
   liveSlots(range: SlotRange): number[] {
     const { base, slots } = slotRange(range);
     const live: number[] = [];
-    for (const [start, end] of heldLocks(this.#open(), this.path, base, base + slots)) {
+    for (const [start, end, exclusive] of heldLocks(this.#open(), this.path, base, base + slots)) {
+      if (!exclusive) continue; // a reader's, as in isAlive()
       for (let offset = start; offset < end; offset++) live.push(offset - base);
     }
     return live.sort((a, b) => a - b);
@@ -158,12 +175,12 @@ export class LivenessProbe implements Disposable {
 
 /**
  * The locks that other open file descriptions hold on lock offsets [from, to) of the
- * file behind `fd`, as [start, end) ranges clipped to it. F_OFD_GETLK reports one
+ * file behind `fd`, as [start, end, exclusive] ranges clipped to it. F_OFD_GETLK reports one
  * conflicting lock, not necessarily the lowest, so the range is split around each
  * lock found: about two system calls per lock, plus one.
  */
-export function heldLocks(fd: number, path: string, from: number, to: number): Array<[number, number]> {
-  const held: Array<[number, number]> = [];
+export function heldLocks(fd: number, path: string, from: number, to: number): Array<[number, number, boolean]> {
+  const held: Array<[number, number, boolean]> = [];
   const todo: Array<[number, number]> = [[from, to]];
   while (todo.length > 0) {
     const [a, b] = todo.pop()!;
@@ -172,7 +189,7 @@ export function heldLocks(fd: number, path: string, from: number, to: number): A
     const start = Math.max(lock.start, a);
     // A lock of length 0 reaches to the end of every range.
     const end = lock.length === 0 ? b : Math.min(lock.start + lock.length, b);
-    held.push([start, end]);
+    held.push([start, end, lock.exclusive]);
     if (a < start) todo.push([a, start]);
     if (end < b) todo.push([end, b]);
   }

@@ -9,6 +9,7 @@ import { types } from 'node:util';
 import { argType, argValue, SystemError, sys } from '../core/errors';
 import { checkQueueLimits, defaultAttributes, explainCreateError, MQ_PRIO_MAX } from '../capacity/mq';
 import { posixName } from '../core/names';
+import { allowForeignOwner, checkOwner } from '../core/owner';
 import { deadlineOf, remaining } from '../core/timeout';
 import { native, type WatchHandle } from '../addon/native';
 import { boolean, fileMode, integer, options } from '../core/validate';
@@ -29,6 +30,8 @@ export interface MessageQueueOptions {
   readOnly?: boolean;
   /** Open for sending only. */
   writeOnly?: boolean;
+  /** Open a queue owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
 }
 
 export interface Message {
@@ -188,12 +191,22 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const writeOnly = boolean('writeOnly', o.writeOnly, false);
     if (readOnly && writeOnly) throw argValue('writeOnly', 'cannot be true with readOnly', writeOnly);
     const access = readOnly ? constants.O_RDONLY : writeOnly ? constants.O_WRONLY : constants.O_RDWR;
+    const foreign = allowForeignOwner(o.allowForeignOwner);
+    const openExisting = (): MessageQueue => {
+      const fd = sys(canonical, () => native.mqOpen(canonical, access, 0, 0, 0));
+      try {
+        checkOwner(sys(canonical, () => native.fstat(fd)).uid, foreign, 'mq_open', canonical);
+      } catch (err) {
+        native.closeFd(fd);
+        throw err;
+      }
+      return new MessageQueue(canonical, fd, readOnly, writeOnly);
+    };
     if (!create) {
       for (const key of ['exclusive', 'maxMessages', 'messageSize', 'mode'] as const) {
         if (o[key] !== undefined) throw argValue(key, 'is only used with create: true', o[key]);
       }
-      const fd = sys(canonical, () => native.mqOpen(canonical, access, 0, 0, 0));
-      return new MessageQueue(canonical, fd, readOnly, writeOnly);
+      return openExisting();
     }
     const exclusive = boolean('exclusive', o.exclusive, false);
     const defaults = defaultAttributes();
@@ -206,8 +219,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     for (let attempt = 0; ; attempt++) {
       if (!exclusive) {
         try {
-          const fd = sys(canonical, () => native.mqOpen(canonical, access, 0, 0, 0));
-          const queue = new MessageQueue(canonical, fd, readOnly, writeOnly);
+          const queue = openExisting();
           if (o.messageSize !== undefined && queue.messageSize < messageSize) {
             queue.close();
             throw new SystemError('EINVAL', 'mq_open', canonical, `exists with messageSize ${queue.messageSize}, smaller than the ${messageSize} asked for`);

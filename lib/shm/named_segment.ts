@@ -5,10 +5,11 @@
 import { SystemError } from '../core/errors';
 import { awaitMagic } from '../core/magic';
 import { posixName } from '../core/names';
+import { allowForeignOwner } from '../core/owner';
 import { SharedMemory, type CreateOptions } from './shared_memory';
 import { boolean, options } from '../core/validate';
 
-export interface NamedOptions extends Pick<CreateOptions, 'mode' | 'dir'> {
+export interface NamedOptions extends Pick<CreateOptions, 'mode' | 'dir' | 'allowForeignOwner'> {
   /** Create it if it does not exist. Default false. */
   create?: boolean;
   /** With create: fail with EEXIST if it exists. Default false. */
@@ -38,6 +39,7 @@ export function openNamed(name: string, kind: NamedKind, opts: unknown, init: (s
   const create = boolean('create', o.create, false);
   const exclusive = boolean('exclusive', o.exclusive, false);
   const dir = o.dir === undefined ? {} : { dir: o.dir };
+  const foreign = allowForeignOwner(o.allowForeignOwner);
   if (create) {
     let shm: SharedMemory | null = null;
     try {
@@ -54,7 +56,7 @@ export function openNamed(name: string, kind: NamedKind, opts: unknown, init: (s
       return shm;
     }
   }
-  const shm = SharedMemory.open(canonical, dir);
+  const shm = SharedMemory.open(canonical, { ...dir, allowForeignOwner: foreign });
   try {
     checkHeader(shm, kind);
   } catch (err) {

@@ -3,12 +3,14 @@
 import { constants } from 'node:fs';
 import * as path from 'node:path';
 
-import { SystemError, argValue, sys } from '../core/errors';
+import { SystemError, sys } from '../core/errors';
+import { withCapacityLock } from '../capacity/lock';
 import { checkCapacity, DEFAULT_SHM_DIR, noSpaceError } from '../capacity/limits';
 import { Mapping } from '../addon/mapping';
 import { posixName } from '../core/names';
 import { native } from '../addon/native';
-import { boolean, fileMode, integer, options, string } from '../core/validate';
+import { allowForeignOwner, checkOwner } from '../core/owner';
+import { boolean, fileMode, integer, options, pathString } from '../core/validate';
 
 export interface CreateOptions {
   /** Permission bits, applied exactly (not filtered by the umask). Default 0o600. */
@@ -17,12 +19,16 @@ export interface CreateOptions {
   exclusive?: boolean;
   /** Directory of the tmpfs holding the object. Default /dev/shm. */
   dir?: string;
+  /** With exclusive: false, open an existing object owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
 }
 
 export interface OpenOptions {
   /** Map a private copy-on-write view: this process's writes stay its own and never reach the object. */
   readOnly?: boolean;
   dir?: string;
+  /** Open an object owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
 }
 
 // Largest SharedArrayBuffer that typed arrays can view in full on 64-bit V8.
@@ -37,10 +43,7 @@ export function objectFile(canonical: string, dir: unknown): string {
 
 function directory(value: unknown): string {
   if (value === undefined) return DEFAULT_SHM_DIR;
-  const dir = string('dir', value);
-  // The addon hands paths to the kernel as C strings: a NUL would cut one short, to another file.
-  if (dir.includes('\0')) throw argValue('dir', 'must not contain a NUL byte', dir);
-  return path.resolve(dir);
+  return path.resolve(pathString('dir', value));
 }
 
 export class SharedMemory implements Disposable {
@@ -91,17 +94,26 @@ export class SharedMemory implements Disposable {
     const o = options<CreateOptions>(opts);
     const mode = o.mode === undefined ? DEFAULT_MODE : fileMode(o.mode);
     const exclusive = boolean('exclusive', o.exclusive, true);
+    const foreign = allowForeignOwner(o.allowForeignOwner);
     const dir = directory(o.dir);
     const file = path.join(dir, canonical.slice(1));
 
     if (!exclusive) {
-      const existing = tryOpenExisting(canonical, file, size);
+      const existing = tryOpenExisting(canonical, file, size, foreign);
       if (existing) return existing;
     }
-    checkCapacity(`shared memory '${canonical}'`, size, dir);
-    const fd = sys(canonical, () => native.createUnnamed(dir, mode));
+    const fd = withCapacityLock(() => {
+      checkCapacity(`shared memory '${canonical}'`, size, dir);
+      const created = sys(canonical, () => native.createUnnamed(dir, mode));
+      try {
+        reserve(created, size, canonical, dir);
+      } catch (err) {
+        native.closeFd(created);
+        throw err;
+      }
+      return created;
+    });
     try {
-      reserve(fd, size, canonical, dir);
       const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, size, false)));
       try {
         sys(canonical, () => native.publish(fd, file));
@@ -109,7 +121,7 @@ export class SharedMemory implements Disposable {
         mapping.release();
         if (!exclusive && (err as SystemError).code === 'EEXIST') {
           // Lost a race with another creator: use theirs.
-          const existing = tryOpenExisting(canonical, file, size);
+          const existing = tryOpenExisting(canonical, file, size, foreign);
           if (existing) return existing;
         }
         throw err;
@@ -125,11 +137,14 @@ export class SharedMemory implements Disposable {
     const canonical = posixName(name, 'shm_open');
     const o = options<OpenOptions>(opts);
     const readOnly = boolean('readOnly', o.readOnly, false);
+    const foreign = allowForeignOwner(o.allowForeignOwner);
     const file = objectFile(canonical, o.dir);
     const fd = sys(canonical, () => native.openObject(file, readOnly ? constants.O_RDONLY : constants.O_RDWR, 0));
     try {
       const st = sys(canonical, () => native.fstat(fd));
       if (!st.isFile) throw new SystemError('EINVAL', 'shm_open', canonical, 'not a shared memory object (not a regular file)');
+      checkOwner(st.uid, foreign, 'shm_open', canonical);
+      if (!readOnly && st.allocated < st.size) fillHoles(fd, canonical, st.size - st.allocated, st.size, path.dirname(file));
       if (st.size === 0) throw new SystemError('EINVAL', 'mmap', canonical, 'the object is empty (it was not made by SharedMemory.create)');
       const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, st.size, readOnly)));
       return new SharedMemory(canonical, file, st.size, readOnly, mapping, st.fileId);
@@ -195,10 +210,22 @@ function reserve(fd: number, size: number, name: string, dir: string): void {
   }
 }
 
-function tryOpenExisting(name: string, file: string, size: number): SharedMemory | null {
+// A sparse object (ftruncate'd by a C program, say): a write into a hole needs a page the
+// tmpfs or the memory cgroup may not have, and would then be a SIGBUS that the fault
+// guard can only turn into a lost page (the write lands in a private zero page). So the
+// holes are reserved now, after checking that the tmpfs and the cgroup can hold them:
+// a CapacityError here rather than writes that silently never reach the object.
+function fillHoles(fd: number, name: string, missing: number, size: number, dir: string): void {
+  withCapacityLock(() => {
+    checkCapacity(`the unreserved part of shared memory '${name}'`, missing, dir);
+    reserve(fd, size, name, dir);
+  });
+}
+
+function tryOpenExisting(name: string, file: string, size: number, allowForeignOwner: boolean): SharedMemory | null {
   let shm: SharedMemory;
   try {
-    shm = SharedMemory.open(name, { dir: path.dirname(file) });
+    shm = SharedMemory.open(name, { dir: path.dirname(file), allowForeignOwner });
   } catch (err) {
     if ((err as SystemError).code === 'ENOENT') return null;
     throw err;

@@ -89,11 +89,13 @@ export class Semaphore implements Disposable {
 
   /** The current value (a snapshot). */
   get value(): number {
+    this.#checkOpen();
     return this.#check(Atomics.load(this.#i32, this.#value));
   }
 
-  /** Takes one unit if one is free, without waiting. */
+  /** Takes one unit if one is free, without waiting. EBADF once its memory is closed in this process. */
   tryAcquire(): boolean {
+    this.#checkOpen();
     for (;;) {
       const v = this.#check(Atomics.load(this.#i32, this.#value));
       if (v === 0) return false;
@@ -144,7 +146,7 @@ export class Semaphore implements Disposable {
   /** Adds `n` units and wakes up to `n` waiters; EOVERFLOW beyond Semaphore.MAX. */
   release(n = 1): void {
     if (n !== 1) integer('n', n, 1, VALUE_MAX);
-    if (this.#word.mapping.released) throw closedError();
+    this.#checkOpen();
     for (;;) {
       const v = this.#check(Atomics.load(this.#i32, this.#value));
       if (v > VALUE_MAX - n) throw new SystemError('EOVERFLOW', 'sem_post', this.#own?.name, `value ${v} + ${n} exceeds ${VALUE_MAX}`);
@@ -175,6 +177,11 @@ export class Semaphore implements Disposable {
   #leave(acquired: boolean): void {
     const others = Atomics.sub(this.#i32, this.#waiters, 1) - 1;
     if (!acquired && others > 0 && !this.#word.mapping.released && Atomics.load(this.#i32, this.#value) > 0) this.#word.wake(1);
+  }
+
+  // A closed mapping reads as zeros: without this, a closed semaphore would look empty.
+  #checkOpen(): void {
+    if (this.#word.mapping.released) throw closedError();
   }
 
   #check(v: number): number {

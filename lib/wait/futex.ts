@@ -8,7 +8,7 @@ import { AbortError, SystemError, argType, argValue } from '../core/errors';
 import { Mapping } from '../addon/mapping';
 import { native } from '../addon/native';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
-import { integer, options } from '../core/validate';
+import { boolean, integer, options } from '../core/validate';
 import { futexSleep, runAsync, runSync, type WaitOp } from './loop';
 import { SpinBudget, spinFor } from './spin';
 
@@ -53,6 +53,8 @@ export class FutexWord {
    * can be terminated). 'timeout' only once `timeout` ms have passed.
    */
   wait(expected: number, timeout = Infinity, spin = true): WaitResult {
+    checkExpected(expected);
+    boolean('spin', spin, true);
     this.#checkOpen();
     if (spin && this.spin(expected)) return 'mismatch';
     return runSync(this.sleep(expected, timeoutMs(timeout)));
@@ -63,6 +65,7 @@ export class FutexWord {
    * already has), 'timeout' at the timeout; rejects with AbortError on abort.
    */
   waitAsync(expected: number, opts?: AsyncWaitOptions): Promise<'ok' | 'timeout'> {
+    checkExpected(expected);
     const o = options<AsyncWaitOptions>(opts);
     const signal = abortSignal(o.signal);
     const ms = timeoutMs(o.timeout);
@@ -88,6 +91,7 @@ export class FutexWord {
 
   /** Wakes up to `count` waiters in any process; returns how many woke. */
   wake(count = 1): number {
+    if (count !== 1) integer('count', count, 1, 2 ** 31 - 1);
     if (this.mapping.released) return 0;
     return native.futexWake(this.mapping.handle, this.byteOffset, count);
   }
@@ -108,6 +112,11 @@ export class FutexWord {
     else this.#budget.slept(Infinity);
     return changed === true;
   }
+}
+
+/** The value a wait compares the word with: an Int32, or the same bits as a Uint32. */
+function checkExpected(expected: unknown): void {
+  integer('expected', expected, -(2 ** 31), 2 ** 32 - 1);
 }
 
 /** The mapping of `memory` (a SharedMemory, or a segment of another kind), checked. */

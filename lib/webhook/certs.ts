@@ -26,6 +26,17 @@ export function describeCertificate(cert: Buffer): Record<string, string> {
   return { subject: x.subject.replace(/\n/g, ', '), notAfter: x.validTo, fingerprint256: x.fingerprint256 };
 }
 
+/**
+ * Logs a warning when the leaf certificate is expired or not valid yet: the API server
+ * then refuses every TLS handshake, and with failurePolicy Fail no pod is admitted.
+ */
+export function warnIfInvalidNow(cert: Buffer, log: Logger): void {
+  const x = new X509Certificate(cert);
+  const now = Date.now();
+  const problem = Date.parse(x.validTo) <= now ? `expired on ${x.validTo}` : Date.parse(x.validFrom) > now ? `not valid before ${x.validFrom}` : null;
+  if (problem !== null) log('warn', `the serving certificate is ${problem}: API servers will refuse to connect`, describeCertificate(cert));
+}
+
 // A rotation writes several entries in a row; one reload after they settle is enough.
 const SETTLE_MS = 100;
 
@@ -49,6 +60,7 @@ export function watchKeyPair(certFile: string, keyFile: string, current: KeyPair
     current = next;
     onChange(next);
     log('info', 'certificate reloaded', describeCertificate(next.cert));
+    warnIfInvalidNow(next.cert, log);
   };
   const watchers: FSWatcher[] = [...new Set([dirname(certFile), dirname(keyFile)])].map((dir) =>
     watch(dir, { persistent: false }, () => {

@@ -1,6 +1,7 @@
 // The pure half of the webhook: a Pod in, a JSON Patch (RFC 6902) and warnings out.
 // No I/O, so platform teams can run the same decision in their own admission code.
 import { argValue } from '../core/errors';
+import { options as checkedOptions } from '../core/validate';
 import { MiB, formatMiB, parseQuantity } from './quantity';
 
 export const SHM_PATH = '/dev/shm';
@@ -61,7 +62,8 @@ interface Target {
 export const DEFAULT_RATIO = 0.5;
 
 /** Checks the options once (the CLI calls this at start-up, so bad flags fail early). */
-export function mutateOptions(options: MutateOptions = {}): { ratio: number; defaultLimit: number | null } {
+export function mutateOptions(opts?: MutateOptions): { ratio: number; defaultLimit: number | null } {
+  const options = checkedOptions<MutateOptions>(opts);
   const ratio = options.ratio ?? DEFAULT_RATIO;
   if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {
     throw argValue('ratio', 'must be a number > 0 and <= 1', ratio);
@@ -77,7 +79,8 @@ export function mutateOptions(options: MutateOptions = {}): { ratio: number; def
  * smallest memory limit among them, since tmpfs pages are charged to whichever container
  * writes them. Never throws on a strange pod: it is left alone with a warning instead.
  */
-export function mutatePod(pod: unknown, options: MutateOptions = {}): Mutation {
+export function mutatePod(pod: unknown, opts?: MutateOptions): Mutation {
+  const options = checkedOptions<MutateOptions>(opts);
   const { ratio, defaultLimit } = mutateOptions(options);
   if (!isObject(pod) || !isObject(pod.spec) || !Array.isArray(pod.spec.containers)) {
     return skip('not a pod', 'podshm: the object has no spec.containers; /dev/shm left as it is');
@@ -233,9 +236,17 @@ function smallestLimit(targets: Target[], spec: Json, warnings: string[]): Limit
   return smallest;
 }
 
-/** Any JSON value as text; String() would throw on an object such as {"toString": 1}. */
+/**
+ * Any JSON value as text; String() would throw on an object such as {"toString": 1}, and
+ * JSON.stringify on a value nested deeper than the stack (a RangeError).
+ */
 export function text(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return '(a value nested too deep to show)';
+  }
 }
 
 function show(v: unknown): string {

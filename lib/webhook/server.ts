@@ -3,13 +3,16 @@ import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-import { describeCertificate, loadKeyPair, watchKeyPair } from './certs';
+import { describeCertificate, loadKeyPair, warnIfInvalidNow, watchKeyPair } from './certs';
+import { jsonDepthOver } from './json_depth';
 import type { Logger } from './log';
 import { EXPOSITION_CONTENT_TYPE, WebhookMetrics } from './metrics';
 import { mutateOptions, type MutateOptions } from './mutate';
 import { reviewAdmission, type ReviewLog } from './review';
 
 const BODY_LIMIT = 1024 * 1024;
+// A pod is a dozen levels deep; the API server's own decoder stops at 10 000.
+const MAX_JSON_DEPTH = 256;
 
 export interface WebhookServerOptions extends MutateOptions {
   certFile: string;
@@ -122,10 +125,13 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     if (req.method !== 'POST') throw new HttpError(405, 'use POST');
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') throw new HttpError(415, `content-type must be application/json, not "${type}"`);
-    const body = await readBody(req);
+    const body = (await readBody(req)).toString('utf8');
+    // Deeper than any pod: refused before parsing, as walking it (JSON.stringify of a
+    // field for a message) would exhaust the stack.
+    if (jsonDepthOver(body, MAX_JSON_DEPTH)) throw new HttpError(400, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = JSON.parse(body);
     } catch (err) {
       throw new HttpError(400, `malformed JSON: ${(err as Error).message}`);
     }
@@ -142,6 +148,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
           server.off('error', reject);
           const address = server.address() as AddressInfo;
           log('info', 'listening', { address: address.address, port: address.port, ratio: mutate.ratio, defaultLimit: options.defaultLimit, ...describeCertificate(pair.cert) });
+          warnIfInvalidNow(pair.cert, log);
           resolve(address);
         });
       });

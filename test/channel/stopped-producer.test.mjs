@@ -1,0 +1,96 @@
+// A multi-producer process that is stopped (SIGSTOP, a cgroup freezer, CPU throttling)
+// while it holds the reservation lock is alive: the others must not take the lock from
+// it, and must not fail or block the event loop because of it. trySend() never waits;
+// send() waits as long as it was asked to; sendAsync() waits on the event loop.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { Channel } from 'podshm';
+import { fixture, uniqueName } from '../helpers.mjs';
+
+const enc = (s) => new TextEncoder().encode(s);
+const dec = (b) => new TextDecoder().decode(b);
+
+function child(t, mode, name) {
+  const proc = spawn(process.execPath, [fixture('channel-lock-holder.mjs'), mode, name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => proc.kill('SIGKILL'));
+  let out = '';
+  const waiters = [];
+  proc.stdout.on('data', (d) => {
+    out += d;
+    for (const w of waiters.splice(0)) w();
+  });
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  proc.until = (line) =>
+    new Promise((resolve, reject) => {
+      const check = () => (out.split('\n').includes(line) ? resolve() : waiters.push(check));
+      check();
+      exited.then((e) => reject(new Error(`${mode} exited (${e.code ?? e.signal}) before '${line}': ${out}`)));
+    });
+  proc.exited = exited;
+  return proc;
+}
+
+/** Resolves once `pid` is in the stopped state (T), as /proc says. */
+async function stopped(pid) {
+  for (let i = 0; i < 6000; i++) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'T') return;
+    await sleep(5);
+  }
+  throw new Error(`process ${pid} never stopped`);
+}
+
+function channel(t) {
+  const name = uniqueName('stopped-producer');
+  const ch = Channel.create(name, { producers: 'multi', capacity: 4096 });
+  t.teardown(() => {
+    ch.close();
+    Channel.unlink(name);
+  });
+  return { name, ch, rx: ch.receiver(), tx: ch.sender() };
+}
+
+t.test('a stopped lock holder makes others wait, never fail', async (t) => {
+  const { name, rx, tx } = channel(t);
+  const holder = child(t, 'hold', name);
+  await holder.until('holding');
+  await stopped(holder.pid);
+
+  t.equal(tx.trySend(enc('try')), false, 'trySend returns false at once: the holder is alive');
+  t.equal(tx.tryReserve(8), null, 'tryReserve too');
+
+  let settled = false;
+  const pending = tx.sendAsync(enc('from-async')).finally(() => (settled = true));
+  await new Promise(setImmediate);
+  t.notOk(settled, 'sendAsync returned a pending promise, and the event loop runs');
+
+  const blocked = child(t, 'send', name);
+  await blocked.until('sending');
+  // Longer than any patience a lock might allow a live holder (it was 1 s): with no
+  // timeout, send() must wait however long the holder stays stopped.
+  await sleep(1500);
+  t.notOk(settled, 'sendAsync still waits');
+
+  holder.kill('SIGCONT');
+  await holder.until('released');
+  await pending;
+  await blocked.until('sent');
+  t.same(await blocked.exited, { code: 0, signal: null }, 'send() without a timeout waited and sent');
+  const got = [dec(rx.receive({ timeout: 10_000 })), dec(rx.receive({ timeout: 10_000 }))].sort();
+  t.same(got, ['from-async', 'from-blocked-sender'], 'both messages arrived, once each');
+  t.equal(rx.tryReceive(), null, 'and nothing else (the stopped holder sent nothing)');
+  t.same(await holder.exited, { code: 0, signal: null });
+});
+
+t.test('a holder killed while stopped is dead: the lock is taken over', async (t) => {
+  const { name, rx, tx } = channel(t);
+  const holder = child(t, 'hold', name);
+  await holder.until('holding');
+  await stopped(holder.pid);
+  holder.kill('SIGKILL');
+  await holder.exited;
+  t.equal(tx.trySend(enc('after')), true, 'trySend takes the dead holder\'s lock');
+  t.equal(dec(rx.receive({ timeout: 10_000 })), 'after');
+});

@@ -1,0 +1,207 @@
+// Property: whatever a caller passes to a public function, the call either does its job
+// or throws a typed error: TypeError ERR_INVALID_ARG_TYPE or RangeError ERR_OUT_OF_RANGE
+// for a bad argument, a PodshmError for everything else (a closed object is EBADF).
+// Never "Cannot read properties of null", "Cannot mix BigInt", or a native binding's
+// message; and an argument outside a function's domain is refused, never accepted.
+// PODSHM_FUZZ_SEED=<seed> repeats a run; PODSHM_FUZZ_RUNS sets the cases per function.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import t from 'tap';
+import {
+  Channel,
+  FutexWord,
+  MessageQueue,
+  Mutex,
+  PodshmError,
+  Semaphore,
+  SharedMemory,
+  SysVSharedMemory,
+  diagnose,
+  ftok,
+  probeLimits,
+} from 'podshm';
+import { mutatePod, parseQuantity, reviewAdmission } from 'podshm/webhook';
+import { internal } from '../internal.mjs';
+
+const { LivenessProbe, Presence, isAlive, liveSlots } = internal('liveness/presence');
+
+const seed = process.env.PODSHM_FUZZ_SEED === undefined ? (Date.now() ^ (Math.random() * 2 ** 31)) | 0 : Number(process.env.PODSHM_FUZZ_SEED);
+const numRuns = Number(process.env.PODSHM_FUZZ_RUNS ?? 60);
+// A hang guard per case, far above what any case takes (a few ms): blocking calls get timeouts of at most 5 ms.
+const CASE_LIMIT_MS = 5000;
+
+// Objects are made in a private directory, which is also the working directory, so a
+// relative `dir` lands there too.
+const dir = fs.mkdtempSync('/dev/shm/podshm-fuzz-');
+process.chdir(dir);
+const tag = `fz${process.pid}`;
+const NAMES = [`${tag}a`, `/${tag}b`];
+
+const typed = (e) =>
+  e instanceof PodshmError || (e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE') || (e instanceof RangeError && e.code === 'ERR_OUT_OF_RANGE');
+
+const special = fc.constantFrom(
+  undefined, null, NaN, Infinity, -Infinity, -1, -0, 0, 0.5, 1, 3, 2 ** 31, 2 ** 53, true, false, '', 'x', '0', '\0', 1n, 2n ** 64n,
+  Symbol('s'), [], {}, () => {}, new Uint8Array(1), new ArrayBuffer(8), new Date(0), /x/, Object.create(null), new AbortController().signal,
+);
+const anything = fc.anything({ withBigInt: true, withNullPrototype: true, withBoxedValues: true, withTypedArray: true, withSparseArray: true, maxDepth: 2 });
+/** Any value, hostile ones often. */
+const any = fc.oneof(special, anything);
+/** Any value but a string: names and paths that are strings come from `name`/`dirArb`, so nothing is made outside our directory. */
+const nonString = any.filter((v) => typeof v !== 'string');
+const name = fc.oneof(nonString, fc.constantFrom('', '/', 'a/b', '//x', 'x'.repeat(300), 'a\0b', ...NAMES));
+const dirArb = fc.oneof(nonString, fc.constantFrom('', '.', 'missing', dir, '\0x', `${dir}/missing`));
+/** A number that, where valid, keeps what is made small (a few pages). */
+const small = (max) => any.filter((v) => typeof v !== 'number' || !(v > max));
+/** A timeout that never blocks long: anything but a number above 5 (Infinity included), or undefined. */
+const shortTimeout = any.filter((v) => v !== undefined && !(typeof v === 'number' && v > 5));
+const rec = (shape) => fc.oneof(any, fc.record(shape, { requiredKeys: [] }));
+/** Options of a call that may block: always an object with a short timeout. */
+const blocking = (extra = {}) => fc.record({ timeout: shortTimeout, ...extra }, { requiredKeys: ['timeout'] });
+const isInt = (v, min, max = Number.MAX_SAFE_INTEGER) => Number.isInteger(v) && v >= min && v <= max;
+
+// The objects that methods are called on.
+const shm = SharedMemory.create(`${tag}-shm`, 4096, { dir });
+const sem = Semaphore.init(shm, 0, 1);
+const mutex = Mutex.init(shm, 64);
+const word = new FutexWord(shm.mapping, 128);
+const ch = Channel.create(`${tag}-ch`, { dir, capacity: 4096, producers: 'multi' });
+const tx = ch.sender();
+const rx = ch.receiver();
+const q = MessageQueue.open(`${tag}-mq`, { create: true, maxMessages: 4, messageSize: 64 });
+const probe = new LivenessProbe(shm.path);
+const closedShm = SharedMemory.create(`${tag}-closed`, 4096, { dir });
+const closedSem = Semaphore.init(closedShm, 0, 1);
+closedShm.close();
+
+/** Undoes what a call that succeeded made or took, so every case starts alike. */
+function undo(result) {
+  if (result === null || typeof result !== 'object') return;
+  if (result instanceof SharedMemory || result instanceof Channel || result instanceof MessageQueue) {
+    result.close();
+  } else if (result instanceof SysVSharedMemory) {
+    result.remove();
+    result.detach();
+  } else if (result instanceof Semaphore || result instanceof Presence || result instanceof LivenessProbe) {
+    if (typeof result.close === 'function') result.close();
+    else result.release();
+  } else if (result instanceof Mutex) {
+    if (result.held) result.unlock();
+    result.close();
+  } else if (typeof result.cancel === 'function' && result.bytes) {
+    result.cancel();
+  }
+}
+
+function reset() {
+  rx.drain(() => {});
+  rx.release();
+  while (q.tryReceive() !== null);
+  while (sem.value < 1) sem.release();
+  while (sem.value > 1) sem.tryAcquire();
+  for (const n of NAMES) {
+    // Channel.unlink removes a channel's bell too, then the segment of any kind.
+    for (const unlink of [() => Channel.unlink(n), () => Channel.unlink(n, { dir }), () => MessageQueue.unlink(n)]) {
+      try {
+        unlink();
+      } catch {}
+    }
+  }
+}
+
+// Each case: the arguments' arbitraries, the call, and (where the domain is plain) which
+// arguments must be refused.
+const cases = {
+  'SharedMemory.create': [[name, small(1 << 16), rec({ mode: any, exclusive: any, dir: dirArb, allowForeignOwner: any })], (n, s, o) => SharedMemory.create(n, s, o), (n, s) => !isInt(s, 1)],
+  'SharedMemory.open': [[name, rec({ readOnly: any, dir: dirArb, allowForeignOwner: any })], (n, o) => SharedMemory.open(n, o)],
+  'SharedMemory.unlink': [[name, rec({ dir: dirArb })], (n, o) => SharedMemory.unlink(n, o)],
+  'SysVSharedMemory.create': [[any, small(1 << 16), rec({ mode: any, exclusive: any })], (k, s, o) => SysVSharedMemory.create(k, s, o)],
+  ftok: [[dirArb, any], (p, id) => ftok(p, id), (p, id) => !isInt(id, 1, 255)],
+  probeLimits: [[rec({ dir: dirArb })], (o) => probeLimits(o)],
+  diagnose: [[rec({ dir: dirArb })], (o) => diagnose(o)],
+  'MessageQueue.open': [[name, rec({ create: any, exclusive: any, maxMessages: small(8), messageSize: small(256), mode: any, readOnly: any, writeOnly: any })], (n, o) => MessageQueue.open(n, o)],
+  'MessageQueue.unlink': [[name], (n) => MessageQueue.unlink(n)],
+  'q.send': [[any, blocking({ priority: any })], (d, o) => q.send(d, o)],
+  'q.trySend': [[any, rec({ priority: any })], (d, o) => q.trySend(d, o)],
+  'q.receive': [[blocking()], (o) => q.receive(o)],
+  'q.receiveInto': [[any, blocking()], (b, o) => q.receiveInto(b, o)],
+  'q.sendAsync': [[any, blocking({ priority: any, signal: any })], (d, o) => q.sendAsync(d, o)],
+  'q.receiveAsync': [[blocking({ signal: any })], (o) => q.receiveAsync(o)],
+  'new FutexWord': [[any, any], (m, off) => new FutexWord(m, off)],
+  'word.wait': [[any, shortTimeout, any], (e, ms, s) => word.wait(e, ms, s), (e) => !isInt(e, -(2 ** 31), 2 ** 32 - 1)],
+  'word.wake': [[any], (c) => word.wake(c), (c) => c !== undefined && !isInt(c, 1, 2 ** 31 - 1)],
+  'word.waitAsync': [[any, blocking({ signal: any })], (e, o) => word.waitAsync(e, o), (e) => !isInt(e, -(2 ** 31), 2 ** 32 - 1)],
+  'Presence.claim': [[dirArb, rec({ base: any, slots: small(64), random: any })], (p, o) => Presence.claim(p, o)],
+  'new LivenessProbe': [[dirArb], (p) => new LivenessProbe(p)],
+  'probe.isAlive': [[any], (off) => probe.isAlive(off), (off) => !isInt(off, 0)],
+  'probe.liveSlots': [[rec({ base: any, slots: small(64) })], (r) => probe.liveSlots(r)],
+  liveSlots: [[dirArb, rec({ base: any, slots: small(64) })], (p, r) => liveSlots(p, r)],
+  isAlive: [[dirArb, any], (p, off) => isAlive(p, off)],
+  'new Semaphore': [[any, any], (m, off) => new Semaphore(m, off)],
+  'Semaphore.init': [[fc.constant(shm), fc.constantFrom(256, 0.5, -4, 4096), any], (m, off, v) => Semaphore.init(m, off, v), (m, off, v) => !isInt(v, 0, 2 ** 31 - 1)],
+  'Semaphore.open': [[name, rec({ create: any, exclusive: any, initial: any, mode: any, dir: dirArb, allowForeignOwner: any })], (n, o) => Semaphore.open(n, o)],
+  'sem.release': [[any], (n) => sem.release(n), (n) => n !== undefined && !isInt(n, 1, 2 ** 31 - 1)],
+  'sem.acquire': [[blocking()], (o) => sem.acquire(o)],
+  'sem.acquireAsync': [[blocking({ signal: any })], (o) => sem.acquireAsync(o)],
+  'closed sem.tryAcquire': [[], () => closedSem.tryAcquire(), () => true],
+  'closed sem.value': [[], () => closedSem.value, () => true],
+  'new Mutex': [[any, any], (m, off) => new Mutex(m, off)],
+  'Mutex.open': [[name, rec({ create: any, exclusive: any, mode: any, dir: dirArb, allowForeignOwner: any })], (n, o) => Mutex.open(n, o)],
+  'mutex.lock': [[blocking()], (o) => (mutex.lock(o) ? mutex.unlock() : undefined)],
+  'mutex.lockAsync': [[blocking({ signal: any })], (o) => mutex.lockAsync(o).then((got) => got && mutex.unlock())],
+  'Channel.create': [[name, rec({ capacity: small(1 << 16), producers: any, wait: any, mode: any, dir: dirArb })], (n, o) => Channel.create(n, o)],
+  'Channel.open': [[name, rec({ dir: dirArb, allowForeignOwner: any })], (n, o) => Channel.open(n, o)],
+  'tx.send': [[any, blocking()], (b, o) => tx.send(b, o)],
+  'tx.trySend': [[any], (b) => tx.trySend(b)],
+  'tx.sendMany': [[fc.oneof(any, fc.array(any, { maxLength: 3 })), blocking()], (m, o) => tx.sendMany(m, o)],
+  'tx.sendAsync': [[any, blocking({ signal: any })], (b, o) => tx.sendAsync(b, o)],
+  'tx.reserve': [[any, blocking()], (s, o) => tx.reserve(s, o), (s) => !isInt(s, 0)],
+  'tx.tryReserve': [[any], (s) => tx.tryReserve(s), (s) => !isInt(s, 0)],
+  'tx.reserveAsync': [[any, blocking({ signal: any })], (s, o) => tx.reserveAsync(s, o), (s) => !isInt(s, 0)],
+  'reservation.commit': [[any], (len) => tx.reserve(8, { timeout: 0 }).commit(len), (len) => len !== undefined && !isInt(len, 0, 8)],
+  'rx.receive': [[blocking()], (o) => rx.receive(o)],
+  'rx.receiveAsync': [[blocking({ signal: any })], (o) => rx.receiveAsync(o)],
+  'rx.drain': [[any, any], (h, max) => rx.drain(h, max), (h, max) => typeof h !== 'function' || (max !== undefined && max !== Infinity && !isInt(max, 0))],
+  mutatePod: [[any, rec({ ratio: any, defaultLimit: any })], (p, o) => mutatePod(p, o)],
+  reviewAdmission: [[any, rec({ ratio: any, defaultLimit: any })], (b, o) => reviewAdmission(b, o)],
+  parseQuantity: [[any], (v) => parseQuantity(v)],
+};
+
+t.comment(`fast-check seed ${seed} (PODSHM_FUZZ_SEED=${seed} repeats this run), ${numRuns} cases per function`);
+t.teardown(() => {
+  reset();
+  ch.close();
+  q.close();
+  MessageQueue.unlink(q.name);
+  probe.close();
+  shm.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+for (const [fn, [arbs, call, mustThrow]] of Object.entries(cases)) {
+  t.test(fn, async (t) => {
+    const property = fc.asyncProperty(fc.tuple(...arbs), async (args) => {
+      reset();
+      const start = performance.now();
+      let result;
+      let error = null;
+      try {
+        result = call(...args);
+        if (result instanceof Promise) result = await result;
+      } catch (err) {
+        error = err;
+      }
+      const ms = performance.now() - start;
+      if (ms > CASE_LIMIT_MS) throw new Error(`${fn} took ${Math.round(ms)} ms (a hang guard of ${CASE_LIMIT_MS} ms)`);
+      if (error === null) {
+        undo(result);
+        if (mustThrow?.(...args)) throw new Error(`${fn} accepted arguments outside its domain`);
+        return;
+      }
+      if (!typed(error)) throw new Error(`${fn} threw an untyped ${error?.constructor?.name}: ${error?.message} (code ${error?.code})`);
+    });
+    const out = await fc.check(property, { seed, numRuns, path: undefined, endOnFailure: true });
+    t.notOk(out.failed, out.failed ? `${fn}: ${out.errorInstance?.message}; ${fc.defaultReportMessage(out)}` : `${fn}: ${out.numRuns} cases`);
+  });
+}
