@@ -55,8 +55,10 @@ constexpr int64_t kForeverMs = INT64_MAX / 2000000;
 // returns 'slice', and JavaScript gets to run before it waits on with the time left.
 constexpr int64_t kSliceNs = 100 * 1000000;
 
-// futexWait(handle, byteOffset, expected, timeoutMs) -> 'ok' | 'timeout' | 'mismatch' |
-// 'slice'. timeoutMs < 0 waits without limit. The deadline is absolute (FUTEX_WAIT_BITSET
+// futexWait(handle, byteOffset, expected, timeoutMs, sliced) -> 'ok' | 'timeout' |
+// 'mismatch' | 'slice'. timeoutMs < 0 waits without limit. `sliced` (a Worker's
+// thread, which terminate() must be able to reach) bounds one call to kSliceNs; the
+// main thread passes false and sleeps until woken or timed out (issue 26). The deadline is absolute (FUTEX_WAIT_BITSET
 // on CLOCK_MONOTONIC), so a signal (EINTR) resumes with exactly the time that is left.
 // 'ok' means woken (possibly spuriously): the caller re-checks the word.
 Napi::Value FutexWait(const Napi::CallbackInfo& info) {
@@ -67,7 +69,7 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
   int64_t now = MonotonicNs();
   bool limited = timeoutMs >= 0 && timeoutMs < kForeverMs;
   int64_t end = limited ? now + timeoutMs * 1000000 : INT64_MAX;
-  bool sliced = end - now > kSliceNs;
+  bool sliced = (info.Length() < 5 || ArgBool(info, 4)) && end - now > kSliceNs;
   timespec deadline = ToTimespec(sliced ? now + kSliceNs : end);
   for (;;) {
     long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, &deadline, nullptr, FUTEX_BITSET_MATCH_ANY);

@@ -23,4 +23,7 @@ timespec ToTimespec(int64_t ns);
 // Wakes up to count waiters of a shared (cross-process) futex; returns how many woke.
 int FutexWake(uint32_t* word, int count, bool shared = true);
 
+// Rings every waiter thread of the process (native/waiter.cc): a mapping was closed.
+void WakeWaiters();
+
 }  // namespace podshm

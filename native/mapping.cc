@@ -7,6 +7,7 @@
 #include <v8.h>
 
 #include "errors.h"
+#include "futex.h"
 #include "registry.h"
 
 namespace podshm {
@@ -69,6 +70,7 @@ void Detach(Napi::Env env, Mapping& m) {
     ThrowErrno(env, "mmap", err);
   }
   m.Unguard();
+  WakeWaiters();
 }
 
 // mapFd(fd, length, privateCopy) -> { handle, buffer }

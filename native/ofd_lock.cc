@@ -5,6 +5,7 @@
 // lie beyond the end of the file, so lock offsets never touch the data.
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <set>
@@ -59,14 +60,26 @@ struct flock Range(const Napi::CallbackInfo& info, size_t first, short type) {
   return fl;
 }
 
+// Whether an exclusive lock (a participant's presence) lies on the range. Shared locks
+// are not presences: a death watch (death_watch.cc) holds one for an instant.
+bool ExclusiveHeld(int fd, struct flock fl) {
+  fl.l_type = F_RDLCK;
+  return fcntl(fd, F_OFD_GETLK, &fl) != 0 || fl.l_type != F_UNLCK;
+}
+
 // ofdLock(fd, start, length, exclusive) -> true if taken, false if another open file
-// description holds a conflicting lock. Never blocks.
+// description holds a conflicting lock. Never blocks for long: a conflict with shared
+// locks only is a death watch letting go, and is tried again.
 Napi::Value OfdLock(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   struct flock fl = Range(info, 1, ArgBool(info, 3) ? F_WRLCK : F_RDLCK);
-  if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return Napi::Boolean::New(info.Env(), true);
-  if (errno == EAGAIN || errno == EACCES) return Napi::Boolean::New(info.Env(), false);
-  ThrowErrno(info.Env(), "fcntl", errno);
+  for (int attempt = 0;; attempt++) {
+    struct flock request = fl;
+    if (fcntl(fd, F_OFD_SETLK, &request) == 0) return Napi::Boolean::New(info.Env(), true);
+    if (errno != EAGAIN && errno != EACCES) ThrowErrno(info.Env(), "fcntl", errno);
+    if (fl.l_type != F_WRLCK || attempt == 1000 || ExclusiveHeld(fd, fl)) return Napi::Boolean::New(info.Env(), false);
+    sched_yield();
+  }
 }
 
 // ofdUnlock(fd, start, length)
@@ -79,7 +92,9 @@ Napi::Value OfdUnlock(const Napi::CallbackInfo& info) {
 
 // ofdConflict(fd, start, length) -> null, or { start, length, exclusive } of the first
 // lock held through another open file description that an exclusive lock on the range
-// would conflict with. Locks held through fd itself never conflict.
+// would conflict with. Locks held through fd itself never conflict. Only exclusive ones
+// are participants; shared ones (a death watch's for an instant, or any reader's) are
+// reported too, so that a claim can step over a whole range of them.
 Napi::Value OfdConflict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgFd(info, 0);

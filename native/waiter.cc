@@ -10,11 +10,15 @@
 // the rest are polled every kPollNs (their value is compared with what they expect),
 // which is slower but never loses a change of value.
 //
-// A word whose wait has just ended is watched a little longer ("lingers") at its new
-// value: a caller that waits on it again at once (a channel's consumer between
-// messages, a semaphore's next acquire) then finds it watched, and the thread need not
-// be woken to rebuild its set. Each such rebuild cost a wake-up and a context switch per
-// wait.
+// A word whose wait has just ended stays watched ("lingers") at its new value: a caller
+// that waits on it again (a channel's producer between full rings, a semaphore's next
+// acquire) then finds it watched, and the thread need not be woken to rebuild its set.
+// Each such rebuild cost a wake-up and a context switch per wait. A lingering word has
+// no time limit (a timer would wake an idle thread): it goes when its value moves on,
+// when a wake reaches it, when its mapping is closed, or when real waits need the room.
+//
+// The thread wakes for events only: a wake on a word, the doorbell (a wait added or
+// cancelled, a mapping closed anywhere in the process), a deadline a wait asked for.
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -41,13 +45,7 @@ namespace podshm {
 namespace {
 
 constexpr int64_t kPollNs = 2000000;
-// A close() of the mapping under a pending wait is noticed within this time.
-constexpr int64_t kDetachCheckNs = 1000000000;
 constexpr int64_t kForeverMs = INT64_MAX / 2000000;
-// How long a word lingers. Shorter than the 100 ms slices callers wait in, so that a
-// wait with such a deadline does not ring the doorbell to bring the thread's own
-// wake-up forward.
-constexpr int64_t kLingerNs = 50000000;
 
 // kError: futex_waitv itself failed (ENOSYS before Linux 5.16); every pending wait ends.
 enum class Result { kOk, kTimeout, kClosed, kError };
@@ -71,7 +69,6 @@ struct Wait {
 
 struct LingeringWord {
   MappingRef mapping;
-  int64_t until;
 };
 
 class Waiter {
@@ -137,13 +134,14 @@ class Waiter {
   }
 
   size_t Pending() const { return callbacks_.size(); }
+  uint64_t Loops() const { return loops_.load(); }
 
- private:
   void Ring() {
     bell_.fetch_add(1);
     FutexWake(reinterpret_cast<uint32_t*>(&bell_), 1, false);
   }
 
+ private:
   // Waiter thread: whole loop. mu_ is held except inside futex_waitv.
   void Run() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -151,6 +149,7 @@ class Waiter {
     std::vector<std::pair<uint32_t*, uint32_t>> keys;  // set[i + 1] is keys[i]
     std::vector<MappingRef> hold;
     while (!stop_) {
+      loops_.fetch_add(1, std::memory_order_relaxed);
       int64_t now = MonotonicNs();
       int64_t wake_at = -1;
       auto earlier = [&](int64_t t) { wake_at = wake_at < 0 ? t : std::min(wake_at, t); };
@@ -170,7 +169,7 @@ class Waiter {
           finished = false;
         }
         if (finished) {
-          if (r == Result::kOk) Linger(w, now);
+          if (r == Result::kOk) Linger(w);
           done_.emplace_back(it->first, r);
           it = pending_.erase(it);
           continue;
@@ -180,7 +179,6 @@ class Waiter {
         ++it;
       }
       Deliver();
-      if (!pending_.empty()) earlier(now + kDetachCheckNs);
       uint32_t bell = bell_.load();
       set.clear();
       keys.clear();
@@ -197,19 +195,18 @@ class Waiter {
       for (auto& [id, w] : pending_) hold.push_back(w.mapping);
       watched_.clear();
       for (auto& [key, unused] : distinct) watched_.insert(key);
-      // Lingering words take what room the set has left; one is dropped when its time
-      // is up, its mapping is closed, or its value has moved on (no wait would name
-      // that value now). Only those in the set count as watched.
+      // Lingering words take what room the set has left; one is dropped when its
+      // mapping is closed or its value has moved on (no wait would name that value
+      // now). Only those in the set count as watched.
       for (auto it = lingering_.begin(); it != lingering_.end();) {
         const auto& [key, l] = *it;
-        if (l.until <= now || l.mapping->detached.load() || __atomic_load_n(key.first, __ATOMIC_SEQ_CST) != key.second) {
+        if (l.mapping->detached.load() || __atomic_load_n(key.first, __ATOMIC_SEQ_CST) != key.second) {
           it = lingering_.erase(it);
           continue;
         }
         if (set.size() < FUTEX_WAITV_MAX && watched_.insert(key).second) {
           set.push_back(Entry(key.first, key.second, false));
           keys.push_back(key);
-          earlier(l.until);
         }
         ++it;
       }
@@ -243,11 +240,10 @@ class Waiter {
       // entries are settled by comparing values on the next pass.
       if (r >= 1 && static_cast<size_t>(r) <= keys.size()) {
         const auto key = keys[r - 1];
-        int64_t woke = MonotonicNs();
         bool taken = false;
         for (auto it = pending_.begin(); it != pending_.end();) {
           if (it->second.word == key.first && it->second.expected == key.second) {
-            Linger(it->second, woke);
+            Linger(it->second);
             done_.emplace_back(it->first, Result::kOk);
             it = pending_.erase(it);
             taken = true;
@@ -270,9 +266,9 @@ class Waiter {
 
   // Waiter thread, mu_ held: keeps watching the word of a wait that has just ended, at
   // the value it holds now.
-  void Linger(const Wait& w, int64_t now) {
+  void Linger(const Wait& w) {
     uint32_t value = __atomic_load_n(w.word, __ATOMIC_SEQ_CST);
-    lingering_.insert_or_assign(std::make_pair(w.word, value), LingeringWord{w.mapping, now + kLingerNs});
+    lingering_.insert_or_assign(std::make_pair(w.word, value), LingeringWord{w.mapping});
   }
 
   static futex_waitv Entry(uint32_t* word, uint32_t expected, bool is_private) {
@@ -349,6 +345,8 @@ class Waiter {
   napi_threadsafe_function tsfn_ = nullptr;
   std::thread thread_;
   std::atomic<uint32_t> bell_{0};
+  // Passes of the thread's loop, for tests: it must not move while nothing happens.
+  std::atomic<uint64_t> loops_{0};
   // JS thread only.
   std::unordered_map<uint64_t, Napi::FunctionReference> callbacks_;
   uint64_t next_id_ = 0;
@@ -392,6 +390,17 @@ void Waiter::Forget(napi_env env) {
   registry.erase(env);
 }
 
+}  // namespace
+
+// A mapping was closed: every waiter thread of the process settles the waits on it
+// ('closed') and drops its lingering words (instead of looking every second).
+void WakeWaiters() {
+  std::lock_guard<std::mutex> lock(registry_mu);
+  for (auto& [env, w] : registry) w->Ring();
+}
+
+namespace {
+
 // waitAsync(handle, byteOffset, expected, timeoutMs, callback) -> id. The callback
 // gets 'ok' (woken, or the word no longer holds expected: re-check it), 'timeout', or
 // 'closed' (this process closed the mapping). timeoutMs < 0 waits without limit.
@@ -418,10 +427,18 @@ Napi::Value PendingWaits(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), w == nullptr ? 0 : static_cast<double>(w->Pending()));
 }
 
+// Added for issue 26 (the lead ports it into the export table):
+// waiterLoops() -> passes of this environment's waiter thread loop so far (for tests).
+Napi::Value WaiterLoops(const Napi::CallbackInfo& info) {
+  Waiter* w = Waiter::Find(info.Env());
+  return Napi::Number::New(info.Env(), w == nullptr ? 0 : static_cast<double>(w->Loops()));
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitAsync", Napi::Function::New(env, WaitAsync, "waitAsync"));
   exports.Set("cancelWait", Napi::Function::New(env, CancelWait, "cancelWait"));
   exports.Set("pendingWaits", Napi::Function::New(env, PendingWaits, "pendingWaits"));
+  exports.Set("waiterLoops", Napi::Function::New(env, WaiterLoops, "waiterLoops"));
 }
 
 }  // namespace

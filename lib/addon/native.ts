@@ -5,6 +5,9 @@ import * as path from 'node:path';
 /** An opaque handle to one mapped range (native/mapping.cc). */
 export type MappingHandle = { readonly __mapping: unique symbol };
 
+/** An opaque handle to one death watch (native/death_watch.cc). */
+export type DeathWatchHandle = { readonly __deathWatch: unique symbol };
+
 export interface MappedRange {
   handle: MappingHandle;
   buffer: SharedArrayBuffer;
@@ -79,9 +82,9 @@ export interface NativeBinding {
   shmRemove(id: number): void;
   // native/futex.cc: shared futex on the 4-byte-aligned word at byteOffset of a mapping.
   // timeoutMs < 0: no limit. 'ok' means woken (perhaps spuriously): re-check the word.
-  // 'slice': 100 ms passed, short of timeoutMs; wait again with the time left (a call
-  // never blocks longer, so that a Worker blocked here can still be terminated).
-  futexWait(handle: MappingHandle, byteOffset: number, expected: number, timeoutMs: number): 'ok' | 'timeout' | 'mismatch' | 'slice';
+  // 'slice' (only when `sliced`, as on a Worker's thread): 100 ms passed, short of
+  // timeoutMs; wait again with the time left (so that terminate() can reach the Worker).
+  futexWait(handle: MappingHandle, byteOffset: number, expected: number, timeoutMs: number, sliced: boolean): 'ok' | 'timeout' | 'mismatch' | 'slice';
   futexWake(handle: MappingHandle, byteOffset: number, count: number): number;
 
   // native/waiter.cc: the per-environment waiter thread. The callback gets 'ok' (woken
@@ -97,6 +100,17 @@ export interface NativeBinding {
   ): number;
   cancelWait(id: number): boolean;
   pendingWaits(): number;
+  /** Passes of the waiter thread's loop so far (tests: none while nothing happens). */
+  waiterLoops(): number;
+
+  // native/death_watch.cc: a thread blocked until no exclusive lock is left on
+  // [start, start + length) of the file behind probeFd; then, if the sleeping flag at
+  // flagOffset is raised, it clears it and rings bellFd (flag 2, bellFd >= 0) or adds 1
+  // to the word at byteOffset and wakes it; flagOffset < 0: it swaps the word from ->
+  // to and wakes it. null: no thread could be started.
+  deathWatch(probeFd: number, start: number, length: number, handle: MappingHandle, byteOffset: number, flagOffset: number, from: number, to: number, bellFd: number): DeathWatchHandle | null;
+  deathWatchFired(watch: DeathWatchHandle): boolean;
+  deathUnwatch(watch: DeathWatchHandle): void;
 
   // native/ofd_lock.cc: open-file-description locks, never blocking, on descriptors
   // from ofdOpen (closed with ofdClose, or at the environment's teardown: a Worker that

@@ -70,6 +70,11 @@ export class Bell {
     return this.#closed;
   }
 
+  /** The FIFO's descriptor (valid until close()), for a death watch to ring it. */
+  get fd(): number {
+    return this.#fd;
+  }
+
   /** Rings; false if this bell is closed (the caller then wakes the futex instead). */
   ring(): boolean {
     if (this.#closed) return false;
@@ -77,12 +82,15 @@ export class Bell {
     return true;
   }
 
-  /** Resolves once the bell rings (or rang since it was last heard), after `ms`, or at close(); rejects on abort. */
+  /**
+   * Resolves once the bell rings (or rang since it was last heard), after `ms`
+   * (Infinity: no timer at all), or at close(); rejects on abort.
+   */
   sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.#closed) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const end = (): void => {
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.#sleepers.delete(wake);
         if (this.#sleepers.size === 0 && !this.#closed) native.fdHold(this.#watch, false);
@@ -96,7 +104,8 @@ export class Bell {
         reject(new AbortError(signal!.reason));
       };
       this.#listen(wake);
-      const timer = setTimeout(wake, ms);
+      // setTimeout takes at most 2^31 - 1 ms (a longer delay fires at once).
+      const timer = ms === Infinity ? undefined : setTimeout(wake, Math.min(ms, 2 ** 31 - 1));
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

@@ -6,6 +6,7 @@
 import { PodshmError, SystemError } from '../core/errors';
 import { CONSUMER_ATTACHED, CONSUMER_CLOSED, H, MAX_PRODUCERS, S, SLOT_SIZE } from './layout';
 import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from '../liveness/presence';
+import { PeerWatch } from '../liveness/watch';
 
 const CONSUMER = { base: LIVENESS_REGIONS.channel, slots: 1 };
 const PRODUCERS = { base: LIVENESS_REGIONS.channel + 1, slots: MAX_PRODUCERS };
@@ -71,6 +72,26 @@ export class Peers {
     if (state === CONSUMER_CLOSED) return 'gone';
     if (state !== CONSUMER_ATTACHED) return 'none';
     return this.#probe.isAlive(CONSUMER.base) ? 'alive' : 'gone';
+  }
+
+  /** A death watch (lib/liveness/watch.ts) on this channel's file, for one waiting side. */
+  watch(): PeerWatch {
+    return new PeerWatch(this.#probe);
+  }
+
+  /**
+   * The lock range [start, length] whose end the waiting consumer must hear of: the
+   * producer that owns the reservation it stopped at (slot >= 0), else every producer
+   * once one has attached, else none (the first producer's attach wakes the consumer).
+   */
+  producersToWatch(blockedSlot: number): [number, number] | null {
+    if (blockedSlot >= 0 && blockedSlot < MAX_PRODUCERS) return [PRODUCERS.base + blockedSlot, 1];
+    return Atomics.load(this.#i32, H.PRODUCERS_EVER >> 2) !== 0 ? [PRODUCERS.base, PRODUCERS.slots] : null;
+  }
+
+  /** The same for a waiting producer: the consumer's slot, once one has attached (its attach wakes producers). */
+  consumerToWatch(): [number, number] | null {
+    return Atomics.load(this.#i32, H.CONSUMER_STATE >> 2) === CONSUMER_ATTACHED ? [CONSUMER.base, 1] : null;
   }
 
   close(): void {

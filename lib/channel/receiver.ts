@@ -11,6 +11,7 @@ import { SLICE_MS } from '../wait/loop';
 import { SpinBudget } from '../wait/spin';
 import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
+import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
 
 export interface ReceiveOptions {
@@ -68,6 +69,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #lastSkipCheck = -Infinity;
   readonly #budget = new SpinBudget();
   readonly #presence: Presence;
+  // Armed at the first sleep (lib/channel/wait.ts): the producers' end wakes it.
+  #watch: PeerWatch | null = null;
 
   /** @internal Use Channel.receiver(). */
   constructor(core: ChannelCore) {
@@ -97,6 +100,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#messages = this.#f64[RECEIVED];
     this.#bytes = this.#f64[RECEIVED + 1];
     this.#stamped = this.#messages;
+    // Producers asleep for room before any consumer came: let them watch this one.
+    wake(core.spaceSleeper);
   }
 
   get closed(): boolean {
@@ -211,6 +216,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       this.#core.peers.consumerClosing();
     }
     this.#closed = true;
+    this.#watch?.close();
     this.#presence.release();
     if (!this.#core.closed) wake(this.#core.spaceSleeper);
   }
@@ -364,6 +370,13 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
         else throw new PeerGoneError(this.#core.name, 'producers', 'every producer has gone and the ring is empty');
       },
       sleeping: () => this.#stampCaughtUp(),
+      watchPeer: () => {
+        const range = this.#core.peers.producersToWatch(this.#blockedBy >= 0 ? tagSlot(this.#blockedBy) : -1);
+        if (range === null) return true;
+        const s = this.#core.dataSleeper;
+        this.#watch ??= this.#core.peers.watch();
+        return this.#watch.arm(range[0], range[1], { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd: s.bell !== null && !s.bell.closed ? s.bell.fd : -1 });
+      },
       sleeper: this.#core.dataSleeper,
       strategy: this.#core.wait,
       budget: this.#budget,

@@ -22,6 +22,7 @@ import { wake, waitAsync, waitSync, type WaitPlan } from './wait';
 import { SpinBudget } from '../wait/spin';
 import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
+import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
 
 export interface SendOptions {
@@ -119,6 +120,8 @@ export class Sender implements Disposable {
   #claimed: number;
   #closed = false;
   readonly #budget = new SpinBudget();
+  // Armed at the first sleep for room (lib/channel/wait.ts): the consumer's end wakes it.
+  #watch: PeerWatch | null = null;
 
   /** @internal Use Channel.sender(). */
   constructor(core: ChannelCore) {
@@ -150,6 +153,8 @@ export class Sender implements Disposable {
         throw err;
       }
     }
+    // A consumer asleep before any producer came: let it watch this one.
+    wake(core.dataSleeper);
   }
 
   /** The largest message this channel carries, in bytes (capacity / 2 - 8). */
@@ -262,6 +267,7 @@ export class Sender implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watch?.close();
     this.#presence.release();
     // A consumer asleep on an empty ring re-checks who is left.
     if (!this.#core.closed) wake(this.#core.dataSleeper);
@@ -588,6 +594,13 @@ export class Sender implements Disposable {
       checkPeer: () => {
         this.#checkOpen();
         if (this.#core.peers.consumer() === 'gone') throw this.#consumerGone();
+      },
+      watchPeer: () => {
+        const range = this.#core.peers.consumerToWatch();
+        if (range === null) return true;
+        const s = this.#core.spaceSleeper;
+        this.#watch ??= this.#core.peers.watch();
+        return this.#watch.arm(range[0], range[1], { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd: -1 });
       },
       sleeper: this.#core.spaceSleeper,
       strategy: this.#core.wait,

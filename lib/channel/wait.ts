@@ -16,8 +16,14 @@
 // would be slept on with the flag down, and the next message would wake nobody (an
 // exhaustive check of the interleavings of two sides, or of two producers and the
 // consumer, finds such states in that order and none in this one). A flag or word a
-// hostile peer scribbles on can cost a spurious wake-up or one sleep slice, never a
-// hang: every sleep is bounded.
+// hostile peer scribbles on can cost a spurious wake-up, never a hang: a sleep ends at
+// its deadline, and the peer's death is an event (below).
+//
+// A sleep has no period: before it, the side arms a death watch (lib/liveness/watch.ts)
+// on the peers it depends on, which changes the futex word and rings the bell when
+// they have all gone, so their death wakes the sleep like a message would. A side
+// whose watch cannot start (no thread to be had) bounds its sleeps to SLICE_MS and
+// looks after each, as before.
 //
 // The flag also says how the sleeper sleeps: ON_FUTEX, or ON_BELL for a consumer on
 // the event loop that watches the channel's bell (bell.ts). A producer that cannot
@@ -61,6 +67,9 @@ export interface Sleeper {
   readonly bellOff: number;
 }
 
+/** @internal Sleeps begun by channel waits in this thread, for tests: an idle wait begins one. */
+export const sleepCount = { value: 0 };
+
 const ON_FUTEX = 1;
 const ON_BELL = 2;
 
@@ -87,6 +96,12 @@ export interface WaitPlan<T> {
   checkPeer(): void;
   /** Called as the side is about to sleep (a slow path: a clock read costs nothing here). */
   sleeping?(): void;
+  /**
+   * Arms the death watch of the peers this wait depends on (called with the sleeping
+   * flag raised, right before a sleep); false if it could not, and the sleep must then
+   * be bounded.
+   */
+  watchPeer(): boolean;
   sleeper: Sleeper;
   strategy: WaitStrategy;
   budget: SpinBudget;
@@ -150,8 +165,8 @@ export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | unde
 }
 
 /**
- * The sleep loop, for either driver (lib/wait/loop.ts). Each sleep is at most SLICE_MS,
- * so that a peer that died without a word is noticed. On the event loop, a consumer
+ * The sleep loop, for either driver (lib/wait/loop.ts). A sleep lasts until a wake, a
+ * peer's death (its watch) or the deadline. On the event loop, a consumer
  * whose bell works sleeps on the bell; a late ring for an earlier message stays in the
  * FIFO, so the bell, like the word, ends this sleep at once. A sleep that ends 'closed'
  * (this process closed the channel) is followed by an attempt, which reports it.
@@ -167,17 +182,21 @@ function* sleep<T>(plan: WaitPlan<T>, onEventLoop: boolean): WaitOp<T> {
     Atomics.store(i32, flag, onBell ? ON_BELL : ON_FUTEX);
     let r = plan.attempt();
     if (r === undefined) {
+      // After the flag: a peer that attaches from now on sees it and wakes us, and one
+      // that attached before is watched.
+      const heard = plan.watchPeer();
       const left = plan.deadline - performance.now();
-      const ms = Math.ceil(Math.min(left, SLICE_MS));
+      const ms = Math.ceil(heard ? left : Math.min(left, SLICE_MS));
       plan.sleeping?.();
       if (left > 0) {
         const s: Sleep = onBell ? { on: 'event', target: bell, ms } : futexSleep(i32, seq, handle, expected, ms);
+        sleepCount.value++;
         yield s;
       }
       r = plan.attempt();
     }
     if (r !== undefined) return r;
-    // Woken without what we wait for, or a slice ended: a peer may have gone.
+    // Woken without what we wait for: a peer may have gone.
     plan.checkPeer();
     if (performance.now() >= plan.deadline) throw timedOut(plan);
   }

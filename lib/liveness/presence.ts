@@ -5,7 +5,7 @@
 // can open the file sees the same lock, whatever its PID namespace.
 
 import { SystemError, sys } from '../core/errors';
-import { native } from '../addon/native';
+import { native, type DeathWatchHandle, type MappingHandle } from '../addon/native';
 import { integer, options, pathString } from '../core/validate';
 
 /**
@@ -143,6 +143,16 @@ export class LivenessProbe implements Disposable {
   isAlive(offset: number): boolean {
     integer('offset', offset, 0, 2 ** 53 - 1);
     return sys(this.path, () => native.ofdConflict(this.#open(), offset, 1))?.exclusive === true;
+  }
+
+  /**
+   * @internal Starts a death watch (native/death_watch.cc) of lock offsets [start,
+   * start + length) through this probe's file: once no participant holds any of them,
+   * it wakes the sleepers of the word at `byteOffset` of the mapping, as
+   * lib/liveness/watch.ts describes. null if no thread could be started.
+   */
+  watchDeath(start: number, length: number, handle: MappingHandle, byteOffset: number, flagOffset: number, from: number, to: number, bellFd: number): DeathWatchHandle | null {
+    return native.deathWatch(this.#open(), start, length, handle, byteOffset, flagOffset, from, to, bellFd);
   }
 
   /** The held slots of a range, ascending. */

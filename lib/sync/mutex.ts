@@ -7,6 +7,7 @@
 import { AbortError, CorruptionError, SystemError, argType } from '../core/errors';
 import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from '../wait/futex';
 import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from '../liveness/presence';
+import { PeerWatch } from '../liveness/watch';
 import { MAGIC } from '../core/magic';
 import type { Mapping } from '../addon/mapping';
 import { BODY_OFFSET, openNamed, type NamedOptions } from '../shm/named_segment';
@@ -33,30 +34,9 @@ function fileMapping(memory: unknown): Mapping {
 const WAITERS = 1 << 30;
 const OWNER = WAITERS - 1;
 const TOKENS = { base: LIVENESS_REGIONS.mutexOwner, slots: OWNER, random: true } as const;
-// A waiter looks at the owner's liveness at least this often: the owner's death wakes
-// nobody, so this bounds how long recovery takes.
+// The longest a waiter sleeps without looking at the owner when its death cannot be
+// watched (no death-watch thread could start).
 const CHECK_MS = 200;
-
-// When a waiter next looks: CHECK_MS of waiting apart, by the clock, however the waits
-// end. Tied to a wait ending in 'timeout', the look never came while wakes kept ending
-// the waits (other owners' unlocks; and, before FutexWord.wait looped over its slices,
-// every 100 ms): a lock() blocked on a dead owner recovered only at its deadline.
-class OwnerCheck {
-  #at = performance.now() + CHECK_MS;
-
-  /** How long to wait before the next check: at most `left` ms. */
-  wait(left: number): number {
-    return Math.min(left, Math.max(0, this.#at - performance.now()));
-  }
-
-  /** Whether a check is due now (and if so, the next one is CHECK_MS away). */
-  due(): boolean {
-    const now = performance.now();
-    if (now < this.#at) return false;
-    this.#at = now + CHECK_MS;
-    return true;
-  }
-}
 const MUTEX = { magic: MAGIC.mutex, what: 'mutex', syscall: 'mutex_open' };
 
 export class Mutex implements Disposable {
@@ -69,6 +49,9 @@ export class Mutex implements Disposable {
   readonly #word: FutexWord;
   readonly #presence: Presence;
   readonly #probe: LivenessProbe;
+  // A waiter sleeps with the owner's slot watched: the owner's end clears WAITERS from
+  // the word slept on (only if it still names that owner) and wakes every sleeper.
+  readonly #watch: PeerWatch;
   readonly #token: number;
   #held = false;
   #busy = false;
@@ -96,6 +79,7 @@ export class Mutex implements Disposable {
       throw err;
     }
     this.#token = this.#presence.slot + 1;
+    this.#watch = new PeerWatch(this.#probe);
     this.#check(Atomics.load(this.#i32, this.#index));
   }
 
@@ -191,10 +175,9 @@ export class Mutex implements Disposable {
     }
   }
 
-  // lock() and lockAsync() once they have spun: sleep with WAITERS set, and look at the
-  // owner's liveness at least every CHECK_MS.
+  // lock() and lockAsync() once they have spun: sleep with WAITERS set and the owner
+  // watched, and look at the owner's liveness when its watch has fired.
   *#lock(deadline: number): WaitOp<boolean> {
-    const check = new OwnerCheck();
     for (;;) {
       const v = this.#announce();
       if (v === 0) {
@@ -203,8 +186,10 @@ export class Mutex implements Disposable {
       }
       const left = remaining(deadline);
       if (left === 0) return this.#giveUp();
+      const owner = v & OWNER;
+      const heard = this.#watch.arm(TOKENS.base + owner - 1, 1, { handle: this.#word.mapping.handle, byteOffset: this.#offset, flagOffset: -1, from: v, to: v & ~WAITERS, bellFd: -1 });
       try {
-        yield* this.#word.sleep(v, check.wait(left));
+        yield* this.#word.sleep(v, heard ? left : Math.min(left, CHECK_MS));
       } catch (err) {
         this.#giveUp();
         throw err;
@@ -215,7 +200,7 @@ export class Mutex implements Disposable {
         this.#giveUp();
         throw new SystemError('EBADF', 'lock', undefined, 'the Mutex was closed while lockAsync() waited');
       }
-      if (this.#attempt(check.due(), true)) return true;
+      if (this.#attempt(!heard || this.#watch.fired, true)) return true;
     }
   }
 
@@ -244,6 +229,7 @@ export class Mutex implements Disposable {
     } finally {
       // Also when unlock() finds the word corrupt or the mutex taken over.
       this.#held = false;
+      this.#watch.close();
       this.#probe.close();
       this.#presence.release();
       this.#own?.close();

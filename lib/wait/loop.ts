@@ -3,15 +3,20 @@
 // it needs and gets the sleep's result back; a sync driver runs it by blocking this
 // thread, an async driver by awaiting the waiter thread or a bell on the event loop.
 // Only slow paths come here: an operation's fast path and its spin stay in front of it.
+import { isMainThread } from 'node:worker_threads';
+
 import { AbortError, SystemError } from '../core/errors';
 import { native, type MappingHandle } from '../addon/native';
 
 /**
- * Longest single sleep of a loop that must look around between sleeps (a channel side
- * checking that its peer lives). The addon's futexWait never blocks longer either, so
- * that a Worker blocked in it can still be terminated; it reports 'slice' then.
+ * Longest single blocking futexWait on a Worker's thread, so that terminate() can still
+ * reach it (the addon reports 'slice' then); the main thread sleeps unsliced. Also the
+ * bound of a sleep whose peer cannot be watched (no death-watch thread could start),
+ * which then looks at the peer after each.
  */
 export const SLICE_MS = 100;
+// Only a Worker's blocked thread needs to come back to JavaScript (to be terminated).
+const SLICED = !isMainThread;
 
 /** Sleep on a futex word until it leaves `expected`, a wake, or `ms` (Infinity: no limit). */
 export interface FutexSleep {
@@ -55,7 +60,7 @@ export function runSync<T>(op: WaitOp<T>): T {
     let result: SleepResult;
     try {
       if (s.on !== 'futex') throw new TypeError('a synchronous wait cannot sleep on an event');
-      result = native.futexWait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms);
+      result = native.futexWait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, SLICED);
     } catch (err) {
       step = op.throw(err);
       continue;

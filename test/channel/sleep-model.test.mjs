@@ -86,6 +86,8 @@ const sleeper = { i32: WORDS, handle: HANDLE, flag: FLAG, seq: SEQ, bell: null, 
 const plan = {
   attempt: () => next({ kind: 'attempt' }),
   checkPeer: () => {},
+  // No death watch in the model: every sleep is bounded, as when a watch cannot be armed.
+  watchPeer: () => false,
   sleeper,
   strategy: 'block',
   budget: new SpinBudget(),

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// What waiting costs (issue 26): CPU and wake-ups per second of a process whose event
+// loop holds nothing but N Channel receivers waiting (`wait: 'block'`, receiveAsync)
+// for a message that never comes, beside a bare Node process. The producers live in
+// another process (a sender on each channel, so each receiver has a live peer to
+// watch) and send nothing. Also 100 Semaphore.acquireAsync (nobody releases), 100
+// Mutex.lockAsync (the holder keeps the lock) and 10 MessageQueue.receiveAsync (nobody
+// sends). Standalone: `node bench/idle.js [seconds] [receiver counts...]` (given
+// counts, only channel receivers are measured). IDLE_SETTLE_MS shortens the settling
+// wait (30 s) for a quick look.
+//
+// CPU is read from /proc/<pid>/task/*/schedstat (nanoseconds on a CPU, every thread
+// of the process, so the waiter threads count too), wake-ups from the voluntary and
+// involuntary context switches of /proc/<pid>/task/*/status, both over the same window
+// after the process said it was ready and has settled.
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const seconds = Number(process.argv[2] ?? 10);
+const counts = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [1, 10, 100];
+// The other waiters, 100 of each (10 queues: mqueue's queues_max is 256 per namespace).
+const others = [['semaphores', 100], ['mutexes', 100], ['queues', 10]];
+const pkg = path.join(__dirname, '..');
+
+// What a holder makes and keeps (the live peer), and what the measured process waits on.
+const kinds = {
+  receivers: {
+    hold: ({ Channel }, name) => {
+      const ch = Channel.create(name, { capacity: 4096, wait: 'block' });
+      ch.sender();
+      return () => ch.unlink();
+    },
+    wait: ({ Channel }, name) => Channel.open(name).receiver().receiveAsync(),
+  },
+  semaphores: {
+    hold: ({ Semaphore }, name) => {
+      const sem = Semaphore.open(name, { create: true, initial: 0 });
+      return () => sem.unlink();
+    },
+    wait: ({ Semaphore }, name) => Semaphore.open(name).acquireAsync(),
+  },
+  mutexes: {
+    hold: ({ Mutex }, name) => {
+      const m = Mutex.open(name, { create: true });
+      m.lock();
+      return () => m.unlink();
+    },
+    wait: ({ Mutex }, name) => Mutex.open(name).lockAsync(),
+  },
+  queues: {
+    hold: ({ MessageQueue }, name) => {
+      MessageQueue.open(name, { create: true, maxMessages: 1, messageSize: 64 }).close();
+      return () => MessageQueue.unlink(name);
+    },
+    wait: ({ MessageQueue }, name) => MessageQueue.open(name, { readOnly: true }).receiveAsync(),
+  },
+};
+
+function role(kind, n, prefix) {
+  const cleanups = [];
+  // stdin is a pipe from the parent that never carries data: it keeps every role alive
+  // the same way, so the bare process holds what the others hold, and its end ends them.
+  process.stdin.resume();
+  process.stdin.on('end', () => {
+    cleanups.forEach((f) => f());
+    process.exit(0);
+  });
+  const podshm = require(pkg);
+  const [what, holding] = kind.split(':');
+  for (let i = 0; i < n; i++) {
+    const name = `${prefix}-${i}`;
+    if (holding) cleanups.push(kinds[what].hold(podshm, name));
+    else kinds[what].wait(podshm, name).then(() => process.exit(3), (err) => (console.error(err), process.exit(4)));
+  }
+  process.send('ready');
+}
+
+function start(kind, n, prefix) {
+  const child = spawn(process.execPath, [__filename, '--role', kind, String(n), prefix], { stdio: ['pipe', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code} before it was ready`)));
+  });
+}
+
+function sample(pid) {
+  let ns = 0;
+  let switches = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm)) switches += Number(m[1]);
+    } catch {
+      // a thread that ended between the listing and the read
+    }
+  }
+  return { ns, switches, threads: fs.readdirSync(`/proc/${pid}/task`).length };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// V8 trims its heap in a few rounds during the first 20 s or so after a process goes
+// quiet (its memory reducer, on the main thread and V8's worker threads):
+// waiting that out measures the steady state, not the start.
+const SETTLE_MS = Number(process.env.IDLE_SETTLE_MS ?? 30_000);
+
+async function measure(kind, n) {
+  const prefix = `podshm-idle-${process.pid}-${kind}-${n}`;
+  const holder = kind === 'bare' ? null : await start(`${kind}:hold`, n, prefix);
+  const proc = await start(kind === 'bare' ? 'receivers' : kind, kind === 'bare' ? 0 : n, prefix);
+  try {
+    await sleep(SETTLE_MS);
+    const a = sample(proc.pid);
+    const t0 = process.hrtime.bigint();
+    await sleep(seconds * 1000);
+    const b = sample(proc.pid);
+    const wall = Number(process.hrtime.bigint() - t0);
+    if (proc.exitCode !== null) throw new Error(`${kind} ended during the window`);
+    return { cpu: (100 * (b.ns - a.ns)) / wall, wakeups: ((b.switches - a.switches) * 1e9) / wall, threads: b.threads };
+  } finally {
+    proc.stdin.end();
+    await new Promise((r) => proc.exitCode === null ? proc.once('exit', r) : r());
+    if (holder) {
+      holder.stdin.end();
+      await new Promise((r) => holder.exitCode === null ? holder.once('exit', r) : r());
+    }
+  }
+}
+
+async function main() {
+  console.log(`idle cost over ${seconds} s, node ${process.version}, ${process.platform} ${process.arch}`);
+  console.log('process                          CPU %    wake-ups/s  threads');
+  const row = (label, r) => console.log(`${label.padEnd(32)} ${r.cpu.toFixed(3).padStart(6)}  ${r.wakeups.toFixed(1).padStart(10)}  ${String(r.threads).padStart(7)}`);
+  const bare = await measure('bare', 0);
+  row('bare node', bare);
+  const rows = [...counts.map((n) => ['receivers', n]), ...(process.argv.length > 3 ? [] : others)];
+  for (const [kind, n] of rows) {
+    const r = await measure(kind, n);
+    row(`${n} waiting ${kind === 'receivers' ? 'channel receivers' : kind}`, r);
+    console.log(`${''.padEnd(32)} ${(r.cpu - bare.cpu).toFixed(3).padStart(6)}  ${(r.wakeups - bare.wakeups).toFixed(1).padStart(10)}  above bare`);
+  }
+}
+
+// Every role in this one file: `idle.js --role KIND N PREFIX`.
+if (process.argv[2] === '--role') role(process.argv[3], Number(process.argv[4]), process.argv[5]);
+else main();

@@ -1,0 +1,47 @@
+// Waiting Semaphore and Mutex waiters on the event loop cost nothing while nothing
+// happens (docs/design.md, "Waiting without a clock"): the waiter thread takes the new
+// wait in and then sleeps until something happens; a mutex owner's death, learned from
+// its lock, is such a thing. The count is the waiter thread's own passes over a window
+// three times the period it used to have (a look every second), so a periodic wake-up
+// shows there however fast or slow the machine is; nothing waits for the window to act.
+import t from 'tap';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Mutex, Semaphore } from 'podshm';
+import { fixture, rawBinding, startUntil, uniqueName } from '../helpers.mjs';
+
+const WINDOW_MS = 3_000;
+const HANG_GUARD_MS = 60_000;
+
+// The pass that took the new wait in, and at most one more (it may come before or after
+// the first count): a look every second would make three or more.
+function quiet(t, loops) {
+  const passes = rawBinding.waiterLoops() - loops;
+  t.ok(passes <= 2, `waiter thread passes over ${WINDOW_MS} ms: ${passes}`);
+}
+
+t.test('a semaphore waiter on the event loop: no pass of the waiter thread while nothing happens', async (t) => {
+  const name = uniqueName('semidle');
+  const sem = Semaphore.open(name, { create: true, exclusive: true });
+  t.teardown(() => (sem.close(), Semaphore.unlink(name)));
+  const loops = rawBinding.waiterLoops();
+  const pending = sem.acquireAsync({ timeout: HANG_GUARD_MS });
+  await delay(WINDOW_MS);
+  quiet(t, loops);
+  sem.release();
+  t.equal(await pending, true, 'the release ends the wait');
+});
+
+t.test('a mutex waiter on the event loop sleeps through, and takes over when the owner dies', async (t) => {
+  const name = uniqueName('mtxidle');
+  const m = Mutex.open(name, { create: true, exclusive: true });
+  t.teardown(() => (m.close(), Mutex.unlink(name)));
+  const owner = await startUntil(t, process.execPath, [fixture('idle-peer.mjs'), 'mutex', name], 'ready');
+  const loops = rawBinding.waiterLoops();
+  const pending = m.lockAsync({ timeout: HANG_GUARD_MS });
+  await delay(WINDOW_MS);
+  quiet(t, loops);
+  owner.kill('SIGKILL');
+  t.equal(await pending, true, `the owner's death was detected (false: not within the ${HANG_GUARD_MS} ms hang guard)`);
+  t.equal(m.ownerDied, true, 'and reported');
+  m.unlock();
+});
