@@ -50,7 +50,7 @@ Napi::Value OfdClose(const Napi::CallbackInfo& info) {
 }
 
 struct flock Range(const Napi::CallbackInfo& info, size_t first, short type) {
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = type;
   fl.l_whence = SEEK_SET;
   fl.l_start = static_cast<off_t>(ArgInt(info, first));

@@ -10,8 +10,8 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <vector>
 
