@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "args.h"
 #include "errors.h"
 #include "registry.h"
 

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <v8.h>
 
+#include "args.h"
 #include "errors.h"
 #include "registry.h"
 

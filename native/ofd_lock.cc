@@ -9,6 +9,7 @@
 
 #include <set>
 
+#include "args.h"
 #include "errors.h"
 #include "registry.h"
 

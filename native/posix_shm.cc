@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "args.h"
 #include "errors.h"
 #include "registry.h"
 

@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "args.h"
 #include "errors.h"
 #include "futex.h"
 #include "registry.h"

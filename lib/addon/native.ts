@@ -79,6 +79,8 @@ export interface NativeBinding {
   // never blocks longer, so that a Worker blocked here can still be terminated).
   futexWait(handle: MappingHandle, byteOffset: number, expected: number, timeoutMs: number): 'ok' | 'timeout' | 'mismatch' | 'slice';
   futexWake(handle: MappingHandle, byteOffset: number, count: number): number;
+  /** The longest one futexWait call sleeps before it returns 'slice' (100). */
+  readonly futexSliceMs: number;
 
   // native/waiter.cc: the per-environment waiter thread. The callback gets 'ok' (woken
   // or the word no longer holds expected), 'timeout', 'closed' (the mapping was released

@@ -8,10 +8,10 @@ import { native, type MappingHandle } from '../addon/native';
 
 /**
  * Longest single sleep of a loop that must look around between sleeps (a channel side
- * checking that its peer lives). The addon's futexWait never blocks longer either, so
- * that a Worker blocked in it can still be terminated; it reports 'slice' then.
+ * checking that its peer lives): the addon's own slice, the longest one futexWait call
+ * blocks (so that a Worker blocked in it can still be terminated; it reports 'slice').
  */
-export const SLICE_MS = 100;
+export const SLICE_MS = native.futexSliceMs;
 
 /** Sleep on a futex word until it leaves `expected`, a wake, or `ms` (Infinity: no limit). */
 export interface FutexSleep {
