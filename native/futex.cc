@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "errors.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 

@@ -7,8 +7,8 @@
 #include <v8.h>
 
 #include "args.h"
-#include "errors.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 

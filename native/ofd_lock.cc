@@ -10,8 +10,8 @@
 #include <set>
 
 #include "args.h"
-#include "errors.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {

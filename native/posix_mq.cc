@@ -12,9 +12,9 @@
 #include <string>
 
 #include "args.h"
-#include "errors.h"
 #include "futex.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {

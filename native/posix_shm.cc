@@ -12,8 +12,8 @@
 #include <string>
 
 #include "args.h"
-#include "errors.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {

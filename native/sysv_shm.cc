@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "args.h"
-#include "errors.h"
 #include "mapping.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {

@@ -34,9 +34,9 @@
 #include <vector>
 
 #include "args.h"
-#include "errors.h"
 #include "futex.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {

@@ -1,4 +1,4 @@
-#include "errors.h"
+#include "throw.h"
 
 #include <string.h>
 #include <uv.h>
