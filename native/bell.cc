@@ -11,8 +11,9 @@
 
 #include <string>
 
-#include "errors.h"
+#include "args.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {

@@ -28,9 +28,10 @@
 #include <climits>
 #include <cstdint>
 
-#include "errors.h"
+#include "args.h"
 #include "futex.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {
@@ -38,8 +39,8 @@ namespace {
 enum State : int { kArmed = 0, kFired = 1, kDropped = 2 };
 
 struct Watch {
-  int fd = -1;      // a duplicate of a probe's descriptor: the same open file description, which holds no lock
-  int bell = -1;    // a duplicate of the bell's descriptor, or -1
+  int fd = -1;    // a duplicate of a probe's descriptor: the same open file description, which holds no lock
+  int bell = -1;  // a duplicate of the bell's descriptor, or -1
   off_t start = 0;
   off_t length = 0;
   MappingRef mapping;  // keeps the word mapped while the thread may touch it
@@ -58,7 +59,7 @@ struct Watch {
 };
 
 void Fire(Watch* w) {
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = F_UNLCK;
   fl.l_whence = SEEK_SET;
   fl.l_start = w->start;
@@ -85,7 +86,7 @@ void Fire(Watch* w) {
 
 void* Run(void* arg) {
   auto* w = static_cast<Watch*>(arg);
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = F_RDLCK;
   fl.l_whence = SEEK_SET;
   fl.l_start = w->start;

@@ -7,8 +7,9 @@
 
 #include <string>
 
-#include "errors.h"
+#include "args.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {

@@ -8,8 +8,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "args.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 
@@ -53,7 +54,9 @@ constexpr int64_t kForeverMs = INT64_MAX / 2000000;
 // The longest one call sleeps. Terminating a Worker (or process.exit() while one is
 // blocked here) cannot interrupt a system call, only JavaScript: so a longer wait
 // returns 'slice', and JavaScript gets to run before it waits on with the time left.
-constexpr int64_t kSliceNs = 100 * 1000000;
+// Exported as futexSliceMs: lib/wait/loop.ts's SLICE_MS is this number.
+constexpr int64_t kSliceMs = 100;
+constexpr int64_t kSliceNs = kSliceMs * 1000000;
 
 // futexWait(handle, byteOffset, expected, timeoutMs, sliced) -> 'ok' | 'timeout' |
 // 'mismatch' | 'slice'. timeoutMs < 0 waits without limit. `sliced` (a Worker's
@@ -94,6 +97,7 @@ Napi::Value FutexWakeJs(const Napi::CallbackInfo& info) {
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
   exports.Set("futexWake", Napi::Function::New(env, FutexWakeJs, "futexWake"));
+  exports.Set("futexSliceMs", Napi::Number::New(env, static_cast<double>(kSliceMs)));
 }
 
 }  // namespace

@@ -6,9 +6,10 @@
 #include <sys/mman.h>
 #include <v8.h>
 
-#include "errors.h"
+#include "args.h"
 #include "futex.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 
@@ -19,21 +20,18 @@ namespace {
 const napi_type_tag kMappingTag = {0x706f6473686d6d61ULL, 0x7070696e67000001ULL};
 
 // Node 22.23.3+, 24.16.0+ and 26.1.0+; looked up at run time so one binary serves all.
-using CreateExternalSab = napi_status (*)(napi_env, void*, size_t, void (*)(void*, void*), void*,
-                                          napi_value*);
+using CreateExternalSab = napi_status (*)(napi_env, void*, size_t, void (*)(void*, void*), void*, napi_value*);
 
 CreateExternalSab LookupCreateExternalSab() {
-  static CreateExternalSab fn = reinterpret_cast<CreateExternalSab>(
-      dlsym(RTLD_DEFAULT, "node_api_create_external_sharedarraybuffer"));
+  static CreateExternalSab fn =
+      reinterpret_cast<CreateExternalSab>(dlsym(RTLD_DEFAULT, "node_api_create_external_sharedarraybuffer"));
   return fn;
 }
 
 // Runs on whichever thread collects the last SharedArrayBuffer over the range.
 void ReleaseNodeApi(void* /*data*/, void* hint) { delete static_cast<MappingRef*>(hint); }
 
-void ReleaseV8(void* /*data*/, size_t /*length*/, void* deleter_data) {
-  delete static_cast<MappingRef*>(deleter_data);
-}
+void ReleaseV8(void* /*data*/, size_t /*length*/, void* deleter_data) { delete static_cast<MappingRef*>(deleter_data); }
 
 Napi::Value NewSharedArrayBuffer(Napi::Env env, const MappingRef& mapping) {
   auto* ref = new MappingRef(mapping);
@@ -62,7 +60,8 @@ void Detach(Napi::Env env, Mapping& m) {
   bool expected = false;
   if (!m.detached.compare_exchange_strong(expected, true)) return;
   // MAP_NORESERVE: zeros need no commit, so a range larger than RAM can be released too.
-  void* done = mmap(m.base, m.length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* done =
+      mmap(m.base, m.length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (done == MAP_FAILED) {
     // Still attached (a huge-page segment, say): say so rather than pretend.
     int err = errno;
@@ -100,9 +99,7 @@ Napi::Value LostPages(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), lost);
 }
 
-Napi::Value Backend(Napi::Env env) {
-  return Napi::String::New(env, LookupCreateExternalSab() ? "node-api" : "v8");
-}
+Napi::Value Backend(Napi::Env env) { return Napi::String::New(env, LookupCreateExternalSab() ? "node-api" : "v8"); }
 
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapFd", Napi::Function::New(env, MapFd, "mapFd"));

@@ -10,8 +10,9 @@
 
 #include <set>
 
-#include "errors.h"
+#include "args.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {
@@ -51,7 +52,7 @@ Napi::Value OfdClose(const Napi::CallbackInfo& info) {
 }
 
 struct flock Range(const Napi::CallbackInfo& info, size_t first, short type) {
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = type;
   fl.l_whence = SEEK_SET;
   fl.l_start = static_cast<off_t>(ArgInt(info, first));

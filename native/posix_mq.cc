@@ -11,9 +11,10 @@
 
 #include <string>
 
-#include "errors.h"
+#include "args.h"
 #include "futex.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {
@@ -130,7 +131,8 @@ Napi::Value Receive(const Napi::CallbackInfo& info) {
   Bytes target = ArgBytes(info, 1);
   double timeoutMs = static_cast<double>(ArgTimeoutMs(info, 2));
   unsigned priority = 0;
-  ssize_t r = Timed(fd, POLLIN, timeoutMs, [&]() -> ssize_t { return mq_receive(fd, target.data, target.length, &priority); });
+  ssize_t r =
+      Timed(fd, POLLIN, timeoutMs, [&]() -> ssize_t { return mq_receive(fd, target.data, target.length, &priority); });
   if (r < 0) {
     if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
     ThrowErrno(info.Env(), "mq_receive", errno);

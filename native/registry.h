@@ -15,5 +15,4 @@ void InitAll(Napi::Env env, Napi::Object exports);
 
 }  // namespace podshm
 
-#define PODSHM_REGISTER(name, fn) \
-  static ::podshm::Registration podshm_registration_##name(#name, fn)
+#define PODSHM_REGISTER(name, fn) static ::podshm::Registration podshm_registration_##name(#name, fn)

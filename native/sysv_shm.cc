@@ -10,14 +10,15 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <vector>
 
-#include "errors.h"
+#include "args.h"
 #include "mapping.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {

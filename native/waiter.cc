@@ -37,9 +37,10 @@
 #include <utility>
 #include <vector>
 
-#include "errors.h"
+#include "args.h"
 #include "futex.h"
 #include "registry.h"
+#include "throw.h"
 
 namespace podshm {
 namespace {
@@ -81,8 +82,7 @@ class Waiter {
     napi_env env = env_;
     napi_value name;
     napi_create_string_utf8(env, "podshm-waiter", NAPI_AUTO_LENGTH, &name);
-    napi_status s = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, this, Finalize, this,
-                                                    CallJs, &tsfn_);
+    napi_status s = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, this, Finalize, this, CallJs, &tsfn_);
     if (s != napi_ok) {
       delete this;
       throw Napi::Error::New(env, "napi_create_threadsafe_function failed");
@@ -217,10 +217,8 @@ class Waiter {
       timespec ts;
       if (wake_at >= 0) ts = ToTimespec(wake_at);
       // Idle: only the doorbell, with the plain futex (works on any kernel).
-      long r = idle
-                   ? syscall(SYS_futex, &bell_, FUTEX_WAIT_PRIVATE, bell, nullptr, nullptr, 0)
-                   : syscall(SYS_futex_waitv, set.data(), set.size(), 0, wake_at >= 0 ? &ts : nullptr,
-                             CLOCK_MONOTONIC);
+      long r = idle ? syscall(SYS_futex, &bell_, FUTEX_WAIT_PRIVATE, bell, nullptr, nullptr, 0)
+                    : syscall(SYS_futex_waitv, set.data(), set.size(), 0, wake_at >= 0 ? &ts : nullptr, CLOCK_MONOTONIC);
       int err = r < 0 ? errno : 0;
       lock.lock();
 

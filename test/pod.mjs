@@ -256,12 +256,11 @@ export class Pod {
    */
   async container(name, { memoryLimit = null, shmSize = RUNTIME_SHM } = {}) {
     if (this.#closed) throw new Error('pod is closed');
-    let cgroup = null;
     if (memoryLimit !== null) {
       const h = memoryHierarchy();
       if (typeof h === 'string') throw new Error(h);
       sweepStale(h.base);
-      cgroup = path.join(h.base, `${CGROUP_PREFIX}${process.pid}-${++counter}-${name}`);
+      const cgroup = path.join(h.base, `${CGROUP_PREFIX}${process.pid}-${++counter}-${name}`);
       fs.mkdirSync(cgroup);
       const c = new Container(this, name, cgroup, memoryLimit);
       this.containers.push(c); // so close() removes the cgroup whatever happens next
@@ -419,7 +418,7 @@ export class Container {
         return;
       } catch (err) {
         if (err.code === 'ENOENT') return;
-        if (i === 100) throw new Error(`cannot remove cgroup ${this.cgroup}: ${err.message}`);
+        if (i === 100) throw new Error(`cannot remove cgroup ${this.cgroup}: ${err.message}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -84,7 +84,7 @@ async function batchLoop(rx, handler) {
   }
 }
 
-function endpoint({ kind, side, res, p, v }) {
+function endpoint({ kind, side, res, v }) {
   if (kind === 'idle') {
     // Receivers waiting on the event loop for messages that never come.
     const chans = res.names.map((n) => Channel.open(n));

@@ -86,6 +86,8 @@ export interface NativeBinding {
   // timeoutMs; wait again with the time left (so that terminate() can reach the Worker).
   futexWait(handle: MappingHandle, byteOffset: number, expected: number, timeoutMs: number, sliced: boolean): 'ok' | 'timeout' | 'mismatch' | 'slice';
   futexWake(handle: MappingHandle, byteOffset: number, count: number): number;
+  /** The longest one futexWait call sleeps before it returns 'slice' (100). */
+  readonly futexSliceMs: number;
 
   // native/waiter.cc: the per-environment waiter thread. The callback gets 'ok' (woken
   // or the word no longer holds expected), 'timeout', 'closed' (the mapping was released

@@ -122,6 +122,10 @@ export class Sender implements Disposable {
   readonly #budget = new SpinBudget();
   // Armed at the first sleep for room (lib/channel/wait.ts): the consumer's end wakes it.
   #watch: PeerWatch | null = null;
+  // The last claim found the reservation lock kept by a live producer. Its release wakes
+  // nobody unless its own claim succeeds, and its death is not watched: sleeps are then
+  // bounded (watchPeer says so) and the claim is tried again after each.
+  #lockBusy = false;
 
   /** @internal Use Channel.sender(). */
   constructor(core: ChannelCore) {
@@ -512,7 +516,7 @@ export class Sender implements Disposable {
   //
   // A live holder that keeps the lock (stopped, frozen or off its CPU) makes this attempt
   // fail like a full ring: trySend() returns false, and send() and sendAsync() wait on the
-  // channel's wait strategy, woken when a claim releases the lock (or each sleep slice).
+  // channel's wait strategy, woken when a claim releases the lock or, failing that, after each sleep slice.
   #claimMulti(length: number): number {
     const i32 = this.#i32;
     if (!this.#lock()) return -1;
@@ -538,6 +542,12 @@ export class Sender implements Disposable {
 
   // Takes the reservation lock: false if a live producer holds it.
   #lock(): boolean {
+    const taken = this.#takeLock();
+    this.#lockBusy = !taken;
+    return taken;
+  }
+
+  #takeLock(): boolean {
     const i32 = this.#i32;
     const mine = -this.#reservedMark; // owner tag + 1, never 0
     let holder = 0;
@@ -596,6 +606,7 @@ export class Sender implements Disposable {
         if (this.#core.peers.consumer() === 'gone') throw this.#consumerGone();
       },
       watchPeer: () => {
+        if (this.#lockBusy) return false;
         const range = this.#core.peers.consumerToWatch();
         if (range === null) return true;
         const s = this.#core.spaceSleeper;

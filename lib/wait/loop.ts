@@ -9,12 +9,13 @@ import { AbortError, SystemError } from '../core/errors';
 import { native, type MappingHandle } from '../addon/native';
 
 /**
+
  * Longest single blocking futexWait on a Worker's thread, so that terminate() can still
- * reach it (the addon reports 'slice' then); the main thread sleeps unsliced. Also the
- * bound of a sleep whose peer cannot be watched (no death-watch thread could start),
- * which then looks at the peer after each.
+ * reach it (the addon reports 'slice' then; it is the addon's own slice); the main thread
+ * sleeps unsliced. Also the bound of a sleep whose peer cannot be watched (no death-watch
+ * thread could start), which then looks at the peer after each.
  */
-export const SLICE_MS = 100;
+export const SLICE_MS = native.futexSliceMs;
 // Only a Worker's blocked thread needs to come back to JavaScript (to be terminated).
 const SLICED = !isMainThread;
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Channel, SharedMemory } from 'podshm';
-import { fixture, node, run, startUntil, uniqueName, until, within } from '../helpers.mjs';
+import { fixture, run, startUntil, uniqueName, until, within } from '../helpers.mjs';
 
 // Header words (lib/channel_layout.ts), as Int32 indexes.
 const CONSUMER_SLEEPING = 384 >> 2;

@@ -140,9 +140,9 @@ function explore(consumerFn) {
   return { lost, states: seen.size };
 }
 
-// Performs `op` for an actor whose current call's history is `history`; returns the
-// result to record, or `blocked` for a futex wait that sleeps.
-function perform(s, op, history) {
+// Performs an actor's `op` on state `s`; returns the result to record, or `blocked` for
+// a futex wait that sleeps.
+function perform(s, op) {
   const w = s.words;
   switch (op.kind) {
     case 'load':
@@ -188,7 +188,7 @@ function stepConsumer(s0, fn) {
     s.c = { calls: s.c.calls + 1, history: [] };
     return s;
   }
-  const result = perform(s, r.op, s.c.history);
+  const result = perform(s, r.op);
   if (result === blocked) s.blocked = true;
   else s.c.history.push(result);
   return s;
@@ -208,7 +208,7 @@ function stepProducer(s0, p) {
     s.p[p] = { calls: me.calls + 1, published: false, history: [] };
     return s;
   }
-  me.history.push(perform(s, r.op, me.history));
+  me.history.push(perform(s, r.op));
   return s;
 }
 

@@ -14,6 +14,7 @@ const podshm = (args) => run(process.execPath, [cli, ...args], { env: { COLUMNS:
 // An xterm title change, a bidi override and a C1 CSI.
 const HOSTILE = 'evil\x1b]0;owned\x07-\u202e-\u009b2J';
 // Anything a terminal acts on: C0 but newline, DEL, C1, bidi overrides.
+// eslint-disable-next-line no-control-regex -- matching them is the point
 const ACTIVE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 t.test('ls, gc, rm and errors print hostile names escaped', async (t) => {

@@ -5,7 +5,6 @@
 // message; and an argument outside a function's domain is refused, never accepted.
 // PODSHM_FUZZ_SEED=<seed> repeats a run; PODSHM_FUZZ_RUNS sets the cases per function.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import {

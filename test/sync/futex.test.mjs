@@ -1,8 +1,7 @@
 import t from 'tap';
 import { readdirSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { SharedMemory, FutexWord } from 'podshm';
-import { asleepOn, fixture, node, rawBinding as _native, uniqueName, until, within } from '../helpers.mjs';
+import { asleepOn, node, rawBinding as _native, uniqueName, until, within } from '../helpers.mjs';
 
 function segment(t, size = 4096) {
   const shm = SharedMemory.create(uniqueName('futex'), size);

@@ -8,7 +8,6 @@ import { Pod } from 'kubernetes-models/v1/Pod';
 import { mutatePod, parseQuantity, reviewAdmission } from 'podshm/webhook';
 import { fixture } from '../helpers.mjs';
 
-const Mi = 1024 * 1024;
 const deploymentReview = JSON.parse(readFileSync(fixture('webhook-review-deployment.json'), 'utf8'));
 
 /** An AdmissionReview for a pod, with the envelope the API server sends. */
