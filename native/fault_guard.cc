@@ -94,7 +94,10 @@ bool Replace(uintptr_t addr) {
                       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     errno = saved;
     if (done == MAP_FAILED) return false;
-    slot.replaced_from.store(page, std::memory_order_release);
+    // Only downwards: a thread that faulted higher up may store after this one.
+    uintptr_t from = stop;
+    while (page < from && !slot.replaced_from.compare_exchange_weak(from, page, std::memory_order_acq_rel)) {
+    }
     return true;
   }
   return false;
