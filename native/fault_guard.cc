@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -24,9 +25,26 @@ struct sigaction previous;
 // none is (UnguardRange), so a handler never writes into a slot that another range has
 // claimed meanwhile.
 std::atomic<int> in_flight{0};
-// The last fault outside every guarded range, and how many were let through.
-std::atomic<uintptr_t> unknown_addr{0};
-std::atomic<int> unknown_retries{0};
+
+// Whether running the access at addr again would fault again. The kernel is asked to
+// fault the page in as a write would (as a read, for a read-only mapping), which fails
+// with EFAULT exactly where the access would get SIGBUS and leaves the contents as they
+// are. Kernels before 5.14 know neither; there the page is read instead, which misses
+// only a write that the filesystem refuses (a full tmpfs) on a mapping not podshm's.
+bool FaultsAgain(uintptr_t addr) {
+  void* page = reinterpret_cast<void*>(addr & ~(page_size - 1));
+  int saved = errno;
+  int status = madvise(page, page_size, MADV_POPULATE_WRITE);
+  if (status != 0 && errno == EINVAL) status = madvise(page, page_size, MADV_POPULATE_READ);
+  if (status != 0 && errno == EINVAL) {
+    char byte;
+    struct iovec local = {&byte, 1};
+    struct iovec remote = {page, 1};
+    status = process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1 ? 0 : -1;
+  }
+  errno = saved;
+  return status != 0;
+}
 
 void Chain(int sig, siginfo_t* info, void* context) {
   if (previous.sa_flags & SA_SIGINFO) {
@@ -45,12 +63,15 @@ void Chain(int sig, siginfo_t* info, void* context) {
     }
     return;
   }
-  // A fault outside every guarded range. Once, it may be an access to a range that
-  // was released (replaced by zeros) between the fault and this handler: let it run
-  // again. The same fault twice is not ours: restore the default, so the access,
+  // A fault outside every guarded range. It may still be ours: close() can replace a
+  // range with zeros and release its slot after the kernel raised the signal but before
+  // this handler's scan reached the slot (the faulting thread may even be preempted in
+  // between), which happens to a few percent of the faults that race a close().
+  // No state kept from earlier faults can tell that apart from a fault that is not
+  // ours, since a later range can reuse the address; the page itself can: if it no
+  // longer faults, run the access again. Otherwise restore the default, so the access,
   // re-executed, ends the process exactly as it would have without podshm.
-  uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
-  if (unknown_addr.exchange(addr) != addr && unknown_retries.fetch_add(1) < 64) return;
+  if (!FaultsAgain(reinterpret_cast<uintptr_t>(info->si_addr))) return;
   signal(sig, SIG_DFL);
 }
 
@@ -73,7 +94,10 @@ bool Replace(uintptr_t addr) {
                       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     errno = saved;
     if (done == MAP_FAILED) return false;
-    slot.replaced_from.store(page, std::memory_order_release);
+    // Only downwards: a thread that faulted higher up may store after this one.
+    uintptr_t from = stop;
+    while (page < from && !slot.replaced_from.compare_exchange_weak(from, page, std::memory_order_acq_rel)) {
+    }
     return true;
   }
   return false;
