@@ -19,6 +19,11 @@
 #include "mapping.h"
 #include "registry.h"
 
+// Linux 5.14's value; C libraries older than glibc 2.35 (the prebuilds target 2.28) lack the name.
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 namespace podshm {
 namespace {
 
