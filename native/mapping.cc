@@ -4,12 +4,12 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <sys/mman.h>
-#include <v8.h>
 
 #include "args.h"
 #include "futex.h"
 #include "registry.h"
 #include "throw.h"
+#include "v8_sab.h"
 
 namespace podshm {
 
@@ -45,13 +45,8 @@ Napi::Value NewSharedArrayBuffer(Napi::Env env, const MappingRef& mapping) {
     return Napi::Value(env, result);
   }
   // Node 20 has no Node-API for this; V8's backing store takes foreign memory with a
-  // deleter. napi_value is a Local<Value> by Node's own definition.
-  v8::Isolate* isolate = v8::Isolate::GetCurrent();
-  std::unique_ptr<v8::BackingStore> store =
-      v8::SharedArrayBuffer::NewBackingStore(mapping->base, mapping->length, ReleaseV8, ref);
-  v8::Local<v8::SharedArrayBuffer> sab = v8::SharedArrayBuffer::New(isolate, std::move(store));
-  v8::Local<v8::Value> value = sab;
-  return Napi::Value(env, reinterpret_cast<napi_value>(*value));
+  // deleter.
+  return Napi::Value(env, NewV8SharedArrayBuffer(mapping->base, mapping->length, ReleaseV8, ref));
 }
 
 // Cuts this process off from the shared object without unmapping: views that are

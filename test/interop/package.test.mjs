@@ -1,43 +1,29 @@
-// The package the way a user meets it (docs/design.md, "Installation"): packed, then installed into an
-// empty project with install scripts blocked, so the prebuilt addon must be found by
-// node-gyp-build; both entry points load and their type declarations compile.
+// The package the way a user meets it (docs/design.md, "Installation"): packed with its
+// four prebuilds, then installed into an empty project with install scripts blocked, so
+// the prebuilt addon must be found by node-gyp-build; both entry points load, their type
+// declarations compile, and the smoke set passes on this Node.js and on the others in .cache/.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { run } from '../helpers.mjs';
+import { packAndInstall, prebuilds, prebuildsState, smoke } from '../prebuilds/packed.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
-const npm = 'npm';
+// Three runtimes, each starting a dozen processes: more than the default file timeout.
+t.setTimeout(900_000);
+const state = prebuildsState();
+if (state?.skip) t.skip(state.skip);
+else if (state?.fail) t.fail(state.fail);
+else t.test('npm pack + npm install --ignore-scripts into an empty project', async (t) => {
+  const { app, files, size, unpackedSize } = await packAndInstall(t);
+  t.comment(`tarball: ${(size / 1024).toFixed(0)} KiB, ${(unpackedSize / 1024).toFixed(0)} KiB unpacked, ${files.length} files`);
 
-t.test('npm pack + npm install --ignore-scripts into an empty project', async (t) => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-pack-'));
-  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
-
-  // Stage a copy with the already built addon as its prebuild, so this test never
-  // rebuilds the addon that the tests running beside it have loaded.
-  const stage = path.join(work, 'stage');
-  fs.mkdirSync(stage);
-  for (const f of ['package.json', 'README.md', 'binding.gyp', 'native', 'lib', 'dist']) {
-    fs.cpSync(path.join(root, f), path.join(stage, f), { recursive: true });
-  }
-  fs.mkdirSync(path.join(stage, 'prebuilds/linux-x64'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'build/Release/podshm.node'), path.join(stage, 'prebuilds/linux-x64/podshm.node'));
-  const pack = await run(npm, ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], { cwd: stage });
-  t.equal(pack.code, 0, pack.stderr);
-  const tarball = path.join(work, pack.stdout.trim().split('\n').pop());
-
-  const listing = await run('tar', ['tzf', tarball]);
-  const files = listing.stdout.split('\n');
-  t.ok(files.includes('package/prebuilds/linux-x64/podshm.node'), 'ships the prebuilt addon');
-  t.ok(files.includes('package/dist/esm/index.mjs') && files.includes('package/dist/cjs/index.d.ts'));
-  t.notOk(files.some((f) => f.startsWith('package/build/') || f.startsWith('package/test/')), 'no build output or tests');
-
-  const app = path.join(work, 'app');
-  fs.mkdirSync(app);
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-  const install = await run(npm, ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: app, timeoutMs: 120_000 });
-  t.equal(install.code, 0, install.stderr);
+  t.same(files.filter((f) => f.startsWith('prebuilds/')).sort(), prebuilds.map((p) => p.file).sort(), 'ships the four prebuilds and nothing else there');
+  t.ok(files.includes('dist/esm/index.mjs') && files.includes('dist/cjs/index.d.ts'));
+  t.ok(files.includes('binding.gyp') && files.includes('native/addon.cc'), 'and the sources for a build where no prebuild fits');
+  const extra = files.filter((f) => /^(build|test|bench|examples|scripts|\.cache|\.ci|node_modules)\//.test(f) || f.endsWith('.tgz'));
+  t.same(extra, [], 'no build output, tests, benchmarks, scripts or caches');
+  t.ok(size < 2 * 1024 * 1024, `the tarball stays small (${size} bytes)`);
   t.notOk(fs.existsSync(path.join(app, 'node_modules/podshm/build')), 'nothing was compiled at install');
 
   const cjs = await run(process.execPath, ['-e', `
@@ -62,4 +48,21 @@ t.test('npm pack + npm install --ignore-scripts into an empty project', async (t
   t.equal(good.code, 0, `declarations type-check: ${good.stdout}`);
   const bad = await run(process.execPath, [tsc, ...flags, 'c.mts'], { cwd: app });
   t.match(bad.stdout, /Type 'number' is not assignable to type 'string'/, 'and they are real types, not any');
+
+  // The smoke set (test/prebuilds/smoke.mjs) on this Node.js and on those that
+  // scripts/fetch-node.sh installed.
+  const cache = path.join(root, '.cache');
+  const others = fs.existsSync(cache) ? fs.readdirSync(cache).filter((d) => d.startsWith('node-')).map((d) => path.join(cache, d, 'bin/node')) : [];
+  for (const bin of [process.execPath, ...others]) {
+    const r = await smoke(app, bin);
+    t.equal(r.code, 0, `${bin}: ${r.stderr}`);
+    const res = r.results;
+    const label = res.addon?.detail ?? bin;
+    t.equal(res.addon?.result, 'prebuilds/linux-x64/podshm.napi.glibc.node', `${label}: node-gyp-build picked the x64 glibc prebuild`);
+    for (const check of ['shared memory', 'futex wait', 'futex waitAsync', 'channel', 'message queue']) {
+      t.equal(res[check]?.result, 'ok', `${label}: ${check} (${res[check]?.detail})`);
+    }
+    t.equal(res['native error']?.result, 'ENOENT', `${label}: a C++ exception from the addon becomes a JavaScript error`);
+    if (r.mounted) t.equal(res.capacity?.result, 'CapacityError', `${label}: 8 MiB in a 1 MiB tmpfs is a CapacityError`);
+  }
 });
