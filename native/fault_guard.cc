@@ -12,6 +12,8 @@
 #include <atomic>
 #include <mutex>
 
+#include "kernel_abi.h"
+
 namespace podshm {
 namespace {
 

@@ -16,14 +16,10 @@
 #include <vector>
 
 #include "args.h"
+#include "kernel_abi.h"
 #include "mapping.h"
 #include "registry.h"
 #include "throw.h"
-
-// Linux 5.14's value; C libraries older than glibc 2.35 (the prebuilds target 2.28) lack the name.
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 
 namespace podshm {
 namespace {

@@ -39,14 +39,9 @@
 
 #include "args.h"
 #include "futex.h"
+#include "kernel_abi.h"
 #include "registry.h"
 #include "throw.h"
-
-// The same on every architecture since Linux 5.1 unified new syscall numbers; C libraries
-// name it only since glibc 2.35 (the prebuilds target 2.28) and not at all in musl 1.2.4.
-#ifndef SYS_futex_waitv
-#define SYS_futex_waitv 449
-#endif
 
 namespace podshm {
 namespace {
