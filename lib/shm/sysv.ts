@@ -8,6 +8,7 @@ import { argType, argValue, SystemError, sys } from '../core/errors';
 import { Mapping } from '../addon/mapping';
 import { native } from '../addon/native';
 import { checkAttachCapacity, checkSysVCapacity, populateRefusal, shmgetRefusal } from '../capacity/sysv';
+import { withCapacityLock } from '../capacity/lock';
 import { fromNative, listSegments, type SysVSegmentInfo, type SysVSegmentStat } from '../platform/sysv_list';
 import { boolean, integer, options, string } from '../core/validate';
 
@@ -141,12 +142,26 @@ export class SysVSharedMemory implements Disposable {
     const o = options<SysVCreateOptions>(opts);
     const mode = o.mode === undefined ? 0o600 : integer('mode', o.mode, 0, 0o777);
     const exclusive = boolean('exclusive', o.exclusive, true);
-    const name = keyName(k);
 
     if (!exclusive && k !== IPC_PRIVATE) {
       const existing = tryOpen(k, size);
       if (existing) return existing;
     }
+    // The check and the pre-fault that charges the pages run under the cgroup's lock, as
+    // SharedMemory.create's do: two creators of one cgroup that checked at once would
+    // both see the same headroom and both pre-fault into the OOM killer.
+    const made = withCapacityLock(() => SysVSharedMemory.#createLocked(k, size, mode, exclusive));
+    if (made instanceof SysVSharedMemory) return made;
+    // Lost a race with another creator: use theirs. Outside the lock: open() takes it
+    // to fill in a foreign segment, and a second flock of this process would wait on the first.
+    const existing = tryOpen(k, size);
+    if (existing) return existing;
+    throw made.lost;
+  }
+
+  // create() with the capacity lock held; `{ lost }` when another creator took the key first.
+  static #createLocked(k: number, size: number, mode: number, exclusive: boolean): SysVSharedMemory | { lost: unknown } {
+    const name = keyName(k);
     try {
       checkSysVCapacity(description(k), size);
     } catch (err) {
@@ -159,11 +174,7 @@ export class SysVSharedMemory implements Disposable {
       id = sys(name, () => native.shmGet(k, size, IPC_CREAT | IPC_EXCL | mode));
     } catch (err) {
       const code = (err as SystemError).code;
-      if (!exclusive && code === 'EEXIST') {
-        // Lost a race with another creator: use theirs.
-        const existing = tryOpen(k, size);
-        if (existing) return existing;
-      }
+      if (!exclusive && code === 'EEXIST') return { lost: err };
       throw shmgetRefusal(description(k), size, code) ?? err;
     }
     try {
@@ -299,12 +310,15 @@ function keyExists(key: number): boolean {
 function fillIn(mapping: Mapping, id: number, size: number, what: string): void {
   const missing = sys(idName(id), () => native.shmMissingBytes(mapping.handle));
   if (missing === 0) return;
-  checkAttachCapacity(what, size, missing);
-  try {
-    sys(idName(id), () => native.shmPopulate(mapping.handle));
-  } catch (err) {
-    throw populateRefusal('attach', what, size, (err as SystemError).code) ?? err;
-  }
+  // Under the cgroup's lock, like a creation: two openers checking at once would both fit.
+  withCapacityLock(() => {
+    checkAttachCapacity(what, size, missing);
+    try {
+      sys(idName(id), () => native.shmPopulate(mapping.handle));
+    } catch (err) {
+      throw populateRefusal('attach', what, size, (err as SystemError).code) ?? err;
+    }
+  });
 }
 
 function tryOpen(key: number, size: number): SysVSharedMemory | null {
