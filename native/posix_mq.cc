@@ -116,7 +116,9 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   Bytes data = ArgBytes(info, 1);
   unsigned priority = static_cast<unsigned>(ArgInt(info, 2));
   double timeoutMs = static_cast<double>(ArgTimeoutMs(info, 3));
-  ssize_t r = Timed(fd, POLLOUT, timeoutMs, [&]() -> ssize_t { return mq_send(fd, data.data, data.length, priority); });
+  // An empty message still needs a pointer: mq_send declares it non-null.
+  ssize_t r = Timed(fd, POLLOUT, timeoutMs,
+                    [&]() -> ssize_t { return mq_send(fd, data.length > 0 ? data.data : "", data.length, priority); });
   if (r < 0) {
     if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
     ThrowErrno(info.Env(), "mq_send", errno);
