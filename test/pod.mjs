@@ -37,6 +37,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fixture } from './helpers.mjs';
 
 export const MiB = 1024 * 1024;
 /** The container runtimes' /dev/shm size. */
@@ -508,4 +509,25 @@ export async function startPod({ emptyDir = null, mountPath = '/dev/shm' } = {})
     throw err;
   }
   return new Pod(holder, dir, emptyDir, mountPath);
+}
+
+/**
+ * Starts fixtures/cgroup-filler.mjs with `args` inside memory cgroup `cg` (moved there
+ * before node starts, so every page it touches is charged there), behind the command
+ * `enter` (e.g. unshare, nsenter). The child gets `ready` (it said 'ready') and `done`
+ * ({ code, signal, report }: its JSON line) promises.
+ */
+export function startFiller(cg, args, enter = []) {
+  const child = spawn(enter[0] ?? 'sh', [...enter.slice(1), ...(enter.length > 0 ? ['sh'] : []), '-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', cg, process.execPath, fixture('cgroup-filler.mjs'), ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.ready = new Promise((resolve, reject) => {
+    child.stdout.on('data', () => out.includes('ready\n') && resolve());
+    child.once('exit', () => reject(new Error(`filler exited before it was ready: ${out}`)));
+  });
+  child.done = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, report: out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))[0] })));
+  return child;
 }

@@ -2,32 +2,15 @@
 // checks the cgroup's headroom and then reserves its pages, and two that check at once
 // must not both be let through into an OOM kill. Real v1/v2 memory cgroups, children of
 // this process's own, repeated to catch the race.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { fixture } from '../helpers.mjs';
-import { MiB, memoryHierarchy } from '../pod.mjs';
+import { MiB, memoryHierarchy, startFiller } from '../pod.mjs';
 
 const RUNS = Number(process.env.PODSHM_CGROUP_RACE_RUNS ?? 6);
 const hierarchy = process.getuid() === 0 ? memoryHierarchy() : 'needs root to make memory cgroups';
 const skip = typeof hierarchy === 'string' ? hierarchy : false;
 
-function filler(cg, dir, tag, mib) {
-  // Into the cgroup before node starts, so every page it touches is charged there.
-  const child = spawn('sh', ['-c', 'echo $$ > "$1/cgroup.procs" && exec "$2" "$3" "$4" "$5" "$6"', 'sh', cg, process.execPath, fixture('cgroup-filler.mjs'), dir, tag, String(mib)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.ready = new Promise((resolve, reject) => {
-    child.stdout.on('data', () => out.includes('ready\n') && resolve());
-    child.once('exit', () => reject(new Error(`filler exited before it was ready: ${out}`)));
-  });
-  child.done = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, report: out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))[0] })));
-  return child;
-}
 
 /** RUNS times: two fillers of `mib` MiB objects in a fresh cgroup of `limit` MiB; each must stop with a CapacityError. */
 async function race(t, limitMiB, mib) {
@@ -41,7 +24,7 @@ async function race(t, limitMiB, mib) {
     try {
       fs.writeFileSync(path.join(cg, version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), String(limitMiB * MiB));
       if (version === 2) fs.writeFileSync(path.join(cg, 'memory.swap.max'), '0');
-      children.push(filler(cg, dir, 'a', mib), filler(cg, dir, 'b', mib));
+      children.push(startFiller(cg, [dir, 'a', String(mib)]), startFiller(cg, [dir, 'b', String(mib)]));
       await Promise.all(children.map((c) => c.ready));
       for (const c of children) c.stdin.end('go\n');
       const results = await Promise.all(children.map((c) => c.done));

@@ -3,36 +3,16 @@
 // pre-faults its segment; two that check at once must not both be let through into an
 // OOM kill. Real v1/v2 memory cgroups, children of this process's own, and a private
 // IPC namespace per run, so every segment goes with its last process.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { fixture } from '../helpers.mjs';
-import { MiB, memoryHierarchy, podSupport } from '../pod.mjs';
+import { MiB, memoryHierarchy, podSupport, startFiller } from '../pod.mjs';
 
 // Bounded so the file stays within about 30 s on a loaded machine.
 const RUNS = Number(process.env.PODSHM_CGROUP_RACE_RUNS ?? 6);
 const why = podSupport({ cgroup: true });
 const hierarchy = why === null ? memoryHierarchy() : why;
 const skip = typeof hierarchy === 'string' ? hierarchy : false;
-
-// `enter` puts the filler in the run's IPC namespace: the first makes it (unshare
-// without --fork execs in place, so its pid is the namespace's), the second joins it.
-function filler(cg, enter, tag, mib) {
-  // Into the cgroup before node starts, so every page it touches is charged there.
-  const child = spawn(enter[0], [...enter.slice(1), 'sh', '-c', 'echo $$ > "$1/cgroup.procs" && exec "$2" "$3" sysv "$4" "$5"', 'sh', cg, process.execPath, fixture('cgroup-filler.mjs'), tag, String(mib)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.ready = new Promise((resolve, reject) => {
-    child.stdout.on('data', () => out.includes('ready\n') && resolve());
-    child.once('exit', () => reject(new Error(`filler exited before it was ready: ${out}`)));
-  });
-  child.done = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, report: out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))[0] })));
-  return child;
-}
 
 /** RUNS times: two creators of `mib` MiB segments in a fresh cgroup of `limit` MiB; each must stop with a SysVCapacityError. */
 async function race(t, limitMiB, mib) {
@@ -45,10 +25,12 @@ async function race(t, limitMiB, mib) {
     try {
       fs.writeFileSync(path.join(cg, version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), String(limitMiB * MiB));
       if (version === 2) fs.writeFileSync(path.join(cg, 'memory.swap.max'), '0');
-      const first = filler(cg, ['unshare', '--ipc'], 'a', mib);
+      // Each run in an IPC namespace of its own: the first filler makes it (unshare without
+      // --fork execs in place, so its pid is the namespace's), the second joins it.
+      const first = startFiller(cg, ['sysv', 'a', String(mib)], ['unshare', '--ipc']);
       children.push(first);
       await first.ready;
-      children.push(filler(cg, ['nsenter', '--ipc', '--target', String(first.pid)], 'b', mib));
+      children.push(startFiller(cg, ['sysv', 'b', String(mib)], ['nsenter', '--ipc', '--target', String(first.pid)]));
       await children[1].ready;
       for (const c of children) c.stdin.end('go\n');
       const results = await Promise.all(children.map((c) => c.done));
