@@ -24,7 +24,9 @@ function random() {
 }
 
 function worker(t, args) {
-  const child = spawn(process.execPath, [fixture('crash-worker.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+  // A worker loops until it is killed: if this process dies first (an abort, tap's
+  // timeout), the kernel kills it too (setpriv execs node in place: the same pid).
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', process.execPath, fixture('crash-worker.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
   t.teardown(() => child.kill('SIGKILL'));
   child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   child.ready = new Promise((resolve, reject) => {
