@@ -62,12 +62,21 @@ t.test('waits and wake-ups: counted by the participants, read from outside', asy
     fs.closeSync(fd);
     return b.readInt32LE(0) !== 0;
   };
-  for (const end = Date.now() + 60_000; !(figures().consumerWaits >= 1 && sleeping()); ) {
-    if (Date.now() > end) throw new Error('the consumer never went to sleep');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const asleep = async (what) => {
+    for (const end = Date.now() + 60_000; !(figures().consumerWaits >= 1 && sleeping()); ) {
+      if (Date.now() > end) throw new Error(`the consumer never went to sleep ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await asleep('on the empty channel');
   t.equal(figures().consumerWaits, 1, 'the consumer counted the wait it began');
-  await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'producer', dir, name, '1', '8'], 'sent\n');
+  // A producer's arrival wakes the consumer (so it watches the newcomer), uncounted; the
+  // message is sent only once the consumer has raised its flag again, so the send must wake it.
+  const producer = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'cued-producer', dir, name, '8'], 'attached\n');
+  await asleep('again after the producer attached');
+  const sent = new Promise((resolve) => producer.stdout.on('data', (d) => String(d).includes('sent') && resolve()));
+  producer.kill('SIGUSR2');
+  await sent;
   await received;
   const c = figures();
   t.equal(c.producerWakeups, 1, 'the producer counted the wake-up it made for the sleeping consumer');
