@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // What waiting costs (issue 26): CPU and wake-ups per second of a process whose event
-// loop holds nothing but N Channel receivers waiting (`wait: 'block'`, receiveAsync)
+// loop holds nothing but N Channel receivers waiting (`wait: 'block'`, receive)
 // for a message that never comes, beside a bare Node process. The producers live in
 // another process (a sender on each channel, so each receiver has a live peer to
-// watch) and send nothing. Also 100 Semaphore.acquireAsync (nobody releases), 100
-// Mutex.lockAsync (the holder keeps the lock) and 10 MessageQueue.receiveAsync (nobody
+// watch) and send nothing. Also 100 Semaphore.acquire (nobody releases), 100
+// Mutex.lock (the holder keeps the lock) and 10 MessageQueue.receive (nobody
 // sends). Standalone: `node bench/idle.js [seconds] [receiver counts...]` (given
 // counts, only channel receivers are measured). IDLE_SETTLE_MS shortens the settling
 // wait (30 s) for a quick look.
@@ -32,29 +32,29 @@ const kinds = {
       ch.sender();
       return () => ch.unlink();
     },
-    wait: ({ Channel }, name) => Channel.open(name).receiver().receiveAsync(),
+    wait: ({ Channel }, name) => Channel.open(name).receiver().receive(),
   },
   semaphores: {
     hold: ({ Semaphore }, name) => {
-      const sem = Semaphore.open(name, { create: true, initial: 0 });
+      const sem = Semaphore.create(name, { initial: 0 });
       return () => sem.unlink();
     },
-    wait: ({ Semaphore }, name) => Semaphore.open(name).acquireAsync(),
+    wait: ({ Semaphore }, name) => Semaphore.open(name).acquire(),
   },
   mutexes: {
     hold: ({ Mutex }, name) => {
-      const m = Mutex.open(name, { create: true });
-      m.lock();
+      const m = Mutex.create(name);
+      m.lockSync();
       return () => m.unlink();
     },
-    wait: ({ Mutex }, name) => Mutex.open(name).lockAsync(),
+    wait: ({ Mutex }, name) => Mutex.open(name).lock(),
   },
   queues: {
     hold: ({ MessageQueue }, name) => {
-      MessageQueue.open(name, { create: true, maxMessages: 1, messageSize: 64 }).close();
+      MessageQueue.create(name, { maxMessages: 1, messageSize: 64 }).close();
       return () => MessageQueue.unlink(name);
     },
-    wait: ({ MessageQueue }, name) => MessageQueue.open(name, { readOnly: true }).receiveAsync(),
+    wait: ({ MessageQueue }, name) => MessageQueue.open(name, { readOnly: true }).receive(),
   },
 };
 
@@ -72,7 +72,7 @@ function role(kind, n, prefix) {
   for (let i = 0; i < n; i++) {
     const name = `${prefix}-${i}`;
     if (holding) cleanups.push(kinds[what].hold(podshm, name));
-    else kinds[what].wait(podshm, name).then(() => process.exit(3), (err) => (console.error(err), process.exit(4)));
+    else kinds[what].waitSync(podshm, name).then(() => process.exit(3), (err) => (console.error(err), process.exit(4)));
   }
   process.send('ready');
 }

@@ -20,14 +20,26 @@ export { type MemoryCgroup } from './platform/cgroup';
 export { backend } from './addon/mapping';
 
 // Message queues
-export { MessageQueue, type MessageQueueOptions, type Message, type Received, type QueueAttributes, type SendOptions, type ReceiveOptions, type AsyncOptions, type AsyncSendOptions } from './mq/message_queue';
+export {
+  MessageQueue,
+  type MessageQueueOpenOptions,
+  type MessageQueueCreateOptions,
+  type Message,
+  type Received,
+  type QueueAttributes,
+  type SendOptions as MessageQueueSendOptions,
+  type SendSyncOptions as MessageQueueSendSyncOptions,
+  type ReceiveOptions as MessageQueueReceiveOptions,
+  type ReceiveSyncOptions as MessageQueueReceiveSyncOptions,
+} from './mq/message_queue';
 export { queueBytes as mqueueQueueBytes } from './capacity/mq';
 
 // Waiting across processes, and the primitives built on it
-export { FutexWord, type WaitResult, type AsyncWaitOptions } from './wait/futex';
-export { Semaphore, type MappedMemory, type OpenSemaphoreOptions } from './sync/semaphore';
+export { FutexWord, type WaitResult, type WaitOptions, type WaitSyncOptions, type FutexWaitSyncOptions } from './wait/futex';
+export { Semaphore, type MappedMemory, type SemaphoreCreateOptions } from './sync/semaphore';
 export { Mutex, type FileMappedMemory } from './sync/mutex';
-export { type NamedOptions } from './shm/named_segment';
+export { type NamedCreateOptions, type NamedOpenOptions } from './shm/named_segment';
+export { type WaitForCreationOptions } from './core/created';
 
 // The channel
 export {
@@ -40,9 +52,10 @@ export {
   type ChannelStats,
   type WaitStrategy,
   type SendOptions as ChannelSendOptions,
-  type SendAsyncOptions as ChannelSendAsyncOptions,
+  type SendSyncOptions as ChannelSendSyncOptions,
   type ReceiveOptions as ChannelReceiveOptions,
-  type ReceiveAsyncOptions as ChannelReceiveAsyncOptions,
+  type ReceiveSyncOptions as ChannelReceiveSyncOptions,
+  type ReceiverOptions,
   type MessageHandler,
 } from './channel/channel';
 
@@ -56,6 +69,8 @@ export { type KubernetesInfo } from './platform/kubernetes';
 // Errors
 export {
   PodshmError,
+  type PodshmErrorCode,
+  ArgumentError,
   SystemError,
   CapacityError,
   SysVCapacityError,

@@ -48,7 +48,7 @@ function producer(name, id) {
       if (way === 0) {
         const m = new Uint8Array(lengthOf(seq));
         fill(m, id, seq++);
-        tx.send(m);
+        tx.sendSync(m);
       } else if (way === 1) {
         batch.length = 0;
         for (let i = 0; i < 16; i++) {
@@ -56,10 +56,10 @@ function producer(name, id) {
           fill(m, id, seq + i);
           batch.push(m);
         }
-        tx.sendMany(batch);
+        tx.sendManySync(batch);
         seq += 16;
       } else {
-        const slot = tx.reserve(lengthOf(seq));
+        const slot = tx.reserveSync(lengthOf(seq));
         fill(slot.bytes, id, seq++);
         slot.commit();
       }
@@ -101,7 +101,7 @@ async function consumer() {
   for (;;) {
     if (rx.drain(handle, 4096) === 0) {
       if (Date.now() >= end || (messages !== undefined && received >= messages)) break;
-      const m = await rx.receiveAsync({ timeout: 1000 }).catch(() => null);
+      const m = await rx.receive({ timeout: 1000 }).catch(() => null);
       if (m) {
         handle(m, 0, m.length);
         rx.release();

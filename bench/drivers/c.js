@@ -45,7 +45,7 @@ function capture(file, args) {
 async function messageQueues(args, size) {
   const { MessageQueue } = require('podshm');
   const names = [1, 2].map((i) => `/podshm-bench-cmq-${process.pid}-${i}`);
-  for (const n of names) MessageQueue.open(n, { create: true, exclusive: true, maxMessages: 10, messageSize: size }).close();
+  for (const n of names) MessageQueue.create(n, { exclusive: true, maxMessages: 10, messageSize: size }).close();
   try {
     const file = program('mq');
     const [echo, ping] = [args.echo(names), args.ping(names)];

@@ -1,6 +1,7 @@
 // podshm's Channel. Variant: `wait` ('spin' | 'adaptive' | 'block'); `loop`: 'sync'
 // (blocking calls; drain on the receiving side), 'for-await' (event loop, `for await`),
-// 'batch' (event loop, receiveAsync then drain what is already there); `many`: the
+// 'batch' (event loop, receiveView then drain what is already there: no copy), the
+// for-await loop getting copies (the default form); `many`: the
 // producer sends batches of 64 with sendMany; `zeroCopy`: send with reserve/commit,
 // writing only the 8 bytes a sequence needs (the message is built in place).
 'use strict';
@@ -35,14 +36,14 @@ function syncEndpoint(tx, rx, v) {
   return {
     send: v.zeroCopy
       ? (m) => {
-          if (m.length === 0) return tx.send(m);
-          const slot = tx.reserve(m.length);
+          if (m.length === 0) return tx.sendSync(m);
+          const slot = tx.reserveSync(m.length);
           slot.bytes.set(m.subarray(0, 8));
           slot.commit();
         }
-      : (m) => tx.send(m),
-    sendMany: v.many ? (ms) => tx.sendMany(ms) : undefined,
-    receive: () => rx.receive(),
+      : (m) => tx.sendSync(m),
+    sendMany: v.many ? (ms) => tx.sendManySync(ms) : undefined,
+    receive: () => rx.receiveViewSync(),
     drain: rx ? (h) => rx.drain(h) : undefined,
   };
 }
@@ -50,7 +51,7 @@ function syncEndpoint(tx, rx, v) {
 function asyncEndpoint(tx, rx, v) {
   return {
     async: true,
-    send: (m) => (tx.trySend(m) ? undefined : tx.sendAsync(m)),
+    send: (m) => (tx.trySend(m) ? undefined : tx.send(m)),
     onMessage(handler) {
       (v.loop === 'batch' ? batchLoop : forAwaitLoop)(rx, handler).catch(fail);
     },
@@ -67,7 +68,7 @@ async function forAwaitLoop(rx, handler) {
 
 async function batchLoop(rx, handler) {
   for (;;) {
-    const m = await rx.receiveAsync();
+    const m = await rx.receiveView();
     let r = handler(m, 0, m.length);
     if (r === STOP) return;
     if (r) await r;
@@ -90,7 +91,7 @@ function endpoint({ kind, side, res, v }) {
     const chans = res.names.map((n) => Channel.open(n));
     const acs = chans.map((ch) => {
       const ac = new AbortController();
-      ch.receiver().receiveAsync({ signal: ac.signal }).catch(() => {});
+      ch.receiver().receive({ signal: ac.signal }).catch(() => {});
       return ac;
     });
     return { close: () => (acs.forEach((ac) => ac.abort()), chans.forEach((ch) => ch.close())) };

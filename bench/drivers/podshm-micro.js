@@ -8,7 +8,7 @@ let counter = 0;
 const OPS = {
   'semaphore acquire+release': (r) => {
     const sem = Semaphore.init(r.shm, 0, 1);
-    return () => (sem.acquire(), sem.release());
+    return () => (sem.acquireSync(), sem.release());
   },
   'semaphore tryAcquire+release': (r) => {
     const sem = Semaphore.init(r.shm, 0, 1);
@@ -16,7 +16,7 @@ const OPS = {
   },
   'mutex lock+unlock': (r) => {
     const m = Mutex.init(r.shm, 64);
-    return () => (m.lock(), m.unlock());
+    return () => (m.lockSync(), m.unlock());
   },
   'mutex tryLock+unlock': (r) => {
     const m = Mutex.init(r.shm, 64);

@@ -1,5 +1,5 @@
 // podshm's MessageQueue (POSIX mq). Variant `loop`: 'sync' (blocking send/receiveInto) or
-// 'async' (receiveIntoAsync on the event loop; trySend, then sendAsync when full).
+// 'async' (receiveInto on the event loop; trySend, then send when full).
 'use strict';
 const fs = require('node:fs');
 const { MessageQueue } = require('podshm');
@@ -18,7 +18,7 @@ function setup(kind, p) {
   const names = [];
   for (let i = 0; i < (kind === 'oneway' ? 1 : 2); i++) {
     const name = `/podshm-bench-mq-${process.pid}-${++counter}`;
-    MessageQueue.open(name, { create: true, exclusive: true, maxMessages: 10, messageSize: p.size }).close();
+    MessageQueue.create(name, { exclusive: true, maxMessages: 10, messageSize: p.size }).close();
     names.push(name);
   }
   return { names };
@@ -36,11 +36,11 @@ function endpoint({ kind, side, res, v }) {
   if (v.loop === 'async') {
     return {
       async: true,
-      send: (m) => (tx.trySend(m) ? undefined : tx.sendAsync(m)),
+      send: (m) => (tx.trySend(m) ? undefined : tx.send(m)),
       onMessage(h) {
         (async () => {
           for (;;) {
-            const { size } = await rx.receiveIntoAsync(buf);
+            const { size } = await rx.receiveInto(buf);
             const r = h(buf, 0, size);
             if (r === STOP) return;
             if (r) await r;
@@ -51,9 +51,9 @@ function endpoint({ kind, side, res, v }) {
     };
   }
   return {
-    send: (m) => tx.send(m),
+    send: (m) => tx.sendSync(m),
     receive() {
-      const { size } = rx.receiveInto(buf);
+      const { size } = rx.receiveIntoSync(buf);
       return size === buf.length ? buf : buf.subarray(0, size);
     },
     close,

@@ -1,6 +1,6 @@
 // podshm's Semaphore as a two-process handoff: one semaphore each way, no payload (a
 // round trip is release, the peer's acquire and release, acquire). Variant `loop`:
-// 'sync' (acquire) or 'async' (acquireAsync on the event loop).
+// 'sync' (acquire) or 'async' (acquire on the event loop).
 'use strict';
 const { SharedMemory, Semaphore } = require('podshm');
 const { STOP, fail } = require('../lib/roles');
@@ -42,7 +42,7 @@ function endpoint({ side, res, p, v }) {
       onMessage(h) {
         (async () => {
           for (;;) {
-            await take.acquireAsync();
+            await take.acquire();
             const m = got();
             if (h(m, 0, m.length) === STOP) return;
           }
@@ -54,7 +54,7 @@ function endpoint({ side, res, p, v }) {
   return {
     noPayload: true,
     send,
-    receive: () => (take.acquire(), got()),
+    receive: () => (take.acquireSync(), got()),
     close,
   };
 }

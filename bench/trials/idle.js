@@ -10,7 +10,7 @@ module.exports = ({ quick, time }) =>
     p: { size: 64, receivers, warmSeconds: time.warmSeconds, seconds: Math.max(0.3, Math.min(quick ? 1 : 3, time.seconds * 10)) },
     rows: [
       { name: 'bare Node.js process', driver: 'node' },
-      { name: "podshm Channel 'block', receiveAsync", driver: 'podshm-channel', v: { wait: 'block' } },
-      { name: "podshm Channel 'adaptive', receiveAsync", driver: 'podshm-channel', v: { wait: 'adaptive' } },
+      { name: "podshm Channel 'block', receive", driver: 'podshm-channel', v: { wait: 'block' } },
+      { name: "podshm Channel 'adaptive', receive", driver: 'podshm-channel', v: { wait: 'adaptive' } },
     ],
   }));

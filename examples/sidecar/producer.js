@@ -47,7 +47,7 @@ async function main() {
       // reserve() waits (backpressure) while the ring is full; the timeout lets SIGTERM in.
       let slot;
       try {
-        slot = tx.reserve(size, { timeout: 200 });
+        slot = tx.reserveSync(size, { timeout: 200 });
       } catch (err) {
         if (err.code === 'ETIMEDOUT') continue;
         throw err;

@@ -140,7 +140,7 @@ function findings(r: Omit<DoctorReport, 'findings' | 'status' | 'exitCode' | 'sc
 
 /** Measures this container (probeLimits) and judges it. */
 export function diagnose(opts?: { dir?: string }): DoctorReport {
-  const given = options<{ dir: string }>(opts).dir;
+  const given = options<{ dir: string }>(opts, ['dir']).dir;
   const dir = given === undefined ? DEFAULT_SHM_DIR : pathString('dir', given);
   const shm = shmReport(dir);
   // probeLimits() statfs's its directory; without a usable one, measure the rest anyway.

@@ -181,7 +181,7 @@ function posixObjects(dir: string): ObjectStats[] {
 
 /** Reads the figures of every object now (system calls per object: not for a hot loop). */
 export function collectStats(opts?: CollectStatsOptions): StatsSnapshot {
-  const o = options<CollectStatsOptions>(opts);
+  const o = options<CollectStatsOptions>(opts, ['dir', 'sysv', 'mqueue']);
   if (o.dir !== undefined) string('dir', o.dir);
   const dir = path.resolve(o.dir ?? DEFAULT_SHM_DIR);
   const at = Date.now();

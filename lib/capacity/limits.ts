@@ -140,7 +140,7 @@ export function probeShm(dir: string = DEFAULT_SHM_DIR): ShmLimits {
 
 /** Measures what this process may use: shm directory, memory cgroup, mqueue and SysV limits. */
 export function probeLimits(opts?: { dir?: string }): Limits {
-  const dir = options<{ dir: string }>(opts).dir;
+  const dir = options<{ dir: string }>(opts, ['dir']).dir;
   return {
     shm: probeShm(dir === undefined ? DEFAULT_SHM_DIR : pathString('dir', dir)),
     cgroup: memoryCgroup(),

@@ -26,9 +26,12 @@ import { argType, argValue } from '../core/errors';
 import { DEFAULT_MODE, objectFile, SharedMemory } from '../shm/shared_memory';
 import { posixName } from '../core/names';
 import { fileMode, options, string } from '../core/validate';
+import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
+import * as path from 'node:path';
+import type { ReceiverOptions } from './receiver';
 
-export { Sender, Reservation, type SendOptions, type SendAsyncOptions } from './sender';
-export { Receiver, type ReceiveOptions, type ReceiveAsyncOptions, type MessageHandler } from './receiver';
+export { Sender, Reservation, type SendOptions, type SendSyncOptions } from './sender';
+export { Receiver, type ReceiveOptions, type ReceiveSyncOptions, type ReceiverOptions, type MessageHandler } from './receiver';
 export type { WaitStrategy } from './layout';
 
 export interface ChannelCreateOptions {
@@ -44,11 +47,15 @@ export interface ChannelCreateOptions {
   dir?: string;
 }
 
-export interface ChannelOpenOptions {
+export interface ChannelOpenOptions extends WaitForCreationOptions {
+  /** Directory of the tmpfs holding the segment. Default /dev/shm. */
   dir?: string;
   /** Open a channel owned by another user (not root) instead of refusing it with EPERM. Default false. */
   allowForeignOwner?: boolean;
 }
+
+const CREATE_KEYS = ['capacity', 'producers', 'wait', 'mode', 'dir'] as const;
+const OPEN_KEYS = ['dir', 'allowForeignOwner', ...WAIT_KEYS] as const;
 
 export interface ChannelStats {
   capacity: number;
@@ -91,7 +98,7 @@ export class Channel implements Disposable {
 
   /** Creates the channel's segment (EEXIST if the name is taken). */
   static create(name: string, opts?: ChannelCreateOptions): Channel {
-    const o = options<ChannelCreateOptions>(opts);
+    const o = options<ChannelCreateOptions>(opts, CREATE_KEYS);
     const capacity = o.capacity ?? DEFAULT_CAPACITY;
     if (typeof capacity !== 'number') throw argType('capacity', 'of type number', capacity);
     if (!isValidCapacity(capacity)) throw argValue('capacity', `must be a power of two from ${MIN_CAPACITY} to ${MAX_CAPACITY}`, capacity);
@@ -122,10 +129,23 @@ export class Channel implements Disposable {
     }
   }
 
-  /** Opens an existing channel; ChannelCorruptError if the segment does not hold a valid channel header. */
-  static open(name: string, opts?: ChannelOpenOptions): Channel {
-    const o = options<ChannelOpenOptions>(opts);
+  /**
+   * Opens an existing channel; ChannelCorruptError if the segment does not hold a valid
+   * channel header. With `wait: true`, resolves once another process has created it.
+   */
+  static open(name: string, opts: ChannelOpenOptions & { wait: true }): Promise<Channel>;
+  static open(name: string, opts?: ChannelOpenOptions & { wait?: false }): Channel;
+  static open(name: string, opts?: ChannelOpenOptions): Channel | Promise<Channel> {
+    const o = options<ChannelOpenOptions>(opts, OPEN_KEYS);
     if (o.dir !== undefined) string('dir', o.dir);
+    if (o.wait === true) {
+      const { wait: _, timeout, signal, ...rest } = o;
+      return openWhenCreated(() => Channel.#open(name, rest), path.dirname(objectFile(posixName(name, 'shm_open'), o.dir)), { timeout, signal }, 'shm_open', name);
+    }
+    return Channel.#open(name, o);
+  }
+
+  static #open(name: string, o: ChannelOpenOptions): Channel {
     const shm = SharedMemory.open(name, { dir: o.dir, allowForeignOwner: o.allowForeignOwner });
     try {
       const header = new Int32Array(shm.buffer, 0, Math.min(shm.size, HEADER_SIZE) >> 2);
@@ -141,8 +161,8 @@ export class Channel implements Disposable {
   }
 
   /** Removes a channel's name (and its bell); processes that have it open keep using it. */
-  static unlink(name: string, opts?: ChannelOpenOptions): void {
-    const file = objectFile(posixName(name, 'shm_unlink'), options<ChannelOpenOptions>(opts).dir);
+  static unlink(name: string, opts?: { dir?: string }): void {
+    const file = objectFile(posixName(name, 'shm_unlink'), options<{ dir: string }>(opts, ['dir']).dir);
     // The bell first: while the name still holds this channel, no new one can have
     // made a bell of its own under the bell's name.
     removeBell(file);
@@ -168,12 +188,14 @@ export class Channel implements Disposable {
   }
 
   /** The consumer (EBUSY if another one, here or in another process, is attached and alive). */
-  receiver(): Receiver {
+  receiver(opts?: ReceiverOptions): Receiver {
+    const producersGone = options<ReceiverOptions>(opts, ['producersGone']).producersGone ?? 'wait';
+    if (producersGone !== 'wait' && producersGone !== 'end') throw argValue('producersGone', "must be 'wait' or 'end'", producersGone);
     this.#checkOpen();
     if (this.#receiver !== null && !this.#receiver.closed) {
       throw new SystemError('EBUSY', 'channel', this.name, 'this channel already has a receiver here');
     }
-    this.#receiver = new Receiver(this.#core);
+    this.#receiver = new Receiver(this.#core, producersGone);
     return this.#receiver;
   }
 

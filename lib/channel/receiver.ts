@@ -1,5 +1,5 @@
-// The consumer side of a Channel. A received message is a view into the ring itself;
-// its room is given back to producers at the next receive or release(). The tail is
+// The consumer side of a Channel. receive() hands out copies; the view forms hand out
+// the ring itself, whose room goes back to producers at the next receive or release(). The tail is
 // published lazily (every quarter ring, whenever the consumer has caught up, or at
 // once when a producer sleeps for room), and the consumer learns of new messages from
 // the records themselves, so the fast path reads no line but the ring's.
@@ -14,14 +14,27 @@ import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
 
-export interface ReceiveOptions {
+export interface ReceiveSyncOptions {
   /** Milliseconds to wait for a message; ETIMEDOUT after. Default: no limit. */
   timeout?: number;
 }
 
-export interface ReceiveAsyncOptions extends ReceiveOptions {
+export interface ReceiveOptions extends ReceiveSyncOptions {
+  /** Ends the wait with AbortError (the signal's reason in `cause`). */
   signal?: AbortSignal;
 }
+
+export interface ReceiverOptions {
+  /**
+   * What a waiting receive does once every producer has gone and the ring is empty:
+   * 'wait' (default) for the next producer, as after a restart; 'end': reject with
+   * PeerGoneError, and a for-await loop ends.
+   */
+  producersGone?: 'wait' | 'end';
+}
+
+const SYNC_KEYS = ['timeout'] as const;
+const ASYNC_KEYS = ['timeout', 'signal'] as const;
 
 /** drain()'s callback: the message is bytes[offset, offset + length), valid during the call only. */
 export type MessageHandler = (bytes: Uint8Array, offset: number, length: number) => void;
@@ -61,20 +74,22 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   /** #messages when the clock was last stamped at CAUGHT_UP_AT. */
   #stamped = -1;
   #closed = false;
-  /** A receiveAsync is waiting. */
+  /** A receive (of either form) waits on the event loop. */
   #pending = false;
   /** A peer check found the message at #at: the next attempt hands it out. */
   #found = false;
   /** When #nextPolling() last looked at the owner of a reservation. */
   #lastSkipCheck = -Infinity;
   readonly #budget = new SpinBudget();
+  readonly #endWhenProducersGone: boolean;
   readonly #presence: Presence;
   // Armed at the first sleep (lib/channel/wait.ts): the producers' end wakes it.
   #watch: PeerWatch | null = null;
 
   /** @internal Use Channel.receiver(). */
-  constructor(core: ChannelCore) {
+  constructor(core: ChannelCore, producersGone: 'wait' | 'end') {
     this.#core = core;
+    this.#endWhenProducersGone = producersGone === 'end';
     this.#buffer = core.buffer;
     this.#i32 = core.i32;
     this.#u8 = core.u8;
@@ -109,51 +124,67 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   }
 
   /**
-   * The next message, as a view into the ring (no copy), valid until the next receive
-   * or release(). Waits up to `timeout` ms (ETIMEDOUT). Throws PeerGoneError once
-   * every producer has gone and every message they committed has been received.
+   * The next message, waiting on the event loop up to `timeout` ms (ETIMEDOUT); a copy
+   * that is the caller's to keep. One receive at a time: another while this one waits
+   * is EBUSY.
    */
-  receive(opts?: ReceiveOptions): Uint8Array {
-    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<ReceiveOptions>(opts).timeout));
-    this.#checkIdle();
-    this.#release();
-    if (this.#next() < 0) waitSync(this.#plan(deadline));
-    return new Uint8Array(this.#buffer, this.#at, this.#length);
+  receive(opts?: ReceiveOptions): Promise<Uint8Array> {
+    return this.#receiveAsync(opts, true);
   }
 
-  /** The next message if one is ready now, else null. */
+  /** receive() blocking this thread instead (a worker, a CLI: never an event loop that serves others). */
+  receiveSync(opts?: ReceiveSyncOptions): Uint8Array {
+    return this.#receiveSync(opts).slice();
+  }
+
+  /** The next message if one is ready now (a copy), else null. */
   tryReceive(): Uint8Array | null {
+    return this.tryReceiveView()?.slice() ?? null;
+  }
+
+  /**
+   * receive() without the copy: a view into the ring, valid until the next receive of
+   * any form or release(); the bytes under it are then reused for later messages.
+   */
+  receiveView(opts?: ReceiveOptions): Promise<Uint8Array> {
+    return this.#receiveAsync(opts, false);
+  }
+
+  /** receiveView() blocking this thread. */
+  receiveViewSync(opts?: ReceiveSyncOptions): Uint8Array {
+    return this.#receiveSync(opts);
+  }
+
+  /** tryReceive() without the copy: a view as receiveView() gives. */
+  tryReceiveView(): Uint8Array | null {
     this.#checkIdle();
     this.#release();
     if (this.#nextPolling() < 0) return null;
     return new Uint8Array(this.#buffer, this.#at, this.#length);
   }
 
-  /** receive(), copied out of the ring (the copy is the caller's to keep); the ring room is released at once. */
-  receiveCopy(opts?: ReceiveOptions): Uint8Array {
-    const copy = this.receive(opts).slice();
+  #receiveSync(opts: unknown): Uint8Array {
+    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<ReceiveSyncOptions>(opts, SYNC_KEYS).timeout));
+    this.#checkIdle();
     this.#release();
-    return copy;
+    if (this.#next() < 0) waitSync(this.#plan(deadline));
+    return new Uint8Array(this.#buffer, this.#at, this.#length);
   }
 
-  /**
-   * receive() without blocking the event loop; rejects with AbortError on abort. One
-   * receive at a time: any other receive call while this one is pending is EBUSY.
-   */
-  receiveAsync(opts?: ReceiveAsyncOptions): Promise<Uint8Array> {
+  #receiveAsync(opts: unknown, copy: boolean): Promise<Uint8Array> {
     try {
-      const o = options<ReceiveAsyncOptions>(opts);
+      const o = options<ReceiveOptions>(opts, ASYNC_KEYS);
       const deadline = deadlineOf(timeoutMs(o.timeout));
       const signal = abortSignal(o.signal);
       if (signal?.aborted) throw new AbortError(signal.reason);
       this.#checkIdle();
       this.#release();
-      if (this.#next() >= 0) return Promise.resolve(new Uint8Array(this.#buffer, this.#at, this.#length));
+      if (this.#next() >= 0) return Promise.resolve(this.#handOut(copy));
       this.#pending = true;
       return waitAsync(this.#plan(deadline), signal).then(
         () => {
           this.#pending = false;
-          return new Uint8Array(this.#buffer, this.#at, this.#length);
+          return this.#handOut(copy);
         },
         (err: unknown) => {
           this.#pending = false;
@@ -163,6 +194,15 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  // A copy gives its room back at once: the copy no longer needs it.
+  #handOut(copy: boolean): Uint8Array {
+    const view = new Uint8Array(this.#buffer, this.#at, this.#length);
+    if (!copy) return view;
+    const owned = view.slice();
+    this.#release();
+    return owned;
   }
 
   /**
@@ -189,16 +229,21 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     return n;
   }
 
-  /** Gives the room of the last message back to producers (its view must not be used after). */
+  /** Gives the room of the last view back to producers (the view must not be used after). */
   release(): void {
     this.#release();
   }
 
+  /**
+   * Yields every message as receive() gives it (copies), across producer restarts; the
+   * loop ends when the receiver is closed, or with producersGone: 'end' once every
+   * producer has gone and the ring is empty.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     for (;;) {
       let msg: Uint8Array;
       try {
-        msg = await this.receiveAsync();
+        msg = await this.receive();
       } catch (err) {
         if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return;
         throw err;
@@ -225,10 +270,10 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.close();
   }
 
-  // A pending receiveAsync owns #at and #length until it settles: a second receive
-  // would move them under it, and the two would get the same message.
+  // A pending receive owns #at and #length until it settles: a second receive would
+  // move them under it, and the two would get the same message.
   #checkIdle(): void {
-    if (this.#pending) throw new SystemError('EBUSY', 'receive', this.#core.name, 'a receiveAsync() of this receiver is pending: one receive at a time');
+    if (this.#pending) throw new SystemError('EBUSY', 'receive', this.#core.name, 'a receive() of this receiver is pending: one receive at a time');
   }
 
   #release(): void {
@@ -363,7 +408,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
         if (this.#closed || this.#core.closed) throw this.#core.closedError();
         this.#stampCaughtUp();
         if (this.#blockedBy >= 0) return this.#skipAbandoned();
-        if (!this.#core.peers.producersGone()) return;
+        if (!this.#endWhenProducersGone || !this.#core.peers.producersGone()) return;
         // The last producer may have committed a message since the last attempt: this
         // look takes it (#read moves past it), so the next attempt must hand it out.
         if (this.#next() >= 0) this.#found = true;
@@ -371,6 +416,9 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       },
       sleeping: () => this.#stampCaughtUp(),
       watchPeer: () => {
+        // Waiting across restarts: with no producer alive there is no death to hear of,
+        // and the next producer's attach wakes this sleep (its flag is raised by now).
+        if (!this.#endWhenProducersGone && this.#blockedBy < 0 && this.#core.peers.liveProducers() === 0) return true;
         const range = this.#core.peers.producersToWatch(this.#blockedBy >= 0 ? tagSlot(this.#blockedBy) : -1);
         if (range === null) return true;
         const s = this.#core.dataSleeper;

@@ -1,4 +1,4 @@
-// The producer side of a Channel. The fast path of send() is a few plain stores, one
+// The producer side of a Channel. The fast path of a send is a few plain stores, one
 // copy and one Atomics.store (the record's word 0, which publishes it), with no system
 // call and no allocation; the wake-up syscall happens only when the consumer sleeps
 // (channel_wait.ts).
@@ -25,14 +25,18 @@ import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
 
-export interface SendOptions {
+export interface SendSyncOptions {
   /** Milliseconds to wait for room when the ring is full; ETIMEDOUT after. Default: no limit. */
   timeout?: number;
 }
 
-export interface SendAsyncOptions extends SendOptions {
+export interface SendOptions extends SendSyncOptions {
+  /** Ends the wait with AbortError (the signal's reason in `cause`). */
   signal?: AbortSignal;
 }
+
+const SYNC_KEYS = ['timeout'] as const;
+const ASYNC_KEYS = ['timeout', 'signal'] as const;
 
 // Loads of the reservation lock before a multi-producer attempt asks whether its
 // holder lives: legitimate holders keep it for a few stores.
@@ -61,8 +65,12 @@ function writeHeader(i32: Int32Array, mask: number, index: number, size: number,
   i32[((HEADER_SIZE + index) >> 2) + 1] = word1;
 }
 
-/** Room reserved in the ring by Sender.reserve(): fill `bytes`, then commit() or cancel(). */
-export class Reservation {
+/**
+ * Room reserved in the ring by Sender.reserve(): fill `bytes`, then commit() or cancel().
+ * Disposing of one not yet committed cancels it (`using r = tx.reserveSync(n)`), so an
+ * exception between the two never leaves the consumer waiting at it.
+ */
+export class Reservation implements Disposable {
   /** The reserved bytes, inside the ring itself: what is written here is what the consumer reads. */
   readonly bytes: Uint8Array;
   readonly #sender: Sender;
@@ -87,6 +95,15 @@ export class Reservation {
   cancel(): void {
     this.#finish();
     this.#sender._cancel(this.#record);
+  }
+
+  /** Whether commit() or cancel() is still to come. */
+  get open(): boolean {
+    return this.#open;
+  }
+
+  [Symbol.dispose](): void {
+    if (this.#open && !this.#sender.closed) this.cancel();
   }
 
   #finish(): void {
@@ -171,13 +188,23 @@ export class Sender implements Disposable {
   }
 
   /**
-   * Copies `bytes` into the ring as one message. When the ring is full, waits for room
-   * (the channel's wait strategy) up to `timeout` ms (then ETIMEDOUT). Throws
-   * PeerGoneError if the consumer has closed, or died while this waits.
+   * Copies `bytes` (any ArrayBufferView) into the ring as one message. When the ring is
+   * full, waits on the event loop for room up to `timeout` ms (then ETIMEDOUT). Rejects
+   * with PeerGoneError if the consumer has closed, or dies while this waits.
    */
-  send(bytes: Uint8Array, opts?: SendOptions): void {
+  send(bytes: ArrayBufferView, opts?: SendOptions): Promise<void> {
+    try {
+      const view = this.#bytes(bytes);
+      return this.#whenReady(opts, () => (this.#put(view) ? true : undefined)).then(() => undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** send() blocking this thread instead (a worker, a CLI: never an event loop that serves others). */
+  sendSync(bytes: ArrayBufferView, opts?: SendSyncOptions): void {
     const view = this.#bytes(bytes);
-    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
+    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendSyncOptions>(opts, SYNC_KEYS).timeout));
     if (this.#put(view)) return;
     waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
   }
@@ -187,7 +214,7 @@ export class Sender implements Disposable {
    * producer) another producer's process holds the reservation lock and is not running.
    * Never waits.
    */
-  trySend(bytes: Uint8Array): boolean {
+  trySend(bytes: ArrayBufferView): boolean {
     return this.#put(this.#bytes(bytes));
   }
 
@@ -197,23 +224,41 @@ export class Sender implements Disposable {
    * that fits (one synchronising store and one wake check instead of one per message:
    * the run's first record is published last).
    * Every message is checked before any is sent. An error after that (ETIMEDOUT, the
-   * consumer gone) carries `sent`: how many messages, from the first, were sent, so the
-   * caller can resend the rest without duplicating any.
+   * consumer gone, an abort) carries `sent`: how many messages, from the first, were
+   * sent, so the caller can resend the rest without duplicating any.
    */
-  sendMany(messages: readonly Uint8Array[], opts?: SendOptions): void {
-    if (!Array.isArray(messages)) throw argType('messages', 'an array of Uint8Array', messages);
-    let views: readonly Uint8Array[] = messages;
-    for (let i = 0; i < messages.length; i++) {
-      if (this.#bytes(messages[i]) !== messages[i]) {
-        views = messages.map((m) => this.#bytes(m));
-        break;
+  async sendMany(messages: readonly ArrayBufferView[], opts?: SendOptions): Promise<void> {
+    const views = this.#batch(messages);
+    const o = options<SendOptions>(opts, ASYNC_KEYS);
+    const deadline = deadlineOf(timeoutMs(o.timeout));
+    const signal = abortSignal(o.signal);
+    let i = 0;
+    try {
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      while (i < views.length) {
+        const next = this.#putSome(views, i);
+        if (next > i) {
+          i = next;
+          continue;
+        }
+        const view = views[i];
+        await waitAsync(this.#plan(() => (this.#put(view) ? true : undefined), deadline), signal);
+        i++;
       }
+    } catch (err) {
+      if (err instanceof Error) Object.assign(err, { sent: i });
+      throw err;
     }
-    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
+  }
+
+  /** sendMany() blocking this thread. */
+  sendManySync(messages: readonly ArrayBufferView[], opts?: SendSyncOptions): void {
+    const views = this.#batch(messages);
+    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendSyncOptions>(opts, SYNC_KEYS).timeout));
     let i = 0;
     try {
       while (i < views.length) {
-        const next = this.#multi ? i + (this.#put(views[i]) ? 1 : 0) : this.#putRun(views, i);
+        const next = this.#putSome(views, i);
         if (next > i) {
           i = next;
           continue;
@@ -228,31 +273,13 @@ export class Sender implements Disposable {
     }
   }
 
-  /** send() without blocking the event loop; rejects with AbortError (its cause: signal.reason) on abort. */
-  sendAsync(bytes: Uint8Array, opts?: SendAsyncOptions): Promise<void> {
-    try {
-      const view = this.#bytes(bytes);
-      return this.#whenReady(opts, () => (this.#put(view) ? true : undefined)).then(() => undefined);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
   /**
-   * Reserves room for a message of up to `size` bytes in the ring and returns it, to be
-   * filled in place and committed: no copy at all. Messages are delivered in
-   * reservation order, so commit soon: the consumer waits at an uncommitted message.
+   * Reserves room for a message of up to `size` bytes in the ring, waiting on the event
+   * loop for it, to be filled in place and committed: no copy at all. Messages are
+   * delivered in reservation order, so commit soon: the consumer waits at an uncommitted
+   * message.
    */
-  reserve(size: number, opts?: SendOptions): Reservation {
-    this.#checkSize(integer('size', size, 0));
-    const deadline = deadlineOf(timeoutMs(options<SendOptions>(opts).timeout));
-    const r = this.#reserveNow(size);
-    if (r !== null) return r;
-    return waitSync(this.#plan(() => this.#reserveNow(size) ?? undefined, deadline));
-  }
-
-  /** reserve() without blocking the event loop; rejects with AbortError (its cause: signal.reason) on abort. */
-  reserveAsync(size: number, opts?: SendAsyncOptions): Promise<Reservation> {
+  reserve(size: number, opts?: SendOptions): Promise<Reservation> {
     try {
       this.#checkSize(integer('size', size, 0));
       return this.#whenReady(opts, () => this.#reserveNow(size) ?? undefined);
@@ -261,10 +288,33 @@ export class Sender implements Disposable {
     }
   }
 
+  /** reserve() blocking this thread. */
+  reserveSync(size: number, opts?: SendSyncOptions): Reservation {
+    this.#checkSize(integer('size', size, 0));
+    const deadline = deadlineOf(timeoutMs(options<SendSyncOptions>(opts, SYNC_KEYS).timeout));
+    const r = this.#reserveNow(size);
+    if (r !== null) return r;
+    return waitSync(this.#plan(() => this.#reserveNow(size) ?? undefined, deadline));
+  }
+
   /** reserve() if there is room now, else null. */
   tryReserve(size: number): Reservation | null {
     this.#checkSize(integer('size', size, 0));
     return this.#reserveNow(size);
+  }
+
+  // Every message checked before any is sent.
+  #batch(messages: unknown): readonly Uint8Array[] {
+    if (!Array.isArray(messages)) throw argType('messages', 'an array of ArrayBufferView', messages);
+    for (let i = 0; i < messages.length; i++) {
+      if (this.#bytes(messages[i]) !== messages[i]) return messages.map((m) => this.#bytes(m));
+    }
+    return messages as Uint8Array[];
+  }
+
+  // Sends what fits now from views[i]; returns the index of the first not sent.
+  #putSome(views: readonly Uint8Array[], i: number): number {
+    return this.#multi ? i + (this.#put(views[i]) ? 1 : 0) : this.#putRun(views, i);
   }
 
   /** Detaches this producer; the consumer sees it gone. Reservations not committed are skipped. */
@@ -515,7 +565,7 @@ export class Sender implements Disposable {
   // anything.
   //
   // A live holder that keeps the lock (stopped, frozen or off its CPU) makes this attempt
-  // fail like a full ring: trySend() returns false, and send() and sendAsync() wait on the
+  // fail like a full ring: trySend() returns false, and sendSync() and send() wait on the
   // channel's wait strategy, woken when a claim releases the lock or, failing that, after each sleep slice.
   #claimMulti(length: number): number {
     const i32 = this.#i32;
@@ -587,8 +637,8 @@ export class Sender implements Disposable {
 
   // The async paths: `attempt` now, then again whenever room may have appeared, without
   // blocking the event loop, until `opts.timeout` or `opts.signal`.
-  #whenReady<T>(opts: SendAsyncOptions | undefined, attempt: () => T | undefined): Promise<T> {
-    const o = options<SendAsyncOptions>(opts);
+  #whenReady<T>(opts: SendOptions | undefined, attempt: () => T | undefined): Promise<T> {
+    const o = options<SendOptions>(opts, ASYNC_KEYS);
     const deadline = deadlineOf(timeoutMs(o.timeout));
     const signal = abortSignal(o.signal);
     if (signal?.aborted) throw new AbortError(signal.reason);

@@ -78,19 +78,19 @@ function channelPeer(base: string): void {
   const outbox = Channel.open(`${base}-b`);
   const rx = inbox.receiver();
   const tx = outbox.sender();
-  tx.send(message(READY, 0));
+  tx.sendSync(message(READY, 0));
   const tally = new Tally();
   let running = true;
   const handle = (bytes: Uint8Array, at: number, length: number): void => {
     const kind = bytes[at];
     if (kind === DATA) tally.see(bytes, at);
-    else if (kind === PING) tx.send(bytes.subarray(at, at + length));
-    else if (kind === END) tx.send(tally.answer());
+    else if (kind === PING) tx.sendSync(bytes.subarray(at, at + length));
+    else if (kind === END) tx.sendSync(tally.answer());
     else running = false;
   };
   while (running) {
     if (rx.drain(handle) === 0) {
-      const m = rx.receive();
+      const m = rx.receiveViewSync();
       handle(m, 0, m.length);
     }
   }
@@ -147,8 +147,8 @@ function channelSide(tx: Sender, rx: Receiver, seconds: number): Result {
   let lastT = t0;
   while (now - t0 < budget) {
     for (let i = 0; i < 256; i++) {
-      tx.send(ping);
-      rx.receive();
+      tx.sendSync(ping);
+      rx.receiveViewSync();
     }
     trips += 256;
     now = process.hrtime.bigint();
@@ -168,7 +168,7 @@ function channelSide(tx: Sender, rx: Receiver, seconds: number): Result {
   let lastSent = 0;
   now = t0;
   while (now - t0 < budget) {
-    for (let i = 0; i < 4096; i++) tx.send(message(DATA, sent++, data));
+    for (let i = 0; i < 4096; i++) tx.sendSync(message(DATA, sent++, data));
     now = process.hrtime.bigint();
     if (now >= next) {
       out.write(`${live('messages', t0, lastT, sent - lastSent, now)}\n`);
@@ -177,8 +177,8 @@ function channelSide(tx: Sender, rx: Receiver, seconds: number): Result {
       next = now + 1_000_000_000n;
     }
   }
-  tx.send(message(END, 0));
-  const reply = rx.receive();
+  tx.sendSync(message(END, 0));
+  const reply = rx.receiveSync();
   const messagesPerSecond = sent / (Number(process.hrtime.bigint() - t0) / 1e9);
   return { roundTripNs, messagesPerSecond, checked: verdict(sent, seqOf(reply, 0), reply[8]) };
 }
@@ -316,7 +316,7 @@ async function drive(seconds: number): Promise<number> {
     const tx = a.sender();
     const rx = b.receiver();
     // The peer has both channels open once it says so: their names are not needed any more.
-    const first = rx.receiveAsync({ timeout: START_MS });
+    const first = rx.receive({ timeout: START_MS });
     first.catch(() => {}); // settled by the race below or by cleanup's close()
     const died = exited.then((code) => Promise.reject(new Error(`the peer process exited (${code}) before it started`)));
     const ready = await Promise.race([first, died]);
@@ -327,7 +327,7 @@ async function drive(seconds: number): Promise<number> {
         `podshm Channel (${a.name}, ${b.name}: 1 MiB rings in /dev/shm, wait 'adaptive')\n`,
     );
     const ch = channelSide(tx, rx, seconds);
-    tx.send(message(QUIT, 0));
+    tx.sendSync(message(QUIT, 0));
     process.stdout.write(`\nUnix socket (${file})\n`);
     const sock = await accepted;
     unnameSocket();

@@ -39,7 +39,7 @@ export function run(args: string[]): number {
   let failed = 0;
   for (const { arg, target } of segments) {
     try {
-      SysVSharedMemory.remove(target);
+      SysVSharedMemory.unlink(target);
       process.stdout.write(`removed System V segment ${printable(arg)}\n`);
     } catch (err) {
       failed++;

@@ -1,9 +1,23 @@
 import { constants } from 'node:os';
 
-/** Base class of every error podshm throws on purpose. */
+/**
+ * What `code` of a PodshmError can be: a kernel errno name for SystemError (and
+ * CapacityError's ENOSPC, a timeout's ETIMEDOUT), else one of podshm's own.
+ */
+export type PodshmErrorCode =
+  | `E${Uppercase<string>}`
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_UNKNOWN_OPTION'
+  | 'ABORT_ERR'
+  | 'ERR_PODSHM_CORRUPT'
+  | 'ERR_PEER_GONE'
+  | 'ERR_USAGE';
+
+/** Base class of every error podshm throws. */
 export class PodshmError extends Error {
-  declare code: string;
-  constructor(message: string, code: string) {
+  declare code: PodshmErrorCode;
+  constructor(message: string, code: PodshmErrorCode) {
     super(message);
     this.name = new.target.name;
     this.code = code;
@@ -19,7 +33,7 @@ export class SystemError extends PodshmError {
   declare syscall: string;
   declare object: string | undefined;
 
-  constructor(code: string, syscall: string, object: string | undefined, detail?: string) {
+  constructor(code: `E${Uppercase<string>}`, syscall: string, object: string | undefined, detail?: string) {
     const errno = -((constants.errno as Record<string, number>)[code] ?? 0);
     const what = object === undefined ? '' : ` '${object}'`;
     super(`${code}: ${detail ?? describe(code)}, ${syscall}${what}`, code);
@@ -33,7 +47,7 @@ export class SystemError extends PodshmError {
     if (err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
       const e = err as NodeJS.ErrnoException;
       const detail = e.message.split(', ')[0]?.split(': ').slice(1).join(': ');
-      return new SystemError(e.code ?? 'EIO', e.syscall!, object, detail || undefined);
+      return new SystemError((e.code ?? 'EIO') as `E${Uppercase<string>}`, e.syscall!, object, detail || undefined);
     }
     return err;
   }
@@ -82,18 +96,36 @@ export class CapacityError extends PodshmError {
   }
 }
 
-/** Wrong argument type, like Node's ERR_INVALID_ARG_TYPE. */
-export function argType(name: string, expected: string, actual: unknown): TypeError {
-  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${show(actual)}`);
-  (err as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_TYPE';
-  return err;
+/**
+ * A wrong argument or option, thrown before any system call. `code` says which kind, as
+ * Node's own argument errors do: ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE (the right type
+ * but a value outside what is accepted) or ERR_UNKNOWN_OPTION (a key no option has).
+ */
+export class ArgumentError extends PodshmError {
+  constructor(
+    message: string,
+    code: 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_UNKNOWN_OPTION',
+    /** The argument or option at fault. */
+    readonly argument: string,
+  ) {
+    super(message, code);
+  }
 }
 
-/** Argument of the right type but a wrong value, like Node's ERR_OUT_OF_RANGE. */
-export function argValue(name: string, reason: string, actual: unknown): RangeError {
-  const err = new RangeError(`The "${name}" argument ${reason}. Received ${show(actual)}`);
-  (err as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
-  return err;
+/** Wrong argument type. */
+export function argType(name: string, expected: string, actual: unknown): ArgumentError {
+  return new ArgumentError(`The "${name}" argument must be ${expected}. Received ${show(actual)}`, 'ERR_INVALID_ARG_TYPE', name);
+}
+
+/** Argument of the right type but a wrong value. */
+export function argValue(name: string, reason: string, actual: unknown): ArgumentError {
+  return new ArgumentError(`The "${name}" argument ${reason}. Received ${show(actual)}`, 'ERR_OUT_OF_RANGE', name);
+}
+
+/** An options object with a key that no option of the call has. */
+export function unknownOption(key: string, suggestion: string | null, known: readonly string[]): ArgumentError {
+  const hint = suggestion !== null ? `; did you mean "${suggestion}"?` : known.length > 0 ? `; the options are ${known.map((k) => `"${k}"`).join(', ')}` : '; this call takes no options';
+  return new ArgumentError(`Unknown option "${key}"${hint}`, 'ERR_UNKNOWN_OPTION', key);
 }
 
 function show(value: unknown): string {
@@ -184,7 +216,7 @@ export class UsageError extends PodshmError {
  */
 export class MqueueLimitError extends SystemError {
   constructor(
-    code: string,
+    code: `E${Uppercase<string>}`,
     object: string,
     detail: string,
     /** 'msg_max', 'msgsize_max', 'queues_max' or 'RLIMIT_MSGQUEUE'. */

@@ -1,5 +1,6 @@
 // Argument checks shared by every public class; each throws before any system call.
-import { argType, argValue } from './errors';
+import { argType, argValue, unknownOption } from './errors';
+import { nearest } from './nearest';
 
 export function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number') throw argType(name, 'of type number', value);
@@ -13,9 +14,17 @@ export function fileMode(value: unknown): number {
   return integer('mode', value, 0, 0o7777);
 }
 
-export function options<T extends object>(value: unknown): Partial<T> {
+/**
+ * An options object: undefined reads as {}; a key outside `keys` (a misspelling would
+ * otherwise be silently ignored and give a default) is an ERR_UNKNOWN_OPTION naming the
+ * nearest known key.
+ */
+export function options<T extends object>(value: unknown, keys: readonly (keyof T & string)[]): Partial<T> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object') throw argType('options', 'an object', value);
+  for (const key in value) {
+    if (!keys.includes(key as keyof T & string)) throw unknownOption(key, nearest(key, keys), keys);
+  }
   return value as Partial<T>;
 }
 

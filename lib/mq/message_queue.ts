@@ -11,21 +11,13 @@ import { checkQueueLimits, defaultAttributes, explainCreateError, MQ_PRIO_MAX } 
 import { posixName } from '../core/names';
 import { allowForeignOwner, checkOwner } from '../core/owner';
 import { deadlineOf, remaining } from '../core/timeout';
+import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
+import { AbortError } from '../core/errors';
 import { native, type WatchHandle } from '../addon/native';
 import { boolean, fileMode, integer, options } from '../core/validate';
 import { WaitList, type Entry } from './wait_list';
 
-export interface MessageQueueOptions {
-  /** Create the queue if it does not exist. Default false. */
-  create?: boolean;
-  /** With create: fail with EEXIST if the queue exists. Default false (open it instead). */
-  exclusive?: boolean;
-  /** With create: messages the queue holds before senders wait. Default: the namespace's msg_default (10). */
-  maxMessages?: number;
-  /** With create: largest message in bytes. Default: the namespace's msgsize_default (8192). */
-  messageSize?: number;
-  /** With create: permission bits, applied exactly (not filtered by the umask). Default 0o600. */
-  mode?: number;
+export interface MessageQueueOpenOptions extends WaitForCreationOptions {
   /** Open for receiving only. */
   readOnly?: boolean;
   /** Open for sending only. */
@@ -33,6 +25,26 @@ export interface MessageQueueOptions {
   /** Open a queue owned by another user (not root) instead of refusing it with EPERM. Default false. */
   allowForeignOwner?: boolean;
 }
+
+export interface MessageQueueCreateOptions {
+  /** Fail with EEXIST if the queue exists (default). With false, an existing queue is opened instead. */
+  exclusive?: boolean;
+  /** Messages the queue holds before senders wait. Default: the namespace's msg_default (10). */
+  maxMessages?: number;
+  /** Largest message in bytes. Default: the namespace's msgsize_default (8192). */
+  messageSize?: number;
+  /** Permission bits, applied exactly (not filtered by the umask). Default 0o600. */
+  mode?: number;
+  /** Open for receiving only. */
+  readOnly?: boolean;
+  /** Open for sending only. */
+  writeOnly?: boolean;
+  /** With exclusive: false, open a queue owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
+}
+
+const OPEN_KEYS = ['readOnly', 'writeOnly', 'allowForeignOwner', ...WAIT_KEYS] as const;
+const CREATE_KEYS = ['exclusive', 'maxMessages', 'messageSize', 'mode', 'readOnly', 'writeOnly', 'allowForeignOwner'] as const;
 
 export interface Message {
   data: Buffer;
@@ -52,26 +64,23 @@ export interface QueueAttributes {
   currentMessages: number;
 }
 
-export interface SendOptions {
-  /** 0 (lowest, default) to 32767; higher priorities are received first. */
-  priority?: number;
-  /** Milliseconds to wait for room; 0 never waits (EAGAIN); default: for ever. */
+export interface ReceiveSyncOptions {
+  /** Milliseconds to wait for a message; ETIMEDOUT after. Default: for ever. */
   timeout?: number;
 }
 
-export interface ReceiveOptions {
-  /** Milliseconds to wait for a message; 0 never waits (EAGAIN); default: for ever. */
-  timeout?: number;
-}
-
-export interface AsyncOptions {
-  /** Milliseconds to wait; 0 never waits (EAGAIN); default: for ever. Expiry rejects with ETIMEDOUT. */
-  timeout?: number;
-  /** Cancels the call (rejects with signal.reason); a cancelled receive never takes a message. */
+export interface ReceiveOptions extends ReceiveSyncOptions {
+  /** Cancels the call (rejects with AbortError, the reason in `cause`); a cancelled receive never takes a message. */
   signal?: AbortSignal;
 }
 
-export interface AsyncSendOptions extends AsyncOptions {
+export interface SendSyncOptions extends ReceiveSyncOptions {
+  /** 0 (lowest, default) to 32767; higher priorities are received first. */
+  priority?: number;
+}
+
+export interface SendOptions extends ReceiveOptions {
+  /** 0 (lowest, default) to 32767; higher priorities are received first. */
   priority?: number;
 }
 
@@ -93,7 +102,7 @@ interface Pending extends Entry {
 }
 
 interface PendingReceive extends Pending {
-  /** The caller's buffer (receiveIntoAsync), or null to return a new Buffer. */
+  /** The caller's buffer (receiveInto), or null to return a new Buffer. */
   target: Uint8Array | null;
 }
 
@@ -140,7 +149,8 @@ function priorityOption(value: unknown): number {
 function bytesOf(data: unknown): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (types.isUint8Array(data)) return data;
-  throw argType('data', 'a Buffer, Uint8Array or string', data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw argType('data', 'a string, Buffer, Uint8Array or other ArrayBufferView', data);
 }
 
 export class MessageQueue implements Disposable, AsyncIterable<Message> {
@@ -179,14 +189,32 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   }
 
   /**
-   * Opens a queue, creating it with `create: true`. Creation checks maxMessages and
-   * messageSize against the limits of this IPC namespace and user first, and refuses
-   * with an MqueueLimitError that gives the numbers and the fix.
+   * Opens an existing queue; with `wait: true`, resolves once another process has
+   * created it (retried at growing intervals up to 1 s: the mqueue file system seen here
+   * may belong to another IPC namespace, so its changes are not watched).
    */
-  static open(name: string, opts?: MessageQueueOptions): MessageQueue {
+  static open(name: string, opts: MessageQueueOpenOptions & { wait: true }): Promise<MessageQueue>;
+  static open(name: string, opts?: MessageQueueOpenOptions & { wait?: false }): MessageQueue;
+  static open(name: string, opts?: MessageQueueOpenOptions): MessageQueue | Promise<MessageQueue> {
+    const o = options<MessageQueueOpenOptions>(opts, OPEN_KEYS);
+    if (o.wait === true) {
+      const { wait: _, timeout, signal, ...rest } = o;
+      return openWhenCreated(() => MessageQueue.#openOrCreate(name, rest, false), null, { timeout, signal }, 'mq_open', name);
+    }
+    return MessageQueue.#openOrCreate(name, o, false);
+  }
+
+  /**
+   * Creates a queue (EEXIST if the name is taken, unless `exclusive: false`). Creation
+   * checks maxMessages and messageSize against the limits of this IPC namespace and user
+   * first, and refuses with an MqueueLimitError that gives the numbers and the fix.
+   */
+  static create(name: string, opts?: MessageQueueCreateOptions): MessageQueue {
+    return MessageQueue.#openOrCreate(name, options<MessageQueueCreateOptions>(opts, CREATE_KEYS), true);
+  }
+
+  static #openOrCreate(name: string, o: MessageQueueCreateOptions, create: boolean): MessageQueue {
     const canonical = posixName(name, 'mq_open');
-    const o = options<MessageQueueOptions>(opts);
-    const create = boolean('create', o.create, false);
     const readOnly = boolean('readOnly', o.readOnly, false);
     const writeOnly = boolean('writeOnly', o.writeOnly, false);
     if (readOnly && writeOnly) throw argValue('writeOnly', 'cannot be true with readOnly', writeOnly);
@@ -202,13 +230,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       }
       return new MessageQueue(canonical, fd, readOnly, writeOnly);
     };
-    if (!create) {
-      for (const key of ['exclusive', 'maxMessages', 'messageSize', 'mode'] as const) {
-        if (o[key] !== undefined) throw argValue(key, 'is only used with create: true', o[key]);
-      }
-      return openExisting();
-    }
-    const exclusive = boolean('exclusive', o.exclusive, false);
+    if (!create) return openExisting();
+    const exclusive = boolean('exclusive', o.exclusive, true);
     const defaults = defaultAttributes();
     const maxMessages = o.maxMessages === undefined ? defaults.maxMessages : integer('maxMessages', o.maxMessages, 1);
     const messageSize = o.messageSize === undefined ? defaults.messageSize : integer('messageSize', o.messageSize, 1);
@@ -280,41 +303,22 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     return sys(this.name, () => native.mqGetattr(fd));
   }
 
-  /** Sends a message, waiting up to `timeout` ms for room (blocking this thread). */
-  send(data: Uint8Array | string, opts?: SendOptions): void {
-    const o = options<SendOptions>(opts);
-    const bytes = this.#message(data);
-    const priority = priorityOption(o.priority);
-    const timeout = timeoutOption(o.timeout);
-    const fd = this.#writable();
-    const r = sliced(timeout, (ms) => sys(this.name, () => native.mqSend(fd, bytes, priority, ms)));
-    if (r === EAGAIN) throw this.#full();
-    if (r === ETIMEDOUT) throw this.#timedOut('mq_timedsend', timeout!);
-  }
-
-  /** Sends without waiting; false when the queue is full. */
-  trySend(data: Uint8Array | string, opts?: { priority?: number }): boolean {
-    const bytes = this.#message(data);
-    const priority = priorityOption(options<SendOptions>(opts).priority);
-    const fd = this.#writable();
-    return sys(this.name, () => native.mqSend(fd, bytes, priority, 0)) === 0;
-  }
-
   /**
-   * Sends, waiting on the event loop for room. Calls that wait are served in the
-   * order they were made; the data is copied when the call has to wait.
+   * Sends a message, waiting on the event loop up to `timeout` ms for room. Calls that
+   * wait are served in the order they were made; the data is copied when the call has
+   * to wait.
    */
-  sendAsync(data: Uint8Array | string, opts?: AsyncSendOptions): Promise<void> {
+  send(data: ArrayBufferView | string, opts?: SendOptions): Promise<void> {
     try {
-      const o = options<AsyncSendOptions>(opts);
+      const o = options<SendOptions>(opts, ['priority', 'timeout', 'signal']);
       const bytes = this.#message(data);
       const priority = priorityOption(o.priority);
       const timeout = timeoutOption(o.timeout);
       const signal = signalOption(o.signal);
       const fd = this.#writable();
-      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
       if (this.#senders.size === 0 && sys(this.name, () => native.mqSend(fd, bytes, priority, 0)) === 0) return Promise.resolve();
-      if (timeout === 0) return Promise.reject(this.#full());
+      if (timeout === 0) return Promise.reject(this.#timedOut('mq_timedsend', 0));
       return new Promise<void>((resolve, reject) => {
         const entry: PendingSend = { prev: null, next: null, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, cancel: noop, data: Buffer.from(bytes), priority };
         this.#enqueue(this.#senders, entry, timeout, () => this.#timedOut('mq_timedsend', timeout!));
@@ -324,9 +328,33 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     }
   }
 
-  /** Receives the highest-priority (then oldest) message, waiting up to `timeout` ms (blocking this thread). */
-  receive(opts?: ReceiveOptions): Message {
-    const timeout = timeoutOption(options<ReceiveOptions>(opts).timeout);
+  /** send() blocking this thread instead. */
+  sendSync(data: ArrayBufferView | string, opts?: SendSyncOptions): void {
+    const o = options<SendSyncOptions>(opts, ['priority', 'timeout']);
+    const bytes = this.#message(data);
+    const priority = priorityOption(o.priority);
+    const timeout = timeoutOption(o.timeout);
+    const fd = this.#writable();
+    const r = sliced(timeout, (ms) => sys(this.name, () => native.mqSend(fd, bytes, priority, ms)));
+    if (r === EAGAIN || r === ETIMEDOUT) throw this.#timedOut('mq_timedsend', timeout!);
+  }
+
+  /** Sends without waiting; false when the queue is full. */
+  trySend(data: ArrayBufferView | string, opts?: { priority?: number }): boolean {
+    const bytes = this.#message(data);
+    const priority = priorityOption(options<SendSyncOptions>(opts, ['priority']).priority);
+    const fd = this.#writable();
+    return sys(this.name, () => native.mqSend(fd, bytes, priority, 0)) === 0;
+  }
+
+  /** Receives the highest-priority (then oldest) message, waiting on the event loop; pending calls are served in the order they were made. */
+  receive(opts?: ReceiveOptions): Promise<Message> {
+    return this.#receiveAsync(null, opts) as Promise<Message>;
+  }
+
+  /** receive() blocking this thread instead. */
+  receiveSync(opts?: ReceiveSyncOptions): Message {
+    const timeout = timeoutOption(options<ReceiveSyncOptions>(opts, ['timeout']).timeout);
     const scratch = this.#scratchBuffer();
     return this.#copy(this.#receiveBlocking(scratch, timeout), scratch);
   }
@@ -338,17 +366,21 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     return r < 0 ? null : this.#copy(r, scratch);
   }
 
-  /** Receives, waiting on the event loop; pending calls are served in the order they were made. */
-  receiveAsync(opts?: AsyncOptions): Promise<Message> {
-    return this.#receiveAsync(null, opts) as Promise<Message>;
-  }
-
   /**
    * Receives into `buffer` (at least messageSize bytes) with no allocation for the
-   * data: the message is buffer[0, size). Waits up to `timeout` ms, blocking this thread.
+   * data: the message is buffer[0, size). Do not touch `buffer` until the promise settles.
    */
-  receiveInto(buffer: Uint8Array, opts?: ReceiveOptions): Received {
-    const timeout = timeoutOption(options<ReceiveOptions>(opts).timeout);
+  receiveInto(buffer: Uint8Array, opts?: ReceiveOptions): Promise<Received> {
+    try {
+      return this.#receiveAsync(this.#target(buffer), opts) as Promise<Received>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** receiveInto() blocking this thread. */
+  receiveIntoSync(buffer: Uint8Array, opts?: ReceiveSyncOptions): Received {
+    const timeout = timeoutOption(options<ReceiveSyncOptions>(opts, ['timeout']).timeout);
     return decode(this.#receiveBlocking(this.#target(buffer), timeout));
   }
 
@@ -358,21 +390,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     return r < 0 ? null : decode(r);
   }
 
-  /** receiveInto() on the event loop. Do not touch `buffer` until the promise settles. */
-  receiveIntoAsync(buffer: Uint8Array, opts?: AsyncOptions): Promise<Received> {
-    try {
-      return this.#receiveAsync(this.#target(buffer), opts) as Promise<Received>;
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
   /** Yields every message until the queue is closed (then the loop ends). */
   async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
     while (this.#fd >= 0) {
       let message: Message;
       try {
-        message = await this.receiveAsync();
+        message = await this.receive();
       } catch (err) {
         if (this.#fd < 0 && (err as SystemError).code === 'EBADF') return;
         throw err;
@@ -404,17 +427,17 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   #receiveAsync(target: Uint8Array | null, opts: unknown): Promise<Message | Received> {
     try {
-      const o = options<AsyncOptions>(opts);
+      const o = options<ReceiveOptions>(opts, ['timeout', 'signal']);
       const timeout = timeoutOption(o.timeout);
       const signal = signalOption(o.signal);
       this.#readable();
-      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
       if (this.#receivers.size === 0) {
         const buffer = target ?? this.#scratchBuffer();
         const r = this.#receiveNow(buffer);
         if (r >= 0) return Promise.resolve(target ? decode(r) : this.#copy(r, buffer));
       }
-      if (timeout === 0) return Promise.reject(this.#empty());
+      if (timeout === 0) return Promise.reject(this.#timedOut('mq_timedreceive', 0));
       return new Promise((resolve, reject) => {
         const entry: PendingReceive = { prev: null, next: null, resolve, reject, timer: undefined, signal, cancel: noop, target };
         this.#enqueue(this.#receivers, entry, timeout, () => this.#timedOut('mq_timedreceive', timeout!));
@@ -442,7 +465,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     let watch = this.#signals.get(signal);
     if (!watch) {
       const entries = new Set<Pending>();
-      watch = { entries, onAbort: () => entries.forEach((e) => e.cancel(signal.reason)) };
+      watch = { entries, onAbort: () => entries.forEach((e) => e.cancel(new AbortError(signal.reason))) };
       this.#signals.set(signal, watch);
       signal.addEventListener('abort', watch.onAbort, { once: true });
     }
@@ -530,8 +553,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #receiveBlocking(target: Uint8Array, timeout: number | undefined): number {
     const fd = this.#readable();
     const r = sliced(timeout, (ms) => sys(this.name, () => native.mqReceive(fd, target, ms)));
-    if (r === EAGAIN) throw this.#empty();
-    if (r === ETIMEDOUT) throw this.#timedOut('mq_timedreceive', timeout!);
+    if (r === EAGAIN || r === ETIMEDOUT) throw this.#timedOut('mq_timedreceive', timeout!);
     return r;
   }
 
@@ -581,14 +603,6 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   #closedError(syscall: string): SystemError {
     return new SystemError('EBADF', syscall, this.name, 'the queue is closed');
-  }
-
-  #full(): SystemError {
-    return new SystemError('EAGAIN', 'mq_send', this.name, `the queue is full (${this.maxMessages} messages) and timeout is 0`);
-  }
-
-  #empty(): SystemError {
-    return new SystemError('EAGAIN', 'mq_receive', this.name, 'no message is waiting and timeout is 0');
   }
 
   #timedOut(syscall: string, timeout: number): SystemError {

@@ -1,4 +1,4 @@
-// Named primitives (Semaphore.open, Mutex.open), each in its own small shared memory
+// Named primitives (Semaphore.create/open, Mutex.create/open), each in its own small shared memory
 // object. Layout: Int32 magic (lib/core/magic.ts), layout version, byte offset of the body,
 // reserved; the body at byte 16. The creator writes the magic last, so an opener that
 // finds it knows the rest is written.
@@ -8,13 +8,20 @@ import { posixName } from '../core/names';
 import { allowForeignOwner } from '../core/owner';
 import { SharedMemory, type CreateOptions } from './shared_memory';
 import { boolean, options } from '../core/validate';
+import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
+import * as path from 'node:path';
+import { objectFile } from './shared_memory';
 
-export interface NamedOptions extends Pick<CreateOptions, 'mode' | 'dir' | 'allowForeignOwner'> {
-  /** Create it if it does not exist. Default false. */
-  create?: boolean;
-  /** With create: fail with EEXIST if it exists. Default false. */
+/** Options of a named primitive's create(). */
+export interface NamedCreateOptions extends Pick<CreateOptions, 'mode' | 'dir' | 'allowForeignOwner'> {
+  /** Fail with EEXIST if it exists (default). With false, the existing one is opened instead. */
   exclusive?: boolean;
 }
+
+/** Options of a named primitive's open(). */
+export interface NamedOpenOptions extends Pick<CreateOptions, 'dir' | 'allowForeignOwner'>, WaitForCreationOptions {}
+
+export const NAMED_CREATE_KEYS = ['exclusive', 'mode', 'dir', 'allowForeignOwner'] as const;
 
 export interface NamedKind {
   magic: number;
@@ -30,33 +37,51 @@ const VERSION = 1;
 const WORD = { magic: 0, version: 1, offset: 2 } as const;
 
 /**
- * Creates (calling `init` on the body before publishing the header) or opens a named
- * primitive's object. The caller owns the returned SharedMemory.
+ * Creates a named primitive's object, calling `init` on the body before publishing the
+ * header (with exclusive: false, opens an existing one instead). The caller owns the
+ * returned SharedMemory.
  */
-export function openNamed(name: string, kind: NamedKind, opts: unknown, init: (shm: SharedMemory, offset: number) => void): SharedMemory {
+export function createNamed(name: string, kind: NamedKind, o: NamedCreateOptions, init: (shm: SharedMemory, offset: number) => void): SharedMemory {
   const canonical = posixName(name, kind.syscall);
-  const o = options<NamedOptions>(opts);
-  const create = boolean('create', o.create, false);
-  const exclusive = boolean('exclusive', o.exclusive, false);
+  const exclusive = boolean('exclusive', o.exclusive, true);
   const dir = o.dir === undefined ? {} : { dir: o.dir };
-  const foreign = allowForeignOwner(o.allowForeignOwner);
-  if (create) {
-    let shm: SharedMemory | null = null;
-    try {
-      shm = SharedMemory.create(canonical, SIZE, { ...dir, ...(o.mode === undefined ? {} : { mode: o.mode }), exclusive: true });
-    } catch (err) {
-      if (exclusive || (err as SystemError).code !== 'EEXIST') throw err;
-    }
-    if (shm) {
-      const i32 = new Int32Array(shm.buffer);
-      init(shm, BODY_OFFSET);
-      Atomics.store(i32, WORD.version, VERSION);
-      Atomics.store(i32, WORD.offset, BODY_OFFSET);
-      Atomics.store(i32, WORD.magic, kind.magic);
-      return shm;
-    }
+  let shm: SharedMemory;
+  try {
+    shm = SharedMemory.create(canonical, SIZE, { ...dir, ...(o.mode === undefined ? {} : { mode: o.mode }), exclusive: true });
+  } catch (err) {
+    if (exclusive || (err as SystemError).code !== 'EEXIST') throw err;
+    return openExisting(canonical, kind, o);
   }
-  const shm = SharedMemory.open(canonical, { ...dir, allowForeignOwner: foreign });
+  const i32 = new Int32Array(shm.buffer);
+  init(shm, BODY_OFFSET);
+  Atomics.store(i32, WORD.version, VERSION);
+  Atomics.store(i32, WORD.offset, BODY_OFFSET);
+  Atomics.store(i32, WORD.magic, kind.magic);
+  return shm;
+}
+
+/**
+ * Opens a named primitive's object (with wait: true, a Promise of it once created); the
+ * caller owns the SharedMemory, which `wrap` turns into the primitive.
+ */
+export function openNamed<T>(name: string, kind: NamedKind, opts: unknown, wrap: (shm: SharedMemory) => T): T | Promise<T> {
+  const o = options<NamedOpenOptions>(opts, ['dir', 'allowForeignOwner', ...WAIT_KEYS]);
+  const canonical = posixName(name, kind.syscall);
+  const open = (): T => {
+    const shm = openExisting(canonical, kind, o);
+    try {
+      return wrap(shm);
+    } catch (err) {
+      shm.close();
+      throw err;
+    }
+  };
+  if (o.wait !== true) return open();
+  return openWhenCreated(open, path.dirname(objectFile(canonical, o.dir)), { timeout: o.timeout, signal: o.signal }, kind.syscall, canonical);
+}
+
+function openExisting(canonical: string, kind: NamedKind, o: { dir?: string; allowForeignOwner?: boolean }): SharedMemory {
+  const shm = SharedMemory.open(canonical, { ...(o.dir === undefined ? {} : { dir: o.dir }), allowForeignOwner: allowForeignOwner(o.allowForeignOwner) });
   try {
     checkHeader(shm, kind);
   } catch (err) {

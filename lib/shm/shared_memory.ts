@@ -11,6 +11,7 @@ import { posixName } from '../core/names';
 import { native } from '../addon/native';
 import { allowForeignOwner, checkOwner } from '../core/owner';
 import { boolean, fileMode, integer, options, pathString } from '../core/validate';
+import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
 
 export interface CreateOptions {
   /** Permission bits, applied exactly (not filtered by the umask). Default 0o600. */
@@ -23,9 +24,10 @@ export interface CreateOptions {
   allowForeignOwner?: boolean;
 }
 
-export interface OpenOptions {
+export interface OpenOptions extends WaitForCreationOptions {
   /** Map a private copy-on-write view: this process's writes stay its own and never reach the object. */
   readOnly?: boolean;
+  /** Directory of the tmpfs holding the object. Default /dev/shm. */
   dir?: string;
   /** Open an object owned by another user (not root) instead of refusing it with EPERM. Default false. */
   allowForeignOwner?: boolean;
@@ -91,7 +93,7 @@ export class SharedMemory implements Disposable {
   static create(name: string, size: number, opts?: CreateOptions): SharedMemory {
     const canonical = posixName(name, 'shm_open');
     integer('size', size, 1, MAX_SIZE);
-    const o = options<CreateOptions>(opts);
+    const o = options<CreateOptions>(opts, ['mode', 'exclusive', 'dir', 'allowForeignOwner']);
     const mode = o.mode === undefined ? DEFAULT_MODE : fileMode(o.mode);
     const exclusive = boolean('exclusive', o.exclusive, true);
     const foreign = allowForeignOwner(o.allowForeignOwner);
@@ -132,10 +134,23 @@ export class SharedMemory implements Disposable {
     }
   }
 
-  /** Opens an existing object; its size comes from the object, which is never resized. */
-  static open(name: string, opts?: OpenOptions): SharedMemory {
+  /**
+   * Opens an existing object; its size comes from the object, which is never resized.
+   * With `wait: true`, resolves once another process has created it.
+   */
+  static open(name: string, opts: OpenOptions & { wait: true }): Promise<SharedMemory>;
+  static open(name: string, opts?: OpenOptions & { wait?: false }): SharedMemory;
+  static open(name: string, opts?: OpenOptions): SharedMemory | Promise<SharedMemory> {
+    const o = options<OpenOptions>(opts, ['readOnly', 'dir', 'allowForeignOwner', ...WAIT_KEYS]);
+    if (o.wait === true) {
+      const { wait: _, timeout, signal, ...rest } = o;
+      return openWhenCreated(() => SharedMemory.#open(name, rest), path.dirname(objectFile(posixName(name, 'shm_open'), o.dir)), { timeout, signal }, 'shm_open', name);
+    }
+    return SharedMemory.#open(name, o);
+  }
+
+  static #open(name: string, o: OpenOptions): SharedMemory {
     const canonical = posixName(name, 'shm_open');
-    const o = options<OpenOptions>(opts);
     const readOnly = boolean('readOnly', o.readOnly, false);
     const foreign = allowForeignOwner(o.allowForeignOwner);
     const file = objectFile(canonical, o.dir);
@@ -156,7 +171,7 @@ export class SharedMemory implements Disposable {
   /** Removes the name; mappings stay valid until closed. ENOENT if there is no such object. */
   static unlink(name: string, opts?: { dir?: string }): void {
     const canonical = posixName(name, 'shm_unlink');
-    const file = objectFile(canonical, options<{ dir: string }>(opts).dir);
+    const file = objectFile(canonical, options<{ dir: string }>(opts, ['dir']).dir);
     sys(canonical, () => native.unlinkObject(file));
   }
 

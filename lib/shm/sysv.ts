@@ -139,7 +139,7 @@ export class SysVSharedMemory implements Disposable {
   static create(key: SysVKey, size: number, opts?: SysVCreateOptions): SysVSharedMemory {
     const k = createKey(key);
     integer('size', size, 1, MAX_SIZE);
-    const o = options<SysVCreateOptions>(opts);
+    const o = options<SysVCreateOptions>(opts, ['mode', 'exclusive']);
     const mode = o.mode === undefined ? 0o600 : integer('mode', o.mode, 0, 0o777);
     const exclusive = boolean('exclusive', o.exclusive, true);
 
@@ -207,7 +207,7 @@ export class SysVSharedMemory implements Disposable {
    */
   static open(which: SysVTarget, opts?: SysVOpenOptions): SysVSharedMemory {
     const t = target(which);
-    const o = options<SysVOpenOptions>(opts);
+    const o = options<SysVOpenOptions>(opts, ['size']);
     const size = o.size === undefined ? 0 : integer('size', o.size, 0, MAX_SIZE);
     const id = 'id' in t ? t.id : findId(t.key, size);
     const mapping = new Mapping(byId(id, () => native.shmAttach(id)));
@@ -225,8 +225,8 @@ export class SysVSharedMemory implements Disposable {
     }
   }
 
-  /** Marks a segment for removal by key or `{ id }`, without attaching it. */
-  static remove(which: SysVTarget): void {
+  /** Marks a segment for removal by key or `{ id }`, without attaching it (shmctl IPC_RMID). */
+  static unlink(which: SysVTarget): void {
     const t = target(which);
     const id = 'id' in t ? t.id : sys(keyName(t.key), () => native.shmGet(t.key, 0, 0));
     byId(id, () => native.shmRemove(id));
@@ -238,7 +238,7 @@ export class SysVSharedMemory implements Disposable {
   }
 
   /**
-   * The memory itself, with no copy. After detach() it reads as zeros in this process
+   * The memory itself, with no copy. After close() it reads as zeros in this process
    * (views stay safe to touch) and is unmapped once collected.
    */
   get buffer(): SharedArrayBuffer {
@@ -250,18 +250,18 @@ export class SysVSharedMemory implements Disposable {
     return this.#mapping;
   }
 
-  get detached(): boolean {
+  get closed(): boolean {
     return this.#mapping.released;
   }
 
-  /** shmctl(IPC_STAT): the segment as the kernel sees it now. Works after detach() too, until the segment is gone. */
+  /** shmctl(IPC_STAT): the segment as the kernel sees it now. Works after close() too, until the segment is gone. */
   stat(): SysVSegmentStat {
     return fromNative(this.id, byId(this.id, () => native.shmStat(this.id)));
   }
 
   /** shmctl(IPC_SET): changes the owner or the permission bits (owner, creator or root only). */
   setPermissions(perms: SysVPermissions): void {
-    const p = options<SysVPermissions>(perms);
+    const p = options<SysVPermissions>(perms, ['mode', 'uid', 'gid']);
     const now = byId(this.id, () => native.shmStat(this.id));
     const mode = p.mode === undefined ? now.mode & 0o777 : integer('mode', p.mode, 0, 0o777);
     const uid = p.uid === undefined ? now.uid : integer('uid', p.uid, 0, 2 ** 32 - 2);
@@ -274,25 +274,20 @@ export class SysVSharedMemory implements Disposable {
    * Detaches this process (as shmdt does: the attach count drops at once). Views that
    * are still alive read zeros from then on instead of faulting. Safe to call twice.
    */
-  detach(): void {
+  close(): void {
     this.#mapping.release();
   }
 
-  /** The same as detach(), the name every podshm resource has. */
-  close(): void {
-    this.detach();
-  }
-
   /**
-   * shmctl(IPC_RMID): the key is freed at once (a new create() with it makes a new
-   * segment); the memory lives on until the last process detaches.
+   * shmctl(IPC_RMID), the unlink of a System V segment: the key is freed at once (a new
+   * create() with it makes a new segment); the memory lives on until the last process detaches.
    */
-  remove(): void {
+  unlink(): void {
     byId(this.id, () => native.shmRemove(this.id));
   }
 
   [Symbol.dispose](): void {
-    this.detach();
+    this.close();
   }
 }
 

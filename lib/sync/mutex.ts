@@ -5,12 +5,12 @@
 // ask the kernel whether the owner still exists, whatever its PID namespace, and take
 // the mutex over from a dead one (reported like pthread's EOWNERDEAD).
 import { AbortError, CorruptionError, SystemError, argType } from '../core/errors';
-import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from '../wait/futex';
+import { FutexWord, checkRange, closedError, mappingOf, type WaitOptions, type WaitSyncOptions } from '../wait/futex';
 import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from '../liveness/presence';
 import { PeerWatch } from '../liveness/watch';
 import { MAGIC } from '../core/magic';
 import type { Mapping } from '../addon/mapping';
-import { BODY_OFFSET, openNamed, type NamedOptions } from '../shm/named_segment';
+import { BODY_OFFSET, NAMED_CREATE_KEYS, createNamed, openNamed, type NamedCreateOptions, type NamedOpenOptions } from '../shm/named_segment';
 import { posixName } from '../core/names';
 import { SharedMemory } from '../shm/shared_memory';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
@@ -92,11 +92,22 @@ export class Mutex implements Disposable {
   }
 
   /**
-   * A named mutex in its own small shared memory object: created unlocked when
-   * `create` is set and it does not exist, opened otherwise. Each call is a new owner.
+   * A named mutex in its own small shared memory object, created unlocked (EEXIST if the
+   * name is taken, unless `exclusive: false`). Each call is a new owner.
    */
-  static open(name: string, opts?: NamedOptions): Mutex {
-    const shm = openNamed(name, MUTEX, opts, (created, offset) => Atomics.store(new Int32Array(created.buffer), offset / 4, 0));
+  static create(name: string, opts?: NamedCreateOptions): Mutex {
+    const o = options<NamedCreateOptions>(opts, NAMED_CREATE_KEYS);
+    return Mutex.#named(createNamed(name, MUTEX, o, (created, offset) => Atomics.store(new Int32Array(created.buffer), offset / 4, 0)));
+  }
+
+  /** Opens a named mutex; with `wait: true`, resolves once another process has created it. Each call is a new owner. */
+  static open(name: string, opts: NamedOpenOptions & { wait: true }): Promise<Mutex>;
+  static open(name: string, opts?: NamedOpenOptions & { wait?: false }): Mutex;
+  static open(name: string, opts?: NamedOpenOptions): Mutex | Promise<Mutex> {
+    return openNamed(name, MUTEX, opts, (shm) => Mutex.#named(shm));
+  }
+
+  static #named(shm: SharedMemory): Mutex {
     try {
       const m = new Mutex(shm, BODY_OFFSET);
       m.#own = shm;
@@ -109,7 +120,7 @@ export class Mutex implements Disposable {
 
   /** Removes a named mutex's name. */
   static unlink(name: string, opts?: { dir?: string }): void {
-    SharedMemory.unlink(posixName(name, MUTEX.syscall), opts);
+    SharedMemory.unlink(posixName(name, MUTEX.syscall), options<{ dir: string }>(opts, ['dir']));
   }
 
   /** Removes this named mutex's name (EINVAL for one laid out in caller memory). */
@@ -141,41 +152,45 @@ export class Mutex implements Disposable {
     }
   }
 
-  /** Takes the mutex, blocking this thread up to `timeout` ms; false on timeout. */
-  lock(opts?: { timeout?: number }): boolean {
-    const ms = timeoutMs(options<{ timeout: number }>(opts).timeout);
-    this.#enter();
-    try {
-      if (this.#attempt(true, false)) return true;
-      const deadline = deadlineOf(ms);
-      // Spin while it is held, then sleep with WAITERS set.
-      const seen = Atomics.load(this.#i32, this.#index);
-      if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return true;
-      return runSync(this.#lock(deadline));
-    } finally {
-      this.#busy = false;
-    }
-  }
-
-  /** Takes the mutex without blocking the event loop (after a spin of at most 10 µs); resolves false on timeout. */
-  async lockAsync(opts?: AsyncWaitOptions): Promise<boolean> {
-    const o = options<AsyncWaitOptions>(opts);
+  /**
+   * Takes the mutex, waiting on the event loop (after a spin of at most 10 µs) up to
+   * `timeout` ms (then ETIMEDOUT).
+   */
+  async lock(opts?: WaitOptions): Promise<void> {
+    const o = options<WaitOptions>(opts, ['timeout', 'signal']);
     const signal = abortSignal(o.signal);
     const deadline = deadlineOf(timeoutMs(o.timeout));
     if (signal?.aborted) throw new AbortError(signal.reason);
     this.#enter();
     try {
-      if (this.#attempt(true, false)) return true;
-      // As lock() spins, on the event loop: see Semaphore.acquireAsync.
+      if (this.#attempt(true, false)) return;
+      // As lockSync() spins, on the event loop: see Semaphore.acquire.
       const seen = Atomics.load(this.#i32, this.#index);
-      if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return true;
-      return await runAsync(this.#lock(deadline), signal);
+      if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return;
+      if (!(await runAsync(this.#lock(deadline), signal))) throw timedOut(o.timeout!);
     } finally {
       this.#busy = false;
     }
   }
 
-  // lock() and lockAsync() once they have spun: sleep with WAITERS set and the owner
+  /** lock() blocking this thread instead. */
+  lockSync(opts?: WaitSyncOptions): void {
+    const o = options<WaitSyncOptions>(opts, ['timeout']);
+    const ms = timeoutMs(o.timeout);
+    this.#enter();
+    try {
+      if (this.#attempt(true, false)) return;
+      const deadline = deadlineOf(ms);
+      // Spin while it is held, then sleep with WAITERS set.
+      const seen = Atomics.load(this.#i32, this.#index);
+      if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return;
+      if (!runSync(this.#lock(deadline))) throw timedOut(o.timeout!);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  // lock() and lockSync() once they have spun: sleep with WAITERS set and the owner
   // watched, and look at the owner's liveness when its watch has fired.
   *#lock(deadline: number): WaitOp<boolean> {
     for (;;) {
@@ -194,11 +209,11 @@ export class Mutex implements Disposable {
         this.#giveUp();
         throw err;
       }
-      // close() may have run meanwhile (only lockAsync() lets it): its slot is gone, so
+      // close() may have run meanwhile (only lock() lets it): its slot is gone, so
       // taking the mutex now would make an owner that every other one takes for dead.
       if (this.#presence.released) {
         this.#giveUp();
-        throw new SystemError('EBADF', 'lock', undefined, 'the Mutex was closed while lockAsync() waited');
+        throw new SystemError('EBADF', 'lock', undefined, 'the Mutex was closed while lock() waited');
       }
       if (this.#attempt(!heard || this.#watch.fired, true)) return true;
     }
@@ -294,4 +309,8 @@ export class Mutex implements Disposable {
     if (v < 0) throw new CorruptionError(`mutex word at offset ${this.#offset} is ${v}: the shared memory is corrupt`, this.#offset, v);
     return v;
   }
+}
+
+function timedOut(timeout: number): SystemError {
+  return new SystemError('ETIMEDOUT', 'lock', undefined, `the mutex was not free within ${timeout} ms`);
 }

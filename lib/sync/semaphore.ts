@@ -3,10 +3,10 @@
 // it. Acquire and release are Atomics on the value; release calls futex wake only when
 // the count says someone waits. A process killed while waiting leaves the count one
 // too high, which costs a needless wake, never a lost one.
-import { BODY_OFFSET, openNamed, type NamedOptions } from '../shm/named_segment';
+import { BODY_OFFSET, NAMED_CREATE_KEYS, createNamed, openNamed, type NamedCreateOptions, type NamedOpenOptions } from '../shm/named_segment';
 import { SharedMemory } from '../shm/shared_memory';
 import { AbortError, CorruptionError, SystemError } from '../core/errors';
-import { FutexWord, checkRange, closedError, mappingOf, type AsyncWaitOptions } from '../wait/futex';
+import { FutexWord, checkRange, closedError, mappingOf, type WaitOptions, type WaitSyncOptions } from '../wait/futex';
 import type { Mapping } from '../addon/mapping';
 import { MAGIC } from '../core/magic';
 import { posixName } from '../core/names';
@@ -19,8 +19,8 @@ export interface MappedMemory {
   readonly mapping: Mapping;
 }
 
-export interface OpenSemaphoreOptions extends NamedOptions {
-  /** Initial value when this call creates it. Default 0. */
+export interface SemaphoreCreateOptions extends NamedCreateOptions {
+  /** Initial value. Default 0. */
   initial?: number;
 }
 
@@ -65,13 +65,24 @@ export class Semaphore implements Disposable {
   }
 
   /**
-   * A named semaphore in its own small shared memory object (like sem_open): created
-   * with `initial` when `create` is set and it does not exist, opened otherwise.
+   * A named semaphore in its own small shared memory object (like sem_open with
+   * O_CREAT | O_EXCL), holding `initial` (EEXIST if the name is taken, unless
+   * `exclusive: false`).
    */
-  static open(name: string, opts?: OpenSemaphoreOptions): Semaphore {
-    const initial = options<OpenSemaphoreOptions>(opts).initial;
-    if (initial !== undefined) integer('initial', initial, 0, VALUE_MAX);
-    const shm = openNamed(name, SEMAPHORE, opts, (created, offset) => Atomics.store(new Int32Array(created.buffer), offset / 4, initial ?? 0));
+  static create(name: string, opts?: SemaphoreCreateOptions): Semaphore {
+    const o = options<SemaphoreCreateOptions>(opts, [...NAMED_CREATE_KEYS, 'initial']);
+    const initial = o.initial === undefined ? 0 : integer('initial', o.initial, 0, VALUE_MAX);
+    return Semaphore.#named(createNamed(name, SEMAPHORE, o, (created, offset) => Atomics.store(new Int32Array(created.buffer), offset / 4, initial)));
+  }
+
+  /** Opens a named semaphore; with `wait: true`, resolves once another process has created it. */
+  static open(name: string, opts: NamedOpenOptions & { wait: true }): Promise<Semaphore>;
+  static open(name: string, opts?: NamedOpenOptions & { wait?: false }): Semaphore;
+  static open(name: string, opts?: NamedOpenOptions): Semaphore | Promise<Semaphore> {
+    return openNamed(name, SEMAPHORE, opts, (shm) => Semaphore.#named(shm));
+  }
+
+  static #named(shm: SharedMemory): Semaphore {
     try {
       const sem = new Semaphore(shm, BODY_OFFSET);
       sem.#own = shm;
@@ -84,7 +95,7 @@ export class Semaphore implements Disposable {
 
   /** Removes a named semaphore's name. */
   static unlink(name: string, opts?: { dir?: string }): void {
-    SharedMemory.unlink(posixName(name, 'sem_unlink'), opts);
+    SharedMemory.unlink(posixName(name, 'sem_unlink'), options<{ dir: string }>(opts, ['dir']));
   }
 
   /** The current value (a snapshot). */
@@ -103,30 +114,44 @@ export class Semaphore implements Disposable {
     }
   }
 
-  /** Takes one unit, blocking this thread up to `timeout` ms; false on timeout. */
-  acquire(opts?: { timeout?: number }): boolean {
-    const ms = timeoutMs(options<{ timeout: number }>(opts).timeout);
-    if (this.tryAcquire()) return true;
+  /**
+   * Takes one unit, waiting on the event loop (after a spin of at most 10 µs) up to
+   * `timeout` ms (then ETIMEDOUT).
+   */
+  acquire(opts?: WaitOptions): Promise<void> {
+    try {
+      const o = options<WaitOptions>(opts, ['timeout', 'signal']);
+      const signal = abortSignal(o.signal);
+      const deadline = deadlineOf(timeoutMs(o.timeout));
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      if (this.tryAcquire()) return Promise.resolve();
+      // The same spin as acquireSync(), on the event loop: a unit released within it costs
+      // no trip through the waiter thread (two thread wake-ups).
+      if (this.#word.spin(0) && this.tryAcquire()) return Promise.resolve();
+      return runAsync(this.#acquire(deadline), signal).then((got) => {
+        if (!got) throw this.#timedOut(o.timeout!);
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** acquire() blocking this thread instead. */
+  acquireSync(opts?: WaitSyncOptions): void {
+    const o = options<WaitSyncOptions>(opts, ['timeout']);
+    const ms = timeoutMs(o.timeout);
+    if (this.tryAcquire()) return;
     const deadline = deadlineOf(ms);
     // Spin before announcing ourselves, so a releaser does not pay for a wake.
-    if (this.#word.spin(0) && this.tryAcquire()) return true;
-    return runSync(this.#acquire(deadline));
+    if (this.#word.spin(0) && this.tryAcquire()) return;
+    if (!runSync(this.#acquire(deadline))) throw this.#timedOut(o.timeout!);
   }
 
-  /** Takes one unit without blocking the event loop (after a spin of at most 10 µs); resolves false on timeout. */
-  async acquireAsync(opts?: AsyncWaitOptions): Promise<boolean> {
-    const o = options<AsyncWaitOptions>(opts);
-    const signal = abortSignal(o.signal);
-    const deadline = deadlineOf(timeoutMs(o.timeout));
-    if (signal?.aborted) throw new AbortError(signal.reason);
-    if (this.tryAcquire()) return true;
-    // The same spin as acquire(), on the event loop: a unit released within it costs
-    // no trip through the waiter thread (two thread wake-ups).
-    if (this.#word.spin(0) && this.tryAcquire()) return true;
-    return runAsync(this.#acquire(deadline), signal);
+  #timedOut(timeout: number): SystemError {
+    return new SystemError('ETIMEDOUT', 'sem_wait', this.#own?.name, `no unit was free within ${timeout} ms`);
   }
 
-  // acquire() and acquireAsync() once they have spun: counted among the waiters, sleep
+  // acquire() and acquireSync() once they have spun: counted among the waiters, sleep
   // while the value is 0.
   *#acquire(deadline: number): WaitOp<boolean> {
     Atomics.add(this.#i32, this.#waiters, 1);

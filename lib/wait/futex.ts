@@ -12,12 +12,22 @@ import { boolean, integer, options } from '../core/validate';
 import { futexSleep, runAsync, runSync, type WaitOp } from './loop';
 import { SpinBudget, spinFor } from './spin';
 
-export type WaitResult = 'ok' | 'timeout' | 'mismatch';
+/** 'ok': woken or the word changed (re-check it); 'mismatch': it already held another value. */
+export type WaitResult = 'ok' | 'mismatch';
 
-export interface AsyncWaitOptions {
-  signal?: AbortSignal;
-  /** Milliseconds; default Infinity. */
+export interface WaitSyncOptions {
+  /** Milliseconds to wait; ETIMEDOUT after. Default: no limit. */
   timeout?: number;
+}
+
+export interface WaitOptions extends WaitSyncOptions {
+  /** Ends the wait with AbortError (the signal's reason in `cause`). */
+  signal?: AbortSignal;
+}
+
+export interface FutexWaitSyncOptions extends WaitSyncOptions {
+  /** Spin on the word before sleeping (default true). */
+  spin?: boolean;
 }
 
 // Spinning only pays when the waker runs on another CPU at the same time. Half the
@@ -47,32 +57,43 @@ export class FutexWord {
   }
 
   /**
-   * Blocks this thread until the word may have changed from `expected`: first a
-   * bounded spin on Atomics.load (unless `spin` is false), then the shared futex, in
-   * slices of at most 100 ms (JavaScript runs between them, so a Worker blocked here
-   * can be terminated). 'timeout' only once `timeout` ms have passed.
+   * Resolves 'ok' once the word may have changed from `expected`, 'mismatch' at once if it
+   * already has; waits on the event loop (the per-process waiter thread). Rejects with
+   * ETIMEDOUT at the timeout, AbortError on abort.
    */
-  wait(expected: number, timeout = Infinity, spin = true): WaitResult {
-    checkExpected(expected);
-    boolean('spin', spin, true);
-    this.#checkOpen();
-    if (spin && this.spin(expected)) return 'mismatch';
-    return runSync(this.sleep(expected, timeoutMs(timeout)));
+  wait(expected: number, opts?: WaitOptions): Promise<WaitResult> {
+    try {
+      checkExpected(expected);
+      const o = options<WaitOptions>(opts, ['timeout', 'signal']);
+      const signal = abortSignal(o.signal);
+      const ms = timeoutMs(o.timeout);
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      this.#checkOpen();
+      if (Atomics.load(this.#i32, this.#index) !== expected) return Promise.resolve('mismatch');
+      return runAsync(this.sleep(expected, ms), signal).then((r) => {
+        if (r === 'timeout') throw timedOut(ms);
+        return r;
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
-   * Resolves 'ok' once the word may have changed from `expected` (or at once if it
-   * already has), 'timeout' at the timeout; rejects with AbortError on abort.
+   * wait() blocking this thread: first a bounded spin on Atomics.load (unless `spin` is
+   * false), then the shared futex (on a Worker's thread in slices of at most 100 ms, so
+   * that terminate() reaches it).
    */
-  waitAsync(expected: number, opts?: AsyncWaitOptions): Promise<'ok' | 'timeout'> {
+  waitSync(expected: number, opts?: FutexWaitSyncOptions): WaitResult {
     checkExpected(expected);
-    const o = options<AsyncWaitOptions>(opts);
-    const signal = abortSignal(o.signal);
+    const o = options<FutexWaitSyncOptions>(opts, ['timeout', 'spin']);
+    const spin = boolean('spin', o.spin, true);
     const ms = timeoutMs(o.timeout);
-    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     this.#checkOpen();
-    if (Atomics.load(this.#i32, this.#index) !== expected) return Promise.resolve('ok');
-    return runAsync(this.sleep(expected, ms) as WaitOp<'ok' | 'timeout'>, signal);
+    if (spin && this.spin(expected)) return 'mismatch';
+    const r = runSync(this.sleep(expected, ms));
+    if (r === 'timeout') throw timedOut(ms);
+    return r;
   }
 
   /**
@@ -80,7 +101,7 @@ export class FutexWord {
    * changed from `expected` or `timeout` ms pass, across as many slices as that takes.
    * 'mismatch' only under the sync driver; a mapping released meanwhile throws.
    */
-  *sleep(expected: number, timeout: number): WaitOp<WaitResult> {
+  *sleep(expected: number, timeout: number): WaitOp<WaitResult | 'timeout'> {
     const deadline = deadlineOf(timeout);
     for (;;) {
       const r = yield futexSleep(this.#i32, this.#index, this.mapping.handle, expected, remaining(deadline));
@@ -140,4 +161,8 @@ export function checkRange(mapping: Mapping, offset: unknown, size: number): num
 
 export function closedError(): SystemError {
   return new SystemError('EBADF', 'futex', undefined, 'the shared memory was closed in this process');
+}
+
+function timedOut(ms: number): SystemError {
+  return new SystemError('ETIMEDOUT', 'futex', undefined, `the word did not change within ${ms} ms`);
 }

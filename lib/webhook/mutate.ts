@@ -63,7 +63,7 @@ export const DEFAULT_RATIO = 0.5;
 
 /** Checks the options once (the CLI calls this at start-up, so bad flags fail early). */
 export function mutateOptions(opts?: MutateOptions): { ratio: number; defaultLimit: number | null } {
-  const options = checkedOptions<MutateOptions>(opts);
+  const options = checkedOptions<MutateOptions>(opts, ['ratio', 'defaultLimit']);
   const ratio = options.ratio ?? DEFAULT_RATIO;
   if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {
     throw argValue('ratio', 'must be a number > 0 and <= 1', ratio);
@@ -80,7 +80,7 @@ export function mutateOptions(opts?: MutateOptions): { ratio: number; defaultLim
  * writes them. Never throws on a strange pod: it is left alone with a warning instead.
  */
 export function mutatePod(pod: unknown, opts?: MutateOptions): Mutation {
-  const options = checkedOptions<MutateOptions>(opts);
+  const options = checkedOptions<MutateOptions>(opts, ['ratio', 'defaultLimit']);
   const { ratio, defaultLimit } = mutateOptions(options);
   if (!isObject(pod) || !isObject(pod.spec) || !Array.isArray(pod.spec.containers)) {
     return skip('not a pod', 'podshm: the object has no spec.containers; /dev/shm left as it is');

@@ -24,7 +24,7 @@ function header(t, name) {
   return new Int32Array(raw.buffer, 0, 1024);
 }
 
-// Runs the ringer against a consumer that waits with receiveAsync; resolves with
+// Runs the ringer against a consumer that waits with receive; resolves with
 // what it received, the flag the ringer saw, and the futex word before and after.
 async function ringOnce(t, ch, i32) {
   const rx = ch.receiver();
@@ -32,7 +32,7 @@ async function ringOnce(t, ch, i32) {
   let out = '';
   ringer.stdout.on('data', (d) => (out += d));
   const seqBefore = Atomics.load(i32, DATA_SEQ);
-  const message = text(await rx.receiveAsync({ timeout: 20_000 }));
+  const message = text(await rx.receive({ timeout: 20_000 }));
   const code = await new Promise((resolve) => (ringer.exitCode !== null ? resolve(ringer.exitCode) : ringer.once('exit', resolve)));
   t.equal(code, 0, 'the ringer finished');
   return { message, flag: out.match(/flag=(\d+)/)?.[1], seqMoved: Atomics.load(i32, DATA_SEQ) !== seqBefore };
@@ -175,7 +175,7 @@ t.test('closing the channel ends an asynchronous receive sleeping on the bell', 
   const ch = Channel.create(uniqueName('bellclose'), { capacity: 4096, wait: 'block' });
   t.teardown(() => ch.unlink());
   const i32 = header(t, ch.name);
-  const pending = ch.receiver().receiveAsync();
+  const pending = ch.receiver().receive();
   await until(() => Atomics.load(i32, CONSUMER_SLEEPING) !== 0, 'the receiver going to sleep');
   t.equal(Atomics.load(i32, CONSUMER_SLEEPING), 2, 'asleep on the bell');
   ch.close();
@@ -189,10 +189,10 @@ t.test('the bell keeps a process alive only while something waits on it', async 
     const ch = Channel.create(${JSON.stringify(name)}, { capacity: 4096, wait: 'block' });
     const rx = ch.receiver();
     ch.unlink();
-    await rx.receiveAsync({ timeout: 30 }).catch((err) => console.log(err.code));
+    await rx.receive({ timeout: 30 }).catch((err) => console.log(err.code));
     // Between sleeps only the bell holds its poll callback: a collection must not lose it.
     gc();
-    await rx.receiveAsync({ timeout: 30 }).catch((err) => console.log(err.code));
+    await rx.receive({ timeout: 30 }).catch((err) => console.log(err.code));
     setTimeout(() => console.log('still running'), 10);`;
   const r = await run(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { timeoutMs: 20_000 });
   t.equal(r.code, 0, `exited by itself (${r.signal ?? r.stderr})`);
@@ -207,13 +207,13 @@ t.test('a sleeping flag a peer scribbles on costs a spurious wake-up, nothing el
   const rx = ch.receiver();
   for (const [i, garbage] of [2, 7, -1, 2].entries()) {
     Atomics.store(i32, CONSUMER_SLEEPING, garbage);
-    tx.send(new Uint8Array([i]));
+    tx.sendSync(new Uint8Array([i]));
     t.equal(Atomics.load(i32, CONSUMER_SLEEPING), 0, `the producer cleared ${garbage}`);
   }
   // The bell was rung for nobody: the next sleep wakes at once, checks, and sleeps again.
-  for (let i = 0; i < 4; i++) t.same([...(await rx.receiveAsync({ timeout: 5000 }))], [i]);
-  const late = rx.receiveAsync({ timeout: 60_000 });
+  for (let i = 0; i < 4; i++) t.same([...(await rx.receive({ timeout: 5000 }))], [i]);
+  const late = rx.receive({ timeout: 60_000 });
   await until(() => Atomics.load(i32, CONSUMER_SLEEPING) !== 0, 'the receiver going to sleep');
-  tx.send(new Uint8Array([9]));
+  tx.sendSync(new Uint8Array([9]));
   t.same([...(await late)], [9]);
 });

@@ -46,18 +46,18 @@ t.test('messages: types and sizes', async (t) => {
   const ch = channel(t, {});
   const tx = ch.sender();
   const rx = ch.receiver();
-  t.throws(() => tx.send('text'), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => tx.send(new Uint8Array(2041)), { code: 'EMSGSIZE' });
-  t.throws(() => tx.reserve(-1), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => tx.send(new Uint8Array(1), { timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
-  tx.send(Buffer.from('hello'));
-  tx.send(new Uint32Array([0x01020304]));
-  tx.send(new Uint8Array(0));
-  tx.send(new Uint8Array(2040).fill(9));
-  t.equal(Buffer.from(rx.receive()).toString(), 'hello');
-  t.same([...rx.receive()], [4, 3, 2, 1], 'any ArrayBufferView, as its bytes');
-  t.equal(rx.receive().length, 0, 'empty messages are messages');
-  const big = rx.receive();
+  t.throws(() => tx.sendSync('text'), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => tx.sendSync(new Uint8Array(2041)), { code: 'EMSGSIZE' });
+  t.throws(() => tx.reserveSync(-1), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => tx.sendSync(new Uint8Array(1), { timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  tx.sendSync(Buffer.from('hello'));
+  tx.sendSync(new Uint32Array([0x01020304]));
+  tx.sendSync(new Uint8Array(0));
+  tx.sendSync(new Uint8Array(2040).fill(9));
+  t.equal(Buffer.from(rx.receiveSync()).toString(), 'hello');
+  t.same([...rx.receiveSync()], [4, 3, 2, 1], 'any ArrayBufferView, as its bytes');
+  t.equal(rx.receiveSync().length, 0, 'empty messages are messages');
+  const big = rx.receiveSync();
   t.equal(big.length, 2040);
   t.ok(big.every((b) => b === 9));
 });
@@ -72,9 +72,9 @@ t.test('backpressure: a full ring refuses, then takes again once the consumer re
   // The ring keeps 8 bytes free for the word 0 after the last record (docs/channel.md, Layout).
   t.equal(sent, Math.floor((4096 - 8) / 128), 'as many 120-byte messages as 128-byte records fit');
   t.equal(tx.tryReserve(120), null);
-  t.throws(() => tx.send(msg, { timeout: 30 }), { code: 'ETIMEDOUT', name: 'SystemError' });
+  t.throws(() => tx.sendSync(msg, { timeout: 30 }), { code: 'ETIMEDOUT', name: 'SystemError' });
   t.equal(ch.stats().usedBytes, sent * 128);
-  t.equal(rx.receive()[0], 0);
+  t.equal(rx.receiveSync()[0], 0);
   rx.release();
   t.equal(tx.trySend(msg.fill(sent & 255)), true, 'room again after a release');
   sent++;
@@ -104,7 +104,7 @@ t.test('near full, a producer writes only into released room: unread messages st
       bytes += m.length;
     }
     for (let k = 1 + random(12); k > 0 && received < sent; k--) {
-      const m = rx.receive();
+      const m = rx.receiveSync();
       for (let i = 0; i < m.length; i++) if (m[i] !== ((received * 31 + i) & 255)) bad++;
       received++;
     }
@@ -132,9 +132,9 @@ t.test('positions wrap through 2^31 and 2^32 without losing or reordering a mess
       let used = 0;
       while (sent < 300) {
         const batch = [fill(sent), fill(sent + 1), fill(sent + 2)];
-        tx.sendMany(batch);
-        tx.send(fill(sent + 3));
-        const slot = tx.reserve(fill(sent + 4).length);
+        tx.sendManySync(batch);
+        tx.sendSync(fill(sent + 3));
+        const slot = tx.reserveSync(fill(sent + 4).length);
         slot.bytes.set(fill(sent + 4));
         slot.commit();
         sent += 5;
@@ -160,37 +160,37 @@ t.test('a cancelled reservation gives its room back while the consumer waits', a
   const raw = SharedMemory.open(ch.name);
   t.teardown(() => raw.close());
   const flags = new Int32Array(raw.buffer, 0, 1024);
-  const got = rx.receiveAsync();
+  const got = rx.receive();
   await until(() => Atomics.load(flags, CONSUMER_SLEEPING) !== 0, 'the consumer going to sleep');
-  const slot = tx.reserve(tx.maxMessageSize);
+  const slot = tx.reserveSync(tx.maxMessageSize);
   slot.cancel(); // published as a record to skip: the consumer wakes, skips it, sleeps again
   await until(() => Atomics.load(flags, CONSUMER_SLEEPING) !== 0, 'the consumer sleeping again after the skip');
   // The ring has room for this only once the cancelled record's room is given back.
-  await tx.sendAsync(new Uint8Array(tx.maxMessageSize).fill(9), { timeout: 30_000 });
+  await tx.send(new Uint8Array(tx.maxMessageSize).fill(9), { timeout: 30_000 });
   const m = await within(got, 'the receive of the message sent after the cancel');
   t.equal(m.length, tx.maxMessageSize);
   t.ok(m.every((b) => b === 9), 'the message sent after the cancel, whole');
 });
 
-t.test('one receive at a time: another while a receiveAsync is pending is EBUSY', async (t) => {
+t.test('one receive at a time: another while a receive is pending is EBUSY', async (t) => {
   const ch = channel(t);
   const rx = ch.receiver();
   const tx = ch.sender();
-  const first = rx.receiveAsync();
-  await t.rejects(rx.receiveAsync(), { code: 'EBUSY' });
-  t.throws(() => rx.receive({ timeout: 0 }), { code: 'EBUSY' });
+  const first = rx.receive();
+  await t.rejects(rx.receive(), { code: 'EBUSY' });
+  t.throws(() => rx.receiveSync({ timeout: 0 }), { code: 'EBUSY' });
   t.throws(() => rx.tryReceive(), { code: 'EBUSY' });
   t.throws(() => rx.drain(() => {}), { code: 'EBUSY' });
-  tx.send(Uint8Array.of(1));
-  tx.send(Uint8Array.of(2));
+  tx.sendSync(Uint8Array.of(1));
+  tx.sendSync(Uint8Array.of(2));
   t.equal((await first)[0], 1);
-  t.equal((await rx.receiveAsync())[0], 2, 'each message once, in order');
+  t.equal((await rx.receive())[0], 2, 'each message once, in order');
   const aborted = new AbortController();
-  const third = rx.receiveAsync({ signal: aborted.signal });
+  const third = rx.receive({ signal: aborted.signal });
   aborted.abort();
   await t.rejects(third, { code: 'ABORT_ERR' });
-  tx.send(Uint8Array.of(3));
-  t.equal(rx.receive()[0], 3, 'a settled receiveAsync, even rejected, frees the receiver');
+  tx.sendSync(Uint8Array.of(3));
+  t.equal(rx.receiveSync()[0], 3, 'a settled receive, even rejected, frees the receiver');
 });
 
 t.test('an idle producer of a multi-producer channel never writes over unread messages, even 4 GiB later', async (t) => {
@@ -205,7 +205,7 @@ t.test('an idle producer of a multi-producer channel never writes over unread me
   const quarter = CAP / 4;
   while (head[0] >>> 0 !== (2 ** 32 - CAP / 2) >>> 0) {
     busy.tryReserve(quarter - 8).commit(0);
-    rx.receive();
+    rx.receiveSync();
     rx.release();
   }
   const sent = [];
@@ -216,7 +216,7 @@ t.test('an idle producer of a multi-producer channel never writes over unread me
   }
   t.equal(sent.length, 4, 'the ring is full of unread messages');
   t.notOk(idle.trySend(new Uint8Array(1000).fill(0xab)), 'the idle producer finds it full too');
-  for (const m of sent) t.same(rx.receive({ timeout: 1000 }), m, 'each message intact');
+  for (const m of sent) t.same(rx.receiveSync({ timeout: 1000 }), m, 'each message intact');
 });
 
 t.test('after unlink and a new channel under the name, the old one makes no participant of the new one', async (t) => {
@@ -224,7 +224,7 @@ t.test('after unlink and a new channel under the name, the old one makes no part
   const old = Channel.create(name, { capacity: 4096, producers: 'multi' });
   const rx = old.receiver();
   const tx = old.sender();
-  const slot = tx.reserve(16);
+  const slot = tx.reserveSync(16);
   Channel.unlink(name);
   const fresh = Channel.create(name, { capacity: 4096 });
   t.teardown(() => (old.close(), fresh.close(), fresh.unlink()));
@@ -234,15 +234,15 @@ t.test('after unlink and a new channel under the name, the old one makes no part
   const tx2 = fresh.sender();
   t.equal(fresh.stats().producersAlive, 1, 'whose single producer slot was free, and is now taken');
   const rx2 = fresh.receiver();
-  tx2.send(Uint8Array.of(5));
-  t.same([...rx2.receive({ timeout: 30_000 })], [5], 'and the new channel works');
+  tx2.sendSync(Uint8Array.of(5));
+  t.same([...rx2.receiveSync({ timeout: 30_000 })], [5], 'and the new channel works');
   tx2.close();
   rx2.close();
   // What was made before the unlink goes on.
   slot.bytes.fill(7);
   slot.commit();
-  tx.send(Uint8Array.of(8));
-  t.same([rx.receive()[0], rx.receive()[0]], [7, 8], 'the old sender and receiver go on, nothing skipped');
+  tx.sendSync(Uint8Array.of(8));
+  t.same([rx.receiveSync()[0], rx.receiveSync()[0]], [7, 8], 'the old sender and receiver go on, nothing skipped');
   t.throws(() => old.unlink(), { code: 'ENOENT', message: /another channel/ }, "the old object's unlink() leaves the new one alone");
   t.doesNotThrow(() => Channel.open(name).close(), 'which is still there');
 });
@@ -251,81 +251,81 @@ t.test('timeouts and AbortSignal', async (t) => {
   const ch = channel(t, { wait: 'block' });
   const tx = ch.sender();
   const rx = ch.receiver();
-  t.throws(() => rx.receive({ timeout: 20 }), { code: 'ETIMEDOUT' });
-  await t.rejects(rx.receiveAsync({ timeout: 20 }), { code: 'ETIMEDOUT' });
+  t.throws(() => rx.receiveSync({ timeout: 20 }), { code: 'ETIMEDOUT' });
+  await t.rejects(rx.receive({ timeout: 20 }), { code: 'ETIMEDOUT' });
 
-  // Only a timer callback aborts: if receiveAsync held the event loop, nothing would.
+  // Only a timer callback aborts: if receive held the event loop, nothing would.
   const ac = new AbortController();
   let ran = false;
   setTimeout(() => ((ran = true), ac.abort(new Error('stop'))), 0);
-  const err = await within(rx.receiveAsync({ signal: ac.signal }).catch((e) => e), 'the abort from a timer callback');
-  t.ok(ran, 'the event loop ran a timer while receiveAsync waited');
+  const err = await within(rx.receive({ signal: ac.signal }).catch((e) => e), 'the abort from a timer callback');
+  t.ok(ran, 'the event loop ran a timer while receive waited');
   t.ok(err instanceof AbortError, 'aborted with AbortError');
   t.equal(err.cause?.message, 'stop');
-  await t.rejects(rx.receiveAsync({ signal: AbortSignal.abort() }), AbortError, 'an aborted signal rejects at once');
+  await t.rejects(rx.receive({ signal: AbortSignal.abort() }), AbortError, 'an aborted signal rejects at once');
 
   while (tx.trySend(new Uint8Array(500)));
   while (tx.trySend(new Uint8Array(1)));
-  await t.rejects(tx.sendAsync(new Uint8Array(500), { signal: AbortSignal.timeout(30) }), AbortError);
-  await t.rejects(tx.sendAsync(new Uint8Array(500), { timeout: 30 }), { code: 'ETIMEDOUT' });
-  // A wait that succeeds: room appears while sendAsync waits.
-  // Room appears only in a timer callback, which runs only while sendAsync leaves the loop free.
+  await t.rejects(tx.send(new Uint8Array(500), { signal: AbortSignal.timeout(30) }), AbortError);
+  await t.rejects(tx.send(new Uint8Array(500), { timeout: 30 }), { code: 'ETIMEDOUT' });
+  // A wait that succeeds: room appears while send waits.
+  // Room appears only in a timer callback, which runs only while send leaves the loop free.
   let freed = false;
-  const pending = tx.sendAsync(Uint8Array.of(7), { timeout: 60_000 });
-  setTimeout(() => (rx.receive(), rx.release(), (freed = true)), 0);
-  await within(pending, 'sendAsync completing once room appeared');
-  t.ok(freed, 'sendAsync completed after the timer made room');
+  const pending = tx.send(Uint8Array.of(7), { timeout: 60_000 });
+  setTimeout(() => (rx.receiveSync(), rx.release(), (freed = true)), 0);
+  await within(pending, 'send completing once room appeared');
+  t.ok(freed, 'send completed after the timer made room');
 });
 
-t.test('reserveAsync: room without blocking the event loop; timeout, AbortSignal, bad sizes', async (t) => {
+t.test('reserve: room without blocking the event loop; timeout, AbortSignal, bad sizes', async (t) => {
   const ch = channel(t, {});
   const tx = ch.sender();
   const rx = ch.receiver();
-  const now = await tx.reserveAsync(100);
+  const now = await tx.reserve(100);
   now.bytes.fill(1);
   now.commit();
-  t.equal(rx.receive().length, 100, 'room there: it resolves at once');
+  t.equal(rx.receiveSync().length, 100, 'room there: it resolves at once');
   rx.release();
-  await t.rejects(tx.reserveAsync(5000), { code: 'EMSGSIZE' }, 'rejects, does not throw');
-  await t.rejects(tx.reserveAsync(-1), { code: 'ERR_OUT_OF_RANGE' });
+  await t.rejects(tx.reserve(5000), { code: 'EMSGSIZE' }, 'rejects, does not throw');
+  await t.rejects(tx.reserve(-1), { code: 'ERR_OUT_OF_RANGE' });
   while (tx.trySend(new Uint8Array(500)));
   while (tx.trySend(new Uint8Array(1)));
-  await t.rejects(tx.reserveAsync(500, { timeout: 30 }), { code: 'ETIMEDOUT' });
-  await t.rejects(tx.reserveAsync(500, { signal: AbortSignal.timeout(30) }), AbortError);
+  await t.rejects(tx.reserve(500, { timeout: 30 }), { code: 'ETIMEDOUT' });
+  await t.rejects(tx.reserve(500, { signal: AbortSignal.timeout(30) }), AbortError);
   // Room appears only in a timer callback: resolving proves the loop ran while it waited.
   let freed = false;
-  const pending = tx.reserveAsync(500, { timeout: 60_000 });
+  const pending = tx.reserve(500, { timeout: 60_000 });
   setTimeout(() => {
     while (rx.tryReceive() !== null);
     rx.release();
     freed = true;
   }, 0);
-  const slot = await within(pending, 'reserveAsync resolving once room appeared');
+  const slot = await within(pending, 'reserve resolving once room appeared');
   t.ok(freed, 'the event loop ran the timer that made room while it waited');
   slot.bytes.fill(9);
   slot.commit(3);
-  t.same([...rx.receive({ timeout: 1_000 })], [9, 9, 9]);
+  t.same([...rx.receiveSync({ timeout: 1_000 })], [9, 9, 9]);
 });
 
 t.test('reserve/commit: the consumer reads the very bytes the producer wrote', async (t) => {
   const ch = channel(t, {});
   const tx = ch.sender();
   const rx = ch.receiver();
-  const slot = tx.reserve(64);
+  const slot = tx.reserveSync(64);
   t.ok(slot.bytes.buffer instanceof SharedArrayBuffer);
   slot.bytes.fill(5);
   t.equal(rx.tryReceive(), null, 'not visible before commit');
   slot.commit(10);
   t.throws(() => slot.commit(), { code: 'EINVAL' }, 'once only');
-  const view = rx.receive();
+  const view = rx.receiveSync();
   t.equal(view.length, 10);
   t.equal(view.buffer, slot.bytes.buffer, 'same memory');
   t.equal(view.byteOffset, slot.bytes.byteOffset, 'same place: no copy was made');
-  const cancelled = tx.reserve(30);
+  const cancelled = tx.reserveSync(30);
   cancelled.cancel();
-  tx.send(Uint8Array.of(1, 2, 3));
-  t.same([...rx.receive()], [1, 2, 3], 'a cancelled reservation is skipped');
-  t.throws(() => tx.reserve(8).commit(9), { code: 'ERR_OUT_OF_RANGE' });
+  tx.sendSync(Uint8Array.of(1, 2, 3));
+  t.same([...rx.receiveSync()], [1, 2, 3], 'a cancelled reservation is skipped');
+  t.throws(() => tx.reserveSync(8).commit(9), { code: 'ERR_OUT_OF_RANGE' });
 });
 
 t.test('zero copy across processes: the view is the producer process memory', async (t) => {
@@ -335,7 +335,7 @@ t.test('zero copy across processes: the view is the producer process memory', as
   t.teardown(() => child.kill('SIGKILL'));
   const lines = [];
   child.stdout.on('data', (d) => lines.push(...String(d).trim().split('\n')));
-  const view = await rx.receiveAsync({ timeout: 10_000 });
+  const view = await rx.receive({ timeout: 10_000 });
   t.same([...view.subarray(0, 4)], [1, 1, 1, 1]);
   child.stdin.write('go\n');
   await until(() => lines.includes('written'), "the producer's 'written'");
@@ -347,12 +347,12 @@ t.test('receiveCopy keeps its bytes; receive views are reused ring space', async
   const ch = channel(t, {});
   const tx = ch.sender();
   const rx = ch.receiver();
-  tx.send(Uint8Array.of(1));
-  const copy = rx.receiveCopy();
+  tx.sendSync(Uint8Array.of(1));
+  const copy = rx.receiveSync();
   t.notOk(copy.buffer instanceof SharedArrayBuffer);
   for (let i = 0; i < 100; i++) {
-    tx.send(new Uint8Array(100).fill(2));
-    rx.receive();
+    tx.sendSync(new Uint8Array(100).fill(2));
+    rx.receiveSync();
   }
   t.same([...copy], [1]);
 });
@@ -364,7 +364,7 @@ t.test('one consumer, one single producer; drain; stats; close and dispose', asy
   t.throws(() => ch.receiver(), { code: 'EBUSY' });
   t.throws(() => Channel.open(ch.name).receiver(), { code: 'EBUSY' }, 'from another channel object too');
   t.throws(() => ch.sender(), { code: 'EBUSY' });
-  for (let i = 0; i < 5; i++) tx.send(Uint8Array.of(i, i));
+  for (let i = 0; i < 5; i++) tx.sendSync(Uint8Array.of(i, i));
   const seen = [];
   t.equal(rx.drain((bytes, offset, length) => seen.push(bytes[offset], length), 3), 3);
   t.same(seen, [0, 2, 1, 2, 2, 2]);
@@ -379,10 +379,10 @@ t.test('one consumer, one single producer; drain; stats; close and dispose', asy
   multi[Symbol.dispose]();
   t.same(senders.map((x) => x.closed), [true, true, true], 'dispose closes the senders made from it');
   tx.close();
-  t.throws(() => tx.send(Uint8Array.of(1)), { code: 'EBADF' });
+  t.throws(() => tx.sendSync(Uint8Array.of(1)), { code: 'EBADF' });
   t.equal(ch.stats().producersAlive, 0);
   ch.close();
-  t.throws(() => rx.receive(), { code: 'EBADF' });
+  t.throws(() => rx.receiveSync(), { code: 'EBADF' });
   t.throws(() => ch.sender(), SystemError);
   ch.close();
 });
@@ -391,24 +391,24 @@ t.test('sendMany: in order, checked before anything is sent, waits for room like
   const ch = channel(t, {});
   const tx = ch.sender();
   const rx = ch.receiver();
-  t.throws(() => tx.sendMany([Uint8Array.of(1), 'x']), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => tx.sendMany([Uint8Array.of(1), new Uint8Array(5000)]), { code: 'EMSGSIZE' });
+  t.throws(() => tx.sendManySync([Uint8Array.of(1), 'x']), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => tx.sendManySync([Uint8Array.of(1), new Uint8Array(5000)]), { code: 'EMSGSIZE' });
   t.equal(rx.tryReceive(), null, 'nothing was sent');
-  tx.sendMany([Uint8Array.of(1), Uint8Array.of(2, 2), new Uint8Array(0), Buffer.from('abc'), new Uint16Array([0x0201])]);
-  t.same([rx.receive(), rx.receive(), rx.receive(), rx.receive(), rx.receive()].map((m) => [...m]), [[1], [2, 2], [], [97, 98, 99], [1, 2]]);
+  tx.sendManySync([Uint8Array.of(1), Uint8Array.of(2, 2), new Uint8Array(0), Buffer.from('abc'), new Uint16Array([0x0201])]);
+  t.same([rx.receiveSync(), rx.receiveSync(), rx.receiveSync(), rx.receiveSync(), rx.receiveSync()].map((m) => [...m]), [[1], [2, 2], [], [97, 98, 99], [1, 2]]);
   t.match(ch.stats(), { messagesSent: 5, bytesSent: 8 }, 'a batch is counted once it is published');
   const many = Array.from({ length: 100 }, (_, i) => new Uint8Array(100).fill(i));
-  t.throws(() => tx.sendMany(many, { timeout: 20 }), { code: 'ETIMEDOUT' }, 'more than the ring holds, with nobody reading');
+  t.throws(() => tx.sendManySync(many, { timeout: 20 }), { code: 'ETIMEDOUT' }, 'more than the ring holds, with nobody reading');
   let got = 0;
   for (let m; (m = rx.tryReceive()) !== null; got++) t.equal(m[0], got);
   t.ok(got > 30, `the ${got} that fitted were published before waiting`);
 });
 
-t.test('closing the channel under a pending receiveAsync rejects it with EBADF', async (t) => {
+t.test('closing the channel under a pending receive rejects it with EBADF', async (t) => {
   const ch = Channel.create(uniqueName('chclose'), { capacity: 4096, wait: 'block' });
   t.teardown(() => ch.unlink());
   const rx = ch.receiver();
-  const pending = rx.receiveAsync({ timeout: 5_000 });
+  const pending = rx.receive({ timeout: 5_000 });
   setTimeout(() => ch.close(), 20);
   await t.rejects(pending, { code: 'EBADF' });
 });

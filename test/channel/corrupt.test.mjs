@@ -37,17 +37,17 @@ t.test('a head or a record header out of bounds is ChannelCorruptError, not a ba
   const raw = SharedMemory.open(ch.name);
   t.teardown(() => raw.close());
   const i32 = new Int32Array(raw.buffer);
-  tx.send(new Uint8Array(16));
+  tx.sendSync(new Uint8Array(16));
   const word0 = i32[4096 >> 2];
   i32[4096 >> 2] = 1 << 20; // unknown flags
-  t.throws(() => rx.receive({ timeout: 100 }), { name: 'ChannelCorruptError', offset: 4096 });
+  t.throws(() => rx.receiveSync({ timeout: 100 }), { name: 'ChannelCorruptError', offset: 4096 });
   i32[4096 >> 2] = (1 << 20) | (word0 & 7); // extent far beyond the ring
-  t.throws(() => rx.receive({ timeout: 100 }), { name: 'ChannelCorruptError', offset: 4096 });
+  t.throws(() => rx.receiveSync({ timeout: 100 }), { name: 'ChannelCorruptError', offset: 4096 });
   i32[4096 >> 2] = word0;
   i32[(4096 + 4) >> 2] = 17; // length beyond the extent
-  t.throws(() => rx.receive({ timeout: 100 }), ChannelCorruptError);
+  t.throws(() => rx.receiveSync({ timeout: 100 }), ChannelCorruptError);
   i32[(4096 + 4) >> 2] = 16;
-  t.equal(rx.receive({ timeout: 100 }).length, 16, 'repaired, the message reads again');
+  t.equal(rx.receiveSync({ timeout: 100 }).length, 16, 'repaired, the message reads again');
   // The consumer never reads HEAD after attaching; producers do, and a new one checks it.
   const head = i32[128 >> 2];
   i32[128 >> 2] = 4096 * 3; // more than a ring ahead
@@ -59,7 +59,7 @@ t.test('a head or a record header out of bounds is ChannelCorruptError, not a ba
   const tx2 = ch.sender();
   i32[256 >> 2] = 4096 * 5; // a tail far from the head
   t.throws(() => {
-    for (let i = 0; i < 4; i++) tx2.send(new Uint8Array(2040), { timeout: 100 });
+    for (let i = 0; i < 4; i++) tx2.sendSync(new Uint8Array(2040), { timeout: 100 });
   }, { name: 'ChannelCorruptError', offset: 256 }, 'the producer checks the tail it reads');
 });
 

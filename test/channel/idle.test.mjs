@@ -37,7 +37,7 @@ t.test('a receiver waiting on the event loop sleeps once, and wakes when its pro
   const producer = await peer(t, 'producer', ch.name);
   const rx = ch.receiver();
   const before = sleepCount.value;
-  const pending = rx.receiveAsync();
+  const pending = rx.receive();
   await delay(WINDOW_MS);
   t.equal(sleepCount.value - before, 1, 'one sleep over the whole window: no slices');
   producer.kill('SIGKILL');
@@ -53,7 +53,7 @@ t.test('the same for a consumer on the futex (no bell), through the waiter threa
   const producer = await peer(t, 'producer', ch.name);
   const rx = ch.receiver();
   const sleeps = sleepCount.value;
-  const pending = rx.receiveAsync();
+  const pending = rx.receive();
   const loops = rawBinding.waiterLoops();
   await delay(WINDOW_MS);
   t.equal(sleepCount.value - sleeps, 1, 'one sleep');
@@ -71,7 +71,7 @@ t.test('a sender waiting for room sleeps once, and wakes when the consumer dies'
   while (tx.trySend(new Uint8Array(64)));
   const sleeps = sleepCount.value;
   const loops = rawBinding.waiterLoops();
-  const pending = tx.sendAsync(new Uint8Array(64));
+  const pending = tx.send(new Uint8Array(64));
   await delay(WINDOW_MS);
   t.equal(sleepCount.value - sleeps, 1, 'one sleep');
   t.ok(rawBinding.waiterLoops() - loops <= 2, `waiter thread passes: ${rawBinding.waiterLoops() - loops}`);

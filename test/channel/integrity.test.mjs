@@ -1,6 +1,6 @@
 // Ordering and integrity across processes: every byte of every message is checked
 // against the stream its producer was to send (sizes from 1 byte to the maximum,
-// send/reserve/sendAsync/sendMany mixed, a small ring so that it wraps hundreds of times).
+// send/reserve/send/sendMany mixed, a small ring so that it wraps hundreds of times).
 import t from 'tap';
 import { Channel, PeerGoneError } from 'podshm';
 import { node, uniqueName } from '../helpers.mjs';
@@ -20,14 +20,14 @@ t.test('one producer, sync receive: nothing lost, duplicated, reordered or torn'
   const count = 3000;
   const running = producers(name, 1, count);
   // The producer process has to start; receive() blocks this thread, so wait for it asynchronously first.
-  const first = await rx.receiveAsync({ timeout: 20_000 });
+  const first = await rx.receive({ timeout: 20_000 });
   const c = checker(1, ch.maxMessageSize);
   const errors = [];
   let e = c.check(first);
   if (e) errors.push(e);
   let bytes = first.length;
   for (let i = 1; i < count; i++) {
-    const msg = rx.receive({ timeout: 20_000 });
+    const msg = rx.receiveSync({ timeout: 20_000 });
     bytes += msg.length;
     e = c.check(msg);
     if (e && errors.length < 5) errors.push(e);
@@ -37,7 +37,7 @@ t.test('one producer, sync receive: nothing lost, duplicated, reordered or torn'
   t.same(errors, []);
   t.equal(c.next[0], count, 'every message arrived');
   t.ok(bytes > 8 * CAPACITY, `the ring wrapped (${bytes} bytes through ${CAPACITY})`);
-  t.throws(() => rx.receive({ timeout: 5_000 }), PeerGoneError, 'then the producer is gone and the ring empty');
+  t.throws(() => rx.receiveSync({ timeout: 5_000 }), PeerGoneError, 'then the producer is gone and the ring empty');
 });
 
 t.test("three producers, for await with wait 'block': each stream complete and in order", async (t) => {

@@ -29,7 +29,7 @@ t.test('a producer killed mid-reserve is skipped; the others get through, then P
   // messages, one of them half the ring: they fit while nothing is consumed).
   const other = await node('channel-producer.mjs', [ch.name, '1', '5']);
   t.equal(other.code, 0, other.stderr);
-  await t.rejects(rx.receiveAsync({ timeout: 300 }), { code: 'ETIMEDOUT' }, 'the live reserver holds the consumer back');
+  await t.rejects(rx.receive({ timeout: 300 }), { code: 'ETIMEDOUT' }, 'the live reserver holds the consumer back');
   await killed(stuck);
   const c = checker(2, ch.maxMessageSize);
   const errors = [];
@@ -39,7 +39,7 @@ t.test('a producer killed mid-reserve is skipped; the others get through, then P
   }
   t.same(errors, []);
   t.same(c.next, [0, 5], "the dead producer's record was skipped and every other message arrived");
-  t.throws(() => rx.receive({ timeout: 2_000 }), PeerGoneError);
+  t.throws(() => rx.receiveSync({ timeout: 2_000 }), PeerGoneError);
 });
 
 t.test('single producer: a new producer after a dead one; its leftover reservation is skipped', async (t) => {
@@ -53,11 +53,11 @@ t.test('single producer: a new producer after a dead one; its leftover reservati
   const c = checker(1, ch.maxMessageSize);
   const errors = [];
   for (let i = 0; i < 5; i++) {
-    const e = c.check(rx.receive({ timeout: 5_000 }));
+    const e = c.check(rx.receiveSync({ timeout: 5_000 }));
     if (e) errors.push(e);
   }
   t.same(errors, []);
-  t.throws(() => rx.receive({ timeout: 5_000 }), { name: 'PeerGoneError', peer: 'producers' });
+  t.throws(() => rx.receiveSync({ timeout: 5_000 }), { name: 'PeerGoneError', peer: 'producers' });
 });
 
 t.test('a producer that died between publishing a record and storing HEAD: the next one starts after it', async (t) => {
@@ -74,15 +74,15 @@ t.test('a producer that died between publishing a record and storing HEAD: the n
       const tx = ch.sender();
       // 512-byte records: after 7 the next 600-byte message needs a padding record first.
       const before = wrap ? 7 : 3;
-      for (let n = 0; n < before; n++) tx.send(new Uint8Array(504).fill(n));
-      for (let n = 0; n < before; n++) rx.receive();
+      for (let n = 0; n < before; n++) tx.sendSync(new Uint8Array(504).fill(n));
+      for (let n = 0; n < before; n++) rx.receiveSync();
       rx.release();
       const published = head[0];
-      tx.send(new Uint8Array(600).fill(200));
+      tx.sendSync(new Uint8Array(600).fill(200));
       head[0] = published;
       tx.close();
       const next = ch.sender();
-      next.send(new Uint8Array(504).fill(201));
+      next.sendSync(new Uint8Array(504).fill(201));
       const got = [];
       for (let m; (m = rx.tryReceive()) !== null; ) got.push(m.every((b) => b === m[0]) ? `${m[0]}x${m.length}` : 'torn');
       t.same(got, ['200x600', '201x504'], `${producers}${wrap ? ', at the wrap' : ''}: nothing overwritten, nothing lost`);
@@ -99,11 +99,11 @@ t.test('a single producer that died between publishing a sendMany run and storin
   const rx = ch.receiver();
   const tx = ch.sender();
   const published = head[0];
-  tx.sendMany([1, 2, 3, 4, 5].map((v) => new Uint8Array(8).fill(v)));
+  tx.sendManySync([1, 2, 3, 4, 5].map((v) => new Uint8Array(8).fill(v)));
   head[0] = published;
   tx.close();
   const next = ch.sender();
-  next.send(new Uint8Array(8).fill(6));
+  next.sendSync(new Uint8Array(8).fill(6));
   const got = [];
   for (let m; (m = rx.tryReceive()) !== null; ) got.push(m[0]);
   t.same(got, [1, 2, 3, 4, 5, 6], 'the run, then the new producer, nothing overwritten');
@@ -115,9 +115,9 @@ t.test('a consumer that only polls (tryReceive, drain) gets past a dead producer
     const rx = ch.receiver();
     const dead = ch.sender();
     const live = ch.sender();
-    dead.reserve(16);
+    dead.reserveSync(16);
     dead.close(); // its reservation is abandoned, as at a death
-    live.send(Uint8Array.of(42));
+    live.sendSync(Uint8Array.of(42));
     const got = [];
     const until = Date.now() + 5000;
     while (got.length === 0 && Date.now() < until) {
@@ -136,7 +136,7 @@ t.test('a receiver blocked on an empty ring learns that its producer was SIGKILL
   t.teardown(() => raw.close());
   const consumerSleeping = new Int32Array(raw.buffer, 384, 1); // lib/channel_layout.ts
   // Waiting asynchronously; the producer is killed once the receiver is asleep.
-  const pending = rx.receiveAsync({ timeout: 60_000 });
+  const pending = rx.receive({ timeout: 60_000 });
   await until(() => Atomics.load(consumerSleeping, 0) !== 0, 'the receiver going to sleep');
   p.kill('SIGKILL');
   await t.rejects(within(pending, 'PeerGoneError after the SIGKILL'), PeerGoneError);
@@ -150,7 +150,7 @@ t.test('a receive with timeout 0 on a channel whose producers have gone says so,
     const ch = channel(t, { wait });
     const rx = ch.receiver();
     ch.sender().close();
-    t.throws(() => rx.receive({ timeout: 0 }), PeerGoneError, `${wait}: PeerGoneError, not ETIMEDOUT`);
+    t.throws(() => rx.receiveSync({ timeout: 0 }), PeerGoneError, `${wait}: PeerGoneError, not ETIMEDOUT`);
   }
 });
 
@@ -162,19 +162,19 @@ t.test('a producer learns that the consumer was SIGKILLed (full ring) or closed'
   while (tx.trySend(msg));
   t.equal(ch.stats().consumerAlive, true);
   await killed(consumer);
-  t.throws(() => tx.send(msg, { timeout: 10_000 }), { name: 'PeerGoneError', peer: 'consumer' });
-  await t.rejects(tx.sendAsync(msg, { timeout: 10_000 }), PeerGoneError);
+  t.throws(() => tx.sendSync(msg, { timeout: 10_000 }), { name: 'PeerGoneError', peer: 'consumer' });
+  await t.rejects(tx.send(msg, { timeout: 10_000 }), PeerGoneError);
   t.equal(ch.stats().consumerAlive, false);
 
   // A consumer that closes cleanly is seen at once, even with room in the ring.
   const ch2 = channel(t, {});
   const tx2 = ch2.sender();
   const polite = await startFixture(t, 'channel-consumer.mjs', [ch2.name, 'close-after-one'], 'ready');
-  tx2.send(msg);
+  tx2.sendSync(msg);
   await new Promise((resolve) => polite.once('exit', resolve));
   t.throws(() => tx2.trySend(msg), PeerGoneError);
   // A new consumer may attach later, and producers carry on.
   const rx = ch2.receiver();
   t.equal(tx2.trySend(msg), true);
-  t.equal(rx.receive({ timeout: 1000 }).length, 100);
+  t.equal(rx.receiveSync({ timeout: 1000 }).length, 100);
 });

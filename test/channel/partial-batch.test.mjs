@@ -19,14 +19,14 @@ for (const producers of ['single', 'multi']) {
     const tx = ch.sender();
     const batch = Array.from({ length: 100 }, (_, i) => message(i));
 
-    const err = t.throws(() => tx.sendMany(batch, { timeout: 30 }), { code: 'ETIMEDOUT' }, 'more than the ring holds, nobody reading');
+    const err = t.throws(() => tx.sendManySync(batch, { timeout: 30 }), { code: 'ETIMEDOUT' }, 'more than the ring holds, nobody reading');
     t.type(err.sent, 'number');
     t.ok(err.sent > 0 && err.sent < batch.length, `sent ${err.sent} of ${batch.length}`);
     const got = [];
     for (let m; (m = rx.tryReceive()) !== null; ) got.push(indexOf(m));
     t.same(got, [...Array(err.sent).keys()], 'exactly the first `sent` messages are in the ring');
 
-    tx.sendMany(batch.slice(err.sent));
+    tx.sendManySync(batch.slice(err.sent));
     for (let m; (m = rx.tryReceive()) !== null; ) got.push(indexOf(m));
     t.same(got, [...Array(batch.length).keys()], 'resending the rest delivers each message once, in order');
   });
@@ -42,8 +42,8 @@ t.test('a batch cut short by the consumer going reports what it sent', async (t)
   const rx = ch.receiver();
   const tx = ch.sender();
   const batch = Array.from({ length: 100 }, (_, i) => message(i));
-  const first = t.throws(() => tx.sendMany(batch, { timeout: 30 }), { code: 'ETIMEDOUT' });
+  const first = t.throws(() => tx.sendManySync(batch, { timeout: 30 }), { code: 'ETIMEDOUT' });
   rx.close();
-  const err = t.throws(() => tx.sendMany(batch.slice(first.sent), { timeout: 30 }), { code: 'ERR_PEER_GONE' });
+  const err = t.throws(() => tx.sendManySync(batch.slice(first.sent), { timeout: 30 }), { code: 'ERR_PEER_GONE' });
   t.equal(err.sent, 0, 'nothing of the second batch was sent');
 });

@@ -18,7 +18,7 @@ const PRODUCER = `
   process.stdin.on('data', (d) => {
     input += d;
     if (input === 'go\\n') {
-      for (const n of sizes) tx.send(new Uint8Array(n).fill(n));
+      for (const n of sizes) tx.sendSync(new Uint8Array(n).fill(n));
       console.log('sent');
     }
   });
@@ -74,7 +74,7 @@ t.test('stats() after a known exchange between processes: every figure exact', a
   }, 'after 15 messages from the two');
 
   const first = [];
-  for (let i = 0; i < 6; i++) first.push(rx.receive({ timeout: 30_000 }).length);
+  for (let i = 0; i < 6; i++) first.push(rx.receiveSync({ timeout: 30_000 }).length);
   rx.release();
   t.same(first, aSizes.slice(0, 6), "the first producer's messages first, in order");
   // The consumer publishes its tail and counts lazily (docs/channel.md, stats()): every
@@ -83,7 +83,7 @@ t.test('stats() after a known exchange between processes: every figure exact', a
   t.same(ch.stats(), sent, 'after 6 received and released: as of the last publication');
 
   const rest = [];
-  for (let i = 0; i < 9; i++) rest.push(rx.receive({ timeout: 30_000 }).length);
+  for (let i = 0; i < 9; i++) rest.push(rx.receiveSync({ timeout: 30_000 }).length);
   t.same(rest, all.slice(6));
   t.equal(rx.tryReceive(), null, 'caught up');
   t.same(ch.stats(), { ...sent, usedBytes: 0, depth: 0, messagesReceived: 15, bytesReceived: sum(all) }, 'caught up: every figure exact');

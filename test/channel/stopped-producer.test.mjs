@@ -1,7 +1,7 @@
 // A multi-producer process that is stopped (SIGSTOP, a cgroup freezer, CPU throttling)
 // while it holds the reservation lock is alive: the others must not take the lock from
 // it, and must not fail or block the event loop because of it. trySend() never waits;
-// send() waits as long as it was asked to; sendAsync() waits on the event loop.
+// send() waits as long as it was asked to; send() waits on the event loop.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -62,23 +62,23 @@ t.test('a stopped lock holder makes others wait, never fail', async (t) => {
   t.equal(tx.tryReserve(8), null, 'tryReserve too');
 
   let settled = false;
-  const pending = tx.sendAsync(enc('from-async')).finally(() => (settled = true));
+  const pending = tx.send(enc('from-async')).finally(() => (settled = true));
   await new Promise(setImmediate);
-  t.notOk(settled, 'sendAsync returned a pending promise, and the event loop runs');
+  t.notOk(settled, 'send returned a pending promise, and the event loop runs');
 
   const blocked = child(t, 'send', name);
   await blocked.until('sending');
   // Longer than any patience a lock might allow a live holder (it was 1 s): with no
   // timeout, send() must wait however long the holder stays stopped.
   await sleep(1500);
-  t.notOk(settled, 'sendAsync still waits');
+  t.notOk(settled, 'send still waits');
 
   holder.kill('SIGCONT');
   await holder.until('released');
   await pending;
   await blocked.until('sent');
   t.same(await blocked.exited, { code: 0, signal: null }, 'send() without a timeout waited and sent');
-  const got = [dec(rx.receive({ timeout: 10_000 })), dec(rx.receive({ timeout: 10_000 }))].sort();
+  const got = [dec(rx.receiveSync({ timeout: 10_000 })), dec(rx.receiveSync({ timeout: 10_000 }))].sort();
   t.same(got, ['from-async', 'from-blocked-sender'], 'both messages arrived, once each');
   t.equal(rx.tryReceive(), null, 'and nothing else (the stopped holder sent nothing)');
   t.same(await holder.exited, { code: 0, signal: null });
@@ -92,5 +92,5 @@ t.test('a holder killed while stopped is dead: the lock is taken over', async (t
   holder.kill('SIGKILL');
   await holder.exited;
   t.equal(tx.trySend(enc('after')), true, 'trySend takes the dead holder\'s lock');
-  t.equal(dec(rx.receive({ timeout: 10_000 })), 'after');
+  t.equal(dec(rx.receiveSync({ timeout: 10_000 })), 'after');
 });

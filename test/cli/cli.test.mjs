@@ -275,11 +275,11 @@ t.test('gc exits 1 when it cannot remove an abandoned object, and says why on st
 
 t.test("ls lists another user's 0600 message queue without its byte count", { skip: process.getuid?.() !== 0 && 'needs root to run as another user' }, async (t) => {
   const [closed, open] = [uniqueName('mqpriv'), uniqueName('mqpub')];
-  const priv = MessageQueue.open(closed, { create: true, mode: 0o600 });
-  const pub = MessageQueue.open(open, { create: true, mode: 0o644 });
+  const priv = MessageQueue.create(closed, { mode: 0o600 });
+  const pub = MessageQueue.create(open, { mode: 0o644 });
   t.teardown(() => (priv.close(), pub.close(), MessageQueue.unlink(closed), MessageQueue.unlink(open)));
-  priv.send('twelve bytes');
-  pub.send('hi!');
+  priv.sendSync('twelve bytes');
+  pub.sendSync('hi!');
   // ls reads /dev/mqueue; this machine may have none: mount one in a private /dev that
   // keeps /dev/shm.
   const keep = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-dev-'));

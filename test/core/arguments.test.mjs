@@ -29,9 +29,9 @@ function channel(t, opts) {
 t.test('reserve takes an integer size, nothing else', async (t) => {
   const tx = channel(t).sender();
   for (const size of [null, true, '8', {}]) {
-    t.throws(() => tx.reserve(size, { timeout: 0 }), TYPE, `reserve(${String(size)})`);
+    t.throws(() => tx.reserveSync(size, { timeout: 0 }), TYPE, `reserve(${String(size)})`);
     t.throws(() => tx.tryReserve(size), TYPE, `tryReserve(${String(size)})`);
-    await t.rejects(tx.reserveAsync(size, { timeout: 0 }), TYPE, `reserveAsync(${String(size)})`);
+    await t.rejects(tx.reserve(size, { timeout: 0 }), TYPE, `reserve(${String(size)})`);
   }
   for (const size of [0.5, -1, NaN]) t.throws(() => tx.tryReserve(size), RANGE, `tryReserve(${size})`);
   t.throws(() => tx.tryReserve(1n), TYPE, 'a BigInt');
@@ -55,15 +55,15 @@ t.test('futex words: expected and count are integers', async (t) => {
     SharedMemory.unlink(name);
   });
   const word = new FutexWord(shm.mapping, 0);
-  t.throws(() => word.wait(1n, 0), TYPE, 'no "Cannot mix BigInt"');
-  t.throws(() => word.wait('0', 0), TYPE);
-  t.throws(() => word.wait(0.5, 0), RANGE);
-  t.throws(() => word.wait(1, 0, 'yes'), TYPE, 'spin');
-  t.throws(() => word.waitAsync(1n), TYPE);
+  t.throws(() => word.waitSync(1n, 0), TYPE, 'no "Cannot mix BigInt"');
+  t.throws(() => word.waitSync('0', 0), TYPE);
+  t.throws(() => word.waitSync(0.5, 0), RANGE);
+  t.throws(() => word.waitSync(1, 0, 'yes'), TYPE, 'spin');
+  t.throws(() => word.wait(1n), TYPE);
   t.throws(() => word.wake(0), RANGE);
   t.throws(() => word.wake(2 ** 53), RANGE);
   t.throws(() => word.wake(1n), TYPE);
-  t.equal(word.wait(1, 0), 'mismatch');
+  t.equal(word.waitSync(1, 0), 'mismatch');
 });
 
 t.test('paths and directories: strings, checked before any call; a missing one is a SystemError', async (t) => {
@@ -108,6 +108,6 @@ t.test('a Semaphore whose memory is closed answers EBADF, not "empty"', async (t
   const EBADF = { name: 'SystemError', code: 'EBADF' };
   t.throws(() => sem.tryAcquire(), EBADF);
   t.throws(() => sem.value, EBADF);
-  t.throws(() => sem.acquire({ timeout: 0 }), EBADF);
+  t.throws(() => sem.acquireSync({ timeout: 0 }), EBADF);
   t.throws(() => sem.release(), EBADF);
 });

@@ -45,7 +45,7 @@ t.test('MqueueLimitError: a SystemError that names the limit', { skip: process.g
   // In a new IPC namespace, where fs.mqueue.msgsize_max is the kernel default 8192.
   const script = `
     const { MessageQueue, MqueueLimitError, SystemError } = require('podshm');
-    try { MessageQueue.open('/podshm-limit', { create: true, messageSize: 1 << 20 }); console.log('created'); }
+    try { MessageQueue.create('/podshm-limit', { messageSize: 1 << 20 }); console.log('created'); }
     catch (e) { console.log(JSON.stringify({ mq: e instanceof MqueueLimitError, sys: e instanceof SystemError, name: e.name, code: e.code, limit: e.limit, requested: e.requested, allowed: e.allowed, syscall: e.syscall })); }`;
   const out = await new Promise((resolve) => {
     const child = spawn('unshare', ['--ipc', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -66,7 +66,7 @@ t.test('PeerGoneError ERR_PEER_GONE: for a receiver whose producers went, and a 
   await within(new Promise((resolve) => child.stdout.once('data', resolve)), 'the producer attaching');
   child.kill('SIGKILL');
   await new Promise((resolve) => child.once('exit', resolve));
-  const gone = caught(() => rx.receive({ timeout: 30_000 }));
+  const gone = caught(() => rx.receiveSync({ timeout: 30_000 }));
   t.ok(gone instanceof PeerGoneError && gone instanceof PodshmError);
   t.match(gone, { name: 'PeerGoneError', code: 'ERR_PEER_GONE', peer: 'producers', object: ch.name });
   t.match(gone.message, `channel '${ch.name}': `);
@@ -76,7 +76,7 @@ t.test('PeerGoneError ERR_PEER_GONE: for a receiver whose producers went, and a 
   const tx = other.sender();
   other.receiver().close();
   const noConsumer = caught(() => {
-    for (let i = 0; i < 100; i++) tx.send(new Uint8Array(500), { timeout: 30_000 });
+    for (let i = 0; i < 100; i++) tx.sendSync(new Uint8Array(500), { timeout: 30_000 });
   });
   t.match(noConsumer, { name: 'PeerGoneError', code: 'ERR_PEER_GONE', peer: 'consumer', object: other.name });
 });
@@ -86,13 +86,13 @@ t.test('AbortError ABORT_ERR with the reason as its cause; ETIMEDOUT is a System
   t.teardown(() => (shm.close(), shm.unlink()));
   const sem = Semaphore.init(shm, 0, 0);
   const reason = new Error('why');
-  const err = await sem.acquireAsync({ signal: AbortSignal.abort(reason) }).catch((e) => e);
+  const err = await sem.acquire({ signal: AbortSignal.abort(reason) }).catch((e) => e);
   t.ok(err instanceof AbortError && err instanceof PodshmError);
   t.match(err, { name: 'AbortError', code: 'ABORT_ERR', message: 'The operation was aborted' });
   t.equal(err.cause, reason);
   const ch = Channel.create(uniqueName('errtimeout'), { capacity: 4096 });
   t.teardown(() => (ch.close(), ch.unlink()));
-  const late = caught(() => ch.receiver().receive({ timeout: 1 }));
+  const late = caught(() => ch.receiver().receiveSync({ timeout: 1 }));
   t.ok(late instanceof SystemError);
   t.match(late, { code: 'ETIMEDOUT', errno: -constants.errno.ETIMEDOUT });
 });
@@ -126,6 +126,6 @@ t.test('argument errors are Node\'s kinds, thrown before anything is done', asyn
   t.notOk(range instanceof PodshmError);
   t.match(range, { code: 'ERR_OUT_OF_RANGE', message: /^The "capacity" argument .*\. Received 1000$/ });
   t.throws(() => SharedMemory.open(name), { code: 'ENOENT' }, 'nothing was created');
-  t.throws(() => MessageQueue.open(name, { create: true, maxMessages: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => MessageQueue.create(name, { maxMessages: -1 }), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => MessageQueue.open(name), { code: 'ENOENT' }, 'no queue either');
 });

@@ -28,10 +28,10 @@ t.test('the injector stalls the event loop as asked', async (t) => {
 });
 
 const cases = [
-  ['channel/channel.test.mjs', ['a cancelled reservation gives its room back', 'timeouts and AbortSignal', 'reserveAsync: room without blocking', 'zero copy across processes']],
+  ['channel/channel.test.mjs', ['a cancelled reservation gives its room back', 'timeouts and AbortSignal', 'reserve: room without blocking', 'zero copy across processes']],
   ['sync/futex.test.mjs', ['a blocking wait in one process is woken', 'an async wait is woken from another process', 'meant for another process', 'a Worker with pending async waits']],
-  ['sync/sync.test.mjs', ['acquireAsync is woken from another process', 'a pending acquireAsync alone keeps', 'a waiter that gives up passes on a wake', 'close\\(\\) under a pending lockAsync', 'recovered by lockAsync', 'named mutexes']],
-  ['mq/message-queue.test.mjs', ['receiveAsync does not block the event loop', 'for await yields messages until close']],
+  ['sync/sync.test.mjs', ['acquire is woken from another process', 'a pending acquire alone keeps', 'a waiter that gives up passes on a wake', 'close\\(\\) under a pending lock', 'recovered by lock', 'named mutexes']],
+  ['mq/message-queue.test.mjs', ['receive does not block the event loop', 'for await yields messages until close']],
   ['channel/liveness.test.mjs', ['a receiver blocked on an empty ring learns']],
   ['channel/corrupt.test.mjs', ['an opener that comes between']],
   ['channel/bell.test.mjs', ['closing the channel ends an asynchronous receive', 'a sleeping flag a peer scribbles on']],

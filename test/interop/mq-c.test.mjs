@@ -17,7 +17,7 @@ if (cc.code !== 0) {
 
 function queue(t) {
   const name = uniqueName('mq-c');
-  const q = MessageQueue.open(name, { create: true, exclusive: true, maxMessages: 10, messageSize: 128 });
+  const q = MessageQueue.create(name, { exclusive: true, maxMessages: 10, messageSize: 128 });
   t.teardown(() => {
     q.close();
     MessageQueue.unlink(name);
@@ -31,7 +31,7 @@ t.test('a C sender and a Node receiver exchange prioritised messages', async (t)
   t.equal(r.code, 0, r.stderr);
   const got = [];
   for (let i = 0; i < 5; i++) {
-    const m = await q.receiveAsync({ timeout: 5000 });
+    const m = await q.receive({ timeout: 5000 });
     got.push(`${m.priority} ${m.data.toString()}`);
   }
   t.same(got, ['9 nine', '9 nine-again', '5 five', '2 two', '0 zero']);
@@ -39,18 +39,18 @@ t.test('a C sender and a Node receiver exchange prioritised messages', async (t)
 
 t.test('a Node sender and a C receiver exchange prioritised messages', async (t) => {
   const q = queue(t);
-  q.send('one', { priority: 1 });
-  q.send(Buffer.from('three'), { priority: 3 });
-  await q.sendAsync('utf8 ✓', { priority: 2 });
-  q.send('zero');
+  q.sendSync('one', { priority: 1 });
+  q.sendSync(Buffer.from('three'), { priority: 3 });
+  await q.send('utf8 ✓', { priority: 2 });
+  q.sendSync('zero');
   const r = await run(bin, ['receive', q.name, '4']);
   t.equal(r.code, 0, r.stderr);
   t.same(r.stdout.trim().split('\n'), ['3 three', '2 utf8 ✓', '1 one', '0 zero']);
 });
 
-t.test('a C sender wakes a Node receiveAsync that was already waiting', async (t) => {
+t.test('a C sender wakes a Node receive that was already waiting', async (t) => {
   const q = queue(t);
-  const pending = q.receiveAsync({ timeout: 10_000 });
+  const pending = q.receive({ timeout: 10_000 });
   const r = await run(bin, ['send', q.name, '7:wake']);
   t.equal(r.code, 0, r.stderr);
   const m = await pending;

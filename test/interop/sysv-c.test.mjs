@@ -38,7 +38,7 @@ async function c(...args) {
 // Whatever a test leaves behind.
 function removeKey(key) {
   try {
-    SysVSharedMemory.remove(key);
+    SysVSharedMemory.unlink(key);
   } catch {
     // Already removed.
   }

@@ -5,10 +5,10 @@ import { MessageQueue } from 'podshm';
 import { fixture, node, run, uniqueName } from '../helpers.mjs';
 
 const name = uniqueName('mq-life');
-MessageQueue.open(name, { create: true }).close();
+MessageQueue.create(name).close();
 t.teardown(() => MessageQueue.unlink(name));
 
-t.test('terminating a Worker that waits in receiveAsync', async (t) => {
+t.test('terminating a Worker that waits in receive', async (t) => {
   const r = await node('mq-worker.mjs', ['terminate', name], { timeoutMs: 15_000 });
   t.equal(r.signal, null, r.stderr);
   t.equal(r.code, 0, r.stderr);

@@ -95,7 +95,7 @@ t.test('probeLimits().mqueue reports this namespace', async (t) => {
   t.ok(MqueueLimitError.prototype instanceof Error);
   // Defaults come from the namespace: creating without sizes gets msg_default and msgsize_default.
   const name = uniqueName('lim-default');
-  const q = MessageQueue.open(name, { create: true });
+  const q = MessageQueue.create(name);
   t.teardown(() => {
     q.close();
     MessageQueue.unlink(name);

@@ -10,7 +10,7 @@ const lines = (stdout) => stdout.trim().split('\n').filter(Boolean).map((l) => J
 
 function queue(t, opts = {}) {
   const name = uniqueName('mq');
-  const q = MessageQueue.open(name, { create: true, exclusive: true, maxMessages: 10, messageSize: 256, ...opts });
+  const q = MessageQueue.create(name, { exclusive: true, maxMessages: 10, messageSize: 256, ...opts });
   t.teardown(() => {
     q.close();
     try {
@@ -47,11 +47,11 @@ t.test('another process sends; this one receives highest priority first, FIFO wi
   t.same(got, [[32767, 'top'], [5, 'five-a'], [5, 'five-b'], [3, 'three'], [1, 'one'], [0, 'zero']]);
 });
 
-t.test('this process sends; another receives with receiveAsync, in priority order', async (t) => {
+t.test('this process sends; another receives with receive, in priority order', async (t) => {
   const q = queue(t);
-  q.send('low', { priority: 1 });
-  q.send(new Uint8Array([104, 105]), { priority: 7 });
-  q.send(Buffer.from('mid'), { priority: 4 });
+  q.sendSync('low', { priority: 1 });
+  q.sendSync(new Uint8Array([104, 105]), { priority: 7 });
+  q.sendSync(Buffer.from('mid'), { priority: 4 });
   const r = await node('mq-peer.mjs', ['receive', q.name, '3']);
   t.equal(r.code, 0, r.stderr);
   t.same(lines(r.stdout), [
@@ -64,30 +64,30 @@ t.test('this process sends; another receives with receiveAsync, in priority orde
 t.test('timeouts: blocking calls throw ETIMEDOUT, timeout 0 is EAGAIN, try* return null/false', async (t) => {
   const q = queue(t, { maxMessages: 1 });
   t.equal(q.tryReceive(), null);
-  t.throws(() => q.receive({ timeout: 0 }), { code: 'EAGAIN', syscall: 'mq_receive' });
-  const err = t.throws(() => q.receive({ timeout: 30 }), { code: 'ETIMEDOUT', syscall: 'mq_timedreceive', errno: -110 });
+  t.throws(() => q.receiveSync({ timeout: 0 }), { code: 'EAGAIN', syscall: 'mq_receive' });
+  const err = t.throws(() => q.receiveSync({ timeout: 30 }), { code: 'ETIMEDOUT', syscall: 'mq_timedreceive', errno: -110 });
   t.ok(err instanceof SystemError);
   t.match(err.message, /no message within 30 ms/);
-  await t.rejects(q.receiveAsync({ timeout: 20 }), { code: 'ETIMEDOUT' });
-  await t.rejects(q.receiveAsync({ timeout: 0 }), { code: 'EAGAIN' });
+  await t.rejects(q.receive({ timeout: 20 }), { code: 'ETIMEDOUT' });
+  await t.rejects(q.receive({ timeout: 0 }), { code: 'EAGAIN' });
   t.equal(q.trySend('a'), true);
   t.equal(q.trySend('b'), false);
-  t.throws(() => q.send('b', { timeout: 0 }), { code: 'EAGAIN', syscall: 'mq_send' });
-  t.throws(() => q.send('b', { timeout: 30 }), { code: 'ETIMEDOUT', syscall: 'mq_timedsend' });
-  await t.rejects(q.sendAsync('b', { timeout: 20 }), { code: 'ETIMEDOUT' });
-  t.equal(q.receive({ timeout: 1000 }).data.toString(), 'a', 'the timed-out sends added nothing');
+  t.throws(() => q.sendSync('b', { timeout: 0 }), { code: 'EAGAIN', syscall: 'mq_send' });
+  t.throws(() => q.sendSync('b', { timeout: 30 }), { code: 'ETIMEDOUT', syscall: 'mq_timedsend' });
+  await t.rejects(q.send('b', { timeout: 20 }), { code: 'ETIMEDOUT' });
+  t.equal(q.receiveSync({ timeout: 1000 }).data.toString(), 'a', 'the timed-out sends added nothing');
   t.equal(q.tryReceive(), null);
 });
 
 t.test('a blocking receive with a timeout is served by a message sent while it waits', async (t) => {
   const q = queue(t);
   const { done } = start(['send', q.name, '2:late']);
-  const m = q.receive({ timeout: 15_000 });
+  const m = q.receiveSync({ timeout: 15_000 });
   t.same([m.priority, m.data.toString()], [2, 'late']);
   t.equal((await done).code, 0);
 });
 
-t.test('receiveAsync does not block the event loop: a timer keeps firing while it waits', async (t) => {
+t.test('receive does not block the event loop: a timer keeps firing while it waits', async (t) => {
   const q = queue(t);
   let ticks = 0;
   const timer = setInterval(() => {
@@ -96,9 +96,9 @@ t.test('receiveAsync does not block the event loop: a timer keeps firing while i
     if (ticks === 5) start(['send', q.name, '0:hello']);
   }, 10);
   t.teardown(() => clearInterval(timer));
-  // The message exists only once the timer has fired 5 times: had receiveAsync held the
+  // The message exists only once the timer has fired 5 times: had receive held the
   // event loop, nothing would be sent and the guard would fail.
-  const m = await within(q.receiveAsync(), 'the message sent after 5 timer ticks');
+  const m = await within(q.receive(), 'the message sent after 5 timer ticks');
   t.equal(m.data.toString(), 'hello');
 });
 
@@ -111,7 +111,7 @@ t.test('1000 awaited receives from another process while a timer keeps ticking',
   const { done } = start(['send-many', q.name, '1000']);
   const bad = [];
   for (let i = 0; i < 1000; i++) {
-    const m = await q.receiveAsync({ timeout: 15_000 });
+    const m = await q.receive({ timeout: 15_000 });
     if (m.data.toString() !== String(i)) bad.push([i, m.data.toString()]);
     received++;
   }
@@ -124,10 +124,10 @@ t.test('1000 awaited receives from another process while a timer keeps ticking',
   );
 });
 
-t.test('pending receiveAsync calls are served in the order they were made', async (t) => {
+t.test('pending receive calls are served in the order they were made', async (t) => {
   const q = queue(t);
   const order = [];
-  const calls = [0, 1, 2, 3, 4].map((i) => q.receiveAsync({ timeout: 15_000 }).then((m) => order.push([i, m.data.toString()])));
+  const calls = [0, 1, 2, 3, 4].map((i) => q.receive({ timeout: 15_000 }).then((m) => order.push([i, m.data.toString()])));
   const r = await node('mq-peer.mjs', ['send', q.name, '0:a', '0:b', '0:c', '0:d', '0:e']);
   t.equal(r.code, 0, r.stderr);
   await Promise.all(calls);
@@ -137,9 +137,9 @@ t.test('pending receiveAsync calls are served in the order they were made', asyn
 t.test('an AbortSignal cancels a pending receive without losing the next message', async (t) => {
   const q = queue(t);
   const ac = new AbortController();
-  const first = q.receiveAsync({ signal: ac.signal });
-  const second = q.receiveAsync({ timeout: 15_000 });
-  const third = q.receiveAsync({ timeout: 50 });
+  const first = q.receive({ signal: ac.signal });
+  const second = q.receive({ timeout: 15_000 });
+  const third = q.receive({ timeout: 50 });
   ac.abort();
   await t.rejects(first, { name: 'AbortError' });
   await t.rejects(third, { code: 'ETIMEDOUT' }, 'a timeout cancels the same way');
@@ -148,33 +148,33 @@ t.test('an AbortSignal cancels a pending receive without losing the next message
   t.equal((await second).data.toString(), 'next', 'the message went to the call still waiting');
   t.equal(q.attributes.currentMessages, 0);
   // A signal aborted before the call never touches the queue.
-  q.send('stays');
-  await t.rejects(q.receiveAsync({ signal: AbortSignal.abort() }), { name: 'AbortError' });
+  q.sendSync('stays');
+  await t.rejects(q.receive({ signal: AbortSignal.abort() }), { name: 'AbortError' });
   t.equal(q.attributes.currentMessages, 1);
   // A cancelled call that was the only one leaves nothing behind: this one gets the message.
-  t.equal((await q.receiveAsync()).data.toString(), 'stays');
+  t.equal((await q.receive()).data.toString(), 'stays');
 
   // One signal for many calls: all of them cancel, with no listener-leak warning.
   const warnings = [];
   const onWarning = (w) => warnings.push(w.name);
   process.on('warning', onWarning);
   const shared = new AbortController();
-  const many = Array.from({ length: 25 }, () => q.receiveAsync({ signal: shared.signal }).catch((e) => e.name));
+  const many = Array.from({ length: 25 }, () => q.receive({ signal: shared.signal }).catch((e) => e.name));
   shared.abort();
   t.same(new Set(await Promise.all(many)), new Set(['AbortError']));
   await new Promise((r) => setImmediate(r));
   process.off('warning', onWarning);
   t.same(warnings, []);
-  q.send('after');
+  q.sendSync('after');
   t.equal(q.tryReceive().data.toString(), 'after', 'and none of them took a message');
 });
 
-t.test('sendAsync waits on a full queue (backpressure) and delivers in call order', async (t) => {
+t.test('send waits on a full queue (backpressure) and delivers in call order', async (t) => {
   const q = queue(t, { maxMessages: 2 });
   const settled = [];
   const sends = [0, 1, 2, 3, 4, 5].map((i) => {
     const data = Buffer.from(`m${i}`);
-    const p = q.sendAsync(data).then(() => settled.push(i));
+    const p = q.send(data).then(() => settled.push(i));
     data.fill(0); // the caller may reuse its buffer at once: a waiting send holds a copy
     return p;
   });
@@ -191,49 +191,49 @@ t.test('sendAsync waits on a full queue (backpressure) and delivers in call orde
 t.test('receiveInto fills a caller buffer; all three flavours', async (t) => {
   const q = queue(t, { messageSize: 64 });
   const buf = Buffer.alloc(64);
-  q.send('abc', { priority: 2 });
-  t.same(q.receiveInto(buf, { timeout: 100 }), { size: 3, priority: 2 });
+  q.sendSync('abc', { priority: 2 });
+  t.same(q.receiveIntoSync(buf, { timeout: 100 }), { size: 3, priority: 2 });
   t.equal(buf.subarray(0, 3).toString(), 'abc');
   t.equal(q.tryReceiveInto(buf), null);
   const shared = new Uint8Array(new SharedArrayBuffer(128), 32, 64);
-  const pending = q.receiveIntoAsync(shared);
-  q.send('xyz', { priority: 9 });
+  const pending = q.receiveInto(shared);
+  q.sendSync('xyz', { priority: 9 });
   t.same(await pending, { size: 3, priority: 9 });
   t.equal(Buffer.from(shared.subarray(0, 3)).toString(), 'xyz');
-  t.throws(() => q.receiveInto(Buffer.alloc(63)), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => q.receiveInto(new Uint16Array(64)), { code: 'ERR_INVALID_ARG_TYPE' });
-  await t.rejects(q.receiveIntoAsync(Buffer.alloc(1)), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => q.receiveIntoSync(Buffer.alloc(63)), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => q.receiveIntoSync(new Uint16Array(64)), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.rejects(q.receiveInto(Buffer.alloc(1)), { code: 'ERR_OUT_OF_RANGE' });
 });
 
 t.test('for await yields messages until close(); close rejects pending calls with EBADF', async (t) => {
   const q = queue(t);
-  q.send('a');
-  q.send('b', { priority: 1 });
+  q.sendSync('a');
+  q.sendSync('b', { priority: 1 });
   const got = [];
   // 'c' is sent, and the queue closed, only once the loop has taken what came before: by
   // a timer, while the iterator waits.
   for await (const m of q) {
     got.push(m.data.toString());
-    if (got.length === 2) setTimeout(() => q.send('c'), 0);
+    if (got.length === 2) setTimeout(() => q.sendSync('c'), 0);
     if (got.length === 3) setTimeout(() => q.close(), 0);
   }
   t.same(got, ['b', 'a', 'c']);
   t.equal(q.closed, true);
-  t.throws(() => q.send('x'), { code: 'EBADF', syscall: 'mq_send' });
+  t.throws(() => q.sendSync('x'), { code: 'EBADF', syscall: 'mq_send' });
   t.throws(() => q.tryReceive(), { code: 'EBADF' });
   t.throws(() => q.attributes, { code: 'EBADF', syscall: 'mq_getattr' });
-  await t.rejects(q.receiveAsync(), { code: 'EBADF' });
+  await t.rejects(q.receive(), { code: 'EBADF' });
   q.close();
 
   const q2 = queue(t);
-  const pending = [q2.receiveAsync(), q2.receiveAsync()];
+  const pending = [q2.receive(), q2.receive()];
   q2[Symbol.dispose]();
   for (const p of pending) await t.rejects(p, { code: 'EBADF', message: /closed/ });
 });
 
-t.test('a pending receiveAsync keeps the process alive; with none pending it exits', async (t) => {
+t.test('a pending receive keeps the process alive; with none pending it exits', async (t) => {
   const name = uniqueName('mq-alive');
-  const q = MessageQueue.open(name, { create: true });
+  const q = MessageQueue.create(name);
   t.teardown(() => {
     q.close();
     MessageQueue.unlink(name);
@@ -253,7 +253,7 @@ t.test('a pending receiveAsync keeps the process alive; with none pending it exi
   await new Promise((r) => setTimeout(r, 200));
   t.equal(child.exitCode, null, 'still waiting, kept alive only by the pending receive');
   const peer = MessageQueue.open(name2);
-  peer.send('wake');
+  peer.sendSync('wake');
   peer.close();
   const r = await done;
   t.equal(r.code, 0, r.stderr);
@@ -264,25 +264,25 @@ t.test('open, create, exclusive, readOnly/writeOnly and mode', async (t) => {
   const name = uniqueName('mq-open');
   t.throws(() => MessageQueue.open(name), { code: 'ENOENT', syscall: 'mq_open', name: 'SystemError' });
   const prev = process.umask(0o077);
-  const a = MessageQueue.open(name, { create: true, maxMessages: 3, messageSize: 100, mode: 0o606 });
+  const a = MessageQueue.create(name, { maxMessages: 3, messageSize: 100, mode: 0o606 });
   process.umask(prev);
   t.teardown(() => {
     a.close();
     MessageQueue.unlink(name);
   });
   t.same(a.attributes, { maxMessages: 3, messageSize: 100, currentMessages: 0 });
-  t.throws(() => MessageQueue.open(name, { create: true, exclusive: true }), { code: 'EEXIST' });
-  const b = MessageQueue.open(name, { create: true, maxMessages: 9, messageSize: 50 });
+  t.throws(() => MessageQueue.create(name, { exclusive: true }), { code: 'EEXIST' });
+  const b = MessageQueue.create(name, { maxMessages: 9, messageSize: 50 });
   t.equal(b.maxMessages, 3, 'create without exclusive opens the existing queue as it is');
   b.close();
-  t.throws(() => MessageQueue.open(name, { create: true, messageSize: 200 }), { code: 'EINVAL', message: /smaller than the 200/ });
+  t.throws(() => MessageQueue.create(name, { messageSize: 200 }), { code: 'EINVAL', message: /smaller than the 200/ });
 
   const ro = MessageQueue.open(name, { readOnly: true });
   const wo = MessageQueue.open(name, { writeOnly: true });
-  t.throws(() => ro.send('x'), { code: 'EBADF', message: /readOnly/ });
+  t.throws(() => ro.sendSync('x'), { code: 'EBADF', message: /readOnly/ });
   t.throws(() => wo.tryReceive(), { code: 'EBADF', message: /writeOnly/ });
-  wo.send('via wo');
-  t.equal(ro.receive().data.toString(), 'via wo');
+  wo.sendSync('via wo');
+  t.equal(ro.receiveSync().data.toString(), 'via wo');
   ro.close();
   wo.close();
 
@@ -291,7 +291,7 @@ t.test('open, create, exclusive, readOnly/writeOnly and mode', async (t) => {
   const other = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...NO_TAP, process.execPath, fixture('mq-peer.mjs'), 'open', name]);
   t.same(lines(other.stdout)[0].code, 'ok', other.stderr);
   const name2 = uniqueName('mq-private');
-  MessageQueue.open(name2, { create: true }).close();
+  MessageQueue.create(name2).close();
   const denied = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...NO_TAP, process.execPath, fixture('mq-peer.mjs'), 'open', name2]);
   MessageQueue.unlink(name2);
   t.same(lines(denied.stdout)[0].code, 'EACCES', 'the default mode is 0o600');
@@ -299,7 +299,7 @@ t.test('open, create, exclusive, readOnly/writeOnly and mode', async (t) => {
 
 t.test('bad input gets a clear error and loses nothing', async (t) => {
   const q = queue(t, { messageSize: 8 });
-  q.send('keep');
+  q.sendSync('keep');
   t.throws(() => MessageQueue.open(''), { code: 'EINVAL', syscall: 'mq_open' });
   t.throws(() => MessageQueue.open('/a/b'), { code: 'EINVAL' });
   t.throws(() => MessageQueue.open('x'.repeat(256)), { code: 'ENAMETOOLONG' });
@@ -312,23 +312,23 @@ t.test('bad input gets a clear error and loses nothing', async (t) => {
   t.throws(() => MessageQueue.open(q.name, { readOnly: true, writeOnly: true }), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => MessageQueue.open(q.name, null), { code: 'ERR_INVALID_ARG_TYPE' });
 
-  const big = t.throws(() => q.send('123456789'), { code: 'EMSGSIZE', syscall: 'mq_send' });
+  const big = t.throws(() => q.sendSync('123456789'), { code: 'EMSGSIZE', syscall: 'mq_send' });
   t.match(big.message, /9 bytes is larger than the queue's messageSize of 8/);
-  await t.rejects(q.sendAsync(Buffer.alloc(9)), { code: 'EMSGSIZE' });
-  t.throws(() => q.send(42), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => q.send(new Uint16Array(2)), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => q.send(null), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => q.send('a', { priority: 32768 }), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => q.send('a', { priority: -1 }), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => q.send('a', { timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => q.receive({ timeout: NaN }), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => q.receive({ timeout: '5' }), { code: 'ERR_INVALID_ARG_TYPE' });
-  await t.rejects(q.receiveAsync({ signal: {} }), { code: 'ERR_INVALID_ARG_TYPE' });
-  await t.rejects(q.sendAsync('a', { priority: 1e9 }), { code: 'ERR_OUT_OF_RANGE' });
+  await t.rejects(q.send(Buffer.alloc(9)), { code: 'EMSGSIZE' });
+  t.throws(() => q.sendSync(42), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => q.sendSync(new Uint16Array(2)), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => q.sendSync(null), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => q.sendSync('a', { priority: 32768 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => q.sendSync('a', { priority: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => q.sendSync('a', { timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => q.receiveSync({ timeout: NaN }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => q.receiveSync({ timeout: '5' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.rejects(q.receive({ signal: {} }), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.rejects(q.send('a', { priority: 1e9 }), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => q.trySend('a', 'b'), { code: 'ERR_INVALID_ARG_TYPE' });
 
-  q.send('');
+  q.sendSync('');
   t.same(q.attributes.currentMessages, 2, 'nothing refused reached the queue');
-  t.equal(q.receive().data.toString(), 'keep');
-  t.equal(q.receive().data.length, 0, 'an empty message is a message');
+  t.equal(q.receiveSync().data.toString(), 'keep');
+  t.equal(q.receiveSync().data.length, 0, 'an empty message is a message');
 });

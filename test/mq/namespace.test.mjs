@@ -41,7 +41,7 @@ function start(command, args) {
 
 t.test('a queue is invisible from another IPC namespace, both ways', async (t) => {
   const name = uniqueName('mq-ns');
-  const q = MessageQueue.open(name, { create: true });
+  const q = MessageQueue.create(name);
   t.teardown(() => {
     q.close();
     MessageQueue.unlink(name);
@@ -54,13 +54,13 @@ t.test('a queue is invisible from another IPC namespace, both ways', async (t) =
   const other = start('unshare', ['--ipc', ...peer('wait-one', name)]);
   const info = await other.ready;
   t.not(info.ipc, (await run('readlink', ['/proc/self/ns/ipc'])).stdout.trim(), 'really another IPC namespace');
-  q.send('ours');
+  q.sendSync('ours');
   const sent = await run('nsenter', ['--target', String(other.child.pid), '--ipc', '--', ...peer('send', name, '0:theirs')]);
   t.equal(sent.code, 0, sent.stderr);
   const r2 = await other.done;
   t.equal(r2.code, 0, r2.stderr);
   t.same(lines(r2.stdout).at(-1), { text: 'theirs' }, 'the namespace-local queue got the message sent inside that namespace');
-  t.equal(q.receive({ timeout: 0 }).data.toString(), 'ours', 'and ours has only our message');
+  t.equal(q.receiveSync({ timeout: 0 }).data.toString(), 'ours', 'and ours has only our message');
   t.equal(q.attributes.currentMessages, 0);
 });
 

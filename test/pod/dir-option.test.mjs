@@ -35,7 +35,7 @@ const RECEIVER = `
   const rx = ch.receiver();
   console.log('ready');
   let sum = 0;
-  for (let i = 0; i < Number(n); i++) sum += rx.receive({ timeout: 60_000 }).reduce((a, b) => a + b, 0);
+  for (let i = 0; i < Number(n); i++) sum += rx.receiveSync({ timeout: 60_000 }).reduce((a, b) => a + b, 0);
   console.log('sum ' + sum);
   process.stdin.resume();`;
 const SENDER = `
@@ -43,14 +43,14 @@ const SENDER = `
   const [name, dir, n] = process.argv.slice(1);
   const ch = Channel.open(name, { dir });
   const tx = ch.sender();
-  for (let i = 0; i < Number(n); i++) tx.send(Uint8Array.of(i & 255, 1));
+  for (let i = 0; i < Number(n); i++) tx.sendSync(Uint8Array.of(i & 255, 1));
   console.log('ready');
   process.stdin.resume();`;
 const TRY = `
   const { Mutex, Semaphore } = require('podshm');
   const [mutexName, semName, dir] = process.argv.slice(1);
   const m = Mutex.open(mutexName, { dir });
-  const got = m.lock({ timeout: 0 });
+  const got = m.lockSync({ timeout: 0 });
   const sem = Semaphore.open(semName, { dir });
   console.log(JSON.stringify({ locked: got, ownerDied: m.ownerDied, semaphore: sem.tryAcquire(), value: sem.value }));
   if (got) m.unlock();`;

@@ -86,8 +86,8 @@ const checks = {
     return futexCheck('wait');
   },
 
-  async 'futex waitAsync'() {
-    return futexCheck('waitAsync');
+  async 'futex waitSync'() {
+    return futexCheck('waitSync');
   },
 
   async channel() {
@@ -97,8 +97,8 @@ const checks = {
       const rx = fromPeer.receiver();
       const tx = toPeer.sender();
       const { done } = peer('channel', toPeer.name, fromPeer.name);
-      tx.send(new TextEncoder().encode('ping'));
-      const reply = new TextDecoder().decode(await rx.receiveAsync({ timeout: waitMs }));
+      tx.sendSync(new TextEncoder().encode('ping'));
+      const reply = new TextDecoder().decode(await rx.receive({ timeout: waitMs }));
       await done;
       return { result: reply === 'pong: ping' ? 'ok' : 'wrong', detail: reply };
     } finally {
@@ -115,8 +115,8 @@ const checks = {
     const fromPeer = MessageQueue.open(`/${tag}-pong`, opts);
     try {
       const { done } = peer('mq', toPeer.name, fromPeer.name);
-      toPeer.send('ping', { priority: 3 });
-      const reply = await fromPeer.receiveAsync({ timeout: waitMs });
+      toPeer.sendSync('ping', { priority: 3 });
+      const reply = await fromPeer.receive({ timeout: waitMs });
       await done;
       const text = Buffer.from(reply.data).toString();
       return { result: text === 'pong: ping 3' && reply.priority === 5 ? 'ok' : 'wrong', detail: `${text} (priority ${reply.priority})` };
@@ -167,7 +167,7 @@ const roles = {
     const word = new FutexWord(shm.mapping, 0);
     process.stderr.write(`opened ${name}, calling ${how}\n`);
     try {
-      const result = how === 'wait' ? word.wait(0, waitMs, false) : await word.waitAsync(0, { timeout: waitMs });
+      const result = how === 'waitSync' ? word.waitSync(0, { timeout: waitMs, spin: false }) : await word.wait(0, { timeout: waitMs });
       return { result };
     } catch (err) {
       return { result: err.code ?? err.name, message: err.message };
@@ -176,12 +176,12 @@ const roles = {
   async channel(pingName, pongName) {
     const rx = Channel.open(pingName).receiver();
     const tx = Channel.open(pongName).sender();
-    const msg = new TextDecoder().decode(rx.receive({ timeout: waitMs }));
-    tx.send(new TextEncoder().encode(`pong: ${msg}`));
+    const msg = new TextDecoder().decode(rx.receiveSync({ timeout: waitMs }));
+    tx.sendSync(new TextEncoder().encode(`pong: ${msg}`));
     return {};
   },
   mq(pingName, pongName) {
-    const got = MessageQueue.open(pingName).receive({ timeout: waitMs });
+    const got = MessageQueue.open(pingName).receiveSync({ timeout: waitMs });
     MessageQueue.open(pongName).send(`pong: ${Buffer.from(got.data).toString()} ${got.priority}`, { priority: 5 });
     return {};
   },

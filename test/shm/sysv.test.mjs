@@ -180,7 +180,7 @@ t.test('EEXIST, ENOENT and EINVAL, like the kernel', async (t) => {
 
   t.throws(() => SysVSharedMemory.open(uniqueKey()), { code: 'ENOENT', syscall: 'shmget' });
   t.throws(() => SysVSharedMemory.open({ id: 2 ** 31 - 1 }), { code: 'ENOENT', syscall: 'shmctl' });
-  t.throws(() => SysVSharedMemory.remove(uniqueKey()), { code: 'ENOENT' });
+  t.throws(() => SysVSharedMemory.unlink(uniqueKey()), { code: 'ENOENT' });
 
   t.throws(() => SysVSharedMemory.open(key, { size: 8193 }), {
     code: 'EINVAL',
@@ -195,8 +195,8 @@ t.test('EEXIST, ENOENT and EINVAL, like the kernel', async (t) => {
 t.test('static remove() by key and by id', async (t) => {
   const a = scratch(t, uniqueKey(), 4096);
   const b = scratch(t, 'private', 4096);
-  SysVSharedMemory.remove(a.key);
-  SysVSharedMemory.remove({ id: b.id });
+  SysVSharedMemory.unlink(a.key);
+  SysVSharedMemory.unlink({ id: b.id });
   t.equal(a.stat().removed, true);
   t.equal(b.stat().removed, true);
 });

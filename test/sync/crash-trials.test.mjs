@@ -75,7 +75,7 @@ t.test('mutex holders killed anywhere: always recovered, owner death reported', 
   for (let trial = 0; trial < TRIALS; trial++) {
     await killSomewhere(worker(t, ['mutex', shm.name]));
     // A hang guard only: a dead owner is recovered at the first owner check (200 ms).
-    if (!m.lock({ timeout: 30_000 })) {
+    if (!m.lockSync({ timeout: 30_000 })) {
       broken++;
       continue;
     }
@@ -111,20 +111,20 @@ t.test('mutex holders stopped and continued: never taken for dead', async (t) =>
     } else {
       stoppedHolding++;
       // A stopped holder is alive: waiting must not take the mutex from it.
-      t.equal(m.lock({ timeout: 250 }), false, 'a stopped holder keeps the mutex');
+      t.equal(m.lockSync({ timeout: 250 }), false, 'a stopped holder keeps the mutex');
     }
     child.kill('SIGCONT');
   }
-  t.ok(m.lock({ timeout: 30_000 }), 'taken once the holder runs again');
+  t.ok(m.lockSync({ timeout: 30_000 }), 'taken once the holder runs again');
   t.equal(m.ownerDied, false);
   m.unlock();
   // The deterministic fault point: stopped while surely holding it.
   const holder = worker(t, ['mutex-stop', shm.name]);
   await holder.ready;
   await stopped(holder.pid);
-  t.equal(m.lock({ timeout: 250 }), false, 'a holder stopped while holding keeps the mutex');
+  t.equal(m.lockSync({ timeout: 250 }), false, 'a holder stopped while holding keeps the mutex');
   holder.kill('SIGCONT');
-  t.equal(m.lock({ timeout: 30_000 }), true, 'and hands it over once continued');
+  t.equal(m.lockSync({ timeout: 30_000 }), true, 'and hands it over once continued');
   t.equal(m.ownerDied, false, 'never taken for dead');
   m.unlock();
   t.same(await holder.exited, 0);
@@ -143,7 +143,7 @@ t.test('semaphore users killed anywhere: never corrupt, at most the unit they he
       lost++;
       sem.release(); // a semaphore has no owner to recover: the caller's protocol must
     }
-    t.equal(sem.acquire({ timeout: 30_000 }), true);
+    t.equal(sem.acquireSync({ timeout: 30_000 }), true);
     sem.release();
   }
   t.comment(`semaphore: ${TRIALS} users SIGKILLed, ${lost} while holding the unit (lost, as with sem_t)`);
@@ -179,7 +179,7 @@ t.test('channel producers killed anywhere: nothing sent is lost, duplicated or r
   t.comment(`channel: ${TRIALS} producers SIGKILLed mid-stream, ${total} messages received, ${bad} lost, duplicated, reordered or damaged`);
   t.equal(bad, 0);
   const tx = ch.sender();
-  tx.send(Uint8Array.of(1, 2, 3));
-  t.same([...rx.receive({ timeout: 10_000 })], [1, 2, 3], 'the channel still works');
+  tx.sendSync(Uint8Array.of(1, 2, 3));
+  t.same([...rx.receiveSync({ timeout: 10_000 })], [1, 2, 3], 'the channel still works');
   tx.close();
 });

@@ -31,7 +31,7 @@ t.test('a watch swaps the word and wakes it once the last holder of its range is
   const watch = new PeerWatch(probe);
   t.teardown(() => (watch.close(), probe.close()));
   t.equal(watch.arm(BASE, 2, { handle: shm.mapping.handle, byteOffset: 0, flagOffset: -1, from: 5, to: 6, bellFd: -1 }), true, 'armed');
-  const woken = word.waitAsync(5, { timeout: HANG_GUARD_MS });
+  const woken = word.wait(5, { timeout: HANG_GUARD_MS });
   a.release();
   t.equal(Atomics.load(i32, 0), 5, 'one holder left: the word is untouched so far');
   b.release();
@@ -39,7 +39,7 @@ t.test('a watch swaps the word and wakes it once the last holder of its range is
   t.equal(Atomics.load(i32, 0), 6, 'swapped from -> to');
   t.equal(watch.fired, true);
   t.equal(watch.arm(BASE, 2, { handle: shm.mapping.handle, byteOffset: 0, flagOffset: -1, from: 6, to: 7, bellFd: -1 }), true, 'armed again on an empty range');
-  t.equal(await word.waitAsync(6, { timeout: HANG_GUARD_MS }), 'ok', 'which fires at once');
+  t.equal(await word.wait(6, { timeout: HANG_GUARD_MS }), 'ok', 'which fires at once');
 });
 
 t.test('a shared lock (a watch letting go) is not a participant', async (t) => {

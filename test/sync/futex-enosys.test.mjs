@@ -24,12 +24,12 @@ const SCRIPT = `
     const rx = ch.receiver();
     const tx = ch.sender();
     const out = {
-      futexAsync: await outcome(new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 30_000 })),
-      semaphoreAsync: await outcome(Semaphore.init(shm, 8, 0).acquireAsync({ timeout: 30_000 })),
-      futexSync: new FutexWord(shm.mapping, 0).wait(0, 1),
+      futexAsync: await outcome(new FutexWord(shm.mapping, 0).wait(0, { timeout: 30_000 })),
+      semaphoreAsync: await outcome(Semaphore.init(shm, 8, 0).acquire({ timeout: 30_000 })),
+      futexSync: new FutexWord(shm.mapping, 0).waitSync(0, 1),
     };
-    const got = rx.receiveAsync({ timeout: 30_000 });
-    setTimeout(() => tx.send(Uint8Array.of(7)), 0);
+    const got = rx.receive({ timeout: 30_000 });
+    setTimeout(() => tx.sendSync(Uint8Array.of(7)), 0);
     out.channelAsync = [...(await got)];
     ch.close(); ch.unlink(); shm.close(); shm.unlink();
     console.log(JSON.stringify(out));
@@ -40,8 +40,8 @@ t.test('without futex_waitv: async futex waits reject with ENOSYS, the rest work
   t.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   const enosys = { name: 'SystemError', code: 'ENOSYS', syscall: 'futex_waitv', message: /Linux 5\.16 or later/ };
-  t.match(out.futexAsync, enosys, 'FutexWord.waitAsync: ENOSYS at once, not a hang until its timeout');
-  t.match(out.semaphoreAsync, enosys, 'Semaphore.acquireAsync: the same');
+  t.match(out.futexAsync, enosys, 'FutexWord.wait: ENOSYS at once, not a hang until its timeout');
+  t.match(out.semaphoreAsync, enosys, 'Semaphore.acquire: the same');
   t.equal(out.futexSync, 'timeout', 'a blocking wait (futex) still works');
   t.same(out.channelAsync, [7], 'a channel consumer on the event loop still works through its bell');
 });
@@ -50,7 +50,7 @@ t.test('the launcher does take futex_waitv away (so the test above proves someth
   // The same async wait without the launcher times out normally.
   const script = `const { FutexWord, SharedMemory } = require('podshm');
     const shm = SharedMemory.create(process.argv[1], 4096);
-    new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 1 }).then((v) => (console.log(v), shm.close(), shm.unlink()));`;
+    new FutexWord(shm.mapping, 0).wait(0, { timeout: 1 }).then((v) => (console.log(v), shm.close(), shm.unlink()));`;
   const plain = await run(process.execPath, ['-e', script, uniqueName('enosys-plain')]);
   t.equal(plain.stdout.trim(), 'timeout', plain.stderr);
 });

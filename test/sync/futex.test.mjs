@@ -50,15 +50,15 @@ t.test('wake(n) returns how many sleepers it woke: none, one of two, then the re
 t.test('blocking waits time out, and report a value that is not the expected one', async (t) => {
   const shm = segment(t);
   const word = new FutexWord(shm.mapping, 4);
-  t.equal(word.wait(1, 10), 'mismatch');
-  t.equal(word.wait(0, 30), 'timeout');
+  t.equal(word.waitSync(1, 10), 'mismatch');
+  t.equal(word.waitSync(0, 30), 'timeout');
   const r = await node('futex-peer.mjs', ['wait-timeout', shm.name, '50']);
   t.equal(r.stdout.trim(), 'timeout', r.stderr);
 });
 
 t.test('an async wait is woken from another process while the event loop keeps ticking', async (t) => {
   const shm = segment(t);
-  const waiting = new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 60_000 });
+  const waiting = new FutexWord(shm.mapping, 0).wait(0, { timeout: 60_000 });
   // The peer is started by a timer callback: only a free event loop gets it going.
   const peer = new Promise((resolve) => setTimeout(() => resolve(node('futex-peer.mjs', ['store-and-wake', shm.name, '0'])), 0));
   const r = await within(peer, 'the timer callback that starts the peer, and the peer');
@@ -73,7 +73,7 @@ t.test('300 async waits on 300 different words (beyond one futex_waitv) all comp
   const results = new Array(n).fill(null);
   const waits = [];
   for (let i = 0; i < n; i++) {
-    waits.push(new FutexWord(shm.mapping, i * 4).waitAsync(0, { timeout: 20_000 }).then((r) => (results[i] = r)));
+    waits.push(new FutexWord(shm.mapping, i * 4).wait(0, { timeout: 20_000 }).then((r) => (results[i] = r)));
   }
   await sleep(50);
   t.equal(results.filter((r) => r !== null).length, 0, 'none completes before its word changes');
@@ -89,12 +89,12 @@ t.test('1000 pending async waits cost at most one thread', async (t) => {
   const shm = segment(t);
   const threads = () => readdirSync('/proc/self/task').length;
   // Make sure the waiter thread exists before counting.
-  await new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 1 });
+  await new FutexWord(shm.mapping, 0).wait(0, { timeout: 1 });
   const before = threads();
   const ac = new AbortController();
   const waits = [];
   for (let i = 0; i < 1000; i++) {
-    waits.push(new FutexWord(shm.mapping, (i % 100) * 4).waitAsync(0, { signal: ac.signal }).catch((e) => e.code));
+    waits.push(new FutexWord(shm.mapping, (i % 100) * 4).wait(0, { signal: ac.signal }).catch((e) => e.code));
   }
   await sleep(50);
   t.equal(_native.pendingWaits(), 1000);
@@ -107,15 +107,15 @@ t.test('1000 pending async waits cost at most one thread', async (t) => {
 t.test('timeout, abort, and an already aborted signal', async (t) => {
   const shm = segment(t);
   const word = new FutexWord(shm.mapping, 0);
-  t.equal(await word.waitAsync(0, { timeout: 20 }), 'timeout');
-  t.equal(await word.waitAsync(3, { timeout: 20 }), 'ok', 'resolves at once when the word already differs');
+  t.equal(await word.wait(0, { timeout: 20 }), 'timeout');
+  t.equal(await word.wait(3, { timeout: 20 }), 'ok', 'resolves at once when the word already differs');
   const ac = new AbortController();
-  const p = word.waitAsync(0, { signal: ac.signal });
+  const p = word.wait(0, { signal: ac.signal });
   setTimeout(() => ac.abort(new Error('stop')), 20);
   const err = await p.catch((e) => e);
   t.match(err, { name: 'AbortError', code: 'ABORT_ERR' });
   t.equal(err.cause.message, 'stop');
-  await t.rejects(word.waitAsync(0, { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
+  await t.rejects(word.wait(0, { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
   t.equal(_native.pendingWaits(), 0);
 });
 
@@ -130,11 +130,11 @@ t.test('a process with an abandoned wait exits on its own (pending waits alone h
 t.test('closing the memory under a pending wait rejects it with EBADF', async (t) => {
   const shm = SharedMemory.create(uniqueName('futex-close'), 4096);
   t.teardown(() => shm.unlink());
-  const p = new FutexWord(shm.mapping, 0).waitAsync(0);
+  const p = new FutexWord(shm.mapping, 0).wait(0);
   await sleep(20);
   shm.close();
   await t.rejects(p, { code: 'EBADF' });
-  t.throws(() => new FutexWord(shm.mapping, 0).wait(0, 10), { code: 'EBADF' });
+  t.throws(() => new FutexWord(shm.mapping, 0).waitSync(0, 10), { code: 'EBADF' });
 });
 
 t.test("a wake(1) meant for another process's sleeper is not swallowed by this process's waiter thread", async (t) => {
@@ -147,7 +147,7 @@ t.test("a wake(1) meant for another process's sleeper is not swallowed by this p
   await until(() => Atomics.load(i32, 2) !== 0, 'the peer starting');
   // An async wait that ends leaves the waiter thread watching the word a while longer
   // at its new value, 1: queued in the kernel ahead of the other process's sleep.
-  const ended = word.waitAsync(0);
+  const ended = word.wait(0);
   Atomics.store(i32, 0, 1);
   word.wake(1);
   t.equal(await ended, 'ok');
@@ -170,15 +170,15 @@ t.test('offsets are checked: aligned and inside the mapping, here and in the add
   t.throws(() => new FutexWord(shm.mapping, -4), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => new FutexWord(shm.mapping, '0'), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => new FutexWord(shm, 0), { code: 'ERR_INVALID_ARG_TYPE', message: /\.mapping/ }, 'the memory, not its mapping');
-  t.throws(() => new FutexWord(shm.mapping, 0).wait(0, '10'), { code: 'ERR_INVALID_ARG_TYPE' }, 'a timeout that is not a number');
-  t.throws(() => new FutexWord(shm.mapping, 0).wait(0, -1), { code: 'ERR_OUT_OF_RANGE' }, 'a negative timeout');
+  t.throws(() => new FutexWord(shm.mapping, 0).waitSync(0, '10'), { code: 'ERR_INVALID_ARG_TYPE' }, 'a timeout that is not a number');
+  t.throws(() => new FutexWord(shm.mapping, 0).waitSync(0, -1), { code: 'ERR_OUT_OF_RANGE' }, 'a negative timeout');
   t.throws(() => new FutexWord({ buffer: new SharedArrayBuffer(64), handle: {} }, 0), { code: 'ERR_INVALID_ARG_TYPE' });
   const h = shm.mapping.handle;
   t.throws(() => _native.futexWait(h, 62, 0, 0), RangeError);
   t.throws(() => _native.futexWait(h, 1 << 20, 0, 0), RangeError);
   t.throws(() => _native.futexWake(h, 6, 1), RangeError);
-  t.throws(() => _native.waitAsync(h, 1 << 20, 0, 0, () => {}), RangeError);
-  t.throws(() => _native.waitAsync({}, 0, 0, 0, () => {}), TypeError);
+  t.throws(() => _native.wait(h, 1 << 20, 0, 0, () => {}), RangeError);
+  t.throws(() => _native.wait({}, 0, 0, 0, () => {}), TypeError);
   t.throws(() => _native.futexWait(42, 0, 0, 0), TypeError);
   t.equal(_native.pendingWaits(), 0);
 });
@@ -191,8 +191,8 @@ t.test('a Worker with pending async waits is terminated and ends cleanly (its wa
     const { SharedMemory, FutexWord } = require(${JSON.stringify(new URL('../../dist/cjs/index.js', import.meta.url).pathname)});
     const shm = SharedMemory.open(workerData);
     const w = new FutexWord(shm.mapping, 0);
-    w.waitAsync(0).then((r) => parentPort.postMessage('first ' + r));
-    w.waitAsync(5).then((r) => parentPort.postMessage('second ' + r));
+    w.wait(0).then((r) => parentPort.postMessage('first ' + r));
+    w.wait(5).then((r) => parentPort.postMessage('second ' + r));
     parentPort.postMessage('waiting');
   `;
   for (let round = 0; round < 3; round++) {
@@ -203,5 +203,5 @@ t.test('a Worker with pending async waits is terminated and ends cleanly (its wa
     t.equal(await worker.terminate(), 1, 'terminated while a wait was pending');
   }
   // This process's own waiter still works.
-  t.equal(await new FutexWord(shm.mapping, 0).waitAsync(0, { timeout: 10 }), 'timeout');
+  t.equal(await new FutexWord(shm.mapping, 0).wait(0, { timeout: 10 }), 'timeout');
 });

@@ -21,10 +21,10 @@ function quiet(t, loops) {
 
 t.test('a semaphore waiter on the event loop: no pass of the waiter thread while nothing happens', async (t) => {
   const name = uniqueName('semidle');
-  const sem = Semaphore.open(name, { create: true, exclusive: true });
+  const sem = Semaphore.create(name, { exclusive: true });
   t.teardown(() => (sem.close(), Semaphore.unlink(name)));
   const loops = rawBinding.waiterLoops();
-  const pending = sem.acquireAsync({ timeout: HANG_GUARD_MS });
+  const pending = sem.acquire({ timeout: HANG_GUARD_MS });
   await delay(WINDOW_MS);
   quiet(t, loops);
   sem.release();
@@ -33,11 +33,11 @@ t.test('a semaphore waiter on the event loop: no pass of the waiter thread while
 
 t.test('a mutex waiter on the event loop sleeps through, and takes over when the owner dies', async (t) => {
   const name = uniqueName('mtxidle');
-  const m = Mutex.open(name, { create: true, exclusive: true });
+  const m = Mutex.create(name, { exclusive: true });
   t.teardown(() => (m.close(), Mutex.unlink(name)));
   const owner = await startUntil(t, process.execPath, [fixture('idle-peer.mjs'), 'mutex', name], 'ready');
   const loops = rawBinding.waiterLoops();
-  const pending = m.lockAsync({ timeout: HANG_GUARD_MS });
+  const pending = m.lock({ timeout: HANG_GUARD_MS });
   await delay(WINDOW_MS);
   quiet(t, loops);
   owner.kill('SIGKILL');

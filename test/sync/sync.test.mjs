@@ -48,12 +48,12 @@ t.test('semaphore: try, value, release, timeouts', async (t) => {
   t.equal(sem.value, 1);
   t.ok(other.tryAcquire());
   t.notOk(sem.tryAcquire());
-  t.equal(sem.acquire({ timeout: 30 }), false, 'blocking acquire times out');
-  t.equal(await sem.acquireAsync({ timeout: 30 }), false, 'async acquire times out');
-  t.equal(sem.acquire({ timeout: 0 }), false);
+  t.equal(sem.acquireSync({ timeout: 30 }), false, 'blocking acquire times out');
+  t.equal(await sem.acquire({ timeout: 30 }), false, 'async acquire times out');
+  t.equal(sem.acquireSync({ timeout: 0 }), false);
   sem.release(3);
   t.equal(other.value, 3);
-  t.ok(sem.acquire({ timeout: 0 }));
+  t.ok(sem.acquireSync({ timeout: 0 }));
   t.equal(sem.value, 2);
   t.equal(new Int32Array(shm.buffer)[3], 0, 'waiter count back to 0');
   t.throws(() => sem.release(0), { code: 'ERR_OUT_OF_RANGE' });
@@ -61,22 +61,22 @@ t.test('semaphore: try, value, release, timeouts', async (t) => {
   t.throws(() => sem.release(1), { code: 'EOVERFLOW' });
 });
 
-t.test('semaphore: acquireAsync is woken from another process while the event loop ticks', async (t) => {
+t.test('semaphore: acquire is woken from another process while the event loop ticks', async (t) => {
   const shm = segment(t);
   const sem = Semaphore.init(shm, 0, 0);
-  const waiting = sem.acquireAsync({ timeout: 60_000 });
+  const waiting = sem.acquire({ timeout: 60_000 });
   // The releasing process is started by a timer callback: only a free event loop runs it.
   let ran = false;
   const peer = new Promise((resolve) => setTimeout(() => ((ran = true), resolve(node('sync-peer.mjs', ['sem-release-later', shm.name, '0', '0']))), 0));
   const r = await within(peer, 'the timer callback that starts the releasing process');
-  t.ok(ran, 'a timer ran while acquireAsync was pending');
+  t.ok(ran, 'a timer ran while acquire was pending');
   t.equal(r.stdout.trim(), 'released', r.stderr);
   t.equal(await waiting, true);
   t.equal(sem.value, 0);
   t.equal(_native.pendingWaits(), 0);
 });
 
-t.test('a pending acquireAsync alone keeps a process alive until it is served', async (t) => {
+t.test('a pending acquire alone keeps a process alive until it is served', async (t) => {
   const shm = segment(t);
   const sem = Semaphore.init(shm, 0, 0);
   const i32 = new Int32Array(shm.buffer);
@@ -96,15 +96,15 @@ t.test('a pending acquireAsync alone keeps a process alive until it is served', 
   t.equal(sem.value, 0);
 });
 
-t.test('1000 pending acquireAsync calls cost no more threads, and all are served', async (t) => {
+t.test('1000 pending acquire calls cost no more threads, and all are served', async (t) => {
   const shm = segment(t);
   const sem = Semaphore.init(shm, 0, 0);
-  await sem.acquireAsync({ timeout: 1 }); // the waiter thread exists from here on
+  await sem.acquire({ timeout: 1 }); // the waiter thread exists from here on
   const threads = () => readdirSync('/proc/self/task').length;
   const before = threads();
-  const waits = Array.from({ length: 1000 }, () => sem.acquireAsync({ timeout: 60_000 }));
+  const waits = Array.from({ length: 1000 }, () => sem.acquire({ timeout: 60_000 }));
   await sleep(50);
-  t.equal(threads(), before, `${threads()} threads with 1000 acquireAsync pending, ${before} before`);
+  t.equal(threads(), before, `${threads()} threads with 1000 acquire pending, ${before} before`);
   t.equal(new Int32Array(shm.buffer)[1], 1000, 'all counted as waiters');
   const r = await node('sync-peer.mjs', ['sem-release-later', shm.name, '0', '0']);
   t.equal(r.code, 0, r.stderr);
@@ -114,11 +114,11 @@ t.test('1000 pending acquireAsync calls cost no more threads, and all are served
   t.equal(new Int32Array(shm.buffer)[1], 0);
 });
 
-t.test('AbortSignal ends acquireAsync and lockAsync and leaves no waiter behind', async (t) => {
+t.test('AbortSignal ends acquire and lock and leaves no waiter behind', async (t) => {
   const shm = segment(t);
   const sem = Semaphore.init(shm, 0, 0);
   const ac = new AbortController();
-  const p = sem.acquireAsync({ signal: ac.signal });
+  const p = sem.acquire({ signal: ac.signal });
   await sleep(20);
   t.equal(new Int32Array(shm.buffer)[1], 1, 'counted as a waiter while pending');
   ac.abort();
@@ -126,23 +126,23 @@ t.test('AbortSignal ends acquireAsync and lockAsync and leaves no waiter behind'
   t.equal(new Int32Array(shm.buffer)[1], 0);
   // An already aborted signal: the same AbortError, its reason as the cause (not the
   // reason itself, which need not be an error at all).
-  await t.rejects(sem.acquireAsync({ signal: AbortSignal.abort('why') }), { name: 'AbortError', code: 'ABORT_ERR', cause: 'why' });
+  await t.rejects(sem.acquire({ signal: AbortSignal.abort('why') }), { name: 'AbortError', code: 'ABORT_ERR', cause: 'why' });
 
   const holder = Mutex.init(shm, 16);
   const waiter = new Mutex(shm, 16);
   t.teardown(() => (holder.close(), waiter.close()));
-  t.ok(holder.lock());
+  t.ok(holder.lockSync());
   const ac2 = new AbortController();
-  const q = waiter.lockAsync({ signal: ac2.signal });
+  const q = waiter.lock({ signal: ac2.signal });
   setTimeout(() => ac2.abort(), 30);
   await t.rejects(q, { code: 'ABORT_ERR' });
   t.notOk(waiter.held);
-  await t.rejects(waiter.lockAsync({ signal: AbortSignal.abort('why') }), { name: 'AbortError', code: 'ABORT_ERR', cause: 'why' });
-  t.equal(await waiter.lockAsync({ timeout: 30 }), false, 'lockAsync times out');
-  t.equal(waiter.lock({ timeout: 30 }), false, 'lock times out');
+  await t.rejects(waiter.lock({ signal: AbortSignal.abort('why') }), { name: 'AbortError', code: 'ABORT_ERR', cause: 'why' });
+  t.equal(await waiter.lock({ timeout: 30 }), false, 'lock times out');
+  t.equal(waiter.lockSync({ timeout: 30 }), false, 'lock times out');
   t.notOk(waiter.tryLock());
   holder.unlock();
-  t.ok(await waiter.lockAsync({ timeout: 1000 }));
+  t.ok(await waiter.lock({ timeout: 1000 }));
   t.notOk(waiter.ownerDied);
   waiter.unlock();
   t.equal(_native.pendingWaits(), 0);
@@ -154,7 +154,7 @@ t.test('a waiter that gives up passes on a wake it may have taken from another p
   const i32 = new Int32Array(shm.buffer);
   const ac = new AbortController();
   // Queued first, so the kernel hands the next wake to this process's waiter thread.
-  const mine = sem.acquireAsync({ signal: ac.signal }).catch((e) => e.code);
+  const mine = sem.acquire({ signal: ac.signal }).catch((e) => e.code);
   await until(() => watching(shm.path), "this process's waiter thread asleep on the word");
   let pid;
   const other = node('sync-peer.mjs', ['sem-acquire', shm.name, '0', '60000'], { onSpawn: (c) => (pid = c.pid) });
@@ -168,14 +168,14 @@ t.test('a waiter that gives up passes on a wake it may have taken from another p
   t.equal(sem.value, 0);
 });
 
-t.test('close() under a pending lockAsync rejects it with EBADF: a closed object never ends up holding', async (t) => {
+t.test('close() under a pending lock rejects it with EBADF: a closed object never ends up holding', async (t) => {
   const shm = segment(t);
   const holder = Mutex.init(shm, 0);
   const waiter = new Mutex(shm, 0);
   const third = new Mutex(shm, 0);
   t.teardown(() => (holder.close(), third.close()));
-  t.ok(holder.lock());
-  const pending = waiter.lockAsync();
+  t.ok(holder.lockSync());
+  const pending = waiter.lock();
   await until(() => watching(shm.path), 'the waiter thread asleep on the mutex');
   waiter.close();
   holder.unlock();
@@ -185,16 +185,16 @@ t.test('close() under a pending lockAsync rejects it with EBADF: a closed object
   t.notOk(third.ownerDied, 'and nobody took it for a dead one');
 });
 
-t.test('an aborted lockAsync that was handed the wake leaves WAITERS on a mutex taken meanwhile', async (t) => {
+t.test('an aborted lock that was handed the wake leaves WAITERS on a mutex taken meanwhile', async (t) => {
   const shm = segment(t);
   const i32 = new Int32Array(shm.buffer);
   const holder = Mutex.init(shm, 0);
   const waiter = new Mutex(shm, 0);
   const thief = new Mutex(shm, 0);
   t.teardown(() => (holder.close(), waiter.close(), thief.close()));
-  t.ok(holder.lock());
+  t.ok(holder.lockSync());
   const ac = new AbortController();
-  const pending = waiter.lockAsync({ signal: ac.signal });
+  const pending = waiter.lock({ signal: ac.signal });
   await until(() => watching(shm.path), 'the waiter thread asleep on the mutex');
   // All in one turn of the event loop: the unlock's wake goes to this process's
   // waiter thread for `waiter`, the thief takes the free mutex by the fast path (no
@@ -211,19 +211,19 @@ t.test('close() gives its descriptors back even when unlock() finds the word cor
   const fds = () => readdirSync('/proc/self/fd').length;
   const before = fds();
   const m = Mutex.init(shm, 0);
-  t.ok(m.lock());
+  t.ok(m.lockSync());
   t.ok(fds() > before, 'a Mutex holds descriptors');
   new Int32Array(shm.buffer)[0] = -5;
   t.throws(() => m.close(), CorruptionError);
   t.equal(fds(), before, 'none left open');
-  t.throws(() => m.lock(), { code: 'EBADF' }, 'and it is closed');
+  t.throws(() => m.lockSync(), { code: 'EBADF' }, 'and it is closed');
 });
 
 t.test('a Mutex on memory whose name was unlinked and reused is refused, not two owners', async (t) => {
   const name = uniqueName('mtxrenamed');
   const a = SharedMemory.create(name, 4096);
   const first = Mutex.init(a, 0);
-  t.ok(first.lock());
+  t.ok(first.lockSync());
   SharedMemory.unlink(name);
   const b = SharedMemory.create(name, 4096); // another object under the name
   t.teardown(() => (first.close(), a.close(), b.close(), b.unlink()));
@@ -237,14 +237,14 @@ t.test('mutex: misuse is an error, not a hang', async (t) => {
   const m = Mutex.init(shm, 0);
   t.throws(() => m.unlock(), { code: 'EPERM' });
   t.ok(m.tryLock());
-  t.throws(() => m.lock(), { code: 'EDEADLK' });
+  t.throws(() => m.lockSync(), { code: 'EDEADLK' });
   t.throws(() => m.tryLock(), { code: 'EDEADLK' });
   const other = new Mutex(shm, 0);
   t.throws(() => other.unlock(), { code: 'EPERM' });
   other.close();
   m.close(); // unlocks what it holds
   t.equal(new Int32Array(shm.buffer)[0], 0);
-  t.throws(() => m.lock(), { code: 'EBADF' });
+  t.throws(() => m.lockSync(), { code: 'EBADF' });
   m.close();
 });
 
@@ -261,7 +261,7 @@ t.test('a SIGKILLed holder is recovered by a blocked waiter, with the owner-died
   const t0 = performance.now();
   // No timeout: only the waiter's own look at the owner's liveness can end this wait
   // (a regression hangs here until tap's timeout fails the file).
-  t.ok(m.lock(), 'lock() acquires after the holder dies');
+  t.ok(m.lockSync(), 'lock() acquires after the holder dies');
   t.comment(`recovered ${Math.round(performance.now() - t0 - 100)} ms after the kill`);
   t.ok(m.ownerDied, 'and reports that the owner died');
   t.equal(new Int32Array(shm.buffer)[2], -1, 'the half-updated state is there to repair');
@@ -273,13 +273,13 @@ t.test('a SIGKILLed holder is recovered by a blocked waiter, with the owner-died
   m.unlock();
 });
 
-t.test('a SIGKILLed holder is recovered by lockAsync and by tryLock', async (t) => {
+t.test('a SIGKILLed holder is recovered by lock and by tryLock', async (t) => {
   const shm = segment(t);
   Mutex.init(shm, 0).close();
   const child = await started(t, ['mutex-hold', shm.name, '0', '2'], 'locked');
   const m = new Mutex(shm, 0);
   t.teardown(() => m.close());
-  const p = m.lockAsync({ timeout: 60_000 });
+  const p = m.lock({ timeout: 60_000 });
   await until(() => watching(shm.path), 'the waiter thread asleep on the held mutex');
   child.kill('SIGKILL');
   t.equal(await p, true);
@@ -300,8 +300,8 @@ t.test('garbage in shared memory is reported, never a hang', async (t) => {
   const sem = Semaphore.init(shm, 0, 1);
   i32[0] = -5;
   t.throws(() => sem.tryAcquire(), CorruptionError);
-  t.throws(() => sem.acquire({ timeout: 1000 }), { code: 'ERR_PODSHM_CORRUPT', offset: 0, value: -5 });
-  await t.rejects(sem.acquireAsync(), CorruptionError);
+  t.throws(() => sem.acquireSync({ timeout: 1000 }), { code: 'ERR_PODSHM_CORRUPT', offset: 0, value: -5 });
+  await t.rejects(sem.acquire(), CorruptionError);
   t.throws(() => sem.value, CorruptionError);
   t.throws(() => sem.release(), CorruptionError);
   t.throws(() => new Semaphore(shm, 0), CorruptionError);
@@ -312,10 +312,10 @@ t.test('garbage in shared memory is reported, never a hang', async (t) => {
   const m = Mutex.init(shm, 8);
   t.teardown(() => m.close());
   i32[2] = -1;
-  t.throws(() => m.lock({ timeout: 1000 }), CorruptionError);
+  t.throws(() => m.lockSync({ timeout: 1000 }), CorruptionError);
   // An owner token that no live process holds is a dead owner: taken over.
   i32[2] = 12345;
-  t.ok(m.lock({ timeout: 1000 }));
+  t.ok(m.lockSync({ timeout: 1000 }));
   t.ok(m.ownerDied);
   m.unlock();
 });
@@ -338,9 +338,9 @@ t.test('offsets and arguments are validated', async (t) => {
   // A mutex's owners are checked through locks on its file: memory without a path will not do.
   t.throws(() => Mutex.init({ mapping: shm.mapping }, 0), { code: 'ERR_INVALID_ARG_TYPE', message: /file/ });
   const sem = Semaphore.init(shm, 0, 0);
-  t.throws(() => sem.acquire({ timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => sem.acquire({ timeout: '1' }), { code: 'ERR_INVALID_ARG_TYPE' });
-  await t.rejects(sem.acquireAsync({ signal: 'x' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => sem.acquireSync({ timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => sem.acquireSync({ timeout: '1' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.rejects(sem.acquire({ signal: 'x' }), { code: 'ERR_INVALID_ARG_TYPE' });
   shm.close();
   t.throws(() => sem.release(), { code: 'EBADF' });
   t.throws(() => Semaphore.init(shm, 0, 1), { code: 'EBADF' });
@@ -348,7 +348,7 @@ t.test('offsets and arguments are validated', async (t) => {
 
 t.test('named semaphores: create, open from another process, versioned header', async (t) => {
   const name = uniqueName('named');
-  const sem = Semaphore.open(name, { create: true, initial: 1 });
+  const sem = Semaphore.create(name, { initial: 1 });
   t.teardown(() => {
     sem.close();
     try {
@@ -356,10 +356,10 @@ t.test('named semaphores: create, open from another process, versioned header', 
     } catch {}
   });
   t.equal(sem.value, 1);
-  const same = Semaphore.open(name, { create: true, initial: 9 });
+  const same = Semaphore.create(name, { initial: 9 });
   t.equal(same.value, 1, 'an existing semaphore keeps its value');
   same.close();
-  t.throws(() => Semaphore.open(name, { create: true, exclusive: true }), { code: 'EEXIST' });
+  t.throws(() => Semaphore.create(name, { exclusive: true }), { code: 'EEXIST' });
   let r = await node('sync-peer.mjs', ['named-acquire', name, '5000']);
   t.equal(r.stdout.trim(), 'acquired', r.stderr);
   t.equal(sem.value, 0);
@@ -380,14 +380,14 @@ t.test('named semaphores: create, open from another process, versioned header', 
 
 t.test('named mutexes: create, contend from another process, wrong kinds refused', async (t) => {
   const name = uniqueName('nmutex');
-  const m = Mutex.open(name, { create: true });
+  const m = Mutex.create(name);
   t.teardown(() => {
     m.close();
     try {
       Mutex.unlink(name);
     } catch {}
   });
-  t.ok(m.lock());
+  t.ok(m.lockSync());
   const child = await started(t, ['named-mutex', name, '60000'], 'busy');
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -396,15 +396,15 @@ t.test('named mutexes: create, contend from another process, wrong kinds refused
   m.unlock();
   t.equal(await done, 0);
   t.match(out, /locked clean/, 'the other process got it after unlock, from a live owner');
-  t.throws(() => Mutex.open(name, { create: true, exclusive: true }), { code: 'EEXIST' });
+  t.throws(() => Mutex.create(name, { exclusive: true }), { code: 'EEXIST' });
 
   const semName = uniqueName('nsem');
-  const sem = Semaphore.open(semName, { create: true });
+  const sem = Semaphore.create(semName);
   t.teardown(() => (sem.close(), Semaphore.unlink(semName)));
   t.throws(() => Mutex.open(semName), { code: 'EINVAL', message: /not a podshm mutex/ });
   t.throws(() => Semaphore.open(name), { code: 'EINVAL', message: /not a podshm semaphore/ });
   t.throws(() => sem.release(-1), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => Semaphore.open(semName, { create: true, initial: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => Semaphore.create(semName, { initial: -1 }), { code: 'ERR_OUT_OF_RANGE' });
   const plain = Semaphore.init(segment(t, 64), 0, 0);
   t.throws(() => plain.unlink(), { code: 'EINVAL' });
   m.unlink();
@@ -427,7 +427,7 @@ t.test('fuzz: any value a peer writes into the words gives a result or an error,
     i32[0] = pick();
     i32[1] = i < special.length ** 2 ? special[Math.floor(i / special.length) % special.length] : pick();
     i32[2] = pick();
-    for (const op of [() => sem.tryAcquire(), () => sem.acquire({ timeout: 0 }), () => sem.release(), () => sem.value, () => m.tryLock(), () => m.lock({ timeout: 0 })]) {
+    for (const op of [() => sem.tryAcquire(), () => sem.acquireSync({ timeout: 0 }), () => sem.release(), () => sem.value, () => m.tryLock(), () => m.lockSync({ timeout: 0 })]) {
       try {
         op();
       } catch (err) {

@@ -23,19 +23,19 @@ t.test('a wait longer than one native slice still ends as a timeout, not as a sp
   const { FutexWord, MessageQueue, SharedMemory, Semaphore } = await import('podshm');
   const { uniqueName } = await import('../helpers.mjs');
   const name = uniqueName('slices');
-  const q = MessageQueue.open(name, { create: true, maxMessages: 1, messageSize: 16 });
+  const q = MessageQueue.create(name, { maxMessages: 1, messageSize: 16 });
   t.teardown(() => {
     q.close();
     MessageQueue.unlink(name);
   });
-  t.throws(() => q.receive({ timeout: 250 }), { code: 'ETIMEDOUT' }, 'receive');
-  q.send('x');
-  t.throws(() => q.send('y', { timeout: 250 }), { code: 'ETIMEDOUT' }, 'send on a full queue');
+  t.throws(() => q.receiveSync({ timeout: 250 }), { code: 'ETIMEDOUT' }, 'receive');
+  q.sendSync('x');
+  t.throws(() => q.sendSync('y', { timeout: 250 }), { code: 'ETIMEDOUT' }, 'send on a full queue');
 
   const shm = SharedMemory.create(uniqueName('slices'), 4096);
   t.teardown(() => shm.unlink());
-  t.equal(Semaphore.init(shm, 0, 0).acquire({ timeout: 250 }), false, 'Semaphore.acquire');
-  t.equal(new FutexWord(shm.mapping, 8).wait(0, 250, false), 'timeout', 'FutexWord.wait');
+  t.equal(Semaphore.init(shm, 0, 0).acquireSync({ timeout: 250 }), false, 'Semaphore.acquire');
+  t.equal(new FutexWord(shm.mapping, 8).waitSync(0, 250, false), 'timeout', 'FutexWord.wait');
 });
 
 t.test('terminating Workers in the middle of async waits and queue receives never aborts the process', async (t) => {
@@ -61,15 +61,15 @@ t.test('a Worker that dies holding a mutex and a producer slot leaves neither be
     `const { Channel, Mutex, SharedMemory } = require('podshm');
      const { workerData: { channel, memory } } = require('node:worker_threads');
      Channel.open(channel).sender().send(Uint8Array.of(7));
-     new Mutex(SharedMemory.open(memory), 0).lock();
+     new Mutex(SharedMemory.open(memory), 0).lockSync();
      throw new Error('dies holding both');`,
     { eval: true, workerData: { channel: ch.name, memory: shm.name } },
   );
   worker.on('error', () => {});
   await new Promise((resolve) => worker.on('exit', resolve));
-  t.equal((await rx.receiveAsync({ timeout: 5000 }))[0], 7, 'what it sent arrives');
+  t.equal((await rx.receive({ timeout: 5000 }))[0], 7, 'what it sent arrives');
   t.equal(ch.stats().producersAlive, 0, 'its producer is seen gone');
-  await t.rejects(rx.receiveAsync({ timeout: 5000 }), { name: 'PeerGoneError' }, 'and the consumer is told so');
+  await t.rejects(rx.receive({ timeout: 5000 }), { name: 'PeerGoneError' }, 'and the consumer is told so');
   const m = new Mutex(shm, 0);
   t.ok(m.tryLock(), 'its mutex is taken over');
   t.ok(m.ownerDied, 'as from a dead owner');

@@ -1,0 +1,91 @@
+// open({ wait: true }): waiting for another process (perhaps in another container) to
+// create an object, without a periodic timer where the kernel can tell us: the object's
+// directory is watched (inotify works on tmpfs and on the mqueue file system), and the
+// open is tried again at each change in it.
+import { watch, type FSWatcher } from 'node:fs';
+
+import { AbortError, PodshmError, SystemError } from './errors';
+import { abortSignal, timeoutMs } from './timeout';
+import { options } from './validate';
+
+export interface WaitForCreationOptions {
+  /** Wait for the object to be created instead of failing with ENOENT. */
+  wait?: boolean;
+  /** With wait: milliseconds to wait (then ETIMEDOUT). Default: no limit. */
+  timeout?: number;
+  /** With wait: ends the wait with AbortError (the signal's reason in `cause`). */
+  signal?: AbortSignal;
+}
+
+export const WAIT_KEYS = ['wait', 'timeout', 'signal'] as const;
+
+// Where the directory cannot be watched (not there yet: an emptyDir not mounted; no
+// mqueue file system mounted), the open is retried on a backoff up to this.
+const MAX_RETRY_MS = 1000;
+
+/**
+ * Resolves with open() once it stops failing with ENOENT. `dir` is where the object's
+ * name appears (null: nowhere to watch); `what` names it in the timeout's message.
+ */
+export function openWhenCreated<T>(open: () => T, dir: string | null, opts: WaitForCreationOptions, syscall: string, what: string): Promise<T> {
+  try {
+    const o = options<WaitForCreationOptions>(opts, WAIT_KEYS);
+    const ms = timeoutMs(o.timeout);
+    const signal = abortSignal(o.signal);
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      let watcher: FSWatcher | null = null;
+      let retry: NodeJS.Timeout | undefined;
+      let backoff = 10;
+      let settled = false;
+      const end = (settle: () => void): void => {
+        settled = true;
+        watcher?.close();
+        clearTimeout(retry);
+        clearTimeout(deadline);
+        signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      const onAbort = (): void => end(() => reject(new AbortError(signal!.reason)));
+      const deadline = ms === Infinity ? undefined : setTimeout(() => end(() => reject(new SystemError('ETIMEDOUT', syscall, what, `not created within ${ms} ms`))), ms);
+      // True when settled (opened, or failed with something other than ENOENT).
+      const attempt = (): boolean => {
+        if (settled) return true;
+        try {
+          const opened = open();
+          end(() => resolve(opened));
+        } catch (err) {
+          if (!(err instanceof PodshmError && err.code === 'ENOENT')) {
+            end(() => reject(err));
+            return true;
+          }
+          return false;
+        }
+        return true;
+      };
+      const poll = (): void => {
+        retry = setTimeout(() => {
+          if (!attempt()) poll();
+        }, backoff);
+        backoff = Math.min(backoff * 2, MAX_RETRY_MS);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // The watch before the first try, so that a creation between the two is not missed.
+      if (dir !== null) {
+        try {
+          watcher = watch(dir, { persistent: true }, () => attempt());
+          watcher.on('error', () => {
+            watcher?.close();
+            watcher = null;
+            poll();
+          });
+        } catch {
+          watcher = null;
+        }
+      }
+      if (!attempt() && watcher === null) poll();
+    });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
