@@ -139,8 +139,8 @@ export class Channel implements Disposable {
     const o = options<ChannelOpenOptions>(opts, OPEN_KEYS);
     if (o.dir !== undefined) string('dir', o.dir);
     if (o.wait === true) {
-      const { wait: _, timeout, signal, ...rest } = o;
-      return openWhenCreated(() => Channel.#open(name, rest), path.dirname(objectFile(posixName(name, 'shm_open'), o.dir)), { timeout, signal }, 'shm_open', name);
+      const existing = { dir: o.dir, allowForeignOwner: o.allowForeignOwner };
+      return openWhenCreated(() => Channel.#open(name, existing), path.dirname(objectFile(posixName(name, 'shm_open'), o.dir)), { timeout: o.timeout, signal: o.signal }, 'shm_open', name);
     }
     return Channel.#open(name, o);
   }

@@ -263,7 +263,12 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#closed = true;
     this.#watch?.close();
     this.#presence.release();
-    if (!this.#core.closed) wake(this.#core.spaceSleeper);
+    if (!this.#core.closed) {
+      wake(this.#core.spaceSleeper);
+      // A receive of ours asleep on the event loop: it wakes, finds us closed, rejects
+      // with EBADF (and a for-await loop ends).
+      if (this.#pending) wake(this.#core.dataSleeper);
+    }
   }
 
   [Symbol.dispose](): void {

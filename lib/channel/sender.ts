@@ -323,8 +323,11 @@ export class Sender implements Disposable {
     this.#closed = true;
     this.#watch?.close();
     this.#presence.release();
-    // A consumer asleep on an empty ring re-checks who is left.
-    if (!this.#core.closed) wake(this.#core.dataSleeper);
+    if (this.#core.closed) return;
+    // A consumer asleep on an empty ring re-checks who is left; a send of ours asleep
+    // for room wakes, finds us closed and rejects with EBADF.
+    wake(this.#core.dataSleeper);
+    wake(this.#core.spaceSleeper);
   }
 
   [Symbol.dispose](): void {

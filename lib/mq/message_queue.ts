@@ -198,8 +198,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   static open(name: string, opts?: MessageQueueOpenOptions): MessageQueue | Promise<MessageQueue> {
     const o = options<MessageQueueOpenOptions>(opts, OPEN_KEYS);
     if (o.wait === true) {
-      const { wait: _, timeout, signal, ...rest } = o;
-      return openWhenCreated(() => MessageQueue.#openOrCreate(name, rest, false), null, { timeout, signal }, 'mq_open', name);
+      const existing = { readOnly: o.readOnly, writeOnly: o.writeOnly, allowForeignOwner: o.allowForeignOwner };
+      return openWhenCreated(() => MessageQueue.#openOrCreate(name, existing, false), null, { timeout: o.timeout, signal: o.signal }, 'mq_open', name);
     }
     return MessageQueue.#openOrCreate(name, o, false);
   }

@@ -143,8 +143,8 @@ export class SharedMemory implements Disposable {
   static open(name: string, opts?: OpenOptions): SharedMemory | Promise<SharedMemory> {
     const o = options<OpenOptions>(opts, ['readOnly', 'dir', 'allowForeignOwner', ...WAIT_KEYS]);
     if (o.wait === true) {
-      const { wait: _, timeout, signal, ...rest } = o;
-      return openWhenCreated(() => SharedMemory.#open(name, rest), path.dirname(objectFile(posixName(name, 'shm_open'), o.dir)), { timeout, signal }, 'shm_open', name);
+      const existing = { readOnly: o.readOnly, dir: o.dir, allowForeignOwner: o.allowForeignOwner };
+      return openWhenCreated(() => SharedMemory.#open(name, existing), path.dirname(objectFile(posixName(name, 'shm_open'), o.dir)), { timeout: o.timeout, signal: o.signal }, 'shm_open', name);
     }
     return SharedMemory.#open(name, o);
   }

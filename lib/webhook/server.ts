@@ -38,7 +38,7 @@ class HttpError extends Error {
 }
 
 export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
-  const mutate = mutateOptions(options); // fail at start-up on bad flags, not on the first pod
+  const mutate = mutateOptions({ ratio: options.ratio, defaultLimit: options.defaultLimit }); // fail at start-up on bad flags, not on the first pod
   const review = { ratio: mutate.ratio, defaultLimit: mutate.defaultLimit ?? undefined };
   const { log } = options;
   const requestTimeout = options.requestTimeout ?? 10_000;

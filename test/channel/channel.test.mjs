@@ -317,7 +317,7 @@ t.test('reserve/commit: the consumer reads the very bytes the producer wrote', a
   t.equal(rx.tryReceive(), null, 'not visible before commit');
   slot.commit(10);
   t.throws(() => slot.commit(), { code: 'EINVAL' }, 'once only');
-  const view = rx.receiveSync();
+  const view = rx.receiveViewSync();
   t.equal(view.length, 10);
   t.equal(view.buffer, slot.bytes.buffer, 'same memory');
   t.equal(view.byteOffset, slot.bytes.byteOffset, 'same place: no copy was made');
@@ -335,7 +335,7 @@ t.test('zero copy across processes: the view is the producer process memory', as
   t.teardown(() => child.kill('SIGKILL'));
   const lines = [];
   child.stdout.on('data', (d) => lines.push(...String(d).trim().split('\n')));
-  const view = await rx.receive({ timeout: 10_000 });
+  const view = await rx.receiveView({ timeout: 10_000 });
   t.same([...view.subarray(0, 4)], [1, 1, 1, 1]);
   child.stdin.write('go\n');
   await until(() => lines.includes('written'), "the producer's 'written'");

@@ -33,7 +33,7 @@ t.test('a head or a record header out of bounds is ChannelCorruptError, not a ba
   const ch = Channel.create(uniqueName('chrec'), { capacity: 4096 });
   t.teardown(() => (ch.close(), ch.unlink()));
   const tx = ch.sender();
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const raw = SharedMemory.open(ch.name);
   t.teardown(() => raw.close());
   const i32 = new Int32Array(raw.buffer);

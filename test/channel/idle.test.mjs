@@ -35,7 +35,7 @@ function guarded(promise, what) {
 t.test('a receiver waiting on the event loop sleeps once, and wakes when its producer dies', async (t) => {
   const ch = channel(t, { wait: 'block' });
   const producer = await peer(t, 'producer', ch.name);
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const before = sleepCount.value;
   const pending = rx.receive();
   await delay(WINDOW_MS);
@@ -51,7 +51,7 @@ t.test('the same for a consumer on the futex (no bell), through the waiter threa
   t.teardown(() => raw.close());
   Atomics.store(new Int32Array(raw.buffer), 648 >> 2, 1);
   const producer = await peer(t, 'producer', ch.name);
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const sleeps = sleepCount.value;
   const pending = rx.receive();
   const loops = rawBinding.waiterLoops();

@@ -16,7 +16,7 @@ t.test('one producer, sync receive: nothing lost, duplicated, reordered or torn'
   const name = uniqueName('ch1');
   const ch = Channel.create(name, { capacity: CAPACITY });
   t.teardown(() => (ch.close(), ch.unlink()));
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const count = 3000;
   const running = producers(name, 1, count);
   // The producer process has to start; receive() blocks this thread, so wait for it asynchronously first.
@@ -44,7 +44,7 @@ t.test("three producers, for await with wait 'block': each stream complete and i
   const name = uniqueName('ch3');
   const ch = Channel.create(name, { capacity: CAPACITY, producers: 'multi', wait: 'block' });
   t.teardown(() => (ch.close(), ch.unlink()));
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const count = 1500;
   const running = producers(name, 3, count);
   const c = checker(3, ch.maxMessageSize);
@@ -69,7 +69,7 @@ t.test("the 'spin' strategy and the drain() batch path", async (t) => {
   const name = uniqueName('chspin');
   const ch = Channel.create(name, { capacity: 4096, wait: 'spin' });
   t.teardown(() => (ch.close(), ch.unlink()));
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const count = 2000;
   const running = producers(name, 1, count);
   const c = checker(1, ch.maxMessageSize);

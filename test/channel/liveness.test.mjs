@@ -23,7 +23,7 @@ function channel(t, opts) {
 
 t.test('a producer killed mid-reserve is skipped; the others get through, then PeerGone', async (t) => {
   const ch = channel(t, { producers: 'multi', wait: 'block' });
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const stuck = await startFixture(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
   // Producer 1 sends behind the reserved record, which holds the consumer back (five
   // messages, one of them half the ring: they fit while nothing is consumed).
@@ -44,7 +44,7 @@ t.test('a producer killed mid-reserve is skipped; the others get through, then P
 
 t.test('single producer: a new producer after a dead one; its leftover reservation is skipped', async (t) => {
   const ch = channel(t, {});
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const stuck = await startFixture(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
   t.throws(() => ch.sender(), { code: 'EBUSY' }, 'one live producer at a time');
   await killed(stuck);
@@ -70,7 +70,7 @@ t.test('a producer that died between publishing a record and storing HEAD: the n
       const raw = SharedMemory.open(ch.name);
       t.teardown(() => (raw.close(), ch.close(), ch.unlink()));
       const head = new Int32Array(raw.buffer, 128, 1);
-      const rx = ch.receiver();
+      const rx = ch.receiver({ producersGone: 'end' });
       const tx = ch.sender();
       // 512-byte records: after 7 the next 600-byte message needs a padding record first.
       const before = wrap ? 7 : 3;
@@ -96,7 +96,7 @@ t.test('a single producer that died between publishing a sendMany run and storin
   const raw = SharedMemory.open(ch.name);
   t.teardown(() => (raw.close(), ch.close(), ch.unlink()));
   const head = new Int32Array(raw.buffer, 128, 1);
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const tx = ch.sender();
   const published = head[0];
   tx.sendManySync([1, 2, 3, 4, 5].map((v) => new Uint8Array(8).fill(v)));
@@ -112,7 +112,7 @@ t.test('a single producer that died between publishing a sendMany run and storin
 t.test('a consumer that only polls (tryReceive, drain) gets past a dead producer\'s reservation', async (t) => {
   for (const poll of ['tryReceive', 'drain']) {
     const ch = channel(t, { producers: 'multi' });
-    const rx = ch.receiver();
+    const rx = ch.receiver({ producersGone: 'end' });
     const dead = ch.sender();
     const live = ch.sender();
     dead.reserveSync(16);
@@ -130,7 +130,7 @@ t.test('a consumer that only polls (tryReceive, drain) gets past a dead producer
 
 t.test('a receiver blocked on an empty ring learns that its producer was SIGKILLed', async (t) => {
   const ch = channel(t, {});
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const p = await startFixture(t, 'channel-producer.mjs', [ch.name, '0', '0', 'reserve-and-wait'], 'reserved');
   const raw = SharedMemory.open(ch.name);
   t.teardown(() => raw.close());
@@ -148,7 +148,7 @@ t.test('a receiver blocked on an empty ring learns that its producer was SIGKILL
 t.test('a receive with timeout 0 on a channel whose producers have gone says so, whatever the strategy', async (t) => {
   for (const wait of ['block', 'adaptive', 'spin']) {
     const ch = channel(t, { wait });
-    const rx = ch.receiver();
+    const rx = ch.receiver({ producersGone: 'end' });
     ch.sender().close();
     t.throws(() => rx.receiveSync({ timeout: 0 }), PeerGoneError, `${wait}: PeerGoneError, not ETIMEDOUT`);
   }
@@ -174,7 +174,7 @@ t.test('a producer learns that the consumer was SIGKILLed (full ring) or closed'
   await new Promise((resolve) => polite.once('exit', resolve));
   t.throws(() => tx2.trySend(msg), PeerGoneError);
   // A new consumer may attach later, and producers carry on.
-  const rx = ch2.receiver();
+  const rx = ch2.receiver({ producersGone: 'end' });
   t.equal(tx2.trySend(msg), true);
   t.equal(rx.receiveSync({ timeout: 1000 }).length, 100);
 });

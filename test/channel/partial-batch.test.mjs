@@ -15,7 +15,7 @@ for (const producers of ['single', 'multi']) {
       ch.close();
       Channel.unlink(name);
     });
-    const rx = ch.receiver();
+    const rx = ch.receiver({ producersGone: 'end' });
     const tx = ch.sender();
     const batch = Array.from({ length: 100 }, (_, i) => message(i));
 
@@ -39,7 +39,7 @@ t.test('a batch cut short by the consumer going reports what it sent', async (t)
     ch.close();
     Channel.unlink(name);
   });
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const tx = ch.sender();
   const batch = Array.from({ length: 100 }, (_, i) => message(i));
   const first = t.throws(() => tx.sendManySync(batch, { timeout: 30 }), { code: 'ETIMEDOUT' });

@@ -10,11 +10,11 @@ const cli = (...args) => run(process.execPath, [main, ...args]);
 t.test('podshm ls shows segments with attach counts; podshm rm --sysv removes one', async (t) => {
   const seg = SysVSharedMemory.create(randomInt(1, 2 ** 31 - 1), 10_000);
   t.teardown(() => {
-    if (!seg.stat().removed) seg.remove();
-    seg.detach();
+    if (!seg.stat().removed) seg.unlink();
+    seg.close();
   });
   const other = SysVSharedMemory.open(seg.key);
-  t.teardown(() => other.detach());
+  t.teardown(() => other.close());
   const hex = '0x' + (seg.key >>> 0).toString(16).padStart(8, '0');
 
   const listing = await cli('ls', '--json');

@@ -1,6 +1,6 @@
 // Property: whatever a caller passes to a public function, the call either does its job
-// or throws a typed error: TypeError ERR_INVALID_ARG_TYPE or RangeError ERR_OUT_OF_RANGE
-// for a bad argument, a PodshmError for everything else (a closed object is EBADF).
+// or throws a typed error: a PodshmError (ArgumentError ERR_INVALID_ARG_TYPE,
+// ERR_OUT_OF_RANGE or ERR_UNKNOWN_OPTION for a bad argument; a closed object is EBADF).
 // Never "Cannot read properties of null", "Cannot mix BigInt", or a native binding's
 // message; and an argument outside a function's domain is refused, never accepted.
 // PODSHM_FUZZ_SEED=<seed> repeats a run; PODSHM_FUZZ_RUNS sets the cases per function.
@@ -37,8 +37,7 @@ process.chdir(dir);
 const tag = `fz${process.pid}`;
 const NAMES = [`${tag}a`, `/${tag}b`];
 
-const typed = (e) =>
-  e instanceof PodshmError || (e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE') || (e instanceof RangeError && e.code === 'ERR_OUT_OF_RANGE');
+const typed = (e) => e instanceof PodshmError;
 
 const special = fc.constantFrom(
   undefined, null, NaN, Infinity, -Infinity, -1, -0, 0, 0.5, 1, 3, 2 ** 31, 2 ** 53, true, false, '', 'x', '0', '\0', 1n, 2n ** 64n,
@@ -80,8 +79,8 @@ function undo(result) {
   if (result instanceof SharedMemory || result instanceof Channel || result instanceof MessageQueue) {
     result.close();
   } else if (result instanceof SysVSharedMemory) {
-    result.remove();
-    result.detach();
+    result.unlink();
+    result.close();
   } else if (result instanceof Semaphore || result instanceof Presence || result instanceof LivenessProbe) {
     if (typeof result.close === 'function') result.close();
     else result.release();
@@ -119,18 +118,19 @@ const cases = {
   ftok: [[dirArb, any], (p, id) => ftok(p, id), (p, id) => !isInt(id, 1, 255)],
   probeLimits: [[rec({ dir: dirArb })], (o) => probeLimits(o)],
   diagnose: [[rec({ dir: dirArb })], (o) => diagnose(o)],
-  'MessageQueue.open': [[name, rec({ create: any, exclusive: any, maxMessages: small(8), messageSize: small(256), mode: any, readOnly: any, writeOnly: any })], (n, o) => MessageQueue.open(n, o)],
+  'MessageQueue.create': [[name, rec({ exclusive: any, maxMessages: small(8), messageSize: small(256), mode: any, readOnly: any, writeOnly: any })], (n, o) => MessageQueue.create(n, o)],
+  'MessageQueue.open': [[name, rec({ readOnly: any, writeOnly: any, allowForeignOwner: any })], (n, o) => MessageQueue.open(n, o)],
   'MessageQueue.unlink': [[name], (n) => MessageQueue.unlink(n)],
-  'q.send': [[any, blocking({ priority: any })], (d, o) => q.sendSync(d, o)],
+  'q.sendSync': [[any, blocking({ priority: any })], (d, o) => q.sendSync(d, o)],
   'q.trySend': [[any, rec({ priority: any })], (d, o) => q.trySend(d, o)],
-  'q.receive': [[blocking()], (o) => q.receiveSync(o)],
-  'q.receiveInto': [[any, blocking()], (b, o) => q.receiveIntoSync(b, o)],
+  'q.receiveSync': [[blocking()], (o) => q.receiveSync(o)],
+  'q.receiveIntoSync': [[any, blocking()], (b, o) => q.receiveIntoSync(b, o)],
   'q.send': [[any, blocking({ priority: any, signal: any })], (d, o) => q.send(d, o)],
   'q.receive': [[blocking({ signal: any })], (o) => q.receive(o)],
   'new FutexWord': [[any, any], (m, off) => new FutexWord(m, off)],
-  'word.wait': [[any, shortTimeout, any], (e, ms, s) => word.waitSync(e, ms, s), (e) => !isInt(e, -(2 ** 31), 2 ** 32 - 1)],
+  'word.waitSync': [[any, blocking({ spin: any })], (e, o) => word.waitSync(e, o), (e) => !isInt(e, -(2 ** 31), 2 ** 32 - 1)],
   'word.wake': [[any], (c) => word.wake(c), (c) => c !== undefined && !isInt(c, 1, 2 ** 31 - 1)],
-  'word.waitAsync': [[any, blocking({ signal: any })], (e, o) => word.wait(e, o), (e) => !isInt(e, -(2 ** 31), 2 ** 32 - 1)],
+  'word.wait': [[any, blocking({ signal: any })], (e, o) => word.wait(e, o), (e) => !isInt(e, -(2 ** 31), 2 ** 32 - 1)],
   'Presence.claim': [[dirArb, rec({ base: any, slots: small(64), random: any })], (p, o) => Presence.claim(p, o)],
   'new LivenessProbe': [[dirArb], (p) => new LivenessProbe(p)],
   'probe.isAlive': [[any], (off) => probe.isAlive(off), (off) => !isInt(off, 0)],
@@ -139,27 +139,33 @@ const cases = {
   isAlive: [[dirArb, any], (p, off) => isAlive(p, off)],
   'new Semaphore': [[any, any], (m, off) => new Semaphore(m, off)],
   'Semaphore.init': [[fc.constant(shm), fc.constantFrom(256, 0.5, -4, 4096), any], (m, off, v) => Semaphore.init(m, off, v), (m, off, v) => !isInt(v, 0, 2 ** 31 - 1)],
-  'Semaphore.open': [[name, rec({ create: any, exclusive: any, initial: any, mode: any, dir: dirArb, allowForeignOwner: any })], (n, o) => Semaphore.open(n, o)],
+  'Semaphore.create': [[name, rec({ exclusive: any, initial: any, mode: any, dir: dirArb, allowForeignOwner: any })], (n, o) => Semaphore.create(n, o)],
+  'Semaphore.open': [[name, rec({ dir: dirArb, allowForeignOwner: any })], (n, o) => Semaphore.open(n, o)],
   'sem.release': [[any], (n) => sem.release(n), (n) => n !== undefined && !isInt(n, 1, 2 ** 31 - 1)],
-  'sem.acquire': [[blocking()], (o) => sem.acquireSync(o)],
+  'sem.acquireSync': [[blocking()], (o) => sem.acquireSync(o)],
   'sem.acquire': [[blocking({ signal: any })], (o) => sem.acquire(o)],
   'closed sem.tryAcquire': [[], () => closedSem.tryAcquire(), () => true],
   'closed sem.value': [[], () => closedSem.value, () => true],
   'new Mutex': [[any, any], (m, off) => new Mutex(m, off)],
-  'Mutex.open': [[name, rec({ create: any, exclusive: any, mode: any, dir: dirArb, allowForeignOwner: any })], (n, o) => Mutex.open(n, o)],
-  'mutex.lock': [[blocking()], (o) => (mutex.lockSync(o) ? mutex.unlock() : undefined)],
-  'mutex.lock': [[blocking({ signal: any })], (o) => mutex.lock(o).then((got) => got && mutex.unlock())],
+  'Mutex.create': [[name, rec({ exclusive: any, mode: any, dir: dirArb, allowForeignOwner: any })], (n, o) => Mutex.create(n, o)],
+  'Mutex.open': [[name, rec({ dir: dirArb, allowForeignOwner: any })], (n, o) => Mutex.open(n, o)],
+  'mutex.lockSync': [[blocking()], (o) => (mutex.lockSync(o), mutex.unlock())],
+  'mutex.lock': [[blocking({ signal: any })], (o) => mutex.lock(o).then(() => mutex.unlock())],
   'Channel.create': [[name, rec({ capacity: small(1 << 16), producers: any, wait: any, mode: any, dir: dirArb })], (n, o) => Channel.create(n, o)],
   'Channel.open': [[name, rec({ dir: dirArb, allowForeignOwner: any })], (n, o) => Channel.open(n, o)],
-  'tx.send': [[any, blocking()], (b, o) => tx.sendSync(b, o)],
+  'tx.sendSync': [[any, blocking()], (b, o) => tx.sendSync(b, o)],
   'tx.trySend': [[any], (b) => tx.trySend(b)],
-  'tx.sendMany': [[fc.oneof(any, fc.array(any, { maxLength: 3 })), blocking()], (m, o) => tx.sendManySync(m, o)],
+  'tx.sendManySync': [[fc.oneof(any, fc.array(any, { maxLength: 3 })), blocking()], (m, o) => tx.sendManySync(m, o)],
+  'tx.sendMany': [[fc.oneof(any, fc.array(any, { maxLength: 3 })), blocking({ signal: any })], (m, o) => tx.sendMany(m, o)],
   'tx.send': [[any, blocking({ signal: any })], (b, o) => tx.send(b, o)],
-  'tx.reserve': [[any, blocking()], (s, o) => tx.reserveSync(s, o), (s) => !isInt(s, 0)],
+  'tx.reserveSync': [[any, blocking()], (s, o) => tx.reserveSync(s, o), (s) => !isInt(s, 0)],
   'tx.tryReserve': [[any], (s) => tx.tryReserve(s), (s) => !isInt(s, 0)],
   'tx.reserve': [[any, blocking({ signal: any })], (s, o) => tx.reserve(s, o), (s) => !isInt(s, 0)],
   'reservation.commit': [[any], (len) => tx.reserveSync(8, { timeout: 0 }).commit(len), (len) => len !== undefined && !isInt(len, 0, 8)],
-  'rx.receive': [[blocking()], (o) => rx.receiveSync(o)],
+  'rx.receiveSync': [[blocking()], (o) => rx.receiveSync(o)],
+  'rx.receiveViewSync': [[blocking()], (o) => rx.receiveViewSync(o)],
+  'rx.receiveView': [[blocking({ signal: any })], (o) => rx.receiveView(o)],
+  'ch.receiver': [[rec({ producersGone: any })], (o) => ch.receiver(o)],
   'rx.receive': [[blocking({ signal: any })], (o) => rx.receive(o)],
   'rx.drain': [[any, any], (h, max) => rx.drain(h, max), (h, max) => typeof h !== 'function' || (max !== undefined && max !== Infinity && !isInt(max, 0))],
   mutatePod: [[any, rec({ ratio: any, defaultLimit: any })], (p, o) => mutatePod(p, o)],

@@ -1,7 +1,8 @@
 // The bad arguments an outside review found accepted silently or answered with untyped
-// errors, one of each kind. The rule: a wrong type is a TypeError ERR_INVALID_ARG_TYPE,
-// a wrong value a RangeError ERR_OUT_OF_RANGE, both before any system call; anything
-// else podshm refuses is a PodshmError (a closed object is SystemError EBADF).
+// errors, one of each kind. The rule: a wrong type is an ArgumentError
+// ERR_INVALID_ARG_TYPE, a wrong value an ArgumentError ERR_OUT_OF_RANGE, both before any
+// system call; anything else podshm refuses is a PodshmError too (a closed object is
+// SystemError EBADF).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,8 +14,8 @@ import { internal } from '../internal.mjs';
 
 const { LivenessProbe } = internal('liveness/presence');
 
-const TYPE = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' };
-const RANGE = { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' };
+const TYPE = { name: 'ArgumentError', code: 'ERR_INVALID_ARG_TYPE' };
+const RANGE = { name: 'ArgumentError', code: 'ERR_OUT_OF_RANGE' };
 
 function channel(t, opts) {
   const name = uniqueName('args');
@@ -55,15 +56,15 @@ t.test('futex words: expected and count are integers', async (t) => {
     SharedMemory.unlink(name);
   });
   const word = new FutexWord(shm.mapping, 0);
-  t.throws(() => word.waitSync(1n, 0), TYPE, 'no "Cannot mix BigInt"');
-  t.throws(() => word.waitSync('0', 0), TYPE);
-  t.throws(() => word.waitSync(0.5, 0), RANGE);
-  t.throws(() => word.waitSync(1, 0, 'yes'), TYPE, 'spin');
-  t.throws(() => word.wait(1n), TYPE);
+  t.throws(() => word.waitSync(1n, { timeout: 0 }), TYPE, 'no "Cannot mix BigInt"');
+  t.throws(() => word.waitSync('0', { timeout: 0 }), TYPE);
+  t.throws(() => word.waitSync(0.5, { timeout: 0 }), RANGE);
+  t.throws(() => word.waitSync(1, { timeout: 0, spin: 'yes' }), TYPE, 'spin');
+  await t.rejects(word.wait(1n), TYPE);
   t.throws(() => word.wake(0), RANGE);
   t.throws(() => word.wake(2 ** 53), RANGE);
   t.throws(() => word.wake(1n), TYPE);
-  t.equal(word.waitSync(1, 0), 'mismatch');
+  t.equal(word.waitSync(1, { timeout: 0 }), 'mismatch');
 });
 
 t.test('paths and directories: strings, checked before any call; a missing one is a SystemError', async (t) => {

@@ -1,14 +1,14 @@
 // The error contract, on errors real operations raise: every deliberate error is a
 // PodshmError with a stable `code` and its class's `name`; system errors look like Node's
-// fs errors (code, negative errno, syscall) plus the object; argument errors are Node's
-// own kinds (TypeError ERR_INVALID_ARG_TYPE, RangeError ERR_OUT_OF_RANGE), not
-// PodshmErrors; a channel peer that has gone is PeerGoneError ERR_PEER_GONE.
+// fs errors (code, negative errno, syscall) plus the object; argument errors are
+// ArgumentErrors with Node's codes (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE) or
+// ERR_UNKNOWN_OPTION; a channel peer that has gone is PeerGoneError ERR_PEER_GONE.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import t from 'tap';
 import {
   AbortError, CapacityError, Channel, ChannelCorruptError, CorruptionError, MessageQueue, MqueueLimitError,
-  PeerGoneError, PodshmError, Semaphore, SharedMemory, SysVCapacityError, SystemError,
+  ArgumentError, PeerGoneError, PodshmError, Semaphore, SharedMemory, SysVCapacityError, SystemError,
 } from 'podshm';
 import { uniqueName, within } from '../helpers.mjs';
 
@@ -59,7 +59,7 @@ t.test('MqueueLimitError: a SystemError that names the limit', { skip: process.g
 t.test('PeerGoneError ERR_PEER_GONE: for a receiver whose producers went, and a sender whose consumer did', async (t) => {
   const ch = Channel.create(uniqueName('errpeer'), { capacity: 4096 });
   t.teardown(() => (ch.close(), ch.unlink()));
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   // The producer is another process, SIGKILLed once it is attached.
   const child = spawn(process.execPath, ['-e', `const { Channel } = require('podshm'); Channel.open(${JSON.stringify(ch.name)}).sender(); console.log('attached'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => child.kill('SIGKILL'));
@@ -115,16 +115,18 @@ t.test('CorruptionError ERR_PODSHM_CORRUPT with the offset and value of the bad 
   t.type(bad.offset, 'number');
 });
 
-t.test('argument errors are Node\'s kinds, thrown before anything is done', async (t) => {
+t.test('argument errors are ArgumentErrors with Node\'s codes, thrown before anything is done', async (t) => {
   const name = uniqueName('errargs');
   const type = caught(() => Channel.create(name, { capacity: '4096' }));
-  t.ok(type instanceof TypeError);
-  t.notOk(type instanceof PodshmError, 'not a PodshmError: a programming error, as in Node');
-  t.match(type, { code: 'ERR_INVALID_ARG_TYPE', message: /^The "capacity" argument must be .*\. Received "4096"$/ });
+  t.ok(type instanceof ArgumentError && type instanceof PodshmError);
+  t.match(type, { name: 'ArgumentError', code: 'ERR_INVALID_ARG_TYPE', argument: 'capacity', message: /^The "capacity" argument must be .*\. Received "4096"$/ });
   const range = caught(() => Channel.create(name, { capacity: 1000 }));
-  t.ok(range instanceof RangeError);
-  t.notOk(range instanceof PodshmError);
+  t.ok(range instanceof ArgumentError);
   t.match(range, { code: 'ERR_OUT_OF_RANGE', message: /^The "capacity" argument .*\. Received 1000$/ });
+  const typo = caught(() => Channel.create(name, { capacty: 1 << 24 }));
+  t.match(typo, { name: 'ArgumentError', code: 'ERR_UNKNOWN_OPTION', argument: 'capacty', message: 'Unknown option "capacty"; did you mean "capacity"?' }, 'a misspelled option is refused, not ignored');
+  const far = caught(() => MessageQueue.open(name, { zzz: 1 }));
+  t.match(far, { code: 'ERR_UNKNOWN_OPTION', message: /^Unknown option "zzz"; the options are "readOnly", / });
   t.throws(() => SharedMemory.open(name), { code: 'ENOENT' }, 'nothing was created');
   t.throws(() => MessageQueue.create(name, { maxMessages: -1 }), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => MessageQueue.open(name), { code: 'ENOENT' }, 'no queue either');

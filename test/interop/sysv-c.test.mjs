@@ -72,7 +72,7 @@ t.test('C creates and writes, Node reads and answers, C reads the answer', async
   for (let i = 4; i < size && bad < 0; i++) if (bytes[i] !== pattern(i)) bad = i;
   t.equal(bad, -1, 'every byte C wrote is there');
   Atomics.store(new Uint32Array(seg.buffer, 0, 1), 0, 0xdeadbeef);
-  seg.detach();
+  seg.close();
 
   t.equal(await c('check', keyFile, proj), `${0xdeadbeef} ${size}`, 'C reads what Node wrote');
   await c('remove', keyFile, proj);
@@ -84,7 +84,7 @@ t.test('Node creates and writes, C reads and answers, Node reads the answer', as
   const seg = SysVSharedMemory.create(ftok(keyFile, proj), 64 * 1024);
   t.teardown(() => {
     removeKey(seg.key);
-    seg.detach();
+    seg.close();
   });
   const bytes = new Uint8Array(seg.buffer);
   for (let i = 4; i < bytes.length; i++) bytes[i] = pattern(i);
@@ -105,7 +105,7 @@ t.test("open() faults in a C program's untouched segment, charging this process"
   t.equal(rss(), 0, 'nothing is in memory yet');
   const seg = SysVSharedMemory.open(key);
   t.equal(rss(), 4 << 20, 'every page is in memory after open()');
-  seg.detach();
+  seg.close();
 });
 
 // A segment whose pages do not exist: huge pages with no reservation and none free.

@@ -50,7 +50,7 @@ const TRY = `
   const { Mutex, Semaphore } = require('podshm');
   const [mutexName, semName, dir] = process.argv.slice(1);
   const m = Mutex.open(mutexName, { dir });
-  const got = m.lockSync({ timeout: 0 });
+  const got = m.tryLock();
   const sem = Semaphore.open(semName, { dir });
   console.log(JSON.stringify({ locked: got, ownerDied: m.ownerDied, semaphore: sem.tryAcquire(), value: sem.value }));
   if (got) m.unlock();`;

@@ -32,8 +32,8 @@ async function json(cmd, args) {
 function scratch(t, size) {
   const seg = SysVSharedMemory.create(uniqueKey(), size);
   t.teardown(() => {
-    seg.remove();
-    seg.detach();
+    seg.unlink();
+    seg.close();
   });
   return seg;
 }

@@ -20,11 +20,11 @@ function scratch(t, key, size, opts) {
   const seg = SysVSharedMemory.create(key, size, opts);
   t.teardown(() => {
     try {
-      seg.remove();
+      seg.unlink();
     } catch {
       // The test removed it itself.
     }
-    seg.detach();
+    seg.close();
   });
   return seg;
 }
@@ -99,7 +99,7 @@ t.test('stat() reports the segment as the kernel sees it', async (t) => {
 
   const other = SysVSharedMemory.open(seg.key);
   t.equal(seg.stat().attachCount, 2, 'a second attach in this process counts');
-  other.detach();
+  other.close();
   t.equal(seg.stat().attachCount, 1);
   t.ok(seg.stat().dtime instanceof Date);
 });
@@ -111,13 +111,13 @@ t.test('detach() under live views: attach dropped, views read zeros, nothing cra
   const other = SysVSharedMemory.open(seg.key);
   const otherView = new Uint8Array(other.buffer);
   t.equal(seg.stat().attachCount, 3);
-  other.detach();
-  t.equal(other.detached, true);
+  other.close();
+  t.equal(other.closed, true);
   t.equal(seg.stat().attachCount, 2, 'the kernel counts one attach fewer at once');
   t.equal(otherView[100], 0, 'a stale view reads zeros');
   otherView[100] = 42; // lands in private memory
   t.equal(new Uint8Array(seg.buffer)[100], pattern(100), 'and its writes never reach the segment');
-  other.detach(); // twice is fine
+  other.close(); // twice is fine
   other.close();
   t.equal(view[100], pattern(100), 'other attaches are untouched');
   t.equal(seg.stat().attachCount, 2);
@@ -127,7 +127,7 @@ t.test('Symbol.dispose detaches but does not remove', async (t) => {
   const seg = scratch(t, uniqueKey(), 4096);
   const other = SysVSharedMemory.open(seg.key);
   other[Symbol.dispose]();
-  t.equal(other.detached, true);
+  t.equal(other.closed, true);
   t.equal(seg.stat().attachCount, 1);
   t.equal(seg.stat().removed, false);
   t.equal(SysVSharedMemory.open(seg.key).id, seg.id, 'still there by key');
@@ -143,26 +143,26 @@ t.test('IPC_RMID while attached: the segment lives until the last detach', async
   t.match(listed, { key, size: 4096, attachCount: 2, removed: false }, 'list() shows it with its attach count');
   t.ok(listed.rss >= 4096, 'pages are resident (pre-faulted)');
 
-  seg.remove();
+  seg.unlink();
   t.match(seg.stat(), { removed: true, key: 0, attachCount: 2 }, 'marked for removal, key released');
   t.throws(() => SysVSharedMemory.open(key), { code: 'ENOENT' }, 'no longer found by key');
   const late = SysVSharedMemory.open({ id: seg.id });
   t.equal(seg.stat().attachCount, 3, 'but still attachable by id (Linux allows it)');
-  late.detach();
+  late.close();
   const reused = SysVSharedMemory.create(key, 4096);
   t.not(reused.id, seg.id, 'the key can make a new segment at once');
-  reused.remove();
-  reused.detach();
+  reused.unlink();
+  reused.close();
 
   Atomics.store(new Uint32Array(seg.buffer), 0, 0x600d);
-  seg.detach();
+  seg.close();
   t.match(SysVSharedMemory.list().find((s) => s.id === seg.id), { attachCount: 1, removed: true }, 'alive with one attach');
   child.say('read');
   t.same(JSON.parse(await child.next()), { first: 0x600d }, 'the child still reads it after removal');
   t.equal(await child.next(), 'detached');
   t.notOk(SysVSharedMemory.list().some((s) => s.id === seg.id), 'gone after the last detach');
   t.throws(() => seg.stat(), { code: 'ENOENT', syscall: 'shmctl' });
-  t.throws(() => seg.remove(), { code: 'ENOENT' });
+  t.throws(() => seg.unlink(), { code: 'ENOENT' });
   t.same(await child.end(), { code: 0, signal: null });
 });
 
@@ -176,7 +176,7 @@ t.test('EEXIST, ENOENT and EINVAL, like the kernel', async (t) => {
   const same = SysVSharedMemory.create(key, 4096, { exclusive: false });
   t.equal(same.id, seg.id, 'exclusive: false opens the existing segment');
   t.equal(same.size, 8192, 'with its full size');
-  same.detach();
+  same.close();
 
   t.throws(() => SysVSharedMemory.open(uniqueKey()), { code: 'ENOENT', syscall: 'shmget' });
   t.throws(() => SysVSharedMemory.open({ id: 2 ** 31 - 1 }), { code: 'ENOENT', syscall: 'shmctl' });

@@ -22,22 +22,24 @@ t.test('objects planted by another user are refused unless allowForeignOwner', a
   t.equal(planted.stdout.trim(), 'planted', planted.stderr);
 
   const refused = { code: 'EPERM', message: /owned by uid 65534.*allowForeignOwner/ };
-  t.throws(() => Semaphore.create(sem, { initial: 0 }), { ...refused, syscall: 'shm_open' });
-  t.throws(() => Mutex.create(mutex), refused);
+  t.throws(() => Semaphore.create(sem, { initial: 0, exclusive: false }), { ...refused, syscall: 'shm_open' });
+  t.throws(() => Semaphore.open(sem), refused);
+  t.throws(() => Mutex.create(mutex, { exclusive: false }), refused);
+  t.throws(() => Mutex.open(mutex), refused);
   t.throws(() => SharedMemory.create(shm, 4096, { exclusive: false }), refused);
   t.throws(() => SharedMemory.open(shm), refused);
-  t.throws(() => MessageQueue.create(queue), { ...refused, syscall: 'mq_open' });
+  t.throws(() => MessageQueue.create(queue, { exclusive: false }), { ...refused, syscall: 'mq_open' });
   t.throws(() => MessageQueue.open(queue), refused);
   t.throws(() => Channel.open(channel), refused);
   t.throws(() => Semaphore.open(sem, { allowForeignOwner: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
 
   // Asked for: the planted objects are what the caller gets.
-  const s = Semaphore.create(sem, { initial: 0, allowForeignOwner: true });
+  const s = Semaphore.open(sem, { allowForeignOwner: true });
   t.equal(s.value, 5, 'the planted semaphore');
   s.close();
-  Mutex.create(mutex, { allowForeignOwner: true }).close();
+  Mutex.open(mutex, { allowForeignOwner: true }).close();
   SharedMemory.create(shm, 4096, { exclusive: false, allowForeignOwner: true }).close();
-  MessageQueue.create(queue, { allowForeignOwner: true }).close();
+  MessageQueue.open(queue, { allowForeignOwner: true }).close();
   Channel.open(channel, { allowForeignOwner: true }).close();
 });
 
@@ -45,7 +47,7 @@ t.test("this user's and root's objects need no option", async (t) => {
   const name = uniqueName('squat-own');
   const s = Semaphore.create(name, { initial: 2 });
   t.teardown(() => Semaphore.unlink(name));
-  const again = Semaphore.create(name, { initial: 0 });
+  const again = Semaphore.open(name);
   t.equal(again.value, 2);
   again.close();
   s.close();

@@ -34,8 +34,8 @@ t.test('a wait longer than one native slice still ends as a timeout, not as a sp
 
   const shm = SharedMemory.create(uniqueName('slices'), 4096);
   t.teardown(() => shm.unlink());
-  t.equal(Semaphore.init(shm, 0, 0).acquireSync({ timeout: 250 }), false, 'Semaphore.acquire');
-  t.equal(new FutexWord(shm.mapping, 8).waitSync(0, 250, false), 'timeout', 'FutexWord.wait');
+  t.throws(() => Semaphore.init(shm, 0, 0).acquireSync({ timeout: 250 }), { code: 'ETIMEDOUT' }, 'Semaphore.acquire');
+  t.throws(() => new FutexWord(shm.mapping, 8).waitSync(0, { timeout: 250, spin: false }), { code: 'ETIMEDOUT' }, 'FutexWord.waitSync');
 });
 
 t.test('terminating Workers in the middle of async waits and queue receives never aborts the process', async (t) => {
@@ -56,7 +56,7 @@ t.test('a Worker that dies holding a mutex and a producer slot leaves neither be
     shm.unlink();
   });
   Mutex.init(shm, 0).close();
-  const rx = ch.receiver();
+  const rx = ch.receiver({ producersGone: 'end' });
   const worker = new Worker(
     `const { Channel, Mutex, SharedMemory } = require('podshm');
      const { workerData: { channel, memory } } = require('node:worker_threads');
