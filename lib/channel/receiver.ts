@@ -34,6 +34,11 @@ export interface ReceiverOptions {
 }
 
 const SYNC_KEYS = ['timeout'] as const;
+// for await: messages handed out before the event loop is let turn (a count, not a time),
+// and the most bytes copied into one chunk.
+const YIELD_EVERY = 1024;
+const BATCH_BYTES = 256 * 1024;
+const copyInto = Uint8Array.prototype.set;
 const ASYNC_KEYS = ['timeout', 'signal'] as const;
 
 /** drain()'s callback: the message is bytes[offset, offset + length), valid during the call only. */
@@ -82,6 +87,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #lastSkipCheck = -Infinity;
   readonly #budget = new SpinBudget();
   readonly #endWhenProducersGone: boolean;
+  /** for await's staging area for a batch (private memory, made at its first batch). */
+  #scratch: Uint8Array | null = null;
   readonly #presence: Presence;
   // Armed at the first sleep (lib/channel/wait.ts): the producers' end wakes it.
   #watch: PeerWatch | null = null;
@@ -235,21 +242,82 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Yields every message as receive() gives it (copies), across producer restarts; the
-   * loop ends when the receiver is closed, or with producersGone: 'end' once every
-   * producer has gone and the ring is empty.
+   * Yields every message as receive() gives it (a copy that never changes), across
+   * producer restarts; the loop ends when the receiver is closed, or with producersGone:
+   * 'end' once every producer has gone and the ring is empty. What is ready is copied out
+   * in batches (one allocation per batch: a message kept alive keeps its batch's chunk,
+   * at most BATCH_BYTES beside it), and after YIELD_EVERY messages handed out without
+   * a wait the loop lets the event loop turn once, so a flood never starves timers and I/O.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    for (;;) {
-      let msg: Uint8Array;
-      try {
-        msg = await this.receive();
-      } catch (err) {
-        if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return;
-        throw err;
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    let batch: Uint8Array[] = [];
+    let next = 0;
+    let sinceTurn = 0;
+    let ended = false;
+    const done = (): IteratorResult<Uint8Array> => {
+      ended = true;
+      batch = [];
+      return { value: undefined, done: true };
+    };
+    const iterator: AsyncIterableIterator<Uint8Array> = {
+      next: async () => {
+        if (ended) return { value: undefined, done: true };
+        if (next === batch.length) {
+          try {
+            let view = this.tryReceiveView();
+            if (view === null) {
+              view = await this.receiveView();
+              sinceTurn = 0; // it slept: the event loop turned
+            }
+            batch = this.#copyBatch();
+            next = 0;
+          } catch (err) {
+            if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return done();
+            throw err;
+          }
+        }
+        if (++sinceTurn > YIELD_EVERY) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sinceTurn = 1;
+        }
+        return { value: batch[next++], done: false };
+      },
+      return: async () => done(),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  // The message just received as a view, and whatever else is ready now (up to
+  // YIELD_EVERY messages and BATCH_BYTES), copied out, each as soon as it is found (a
+  // look that finds nothing gives room back), into this receiver's scratch buffer, then
+  // into one new chunk of the exact size that the messages handed out view.
+  #copyBatch(): Uint8Array[] {
+    const first = this.#length;
+    if (first >= BATCH_BYTES) return [this.#handOut(true)];
+    const scratch = (this.#scratch ??= new Uint8Array(BATCH_BYTES));
+    copyInto.call(scratch, new Uint8Array(this.#buffer, this.#at, first), 0);
+    const lengths = [first];
+    let bytes = first;
+    while (lengths.length < YIELD_EVERY) {
+      const read = this.#read;
+      if (this.#nextPolling() < 0) break;
+      if (bytes + this.#length > BATCH_BYTES) {
+        // Left unread, for the next batch to start with.
+        this.#read = read;
+        this.#messages--;
+        this.#bytes -= this.#length;
+        break;
       }
-      yield msg;
+      copyInto.call(scratch, new Uint8Array(this.#buffer, this.#at, this.#length), bytes);
+      lengths.push(this.#length);
+      bytes += this.#length;
     }
+    this.#release();
+    const chunk = scratch.slice(0, bytes).buffer;
+    const out = new Array<Uint8Array>(lengths.length);
+    for (let i = 0, pos = 0; i < lengths.length; pos += lengths[i++]) out[i] = new Uint8Array(chunk, pos, lengths[i]);
+    return out;
   }
 
   /** Detaches the consumer: producers see it gone. */
