@@ -259,28 +259,34 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       batch = [];
       return { value: undefined, done: true };
     };
+    // Refills the batch: null when the loop ends.
+    const refill = async (): Promise<IteratorResult<Uint8Array>> => {
+      try {
+        if (this.tryReceiveView() === null) {
+          await this.receiveView();
+          sinceTurn = 0; // it slept: the event loop turned
+        }
+        batch = this.#copyBatch();
+        next = 0;
+      } catch (err) {
+        if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return done();
+        throw err;
+      }
+      return step();
+    };
+    const step = (): IteratorResult<Uint8Array> | Promise<IteratorResult<Uint8Array>> => {
+      if (++sinceTurn > YIELD_EVERY) {
+        sinceTurn = 0;
+        return new Promise<void>((resolve) => setImmediate(resolve)).then(step);
+      }
+      return { value: batch[next++], done: false };
+    };
     const iterator: AsyncIterableIterator<Uint8Array> = {
-      next: async () => {
-        if (ended) return { value: undefined, done: true };
-        if (next === batch.length) {
-          try {
-            let view = this.tryReceiveView();
-            if (view === null) {
-              view = await this.receiveView();
-              sinceTurn = 0; // it slept: the event loop turned
-            }
-            batch = this.#copyBatch();
-            next = 0;
-          } catch (err) {
-            if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return done();
-            throw err;
-          }
-        }
-        if (++sinceTurn > YIELD_EVERY) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          sinceTurn = 1;
-        }
-        return { value: batch[next++], done: false };
+      // A plain function: an async one would cost a second promise per message.
+      next: () => {
+        if (ended) return Promise.resolve({ value: undefined, done: true });
+        if (next === batch.length) return refill();
+        return Promise.resolve(step());
       },
       return: async () => done(),
       [Symbol.asyncIterator]: () => iterator,
