@@ -1,6 +1,7 @@
-// The producer container: opens the channel that the consumer container created in the
-// pod's shared /dev/shm and sends telemetry records into it, zero copy: each record is
-// written straight into the ring with reserve()/commit().
+// The producer container: opens the channel that the consumer container creates in the
+// pod's shared /dev/shm (waiting for it: both containers start at once) and sends
+// telemetry records into it, zero copy: each record is written straight into the ring
+// with reserve()/commit().
 //
 // Environment: PODSHM_CHANNEL (default "telemetry"), MESSAGE_SIZE (bytes, at least 16,
 // default 64), RATE (messages/s, 0 = as fast as the consumer takes them; default 1000),
@@ -16,26 +17,13 @@ const limit = Number(process.env.MESSAGES || 0);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (fields) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
 
-/** Both containers start at once: wait until the consumer has created the channel. */
-async function openChannel(signal) {
-  for (let logged = false; ; ) {
-    try {
-      return Channel.open(name);
-    } catch (err) {
-      if (err.code !== 'ENOENT') throw err;
-      if (!logged) log({ msg: 'waiting for the consumer to create the channel', channel: name });
-      logged = true;
-      if (signal.aborted) throw signal.reason;
-      await sleep(100);
-    }
-  }
-}
-
 async function main() {
   const abort = new AbortController();
   process.once('SIGTERM', () => abort.abort());
   process.once('SIGINT', () => abort.abort());
-  const ch = await openChannel(abort.signal);
+  log({ msg: 'waiting for the consumer to create the channel', channel: name });
+  // Resolves once the channel exists (the directory is watched: no polling).
+  const ch = await Channel.open(name, { wait: true, signal: abort.signal });
   const tx = ch.sender();
   log({ msg: 'producer ready', channel: ch.name, messageSize: size, rate });
 
@@ -44,12 +32,13 @@ async function main() {
   const start = process.hrtime.bigint();
   try {
     while (!abort.signal.aborted && (limit === 0 || seq < BigInt(limit))) {
-      // reserve() waits (backpressure) while the ring is full; the timeout lets SIGTERM in.
+      // reserve() waits on the event loop (backpressure) while the ring is full;
+      // SIGTERM aborts the wait.
       let slot;
       try {
-        slot = tx.reserveSync(size, { timeout: 200 });
+        slot = await tx.reserve(size, { signal: abort.signal });
       } catch (err) {
-        if (err.code === 'ETIMEDOUT') continue;
+        if (err.code === 'ABORT_ERR') break;
         throw err;
       }
       const view = new DataView(slot.bytes.buffer, slot.bytes.byteOffset, size);
