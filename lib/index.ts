@@ -66,6 +66,15 @@ export { collectStats, channelRates, type CollectStatsOptions, type StatsSnapsho
 export { diagnose, type DoctorReport, type Finding, type ShmReport, type EmptyDirAdvice } from './admin/doctor';
 export { type KubernetesInfo } from './platform/kubernetes';
 
+// Handing objects to worker_threads (docs/api.md, "Workers")
+export { fromHandle, type Handle } from './core/handle';
+export { type SharedMemoryHandle } from './shm/shared_memory';
+export { type SysVSharedMemoryHandle } from './shm/sysv';
+export { type MessageQueueHandle } from './mq/message_queue';
+export { type MutexHandle } from './sync/mutex';
+export { type SemaphoreHandle } from './sync/semaphore';
+export { type ChannelHandle, type SenderHandle, type ReceiverHandle } from './channel/channel';
+
 // Errors
 export {
   PodshmError,

@@ -13,6 +13,8 @@ import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
+import { refuseClone } from '../core/handle';
+import { channelFields, type ReceiverHandle } from './handle';
 
 export interface ReceiveSyncOptions {
   /** Milliseconds to wait for a message; ETIMEDOUT after. Default: no limit. */
@@ -89,6 +91,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   /** @internal Use Channel.receiver(). */
   constructor(core: ChannelCore, producersGone: 'wait' | 'end') {
     this.#core = core;
+    refuseClone(this, 'Receiver');
     this.#endWhenProducersGone = producersGone === 'end';
     this.#buffer = core.buffer;
     this.#i32 = core.i32;
@@ -264,6 +267,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     this.#watch?.close();
     this.#presence.release();
     if (!this.#core.closed) wake(this.#core.spaceSleeper);
+
+    this.#owner?.close();
   }
 
   [Symbol.dispose](): void {
@@ -432,5 +437,21 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       object: this.#core.name,
       what: 'a message',
     };
+  }
+
+  /**
+   * A plain object for a Worker, where fromHandle() opens the channel again and takes
+   * its consumer (close this one first: a channel has one); that receiver closes the channel with it (docs/api.md, "Workers").
+   */
+  handle(): ReceiverHandle {
+    return { podshm: 'Receiver', ...channelFields(this.#core), producersGone: this.#endWhenProducersGone ? 'end' : 'wait' };
+  }
+
+  // Set by fromHandle(): the Channel opened for this endpoint alone.
+  #owner: { close(): void } | null = null;
+
+  /** @internal */
+  _closeWith(channel: { close(): void }): void {
+    this.#owner = channel;
   }
 }

@@ -24,6 +24,8 @@ import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
+import { refuseClone } from '../core/handle';
+import { channelFields, type SenderHandle } from './handle';
 
 export interface SendSyncOptions {
   /** Milliseconds to wait for room when the ring is full; ETIMEDOUT after. Default: no limit. */
@@ -82,6 +84,7 @@ export class Reservation implements Disposable {
     this.bytes = bytes;
     this.#sender = sender;
     this.#record = record;
+    refuseClone(this, 'Reservation', 'commit or cancel it in the thread that reserved it');
   }
 
   /** Publishes the first `length` bytes (default: all) as one message. */
@@ -147,6 +150,7 @@ export class Sender implements Disposable {
   /** @internal Use Channel.sender(). */
   constructor(core: ChannelCore) {
     this.#core = core;
+    refuseClone(this, 'Sender');
     this.#i32 = core.i32;
     this.#u8 = core.u8;
     this.#f64 = new Float64Array(core.buffer, 0, HEADER_SIZE >> 3);
@@ -325,6 +329,8 @@ export class Sender implements Disposable {
     this.#presence.release();
     // A consumer asleep on an empty ring re-checks who is left.
     if (!this.#core.closed) wake(this.#core.dataSleeper);
+
+    this.#owner?.close();
   }
 
   [Symbol.dispose](): void {
@@ -670,5 +676,21 @@ export class Sender implements Disposable {
       object: this.#core.name,
       what: 'room in the ring',
     };
+  }
+
+  /**
+   * A plain object for a Worker, where fromHandle() opens the channel again and takes
+   * a new producer of it; that sender closes the channel with it (docs/api.md, "Workers").
+   */
+  handle(): SenderHandle {
+    return { podshm: 'Sender', ...channelFields(this.#core) };
+  }
+
+  // Set by fromHandle(): the Channel opened for this endpoint alone.
+  #owner: { close(): void } | null = null;
+
+  /** @internal */
+  _closeWith(channel: { close(): void }): void {
+    this.#owner = channel;
   }
 }

@@ -9,6 +9,7 @@ import { Mapping } from '../addon/mapping';
 import { native } from '../addon/native';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
 import { boolean, integer, options } from '../core/validate';
+import { refuseClone } from '../core/handle';
 import { futexSleep, runAsync, runSync, type WaitOp } from './loop';
 import { SpinBudget, spinFor } from './spin';
 
@@ -54,6 +55,7 @@ export class FutexWord {
     this.byteOffset = byteOffset;
     this.#i32 = new Int32Array(mapping.buffer);
     this.#index = byteOffset / 4;
+    refuseClone(this, 'FutexWord', "post its memory's handle() and make a FutexWord on that memory in the worker");
   }
 
   /**
