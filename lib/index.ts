@@ -57,6 +57,7 @@ export {
   type ReceiveSyncOptions as ChannelReceiveSyncOptions,
   type ReceiverOptions,
   type MessageHandler,
+  type StreamOptions,
 } from './channel/channel';
 
 // What flows through every object of the pod, read without attaching (docs/observability.md)

@@ -36,6 +36,7 @@ export { Sender, Reservation, type SendOptions, type SendSyncOptions } from './s
 export { Receiver, type ReceiveOptions, type ReceiveSyncOptions, type ReceiverOptions, type MessageHandler } from './receiver';
 export type { WaitStrategy } from './layout';
 export type { ChannelHandle, SenderHandle, ReceiverHandle } from './handle';
+export type { StreamOptions } from './stream';
 
 export interface ChannelCreateOptions {
   /** Bytes of the ring: a power of two from 4 KiB to 1 GiB. Default 1 MiB. The largest message is capacity / 2 - 8. */

@@ -14,6 +14,8 @@ import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
 import { refuseClone } from '../core/handle';
+import { receiverReadable, type StreamOptions } from './stream';
+import type { Readable } from 'node:stream';
 import { channelFields, type ReceiverHandle } from './handle';
 
 export interface ReceiveSyncOptions {
@@ -453,5 +455,15 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   /** @internal */
   _closeWith(channel: { close(): void }): void {
     this.#owner = channel;
+  }
+
+  /**
+   * This receiver as a Node Readable of bytes (a copy of each message), for
+   * stream.pipeline(); the stream owns the receiver and closes it when it ends or is
+   * destroyed. It ends when every producer has gone only with producersGone: 'end'
+   * (docs/api.md, "Streams").
+   */
+  readable(opts?: StreamOptions): Readable {
+    return receiverReadable(this, opts);
   }
 }

@@ -25,6 +25,8 @@ import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
 import { refuseClone } from '../core/handle';
+import { senderWritable, type StreamOptions } from './stream';
+import type { Writable } from 'node:stream';
 import { channelFields, type SenderHandle } from './handle';
 
 export interface SendSyncOptions {
@@ -692,5 +694,14 @@ export class Sender implements Disposable {
   /** @internal */
   _closeWith(channel: { close(): void }): void {
     this.#owner = channel;
+  }
+
+  /**
+   * This sender as a Node Writable of bytes, for stream.pipeline(): a write completes
+   * once its bytes are in the ring, so a full ring holds the writer back; end() and
+   * destroy() close the sender (docs/api.md, "Streams").
+   */
+  writable(opts?: StreamOptions): Writable {
+    return senderWritable(this, opts);
   }
 }
