@@ -39,20 +39,17 @@ const revivers = new Map<string, { keys: readonly string[]; revive: (h: Record<s
  * Makes a structured clone of `object` (postMessage, workerData, structuredClone) throw a
  * DataCloneError that says what to do instead: the clone reads every own enumerable
  * property, and this one throws when read. `advice` ends the message. JSON.stringify and
- * util.inspect show the object's fields without it.
+ * util.inspect show the object's fields without it. The clone reads properties in order:
+ * a class with a field that cannot be cloned (FutexWord's mapping) calls this before
+ * that field exists, or the clone fails first with a message that says nothing.
  */
 export function refuseClone(object: object, kind: string, advice = 'pass its handle() and call fromHandle() in the worker'): void {
-  // The guard must come first: the clone reads properties in order, and a field it
-  // cannot clone (a FutexWord's mapping) would fail first with a message that says nothing.
-  const fields = Object.entries(Object.getOwnPropertyDescriptors(object));
-  for (const [key] of fields) delete (object as Record<string, unknown>)[key];
   Object.defineProperty(object, KEY, {
     enumerable: true,
     get() {
       throw new DOMException(`A podshm ${kind} cannot be cloned (postMessage, workerData, structuredClone): ${advice}`, 'DataCloneError');
     },
   });
-  for (const [key, descriptor] of fields) Object.defineProperty(object, key, descriptor);
   const proto = Object.getPrototypeOf(object) as object;
   if (Object.hasOwn(proto, 'toJSON')) return;
   Object.defineProperty(proto, 'toJSON', { value: toJSON, configurable: true, writable: true });

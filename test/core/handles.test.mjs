@@ -311,3 +311,36 @@ t.test('a bad handle is an ArgumentError', async (t) => {
     t.throws(() => fromHandle(bad), { code, argument }, inspect(bad));
   }
 });
+
+t.test('fuzz: any value given to fromHandle() opens an object or throws a PodshmError', async (t) => {
+  const { default: fc } = await import('fast-check');
+  const { PodshmError } = await import('podshm');
+  const name = uniqueName('h-fuzz');
+  const shm = SharedMemory.create(name, 4096);
+  const ch = Channel.create(uniqueName('h-fuzz'), { capacity: 4096 });
+  t.teardown(() => {
+    for (const o of [shm, ch]) o.close();
+    SharedMemory.unlink(name);
+    Channel.unlink(ch.name);
+  });
+  const good = [shm.handle(), ch.handle(), { ...ch.handle(), podshm: 'Sender' }, { ...ch.handle(), podshm: 'Receiver', producersGone: 'end' }, Mutex.init(shm, 0).handle(), Semaphore.init(shm, 8, 0).handle()];
+  const any = fc.anything({ withBigInt: true, withNullPrototype: true, maxDepth: 2 });
+  // Handles with some fields replaced by anything, some dropped, some added.
+  const mangled = fc.tuple(fc.constantFrom(...good), fc.dictionary(fc.constantFrom('podshm', 'name', 'dir', 'fileId', 'readOnly', 'producersGone', 'memory', 'offset', 'id', 'extra'), any)).map(([h, changes]) => ({ ...h, ...changes }));
+  const seed = Date.now() | 0;
+  t.comment(`seed ${seed}`);
+  fc.assert(
+    fc.property(fc.oneof(any, mangled), (value) => {
+      let result;
+      try {
+        result = fromHandle(value);
+      } catch (err) {
+        if (!(err instanceof PodshmError)) throw err;
+        return;
+      }
+      result.close();
+    }),
+    { seed, numRuns: 500 },
+  );
+  t.pass('every outcome was an object or a PodshmError');
+});
