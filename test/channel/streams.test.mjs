@@ -101,6 +101,32 @@ t.test('64 MiB piped through a channel into a hash in another process arrive who
   t.equal(await c.exitCode(), 0);
 });
 
+t.test('podshm at both ends of one pipeline: a relay process pipes channel -> transform -> channel', async (t) => {
+  const inbound = channel(t, 256 * 1024);
+  const outbound = channel(t, 256 * 1024);
+  const relay = await consumer(t, inbound, `relay:${outbound.name}`);
+  relay.go();
+  const src = source(16 * MiB, 64 * 1024);
+  const arrived = createHash('sha256');
+  let bytes = 0;
+  const check = new Writable({
+    write(chunk, _encoding, callback) {
+      bytes += chunk.length;
+      arrived.update(chunk);
+      callback();
+    },
+  });
+  const out = outbound.receiver({ producersGone: 'end' });
+  await within(Promise.all([pipeline(src.stream, inbound.sender().writable()), pipeline(out.readable(), check)]), 'both pipelines to finish', 120_000);
+  t.same(await relay.result(), { relayed: true });
+  t.equal(bytes, 16 * MiB);
+  // What came back is the source inverted: invert it again and compare.
+  const inverted = createHash('sha256');
+  for (const chunk of pattern(16 * MiB, 64 * 1024)) inverted.update(chunk.map((b) => ~b));
+  t.equal(arrived.digest('hex'), inverted.digest('hex'));
+  t.equal(await relay.exitCode(), 0);
+});
+
 t.test('a consumer that reads nothing holds the writer back; once told to read, all arrives', async (t) => {
   const capacity = 64 * 1024;
   const chunk = 16 * 1024;
