@@ -57,6 +57,7 @@ export {
   type ReceiveSyncOptions as ChannelReceiveSyncOptions,
   type ReceiverOptions,
   type MessageHandler,
+  type StreamOptions,
 } from './channel/channel';
 
 // What flows through every object of the pod, read without attaching (docs/observability.md)
@@ -65,6 +66,15 @@ export { collectStats, channelRates, type CollectStatsOptions, type StatsSnapsho
 // The platform side: the doctor's report
 export { diagnose, type DoctorReport, type Finding, type ShmReport, type EmptyDirAdvice } from './admin/doctor';
 export { type KubernetesInfo } from './platform/kubernetes';
+
+// Handing objects to worker_threads (docs/api.md, "Workers")
+export { fromHandle, type Handle } from './core/handle';
+export { type SharedMemoryHandle } from './shm/shared_memory';
+export { type SysVSharedMemoryHandle } from './shm/sysv';
+export { type MessageQueueHandle } from './mq/message_queue';
+export { type MutexHandle } from './sync/mutex';
+export { type SemaphoreHandle } from './sync/semaphore';
+export { type ChannelHandle, type SenderHandle, type ReceiverHandle } from './channel/channel';
 
 // Errors
 export {

@@ -29,10 +29,14 @@ import { fileMode, options, string } from '../core/validate';
 import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
 import * as path from 'node:path';
 import type { ReceiverOptions } from './receiver';
+import { fileFields, refuseClone, revivable } from '../core/handle';
+import { channelFields, type ChannelHandle } from './handle';
 
 export { Sender, Reservation, type SendOptions, type SendSyncOptions } from './sender';
 export { Receiver, type ReceiveOptions, type ReceiveSyncOptions, type ReceiverOptions, type MessageHandler } from './receiver';
 export type { WaitStrategy } from './layout';
+export type { ChannelHandle, SenderHandle, ReceiverHandle } from './handle';
+export type { StreamOptions } from './stream';
 
 export interface ChannelCreateOptions {
   /** Bytes of the ring: a power of two from 4 KiB to 1 GiB. Default 1 MiB. The largest message is capacity / 2 - 8. */
@@ -94,6 +98,7 @@ export class Channel implements Disposable {
     this.wait = core.wait;
     this.#shm = shm;
     this.#core = core;
+    refuseClone(this, 'Channel');
   }
 
   /** Creates the channel's segment (EEXIST if the name is taken). */
@@ -255,5 +260,45 @@ export class Channel implements Disposable {
 
   #checkOpen(): void {
     if (this.#core.closed) throw this.#core.closedError();
+  }
+
+  /**
+   * A plain object naming this channel, to post to a Worker, where fromHandle() opens it
+   * again (docs/api.md, "Workers"). ENOENT once the name is gone.
+   */
+  handle(): ChannelHandle {
+    return { podshm: 'Channel', ...channelFields(this.#core) };
+  }
+
+  // Opens the very channel a handle names (ENOENT if its name names another now).
+  static #fromHandle(h: Record<string, unknown>): Channel {
+    const f = fileFields(h);
+    const ch = Channel.#open(f.name, { dir: f.dir, allowForeignOwner: true });
+    if (ch.#shm.fileId !== f.fileId) {
+      ch.close();
+      throw new SystemError('ENOENT', 'shm_open', ch.name, 'the name names another channel now: the one the handle was made for was unlinked');
+    }
+    return ch;
+  }
+
+  // An endpoint's handle opens a channel for that endpoint alone: it closes with it.
+  static #endpoint<T extends Sender | Receiver>(h: Record<string, unknown>, take: (ch: Channel) => T, what: string): T {
+    const ch = Channel.#fromHandle(h);
+    try {
+      const endpoint = take(ch);
+      endpoint._closeWith(ch);
+      return endpoint;
+    } catch (err) {
+      ch.close();
+      if ((err as SystemError).code === 'EBUSY') throw new SystemError('EBUSY', 'channel', ch.name, `the channel already has a live ${what}: close the one the handle was made from before fromHandle()`);
+      throw err;
+    }
+  }
+
+  static {
+    const keys = ['name', 'dir', 'fileId'];
+    revivable('Channel', keys, (h) => Channel.#fromHandle(h));
+    revivable('Sender', keys, (h) => Channel.#endpoint(h, (ch) => ch.sender(), 'producer'));
+    revivable('Receiver', [...keys, 'producersGone'], (h) => Channel.#endpoint(h, (ch) => ch.receiver({ producersGone: h.producersGone as 'wait' | 'end' }), 'consumer'));
   }
 }

@@ -108,4 +108,9 @@ export class Peers {
       throw err;
     }
   }
+
+  /** The file the channel lives in (its SharedMemory). */
+  get file(): MappedFile {
+    return this.#file;
+  }
 }

@@ -13,6 +13,10 @@ import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
+import { refuseClone } from '../core/handle';
+import { receiverReadable, type StreamOptions } from './stream';
+import type { Readable } from 'node:stream';
+import { channelFields, type ReceiverHandle } from './handle';
 
 export interface ReceiveSyncOptions {
   /** Milliseconds to wait for a message; ETIMEDOUT after. Default: no limit. */
@@ -96,6 +100,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   /** @internal Use Channel.receiver(). */
   constructor(core: ChannelCore, producersGone: 'wait' | 'end') {
     this.#core = core;
+    refuseClone(this, 'Receiver');
     this.#endWhenProducersGone = producersGone === 'end';
     this.#buffer = core.buffer;
     this.#i32 = core.i32;
@@ -343,6 +348,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       // with EBADF (and a for-await loop ends).
       if (this.#pending) wake(this.#core.dataSleeper);
     }
+    this.#owner?.close();
   }
 
   [Symbol.dispose](): void {
@@ -511,5 +517,31 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       object: this.#core.name,
       what: 'a message',
     };
+  }
+
+  /**
+   * A plain object for a Worker, where fromHandle() opens the channel again and takes
+   * its consumer (close this one first: a channel has one); that receiver closes the channel with it (docs/api.md, "Workers").
+   */
+  handle(): ReceiverHandle {
+    return { podshm: 'Receiver', ...channelFields(this.#core), producersGone: this.#endWhenProducersGone ? 'end' : 'wait' };
+  }
+
+  // Set by fromHandle(): the Channel opened for this endpoint alone.
+  #owner: { close(): void } | null = null;
+
+  /** @internal */
+  _closeWith(channel: { close(): void }): void {
+    this.#owner = channel;
+  }
+
+  /**
+   * This receiver as a Node Readable of bytes (a copy of each message), for
+   * stream.pipeline(); the stream owns the receiver and closes it when it ends or is
+   * destroyed. It ends when every producer has gone only with producersGone: 'end'
+   * (docs/api.md, "Streams").
+   */
+  readable(opts?: StreamOptions): Readable {
+    return receiverReadable(this, opts);
   }
 }

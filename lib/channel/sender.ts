@@ -24,6 +24,10 @@ import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
+import { refuseClone } from '../core/handle';
+import { senderWritable, type StreamOptions } from './stream';
+import type { Writable } from 'node:stream';
+import { channelFields, type SenderHandle } from './handle';
 
 export interface SendSyncOptions {
   /** Milliseconds to wait for room when the ring is full; ETIMEDOUT after. Default: no limit. */
@@ -82,6 +86,7 @@ export class Reservation implements Disposable {
     this.bytes = bytes;
     this.#sender = sender;
     this.#record = record;
+    refuseClone(this, 'Reservation', 'commit or cancel it in the thread that reserved it');
   }
 
   /** Publishes the first `length` bytes (default: all) as one message. */
@@ -147,6 +152,7 @@ export class Sender implements Disposable {
   /** @internal Use Channel.sender(). */
   constructor(core: ChannelCore) {
     this.#core = core;
+    refuseClone(this, 'Sender');
     this.#i32 = core.i32;
     this.#u8 = core.u8;
     this.#f64 = new Float64Array(core.buffer, 0, HEADER_SIZE >> 3);
@@ -323,11 +329,13 @@ export class Sender implements Disposable {
     this.#closed = true;
     this.#watch?.close();
     this.#presence.release();
-    if (this.#core.closed) return;
-    // A consumer asleep on an empty ring re-checks who is left; a send of ours asleep
-    // for room wakes, finds us closed and rejects with EBADF.
-    wake(this.#core.dataSleeper);
-    wake(this.#core.spaceSleeper);
+    if (!this.#core.closed) {
+      // A consumer asleep on an empty ring re-checks who is left; a send of ours asleep
+      // for room wakes, finds us closed and rejects with EBADF.
+      wake(this.#core.dataSleeper);
+      wake(this.#core.spaceSleeper);
+    }
+    this.#owner?.close();
   }
 
   [Symbol.dispose](): void {
@@ -673,5 +681,30 @@ export class Sender implements Disposable {
       object: this.#core.name,
       what: 'room in the ring',
     };
+  }
+
+  /**
+   * A plain object for a Worker, where fromHandle() opens the channel again and takes
+   * a new producer of it; that sender closes the channel with it (docs/api.md, "Workers").
+   */
+  handle(): SenderHandle {
+    return { podshm: 'Sender', ...channelFields(this.#core) };
+  }
+
+  // Set by fromHandle(): the Channel opened for this endpoint alone.
+  #owner: { close(): void } | null = null;
+
+  /** @internal */
+  _closeWith(channel: { close(): void }): void {
+    this.#owner = channel;
+  }
+
+  /**
+   * This sender as a Node Writable of bytes, for stream.pipeline(): a write completes
+   * once its bytes are in the ring, so a full ring holds the writer back; end() and
+   * destroy() close the sender (docs/api.md, "Streams").
+   */
+  writable(opts?: StreamOptions): Writable {
+    return senderWritable(this, opts);
   }
 }

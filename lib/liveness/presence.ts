@@ -35,7 +35,7 @@ export interface ClaimOptions extends SlotRange {
 }
 
 function slotRange(value: unknown): SlotRange {
-  const o = options<SlotRange & { random: boolean }>(value, ['base', 'slots', 'random']);
+  const o = options<ClaimOptions>(value, ['base', 'slots', 'random']);
   const base = integer('base', o.base, 0, 2 ** 53 - 1);
   const slots = integer('slots', o.slots, 1, MAX_SLOTS);
   integer('base + slots', base + slots, 0, 2 ** 53);

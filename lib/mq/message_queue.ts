@@ -14,8 +14,9 @@ import { deadlineOf, remaining } from '../core/timeout';
 import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
 import { AbortError } from '../core/errors';
 import { native, type WatchHandle } from '../addon/native';
-import { boolean, fileMode, integer, options } from '../core/validate';
+import { boolean, fileMode, integer, options, string } from '../core/validate';
 import { WaitList, type Entry } from './wait_list';
+import { refuseClone, revivable, type Handle } from '../core/handle';
 
 export interface MessageQueueOpenOptions extends WaitForCreationOptions {
   /** Open for receiving only. */
@@ -175,6 +176,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     this.readOnly = readOnly;
     this.writeOnly = writeOnly;
     this.#fd = fd;
+    refuseClone(this, 'MessageQueue');
     // From here on the handle owns the descriptor (and closes it if this object is
     // collected without close()).
     this.#handle = native.fdAdopt(fd, this.#pollCallback);
@@ -609,6 +611,38 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const what = syscall === 'mq_timedsend' ? 'no room in the queue' : 'no message';
     return new SystemError('ETIMEDOUT', syscall, this.name, `${what} within ${timeout} ms`);
   }
+
+  /**
+   * A plain object naming this queue, to post to a Worker, where fromHandle() opens it
+   * again with the same access (docs/api.md, "Workers").
+   */
+  handle(): MessageQueueHandle {
+    const fd = this.#open('mq_open');
+    return { podshm: 'MessageQueue', name: this.name, fileId: sys(this.name, () => native.fstat(fd)).fileId, readOnly: this.readOnly, writeOnly: this.writeOnly };
+  }
+
+  static {
+    revivable('MessageQueue', ['name', 'fileId', 'readOnly', 'writeOnly'], (h) => {
+      const fileId = string('handle.fileId', h.fileId);
+      // The owner was checked when the queue was first opened: the fileId proves it is that queue.
+      const queue = MessageQueue.#openOrCreate(string('handle.name', h.name), { readOnly: h.readOnly as boolean, writeOnly: h.writeOnly as boolean, allowForeignOwner: true }, false);
+      if (sys(queue.name, () => native.fstat(queue.#fd)).fileId !== fileId) {
+        queue.close();
+        throw new SystemError('ENOENT', 'mq_open', queue.name, 'the name names another queue now: the one the handle was made for was unlinked');
+      }
+      return queue;
+    });
+  }
+}
+
+/** What handle() of a MessageQueue gives. */
+export interface MessageQueueHandle extends Handle<MessageQueue> {
+  readonly podshm: 'MessageQueue';
+  readonly name: string;
+  /** "dev:ino" of the queue: a name that now names another queue is refused (ENOENT). */
+  readonly fileId: string;
+  readonly readOnly: boolean;
+  readonly writeOnly: boolean;
 }
 
 function noop(): void {}

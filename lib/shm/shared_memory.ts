@@ -12,6 +12,7 @@ import { native } from '../addon/native';
 import { allowForeignOwner, checkOwner } from '../core/owner';
 import { boolean, fileMode, integer, options, pathString } from '../core/validate';
 import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
+import { fileFields, refuseClone, revivable, type FileHandleFields, type Handle } from '../core/handle';
 
 export interface CreateOptions {
   /** Permission bits, applied exactly (not filtered by the umask). Default 0o600. */
@@ -83,6 +84,7 @@ export class SharedMemory implements Disposable {
     this.readOnly = readOnly;
     this.#mapping = mapping;
     this.fileId = fileId;
+    refuseClone(this, 'SharedMemory');
   }
 
   /**
@@ -213,6 +215,43 @@ export class SharedMemory implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+
+  /**
+   * A plain object naming this object, to post to a Worker, where fromHandle() maps it
+   * again (docs/api.md, "Workers"). ENOENT once the name is gone or names another file:
+   * the worker could not find this one (its `buffer` can still be posted: a
+   * SharedArrayBuffer is shared with the worker as it is).
+   */
+  handle(): SharedMemoryHandle {
+    if (this.closed) throw new SystemError('EBADF', 'shm_open', this.name, 'the shared memory is closed');
+    if (!this.named()) throw goneError(this.name, 'a worker cannot open this one by its name; post its buffer (a SharedArrayBuffer) for the memory alone');
+    return { podshm: 'SharedMemory', name: this.name, dir: path.dirname(this.path), fileId: this.fileId, readOnly: this.readOnly };
+  }
+
+  /** @internal Opens the very file a handle names, or throws ENOENT. */
+  static fromFile(f: FileHandleFields, readOnly: boolean): SharedMemory {
+    // The owner was checked when the object was first opened: the fileId proves it is that file.
+    const shm = SharedMemory.#open(f.name, { dir: f.dir, readOnly, allowForeignOwner: true });
+    if (shm.fileId !== f.fileId) {
+      shm.close();
+      throw goneError(shm.name, 'the object the handle was made for was unlinked');
+    }
+    return shm;
+  }
+
+  static {
+    revivable('SharedMemory', ['name', 'dir', 'fileId', 'readOnly'], (h) => SharedMemory.fromFile(fileFields(h), boolean('handle.readOnly', h.readOnly, false)));
+  }
+}
+
+/** What handle() of a SharedMemory gives: where the object is, and which file it must be. */
+export interface SharedMemoryHandle extends Handle<SharedMemory>, FileHandleFields {
+  readonly podshm: 'SharedMemory';
+  readonly readOnly: boolean;
+}
+
+function goneError(name: string, detail: string): SystemError {
+  return new SystemError('ENOENT', 'shm_open', name, `the name is gone or names another object now: ${detail}`);
 }
 
 function reserve(fd: number, size: number, name: string, dir: string): void {

@@ -11,6 +11,7 @@ import { checkAttachCapacity, checkSysVCapacity, populateRefusal, shmgetRefusal 
 import { withCapacityLock } from '../capacity/lock';
 import { fromNative, listSegments, type SysVSegmentInfo, type SysVSegmentStat } from '../platform/sysv_list';
 import { boolean, integer, options, string } from '../core/validate';
+import { refuseClone, revivable, type Handle } from '../core/handle';
 
 /** A key: a number (what ftok() returns, or any agreed constant) or 'private' (IPC_PRIVATE). */
 export type SysVKey = number | 'private';
@@ -128,6 +129,7 @@ export class SysVSharedMemory implements Disposable {
     this.key = key;
     this.size = size;
     this.#mapping = mapping;
+    refuseClone(this, 'SysVSharedMemory');
   }
 
   /**
@@ -289,6 +291,25 @@ export class SysVSharedMemory implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+
+  /**
+   * A plain object for a Worker, where fromHandle() attaches the segment again by its id
+   * (docs/api.md, "Workers"); that works after unlink() too, while a process is attached.
+   */
+  handle(): SysVSharedMemoryHandle {
+    if (this.#mapping.released) throw new SystemError('EBADF', 'shmat', idName(this.id), 'the segment is detached (closed) in this process');
+    return { podshm: 'SysVSharedMemory', id: this.id };
+  }
+
+  static {
+    revivable('SysVSharedMemory', ['id'], (h) => SysVSharedMemory.open({ id: integer('handle.id', h.id, 0, MAX_ID) }));
+  }
+}
+
+/** What handle() of a SysVSharedMemory gives. */
+export interface SysVSharedMemoryHandle extends Handle<SysVSharedMemory> {
+  readonly podshm: 'SysVSharedMemory';
+  readonly id: number;
 }
 
 function keyExists(key: number): boolean {

@@ -16,6 +16,8 @@ import { SharedMemory } from '../shm/shared_memory';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
 import { runAsync, runSync, type WaitOp } from '../wait/loop';
 import { options } from '../core/validate';
+import { refuseClone, revivable } from '../core/handle';
+import { PRIMITIVE_KEYS, primitiveHandle, revivePrimitive, type PrimitiveHandle } from './handle';
 
 /** Memory that is a file, so owners can be checked through locks on it (a SharedMemory). */
 export interface FileMappedMemory extends MappedFile {
@@ -64,6 +66,8 @@ export class Mutex implements Disposable {
    * one owner (it holds one liveness slot and one descriptor of the file until close()).
    */
   constructor(memory: FileMappedMemory, offset: number) {
+    refuseClone(this, 'Mutex');
+    this.#memory = memory;
     const mapping = fileMapping(memory);
     this.#offset = checkRange(mapping, offset, Mutex.SIZE);
     this.#i32 = new Int32Array(mapping.buffer);
@@ -248,6 +252,7 @@ export class Mutex implements Disposable {
       this.#probe.close();
       this.#presence.release();
       this.#own?.close();
+    this.#carried?.close();
     }
   }
 
@@ -309,8 +314,39 @@ export class Mutex implements Disposable {
     if (v < 0) throw new CorruptionError(`mutex word at offset ${this.#offset} is ${v}: the shared memory is corrupt`, this.#offset, v);
     return v;
   }
+
+  /**
+   * A plain object for a Worker, where fromHandle() opens this mutex again as a new
+   * mutex object: a named one by its file, one in a SharedMemory by that memory's
+   * handle and the offset (docs/api.md, "Workers"). The memory opened for it there is
+   * closed with it.
+   */
+  handle(): MutexHandle {
+    return primitiveHandle('Mutex', this.#own, this.#memory, this.#offset);
+  }
+
+  readonly #memory: FileMappedMemory;
+  // Set by fromHandle() for one in caller memory: the memory opened for this object alone.
+  #carried: { close(): void } | null = null;
+
+  static {
+    revivable('Mutex', PRIMITIVE_KEYS, (h) =>
+      revivePrimitive(
+        h,
+        (shm) => Mutex.#named(shm),
+        (memory, offset) => {
+          const revived = new Mutex(memory as FileMappedMemory, offset);
+          revived.#carried = memory as { close(): void };
+          return revived;
+        },
+      ),
+    );
+  }
 }
 
 function timedOut(timeout: number): SystemError {
   return new SystemError('ETIMEDOUT', 'lock', undefined, `the mutex was not free within ${timeout} ms`);
 }
+
+/** What handle() of a Mutex gives. */
+export type MutexHandle = PrimitiveHandle<Mutex, 'Mutex'>;

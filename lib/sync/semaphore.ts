@@ -13,6 +13,8 @@ import { posixName } from '../core/names';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
 import { runAsync, runSync, type WaitOp } from '../wait/loop';
 import { integer, options } from '../core/validate';
+import { refuseClone, revivable } from '../core/handle';
+import { PRIMITIVE_KEYS, primitiveHandle, revivePrimitive, type PrimitiveHandle } from './handle';
 
 /** Anything with a mapping: a SharedMemory, or a segment of another kind. */
 export interface MappedMemory {
@@ -44,6 +46,8 @@ export class Semaphore implements Disposable {
 
   /** Attaches to a semaphore that Semaphore.init() laid out at `offset`. */
   constructor(memory: MappedMemory, offset: number) {
+    refuseClone(this, 'Semaphore');
+    this.#memory = memory;
     const mapping = mappingOf(memory);
     this.#offset = checkRange(mapping, offset, Semaphore.SIZE);
     this.#i32 = new Int32Array(mapping.buffer);
@@ -185,6 +189,7 @@ export class Semaphore implements Disposable {
   /** Detaches this object; a named semaphore's segment is closed (not unlinked). */
   close(): void {
     this.#own?.close();
+    this.#carried?.close();
   }
 
   /** Removes a named semaphore's name (EINVAL for one laid out in caller memory). */
@@ -217,4 +222,35 @@ export class Semaphore implements Disposable {
   #corrupt(what: string, offset: number, v: number): CorruptionError {
     return new CorruptionError(`semaphore ${what} at offset ${offset} is ${v}: the shared memory is corrupt`, offset, v);
   }
+
+  /**
+   * A plain object for a Worker, where fromHandle() opens this semaphore again as a new
+   * semaphore object: a named one by its file, one in a SharedMemory by that memory's
+   * handle and the offset (docs/api.md, "Workers"). The memory opened for it there is
+   * closed with it.
+   */
+  handle(): SemaphoreHandle {
+    return primitiveHandle('Semaphore', this.#own, this.#memory, this.#offset);
+  }
+
+  readonly #memory: MappedMemory;
+  // Set by fromHandle() for one in caller memory: the memory opened for this object alone.
+  #carried: { close(): void } | null = null;
+
+  static {
+    revivable('Semaphore', PRIMITIVE_KEYS, (h) =>
+      revivePrimitive(
+        h,
+        (shm) => Semaphore.#named(shm),
+        (memory, offset) => {
+          const revived = new Semaphore(memory as MappedMemory, offset);
+          revived.#carried = memory as { close(): void };
+          return revived;
+        },
+      ),
+    );
+  }
 }
+
+/** What handle() of a Semaphore gives. */
+export type SemaphoreHandle = PrimitiveHandle<Semaphore, 'Semaphore'>;

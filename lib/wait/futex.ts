@@ -9,6 +9,7 @@ import { Mapping } from '../addon/mapping';
 import { native } from '../addon/native';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
 import { boolean, integer, options } from '../core/validate';
+import { refuseClone } from '../core/handle';
 import { futexSleep, runAsync, runSync, type WaitOp } from './loop';
 import { SpinBudget, spinFor } from './spin';
 
@@ -41,13 +42,15 @@ const SPIN_MAX_NS = availableParallelism() > 1 ? 10_000 : 0;
  * or at the timeout; callers always re-check the word, as with any futex.
  */
 export class FutexWord {
-  readonly mapping: Mapping;
-  readonly byteOffset: number;
+  // Declared only: assigned after refuseClone(), which must come first (lib/core/handle.ts).
+  declare readonly mapping: Mapping;
+  declare readonly byteOffset: number;
   readonly #i32: Int32Array;
   readonly #index: number;
   readonly #budget = new SpinBudget(SPIN_MAX_NS);
 
   constructor(mapping: Mapping, byteOffset: number) {
+    refuseClone(this, 'FutexWord', "post its memory's handle() and make a FutexWord on that memory in the worker");
     if (!(mapping instanceof Mapping)) throw argType('mapping', "a Mapping (a SharedMemory's .mapping)", mapping);
     checkRange(mapping, byteOffset, 4);
     this.mapping = mapping;
