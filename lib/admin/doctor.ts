@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { type MemoryCgroup } from '../platform/cgroup';
 import { detectKubernetes, type KubernetesInfo } from '../platform/kubernetes';
 import { memoryLimitFor } from '../capacity/advice';
+import { HARD_MSGMAX, HARD_MSGSIZEMAX } from '../capacity/mq';
 import { DEFAULT_SHM_DIR, emptyDirSnippet, formatBytes, mebibytes, probeLimits, probeShm, type MqueueLimits, type SysvLimits } from '../capacity/limits';
 import { shmUsable } from '../platform/usability';
 import { options, pathString } from '../core/validate';
@@ -138,7 +139,7 @@ function findings(r: Omit<DoctorReport, 'findings' | 'status' | 'exitCode' | 'sc
     }
   }
   if (mqueue.msgMax !== null && mqueue.msgMax <= MQ_DEFAULT_MSG_MAX) {
-    add('info', 'MQUEUE_DEFAULTS', `POSIX message queues hold at most ${mqueue.msgMax} messages of ${formatBytes(mqueue.msgsizeMax ?? 0)} (the kernel defaults); fs.mqueue.* are unsafe sysctls the kubelet must allow (--allowed-unsafe-sysctls) before a pod may raise them.`);
+    add('info', 'MQUEUE_DEFAULTS', `POSIX message queues hold at most ${mqueue.msgMax} messages of ${formatBytes(mqueue.msgsizeMax ?? 0)} (the kernel defaults); fs.mqueue.* are unsafe sysctls the kubelet must allow (--allowed-unsafe-sysctls) before a pod may raise them, to at most ${HARD_MSGMAX} messages of ${formatBytes(HARD_MSGSIZEMAX)} (the kernel's hard maxima).`);
   }
   if (mqueue.rlimitMsgqueue !== null) {
     add('info', 'MQUEUE_RLIMIT', `RLIMIT_MSGQUEUE allows ${formatBytes(mqueue.rlimitMsgqueue)} of message queues per user.`);
