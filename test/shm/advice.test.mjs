@@ -5,6 +5,7 @@
 // 256 MiB memory cgroup is refused, and granted under the advice it came with.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { internal } from '../internal.mjs';
 import { fixture, run, uniqueName } from '../helpers.mjs';
@@ -55,20 +56,28 @@ t.test('for every request, the advised sizeLimit and memory limit pass the check
   t.same(advise(MiB, 0, null), { sizeLimit: 2 * MiB, memoryLimit: null }, 'without a cgroup there is no working set to size a limit by');
 });
 
-t.test('the reported case in a real memory cgroup: 250 MiB in 256 MiB is refused, and fits under the advice', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root for a memory cgroup and a private mount');
+// Root, a memory hierarchy we may make cgroups in, and private mounts; or why not.
+async function cgroupSupport() {
+  if (process.getuid?.() !== 0) return 'needs root for a memory cgroup and a private mount';
   const hierarchy = memoryHierarchy();
-  if (typeof hierarchy === 'string') return t.skip(hierarchy);
+  if (typeof hierarchy === 'string') return hierarchy;
   const probe = await run('unshare', ['--mount', '--propagation', 'private', 'true']).catch((e) => ({ code: -1, stderr: e.message }));
-  if (probe.code !== 0) return t.skip(`unshare --mount not permitted here: ${probe.stderr.trim()}`);
-  const { version, base } = hierarchy;
-  const cgroup = (limit) => {
-    const dir = path.join(base, `podshm-test-advice-${process.pid}-${limit}`);
-    fs.mkdirSync(dir);
-    t.teardown(() => fs.rmdirSync(dir));
-    fs.writeFileSync(path.join(dir, version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), String(limit));
-    return dir;
-  };
+  if (probe.code !== 0) return `unshare --mount not permitted here: ${probe.stderr.trim()}`;
+  return hierarchy;
+}
+
+/** A memory cgroup of `limit` bytes under this process's own, removed at the end of `t`. */
+function cgroup(t, { version, base }, tag, limit) {
+  const dir = path.join(base, `podshm-test-advice-${process.pid}-${tag}-${limit}`);
+  fs.mkdirSync(dir);
+  t.teardown(() => fs.rmdirSync(dir));
+  fs.writeFileSync(path.join(dir, version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), String(limit));
+  return dir;
+}
+
+t.test('the reported case in a real memory cgroup: 250 MiB in 256 MiB is refused, and fits under the advice', async (t) => {
+  const hierarchy = await cgroupSupport();
+  if (typeof hierarchy === 'string') return t.skip(hierarchy);
   // In `dir`, with a private /dev/shm (a tmpfs of `shmSize`) as a pod's emptyDir: create
   // and touch every page of `bytes`.
   const create = async (dir, shmSize, bytes) => {
@@ -79,7 +88,7 @@ t.test('the reported case in a real memory cgroup: 250 MiB in 256 MiB is refused
   };
 
   // A tmpfs far larger than the request: only the cgroup can refuse.
-  const refused = await create(cgroup(256 * MiB), '1g', 250 * MiB);
+  const refused = await create(cgroup(t, hierarchy, 'posix', 256 * MiB), '1g', 250 * MiB);
   t.match(refused, { ok: false, name: 'CapacityError', code: 'ENOSPC', measured: { cgroupLimit: 256 * MiB } });
   t.notMatch(refused.message, /half/, 'no "sizeLimit at most half of it" that could not hold the request');
   const advised = /raise the memory limit to at least (\d+)Mi \(resources\.limits\.memory\) with a Memory emptyDir sizeLimit of (\d+)Mi/.exec(refused.message);
@@ -89,8 +98,34 @@ t.test('the reported case in a real memory cgroup: 250 MiB in 256 MiB is refused
   t.equal(refused.suggestedSizeLimit, sizeLimit, 'suggestedSizeLimit is the one in the message');
   t.ok(memoryLimit - cgroupSlack(memoryLimit) >= sizeLimit, `the memory limit ${size(memoryLimit)} holds the sizeLimit and its slack`);
 
-  const granted = await create(cgroup(memoryLimit), `${sizeLimit / MiB}m`, 250 * MiB);
+  const granted = await create(cgroup(t, hierarchy, 'posix', memoryLimit), `${sizeLimit / MiB}m`, 250 * MiB);
   t.equal(granted.ok, true, `created and touched under the advice: ${granted.message ?? ''}`);
   t.equal(granted.limits.cgroup.limit, memoryLimit);
   t.equal(granted.limits.shm.size, sizeLimit);
+});
+
+t.test('a System V segment too big for a 256 MiB memory cgroup fits under the limit its error advises', async (t) => {
+  const hierarchy = await cgroupSupport();
+  if (typeof hierarchy === 'string') return t.skip(hierarchy);
+  const esm = fileURLToPath(new URL('../../dist/esm/index.mjs', import.meta.url));
+  // In `dir` and an IPC namespace of its own (the segment goes with it): create a private
+  // segment of `bytes` (created segments are brought into memory) and touch it.
+  const create = async (dir, bytes) => {
+    const script = `import { SysVSharedMemory } from ${JSON.stringify(esm)};
+      try {
+        new Uint8Array(SysVSharedMemory.create('private', ${bytes}).buffer).fill(1);
+        console.log(JSON.stringify({ ok: true }));
+      } catch (err) {
+        console.log(JSON.stringify({ ok: false, name: err.name, limit: err.limit, message: err.message }));
+      }`;
+    const r = await run('unshare', ['--ipc', 'sh', '-c', `echo $$ > ${dir}/cgroup.procs && exec "$@"`, 'sh', process.execPath, '--input-type=module', '-e', script]);
+    t.equal(r.code, 0, `no OOM kill: ${r.signal ?? ''} ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  };
+  const refused = await create(cgroup(t, hierarchy, 'sysv', 256 * MiB), 250 * MiB);
+  t.match(refused, { ok: false, name: 'SysVCapacityError', limit: 'cgroup' });
+  const advised = /raise the memory limit to at least (\d+)Mi/.exec(refused.message);
+  t.ok(advised, `the fix names a memory limit: ${refused.message}`);
+  const granted = await create(cgroup(t, hierarchy, 'sysv', Number(advised[1]) * MiB), 250 * MiB);
+  t.equal(granted.ok, true, `created and touched under the advised limit: ${granted.message ?? ''}`);
 });
