@@ -24,7 +24,7 @@ export const help = helpText(
     ['--host ADDR', 'the address to listen on (default: every address)'],
     ['--ratio R', `sizeLimit as a share of the smallest memory limit, > 0 and <= 1 (default ${DEFAULT_RATIO})`],
     ['--default-limit QUANTITY', 'the memory limit assumed for a pod whose containers set none (default: leave such pods alone)'],
-    ['--request-timeout MS', 'how long a review may take, 1 to 600000 (default 10000)'],
+    ['--request-timeout MS', 'ms a client has for the TLS handshake, and for its whole request; 1 to 600000 (default 10000)'],
   ],
   '0 stopped by SIGTERM or SIGINT, 2 usage error, 3 could not start (certificate files, port in use)',
 );
