@@ -23,10 +23,11 @@ export function flagNames(options: Spec): string[] {
   return ['--help', ...Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])])];
 }
 
-/** '; did you mean ...?' for a word that is not one of `known`, or ''. */
-export function suggestion(word: string, known: readonly string[]): string {
+/** '; did you mean ...?' for a word that is not one of `known` (`typed`: as the user typed it), or ''. */
+export function suggestion(word: string, known: readonly string[], typed = word): string {
   const near = nearest(word, known);
-  return near === null ? '' : `; did you mean '${near}'?`;
+  // Not the word itself where it is known but not here ('podshm help --version').
+  return near === null || near === typed ? '' : `; did you mean '${near}'?`;
 }
 
 // parseArgs names the offending word in quotes: "Unknown option '--jsno'", "Unexpected argument 'x'".
@@ -50,7 +51,7 @@ export function parse<S extends Spec>(
     let hint = '';
     if (word !== undefined && e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') hint = suggestion(word.replace(/=.*$/, ''), known);
     // A flag typed without its dashes ('ls json').
-    else if (word !== undefined && e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') hint = suggestion(`--${word}`, known);
+    else if (word !== undefined && e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') hint = suggestion(`--${word}`, known, word);
     // With a suggestion, parseArgs' advice on names that start with '-' is noise.
     if (hint !== '') line = line.replace(/\. To specify a positional argument.*$/, '');
     throw new UsageError(`${command}: ${line}${hint} (usage: ${usage})`);

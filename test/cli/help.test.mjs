@@ -83,6 +83,7 @@ t.test('a misspelled command or flag: exit 2 and the one that was probably meant
     [['--verison'], /unknown command '--verison'; did you mean '--version'\?/],
     [['hlep'], /did you mean 'help'\?/],
     [['help', 'topp'], /unknown command 'topp'; did you mean 'top'\?/],
+    [['help', '--version'], /^podshm: unknown command '--version' \(podshm --help lists the commands\)$/m],
     [['frobnicate'], /^podshm: unknown command 'frobnicate' \(podshm --help lists the commands\)$/m],
     [['doctor', '--jsn'], /^podshm: doctor: Unknown option '--jsn'; did you mean '--json'\? \(usage: podshm doctor /],
     [['ls', '--dri', '/tmp'], /ls: Unknown option '--dri'; did you mean '--dir'\?/],
