@@ -5,11 +5,13 @@ import * as fs from 'node:fs';
 
 import { type MemoryCgroup } from '../platform/cgroup';
 import { detectKubernetes, type KubernetesInfo } from '../platform/kubernetes';
+import { memoryLimitFor } from '../capacity/advice';
+import { HARD_MSGMAX, HARD_MSGSIZEMAX } from '../capacity/mq';
 import { DEFAULT_SHM_DIR, emptyDirSnippet, formatBytes, mebibytes, probeLimits, probeShm, type MqueueLimits, type SysvLimits } from '../capacity/limits';
 import { shmUsable } from '../platform/usability';
 import { options, pathString } from '../core/validate';
 
-export const DOCTOR_SCHEMA_VERSION = 1;
+export const DOCTOR_SCHEMA_VERSION = 2;
 /** The share of the smallest container memory limit a Memory emptyDir should get. */
 export const EMPTYDIR_RATIO = 0.5;
 // The IPC namespace of the initial (host) namespace set, PROC_IPC_INIT_INO.
@@ -45,11 +47,15 @@ export interface ShmReport {
 }
 
 export interface EmptyDirAdvice {
-  /** Bytes: EMPTYDIR_RATIO of the memory limit, rounded down to whole MiB. */
+  /** Bytes: `ratio` of this container's memory limit (cgroup.limit), rounded down to whole MiB. */
   sizeLimit: number;
   /** The same as a Kubernetes quantity, e.g. '128Mi'. */
   quantity: string;
-  /** The memory limit it was computed from. */
+  /**
+   * The memory limit this container needs beside that emptyDir: its working set, what the
+   * emptyDir can still take, and cgroupSlack(). Its limit now when that holds them, more
+   * when its working set leaves too little room.
+   */
   memoryLimit: number;
   ratio: number;
   yaml: string;
@@ -58,8 +64,8 @@ export interface EmptyDirAdvice {
 export interface DoctorReport {
   schemaVersion: number;
   status: 'healthy' | 'warnings' | 'unusable';
-  /** 0 healthy, 1 warnings, 2 unusable: the exit status of `podshm doctor`. */
-  exitCode: 0 | 1 | 2;
+  /** 0 healthy, 1 warnings, 3 unusable: the exit status of `podshm doctor` (2 is a usage error). */
+  exitCode: 0 | 1 | 3;
   shm: ShmReport;
   cgroup: MemoryCgroup | null;
   mqueue: MqueueLimits;
@@ -85,10 +91,19 @@ function shmReport(dir: string): ShmReport {
   return { ...s, exists: true, writable: failure === null, error: failure === null ? null : failure.message };
 }
 
-function emptyDirAdvice(cgroup: MemoryCgroup | null, mountPath: string): EmptyDirAdvice | null {
+// Filling the emptyDir from this container charges it at most its working set plus what
+// the emptyDir can still take (lib/capacity/advice.ts): the limit must hold that.
+function emptyDirAdvice(cgroup: MemoryCgroup | null, mountPath: string, used: number): EmptyDirAdvice | null {
   if (cgroup?.limit == null || cgroup.limit < 2 * MiB) return null;
   const sizeLimit = Math.floor((cgroup.limit * EMPTYDIR_RATIO) / MiB) * MiB;
-  return { sizeLimit, quantity: mebibytes(sizeLimit), memoryLimit: cgroup.limit, ratio: EMPTYDIR_RATIO, yaml: emptyDirSnippet(sizeLimit, mountPath) };
+  const memoryLimit = Math.max(cgroup.limit, memoryLimitFor(cgroup.workingSet + Math.max(0, sizeLimit - used)));
+  return { sizeLimit, quantity: mebibytes(sizeLimit), memoryLimit, ratio: EMPTYDIR_RATIO, yaml: emptyDirSnippet(sizeLimit, mountPath) };
+}
+
+/** ' (and a memory limit of ...)' when the emptyDir needs more than this container's limit. */
+export function raiseLimit(e: EmptyDirAdvice, cgroup: MemoryCgroup | null): string {
+  if (cgroup === null || cgroup.limit === null || e.memoryLimit <= cgroup.limit) return '';
+  return `, and raise this container's memory limit to at least ${mebibytes(e.memoryLimit)}: its working set (${formatBytes(cgroup.workingSet)}) leaves too little room beside that emptyDir`;
 }
 
 function findings(r: Omit<DoctorReport, 'findings' | 'status' | 'exitCode' | 'schemaVersion'>): Finding[] {
@@ -96,8 +111,8 @@ function findings(r: Omit<DoctorReport, 'findings' | 'status' | 'exitCode' | 'sc
   const add = (severity: Severity, code: string, message: string) => out.push({ severity, code, message });
   const { shm, cgroup, mqueue, sysv } = r;
   const fix = r.emptyDir
-    ? `mount a Memory emptyDir at ${shm.path} in every container that shares memory, sizeLimit ${r.emptyDir.quantity}`
-    : `mount a Memory emptyDir at ${shm.path} in every container that shares memory, sized at half the smallest memory limit of those containers`;
+    ? `mount a Memory emptyDir at ${shm.path} in every container that shares memory, sizeLimit ${r.emptyDir.quantity}${raiseLimit(r.emptyDir, cgroup)}`
+    : `mount a Memory emptyDir at ${shm.path} in every container that shares memory, sized at most half the smallest memory limit of those containers and no more than each one's limit leaves beside its own memory`;
 
   if (!shm.exists) add('error', 'SHM_MISSING', `${shm.path} cannot be used: ${shm.error}. Fix: ${fix}.`);
   else if (!shm.writable) add('error', 'SHM_UNWRITABLE', `No shared memory object can be created in ${shm.path}: ${shm.error}.`);
@@ -117,14 +132,14 @@ function findings(r: Omit<DoctorReport, 'findings' | 'status' | 'exitCode' | 'sc
   } else if (cgroup.headroom !== null) {
     if (shm.memoryBacked && shm.free !== null && (shm.limited === false || shm.free > cgroup.headroom)) {
       const room = shm.limited === false ? 'has no size limit' : `can take ${formatBytes(shm.free)} more`;
-      add('warning', 'SHM_EXCEEDS_HEADROOM', `${shm.path} ${room}, but this container's memory cgroup has only ${formatBytes(cgroup.headroom)} of headroom under its ${formatBytes(cgroup.limit)} limit, and tmpfs pages are charged to the container that writes them: filling ${shm.path} from here ends in an OOM kill (podshm refuses such objects with a CapacityError). Fix: keep the emptyDir sizeLimit at or below half the smallest writer's memory limit${r.emptyDir ? ` (${r.emptyDir.quantity} here)` : ''}.`);
+      add('warning', 'SHM_EXCEEDS_HEADROOM', `${shm.path} ${room}, but this container's memory cgroup has only ${formatBytes(cgroup.headroom)} of headroom under its ${formatBytes(cgroup.limit)} limit, and tmpfs pages are charged to the container that writes them: filling ${shm.path} from here ends in an OOM kill (podshm refuses such objects with a CapacityError). Fix: keep the emptyDir sizeLimit at or below half the smallest writer's memory limit${r.emptyDir ? ` (${r.emptyDir.quantity} here${raiseLimit(r.emptyDir, cgroup)})` : ''}.`);
     }
     if (cgroup.headroom < cgroup.limit / 10) {
       add('warning', 'CGROUP_LOW_HEADROOM', `The memory cgroup has ${formatBytes(cgroup.headroom)} left of its ${formatBytes(cgroup.limit)} limit: new shared memory will be refused. Raise resources.limits.memory or free memory.`);
     }
   }
   if (mqueue.msgMax !== null && mqueue.msgMax <= MQ_DEFAULT_MSG_MAX) {
-    add('info', 'MQUEUE_DEFAULTS', `POSIX message queues hold at most ${mqueue.msgMax} messages of ${formatBytes(mqueue.msgsizeMax ?? 0)} (the kernel defaults); fs.mqueue.* are unsafe sysctls the kubelet must allow (--allowed-unsafe-sysctls) before a pod may raise them.`);
+    add('info', 'MQUEUE_DEFAULTS', `POSIX message queues hold at most ${mqueue.msgMax} messages of ${formatBytes(mqueue.msgsizeMax ?? 0)} (the kernel defaults); fs.mqueue.* are unsafe sysctls the kubelet must allow (--allowed-unsafe-sysctls) before a pod may raise them, to at most ${HARD_MSGMAX} messages of ${formatBytes(HARD_MSGSIZEMAX)} (the kernel's hard maxima).`);
   }
   if (mqueue.rlimitMsgqueue !== null) {
     add('info', 'MQUEUE_RLIMIT', `RLIMIT_MSGQUEUE allows ${formatBytes(mqueue.rlimitMsgqueue)} of message queues per user.`);
@@ -152,10 +167,10 @@ export function diagnose(opts?: { dir?: string }): DoctorReport {
     sysv,
     ipcNamespace: { id: ipcNamespace, host: ipcNamespace === null ? null : ipcNamespace === HOST_IPC_NAMESPACE },
     kubernetes: detectKubernetes(),
-    emptyDir: emptyDirAdvice(cgroup, dir),
+    emptyDir: emptyDirAdvice(cgroup, dir, shm.memoryBacked ? (shm.used ?? 0) : 0),
   };
   const found = findings(partial);
-  const exitCode = found.some((f) => f.severity === 'error') ? 2 : found.some((f) => f.severity === 'warning') ? 1 : 0;
-  const status = (['healthy', 'warnings', 'unusable'] as const)[exitCode];
+  const status = found.some((f) => f.severity === 'error') ? 'unusable' : found.some((f) => f.severity === 'warning') ? 'warnings' : 'healthy';
+  const exitCode = ({ healthy: 0, warnings: 1, unusable: 3 } as const)[status];
   return { schemaVersion: DOCTOR_SCHEMA_VERSION, status, exitCode, ...partial, findings: found };
 }

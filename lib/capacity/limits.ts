@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { memoryCgroup, type MemoryCgroup } from '../platform/cgroup';
 import { CapacityError, sys } from '../core/errors';
 import { mountOf } from '../platform/mountinfo';
+import { advise, cgroupSlack, refusal, type Advice } from './advice';
 import { options, pathString } from '../core/validate';
 
 export const DEFAULT_SHM_DIR = '/dev/shm';
@@ -199,15 +200,14 @@ interface Measured {
   shm: ShmLimits;
   cgroup: MemoryCgroup | null;
   need: number;
-  suggested: number;
+  advice: Advice;
 }
 
 function measure(requested: number, dir: string): Measured {
   const shm = probeShm(dir);
+  const cgroup = memoryCgroup();
   const need = pageRound(requested);
-  // Room for what is there now plus this request, with a quarter to spare.
-  const suggested = Math.ceil(((shm.used + need) * 1.25) / MiB) * MiB;
-  return { shm, cgroup: memoryCgroup(), need, suggested };
+  return { shm, cgroup, need, advice: advise(need, shm.used, cgroup?.workingSet ?? null) };
 }
 
 function numbers(m: Measured) {
@@ -220,43 +220,54 @@ function numbers(m: Measured) {
   };
 }
 
+// Why the advised sizeLimit and memory limit are what they are, in the numbers measured.
+function because(m: Measured): string {
+  const { sizeLimit, memoryLimit } = m.advice;
+  const now = m.shm.used > 0 ? `the ${formatBytes(m.shm.used)} it holds now and ` : '';
+  const size = `the sizeLimit holds ${now}this request, with a quarter to spare`;
+  if (memoryLimit === null) return `${size}; the memory limit must hold the sizeLimit beside the processes' own memory`;
+  return (
+    `${size}; the memory limit holds this container's working set (${formatBytes(m.cgroup!.workingSet)}), ` +
+    `the ${formatBytes(sizeLimit - m.shm.used)} the emptyDir can still take, and ${formatBytes(cgroupSlack(memoryLimit))} for the processes' own memory`
+  );
+}
+
+function memoryFix(m: Measured): string {
+  const { memoryLimit } = m.advice;
+  const current = m.cgroup?.limit ?? null;
+  if (memoryLimit === null) return 'a container memory limit above it by what the processes themselves use';
+  if (current !== null && current >= memoryLimit) return `a container memory limit of at least ${mebibytes(memoryLimit)} (this one's ${formatBytes(current)} is enough)`;
+  return `a container memory limit of at least ${mebibytes(memoryLimit)} (resources.limits.memory)`;
+}
+
 function tmpfsFull(what: string, requested: number, m: Measured): CapacityError {
-  const { shm, suggested } = m;
+  const { shm, advice } = m;
   const which = shm.containerDefault ? ", the container runtime's 64 MiB default" : '';
   return new CapacityError(
     `Cannot create ${what} of ${formatBytes(requested)}: ${shm.path} has ${formatBytes(shm.free)} free of ` +
       `${formatBytes(shm.size)}${which}. Fix: give ${shm.path} more room; in Kubernetes mount a Memory ` +
-      `emptyDir there with a sizeLimit of at least ${mebibytes(suggested)} (and a container memory limit above it):\n` +
-      emptyDirSnippet(suggested, shm.path),
+      `emptyDir there with a sizeLimit of at least ${mebibytes(advice.sizeLimit)} and give every container that writes to it ` +
+      `${memoryFix(m)} (${because(m)}):\n` +
+      emptyDirSnippet(advice.sizeLimit, shm.path),
     requested,
     numbers(m),
-    suggested,
+    advice.sizeLimit,
   );
 }
 
 function cgroupFull(what: string, requested: number, m: Measured, cgroup: MemoryCgroup & { limit: number; headroom: number }): CapacityError {
-  const neededLimit = Math.ceil(((cgroup.limit + m.need + cgroupSlack(cgroup.limit) - cgroup.headroom) * 1.25) / MiB) * MiB;
+  const { advice } = m;
   return new CapacityError(
     `Cannot create ${what} of ${formatBytes(requested)}: shared memory pages are charged to this ` +
       `container's memory cgroup, which has ${formatBytes(cgroup.headroom)} left under its ` +
       `${formatBytes(cgroup.limit)} limit (working set ${formatBytes(cgroup.workingSet)}; ${formatBytes(cgroupSlack(cgroup.limit))} of it ` +
       `stays for the processes' own memory), so writing it would ` +
-      `end in an OOM kill. Fix: raise the memory limit to at least ${mebibytes(neededLimit)} ` +
-      `(resources.limits.memory) or ask for less, and keep the emptyDir sizeLimit at or below half of it.`,
+      `end in an OOM kill. Fix: ask for less, or raise the memory limit to at least ${mebibytes(advice.memoryLimit!)} ` +
+      `(resources.limits.memory) with a Memory emptyDir sizeLimit of ${mebibytes(advice.sizeLimit)} at ${m.shm.path} (${because(m)}).`,
     requested,
     numbers(m),
-    Math.min(m.suggested, Math.floor(neededLimit / 2 / MiB) * MiB),
+    advice.sizeLimit,
   );
-}
-
-/**
- * Bytes of a memory cgroup's headroom that shared memory never takes: the processes of
- * the cgroup still allocate after a check (heap, stacks, exit), and with the last
- * tmpfs pages charged nothing could be reclaimed for them but by the OOM killer.
- * 1/16 of the limit, from 8 MiB to 256 MiB.
- */
-export function cgroupSlack(limit: number): number {
-  return Math.min(256 * MiB, Math.max(8 * MiB, Math.floor(limit / 16)));
 }
 
 /**
@@ -266,11 +277,10 @@ export function cgroupSlack(limit: number): number {
 export function checkCapacity(what: string, requested: number, dir: string = DEFAULT_SHM_DIR): void {
   const m = measure(requested, dir);
   if (!m.shm.memoryBacked) return;
-  if (m.shm.limited && m.need > m.shm.free) throw tmpfsFull(what, requested, m);
   const cg = m.cgroup;
-  if (cg && cg.limit !== null && cg.headroom !== null && m.need > cg.headroom - cgroupSlack(cg.limit)) {
-    throw cgroupFull(what, requested, m, { ...cg, limit: cg.limit, headroom: cg.headroom });
-  }
+  const refused = refusal(m.need, { limited: m.shm.limited, free: m.shm.free, limit: cg?.limit ?? null, workingSet: cg?.workingSet ?? null });
+  if (refused === 'tmpfs') throw tmpfsFull(what, requested, m);
+  if (refused === 'cgroup') throw cgroupFull(what, requested, m, { ...cg!, limit: cg!.limit!, headroom: cg!.headroom! });
 }
 
 /** The CapacityError for an ENOSPC that the kernel returned after checkCapacity passed (a race). */

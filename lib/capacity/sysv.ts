@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 
 import { memoryCgroup, type MemoryCgroup } from '../platform/cgroup';
 import { SysVCapacityError, type SysVCapacity } from '../core/errors';
-import { cgroupSlack, formatBytes, mebibytes, probeSysv } from './limits';
+import { cgroupSlack, memoryLimitFor } from './advice';
+import { formatBytes, mebibytes, probeSysv } from './limits';
 import { native } from '../addon/native';
 import { listSegments, type SysVSegmentInfo } from '../platform/sysv_list';
 
@@ -46,12 +47,14 @@ function cgroupNumbers(cg: MemoryCgroup | null) {
 function cgroupFull(verb: string, what: string, size: number, bytes: number, m: SysVCapacity, cg: MemoryCgroup) {
   const limit = cg.limit ?? 0;
   const headroom = cg.headroom ?? 0;
-  const neededLimit = Math.ceil(((cg.workingSet + bytes) * 1.25) / (1024 * 1024)) * 1024 * 1024;
+  // The segment with a quarter to spare, as an emptyDir's sizeLimit has: the working set moves.
+  const neededLimit = memoryLimitFor(cg.workingSet + Math.ceil(bytes * 1.25));
   return new SysVCapacityError(
     `Cannot ${verb} ${what} of ${formatBytes(size)}: ${formatBytes(bytes)} of its pages would be charged to this ` +
       `container's memory cgroup, which has ${formatBytes(headroom)} left under its ${formatBytes(limit)} limit ` +
-      `(working set ${formatBytes(cg.workingSet)}), so filling it would end in an OOM kill. Fix: raise the memory ` +
-      `limit to at least ${mebibytes(neededLimit)} (resources.limits.memory) or use less.`,
+      `(working set ${formatBytes(cg.workingSet)}), so filling it would end in an OOM kill. Fix: use less, or raise the memory ` +
+      `limit to at least ${mebibytes(neededLimit)} (resources.limits.memory: the working set, the segment's ` +
+      `${formatBytes(bytes)} with a quarter to spare, and ${formatBytes(cgroupSlack(neededLimit))} for the processes' own memory).`,
     size,
     'cgroup',
     m,

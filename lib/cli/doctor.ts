@@ -1,16 +1,26 @@
 // `podshm doctor`: what this container can use for shared memory, what will go wrong,
-// and the fix. Exit status 0 healthy, 1 warnings, 2 unusable.
+// and the fix. Exit status 0 healthy, 1 warnings, 3 unusable (2: a usage error).
 import * as path from 'node:path';
 
-import { diagnose, type DoctorReport } from '../admin/doctor';
+import { diagnose, raiseLimit, type DoctorReport } from '../admin/doctor';
 import { UsageError } from '../core/errors';
 import { formatBytes } from '../capacity/limits';
 import { parse } from './args';
 import { json, terminalWidth, wrap } from './format';
+import { helpText } from './help';
 
 export const summary = 'what this container can use for shared memory, and what to fix';
 
 const USAGE = 'podshm doctor [--json] [--dir PATH]';
+export const help = helpText(
+  USAGE,
+  'What this container can use for shared memory (the shm directory, the memory cgroup, message queue and System V limits), what will go wrong, and the fix.',
+  [
+    ['--json', 'the report as one JSON document (docs/cli.md gives its shape)'],
+    ['--dir PATH', 'the directory of POSIX shm objects: /dev/shm (the default) or where a Memory emptyDir is mounted'],
+  ],
+  '0 healthy, 1 warnings, 2 usage error, 3 shared memory is unusable here',
+);
 const KEY = 16;
 
 const bytes = (n: number | null, unset = 'unlimited') => (n === null ? unset : formatBytes(n));
@@ -50,12 +60,12 @@ function render(r: DoctorReport, width: number): string {
   if (needsEmptyDir && r.emptyDir) {
     out.push(
       '',
-      wrap(`Fix: mount this Memory emptyDir at ${r.shm.path} in every container of the pod that shares memory; sizeLimit is ${r.emptyDir.ratio * 100}% of the ${formatBytes(r.emptyDir.memoryLimit)} memory limit (use the smallest limit among the containers that write):`, width),
+      wrap(`Fix: mount this Memory emptyDir at ${r.shm.path} in every container of the pod that shares memory; sizeLimit is ${r.emptyDir.ratio * 100}% of the ${formatBytes(r.cgroup!.limit!)} memory limit (use the smallest limit among the containers that write)${raiseLimit(r.emptyDir, r.cgroup)}:`, width),
       '',
       r.emptyDir.yaml,
     );
   } else if (needsEmptyDir) {
-    out.push('', wrap(`Fix: set resources.limits.memory on every container, then mount a Memory emptyDir at ${r.shm.path} in each with sizeLimit half of the smallest limit.`, width));
+    out.push('', wrap(`Fix: set resources.limits.memory on every container, then mount a Memory emptyDir at ${r.shm.path} in each with a sizeLimit of at most half the smallest limit, and no more than each container's limit leaves beside its own memory.`, width));
   }
   return out.join('\n') + '\n';
 }

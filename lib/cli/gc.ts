@@ -13,12 +13,24 @@ import { removeIfAbandoned } from '../admin/participants';
 import { RECORDS_PARTICIPANTS, listShmObjects, type ObjectKind } from '../platform/shm_list';
 import { parse } from './args';
 import { json, printable, terminalWidth, wrap } from './format';
+import { EXIT, helpText } from './help';
 
 export const summary = 'remove podshm objects whose participants all died';
 
 const USAGE = 'podshm gc [--dry-run] [--json] [--min-age SECONDS] [--dir PATH]';
 export const GC_SCHEMA_VERSION = 1;
 const DEFAULT_MIN_AGE = 10;
+export const help = helpText(
+  USAGE,
+  'Removes the podshm objects in --dir that no live process uses any more (left by crashed or OOM-killed participants). Only channels record every participant; other kinds are kept.',
+  [
+    ['--dry-run', 'say what would be removed, remove nothing'],
+    ['--json', 'the result as one JSON document (docs/cli.md gives its shape)'],
+    ['--min-age SECONDS', `keep objects younger than this: their creator may not have joined yet (default ${DEFAULT_MIN_AGE})`],
+    ['--dir PATH', 'the directory of POSIX shm objects: /dev/shm (the default) or where a Memory emptyDir is mounted'],
+  ],
+  '0 done, 1 an object could not be checked or removed, 2 usage error, 3 --dir cannot be read',
+);
 
 export interface GcEntry {
   name: string;
@@ -84,7 +96,7 @@ export function run(args: string[]): number {
   const failed = entries.filter((e) => e.action === 'failed').length;
   if (values.json) {
     process.stdout.write(json({ schemaVersion: GC_SCHEMA_VERSION, dir, dryRun, minAge, objects: entries }));
-    return failed === 0 ? 0 : 1;
+    return failed === 0 ? EXIT.OK : EXIT.PROBLEMS;
   }
   const width = terminalWidth();
   const because = (e: GcEntry): string =>
@@ -108,5 +120,5 @@ export function run(args: string[]): number {
     `gc: ${dryRun ? 'would remove' : 'removed'} ${freed.length} of ${entries.length} podshm object${entries.length === 1 ? '' : 's'} in ${printable(dir)}` +
       ` (${formatBytes(freed.reduce((n, e) => n + e.size, 0))}), kept ${kept}${failed ? `, ${failed} failed` : ''}\n`,
   );
-  return failed === 0 ? 0 : 1;
+  return failed === 0 ? EXIT.OK : EXIT.PROBLEMS;
 }

@@ -11,11 +11,21 @@ import { COUNTS_PARTICIPANTS, listShmObjects, type ShmObject } from '../platform
 import { listSegments } from '../platform/sysv_list';
 import { parse } from './args';
 import { json, printable, table, terminalWidth } from './format';
+import { EXIT, helpText } from './help';
 import { userName } from './users';
 
 export const summary = 'list shm objects, System V segments and message queues';
 
 const USAGE = 'podshm ls [--json] [--dir PATH]';
+export const help = helpText(
+  USAGE,
+  'Lists the POSIX shm objects in --dir (the podshm kind of each, and its live participants), the System V segments and the POSIX message queues of this IPC namespace.',
+  [
+    ['--json', 'the listing as one JSON document (docs/cli.md gives its shape)'],
+    ['--dir PATH', 'the directory of POSIX shm objects: /dev/shm (the default) or where a Memory emptyDir is mounted'],
+  ],
+  '0 listed, 2 usage error, 3 --dir cannot be read',
+);
 export const LS_SCHEMA_VERSION = 1;
 
 export interface ListedObject extends Omit<ShmObject, 'mode'> {
@@ -106,5 +116,5 @@ export function run(args: string[]): number {
   if (values.dir === '') throw new UsageError(`ls: --dir needs a path (usage: ${USAGE})`);
   const l = listing(path.resolve(values.dir ?? DEFAULT_SHM_DIR));
   process.stdout.write(values.json ? json(l) : render(l, terminalWidth()));
-  return l.posix.error === null ? 0 : 2;
+  return l.posix.error === null ? EXIT.OK : EXIT.FAILED;
 }

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // The podshm command: each subcommand lives in its own module, loaded on demand.
-import { PodshmError } from '../core/errors';
-import { printable } from './format';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
-type Command = { run(args: string[]): Promise<number> | number; summary: string };
+import { PodshmError, UsageError } from '../core/errors';
+import { suggestion, wantsHelp } from './args';
+import { printable } from './format';
+import { EXIT } from './help';
+
+type Command = { run(args: string[]): Promise<number> | number; summary: string; help: string };
 
 const commands: Record<string, () => Command> = {
   demo: () => require('./demo') as Command,
@@ -18,21 +23,50 @@ const commands: Record<string, () => Command> = {
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, load]) => `  ${name.padEnd(8)} ${load().summary}`);
-  return `usage: podshm <command> [options]\n\n${lines.join('\n')}\n`;
+  return (
+    `usage: podshm <command> [options]\n       podshm <command> --help\n       podshm --version\n\n` +
+    `commands:\n${lines.join('\n')}\n\n` +
+    `exit status: ${EXIT.OK} done, ${EXIT.PROBLEMS} problems found, ${EXIT.USAGE} usage error, ${EXIT.FAILED} could not do its work\n`
+  );
+}
+
+// This file is dist/cjs/cli/main.js; the package's own package.json is three levels up.
+function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function command(name: string): Command {
+  const load = commands[name];
+  if (load) return load();
+  const known = [...Object.keys(commands), 'help', '--help', '--version'];
+  throw new UsageError(`unknown command '${printable(name)}'${suggestion(name, known)} (podshm --help lists the commands)`);
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+  if (name === undefined) {
+    process.stderr.write(usage());
+    return EXIT.USAGE;
+  }
+  if (name === '-h' || name === '--help' || (name === 'help' && args.length === 0)) {
     process.stdout.write(usage());
-    return name === undefined ? 2 : 0;
+    return EXIT.OK;
   }
-  const load = commands[name];
-  if (!load) {
-    process.stderr.write(`podshm: unknown command '${printable(name)}'\n${usage()}`);
-    return 2;
+  if (name === '-V' || name === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return EXIT.OK;
   }
-  return load().run(args);
+  if (name === 'help') {
+    if (args.length > 1) throw new UsageError('help takes one command (usage: podshm help <command>)');
+    process.stdout.write(command(args[0]!).help);
+    return EXIT.OK;
+  }
+  const cmd = command(name);
+  if (wantsHelp(args)) {
+    process.stdout.write(cmd.help);
+    return EXIT.OK;
+  }
+  return cmd.run(args);
 }
 
 main(process.argv.slice(2)).then(
@@ -43,6 +77,6 @@ main(process.argv.slice(2)).then(
     // One clear line for errors we raise on purpose; a stack for bugs.
     const text = err instanceof PodshmError ? err.message : (err as Error)?.stack ?? String(err);
     process.stderr.write(`podshm: ${text.split('\n').map(printable).join('\n')}\n`);
-    process.exitCode = 2;
+    process.exitCode = err instanceof UsageError ? EXIT.USAGE : EXIT.FAILED;
   },
 );

@@ -14,10 +14,21 @@ import { RECORDS_PARTICIPANTS, objectKind } from '../platform/shm_list';
 import { SysVSharedMemory, type SysVTarget } from '../shm/sysv';
 import { parse } from './args';
 import { printable } from './format';
+import { EXIT, helpText } from './help';
 
 export const summary = 'remove shm objects (not ones in use) and System V segments';
 
 const USAGE = 'podshm rm [--force] [--dir PATH] NAME... [--sysv KEY|id:ID]...';
+export const help = helpText(
+  USAGE,
+  "Removes POSIX shm objects by name (/name or name), except one a live participant uses or one that does not record who uses it (a semaphore, a mutex), and System V segments by key or id. A name that starts with '-' goes after '--'.",
+  [
+    ['--force', 'remove the named objects even if they may be in use'],
+    ['--sysv KEY|id:ID', 'a System V segment: its key (0x1234abcd or decimal, as ipcs prints it) or id:N; repeatable'],
+    ['--dir PATH', 'the directory of POSIX shm objects: /dev/shm (the default) or where a Memory emptyDir is mounted'],
+  ],
+  '0 all removed, 1 some could not be removed (one line each on stderr), 2 usage error',
+);
 
 // Keys as ipcs prints them (0x...) or decimal; ids as id:N.
 function sysvTarget(arg: string): SysVTarget {
@@ -75,5 +86,5 @@ export function run(args: string[]): number {
       process.stderr.write(`podshm rm: ${printable(text)}\n`);
     }
   }
-  return failed === 0 ? 0 : 1;
+  return failed === 0 ? EXIT.OK : EXIT.PROBLEMS;
 }

@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import { UsageError } from '../core/errors';
 import { DEFAULT_SHM_DIR, formatBytes } from '../capacity/limits';
 import { channelRates, collectStats, type ChannelRates, type ObjectStats, type StatsSnapshot } from '../admin/stats';
-import { parse } from './args';
+import { parse, suggestion } from './args';
 import { printable, table, terminalWidth } from './format';
+import { EXIT, helpText } from './help';
 
 export const summary = 'a live view of what flows through every object';
 
@@ -107,6 +108,19 @@ function screen(prev: StatsSnapshot | null, next: StatsSnapshot, sort: string, w
 
 const KEYS = Object.entries(SORTS).map(([name, s]) => `${s.key} ${name}`).join(', ');
 
+export const help = helpText(
+  USAGE,
+  'What flows through every object, refreshed like top(1): full screen on a terminal (keys sort it, q quits), plain tables one after another otherwise.',
+  [
+    ['--sort KEY', `the order: ${Object.keys(SORTS).join(', ')} (default rate)`],
+    ['--interval SECONDS', 'time between refreshes, 0.1 to 3600 (default 1)'],
+    ['-n, --iterations N', 'stop after N refreshes (default: until q, Ctrl-C or SIGTERM)'],
+    ['--dir PATH', 'the directory of POSIX shm objects: /dev/shm (the default) or where a Memory emptyDir is mounted'],
+    ['--no-mqueue', 'leave out POSIX message queues'],
+  ],
+  '0 done (a source that cannot be listed is an error line in the view), 2 usage error, 3 any other failure',
+);
+
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(
     'top',
@@ -116,11 +130,11 @@ export async function run(args: string[]): Promise<number> {
     'none',
   );
   let sort = values.sort ?? 'rate';
-  if (!(sort in SORTS)) throw new UsageError(`top: --sort must be one of ${Object.keys(SORTS).join(', ')}, not '${sort}'`);
+  if (!(sort in SORTS)) throw new UsageError(`top: --sort must be one of ${Object.keys(SORTS).join(', ')}, not '${sort}'${suggestion(sort, Object.keys(SORTS))} (usage: ${USAGE})`);
   const interval = Number(values.interval ?? 1);
-  if (!(interval >= 0.1 && interval <= 3600)) throw new UsageError(`top: --interval must be a number of seconds from 0.1 to 3600, not '${values.interval}'`);
+  if (!(interval >= 0.1 && interval <= 3600)) throw new UsageError(`top: --interval must be a number of seconds from 0.1 to 3600, not '${values.interval}' (usage: ${USAGE})`);
   const iterations = values.iterations === undefined ? Infinity : Number(values.iterations);
-  if (!(Number.isInteger(iterations) && iterations >= 1) && iterations !== Infinity) throw new UsageError(`top: --iterations must be a whole number of at least 1, not '${values.iterations}'`);
+  if (!(Number.isInteger(iterations) && iterations >= 1) && iterations !== Infinity) throw new UsageError(`top: --iterations must be a whole number of at least 1, not '${values.iterations}' (usage: ${USAGE})`);
   if (values.dir === '') throw new UsageError(`top: --dir needs a path (usage: ${USAGE})`);
   const opts = { dir: path.resolve(values.dir ?? DEFAULT_SHM_DIR), mqueue: values['no-mqueue'] !== true };
 
@@ -196,5 +210,5 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   if (failure !== null) throw failure;
-  return 0;
+  return EXIT.OK;
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { internal } from '../internal.mjs';
 import { run } from '../helpers.mjs';
 import { memoryHierarchy, MiB } from '../pod.mjs';
 
@@ -41,7 +42,7 @@ t.test('IPC_HOST: in the host IPC namespace, and only there', { skip: !root && '
 t.test('MQUEUE_DEFAULTS and SYSV_SHMMAX follow the IPC namespace sysctls', { skip: !root && 'needs root for unshare --ipc' }, async (t) => {
   const fresh = await inShell(t, 'exec unshare --ipc "$@"');
   t.match(fresh.report.mqueue, { msgMax: 10, msgsizeMax: 8192 }, "a new namespace's defaults");
-  t.match(fresh.find('MQUEUE_DEFAULTS'), { severity: 'info', message: /at most 10 messages of 8 KiB \(the kernel defaults\)/ });
+  t.match(fresh.find('MQUEUE_DEFAULTS'), { severity: 'info', message: /at most 10 messages of 8 KiB \(the kernel defaults\).*raise them, to at most 65536 messages of 16 MiB \(the kernel's hard maxima\)\.$/ });
   t.notOk(fresh.find('SYSV_SHMMAX'), 'the default kernel.shmmax is larger than /dev/shm');
 
   const tuned = await inShell(t, 'exec unshare --ipc sh -c \'echo 64 > /proc/sys/fs/mqueue/msg_max && echo 1048576 > /proc/sys/kernel/shmmax && exec "$@"\' sh "$@"');
@@ -100,6 +101,7 @@ t.test('CGROUP_NO_LIMIT, a limit, and CGROUP_LOW_HEADROOM in a memory cgroup of 
   t.match(roomy.report.cgroup, { version, limit: 1024 * MiB });
   t.notOk(roomy.find('CGROUP_NO_LIMIT'), 'a limit: no CGROUP_NO_LIMIT');
   t.notOk(roomy.find('CGROUP_LOW_HEADROOM'), `headroom ${roomy.report.cgroup.headroom}: not low`);
+  t.match(roomy.report.emptyDir, { sizeLimit: 512 * MiB, memoryLimit: 1024 * MiB }, 'half the limit, which the limit holds beside the working set');
 
   // 924 MiB of tmpfs pages charged to a child cgroup (a private tmpfs that lives as long
   // as the doctor's mount namespace): at most 100 MiB are left for the doctor, under a
@@ -109,4 +111,14 @@ t.test('CGROUP_NO_LIMIT, a limit, and CGROUP_LOW_HEADROOM in a memory cgroup of 
   t.ok(full.report.cgroup.headroom < 100 * MiB, `headroom ${full.report.cgroup.headroom} B`);
   t.match(full.find('CGROUP_LOW_HEADROOM'), { severity: 'warning', message: /^The memory cgroup has [\d.]+ MiB left of its 1 GiB limit: new shared memory will be refused\./ });
   t.equal(full.report.exitCode, 1, 'a warning: exit 1');
+
+  // Half the limit no longer fits beside that working set: the advice says what does.
+  const { cgroupSlack } = internal('capacity/advice');
+  const { emptyDir, cgroup, shm } = full.report;
+  const charged = cgroup.workingSet + emptyDir.sizeLimit - (shm.memoryBacked ? shm.used : 0);
+  t.ok(emptyDir.memoryLimit > 1024 * MiB, `a memory limit above 1 GiB: ${emptyDir.memoryLimit}`);
+  t.ok(emptyDir.memoryLimit - cgroupSlack(emptyDir.memoryLimit) >= charged, 'it holds the working set, the emptyDir and the slack');
+  t.ok(emptyDir.memoryLimit - MiB - cgroupSlack(emptyDir.memoryLimit - MiB) < charged, 'and is the smallest whole MiB that does');
+  const told = full.report.findings.filter((f) => f.message.includes(`raise this container's memory limit to at least ${emptyDir.memoryLimit / MiB}Mi`));
+  t.ok(told.length > 0, `a finding says so: ${full.report.findings.map((f) => f.message).join(' | ')}`);
 });

@@ -33,7 +33,7 @@ t.test('doctor --json in each container reports that container', { skip: why ?? 
   ];
   for (const { c, pod, shm, code, quantity } of cases) {
     const { code: exit, report } = await doctorJson(t, c);
-    t.equal(report.schemaVersion, 1);
+    t.equal(report.schemaVersion, 2);
     t.equal(exit, report.exitCode, `${c.name}: exit status is the report's`);
     if (code !== null) t.equal(exit, code, `${c.name}: exit ${code}`);
     t.match(report.shm, { path: '/dev/shm', fsType: 'tmpfs', memoryBacked: true, size: shm, free: shm, used: 0, containerDefault: shm === RUNTIME_SHM, writable: true, error: null }, `${c.name}: its own /dev/shm`);
@@ -42,7 +42,7 @@ t.test('doctor --json in each container reports that container', { skip: why ?? 
     } else {
       t.match(report.cgroup, { limit: c.memoryLimit, dir: c.cgroup, limitDir: c.cgroup }, `${c.name}: its cgroup and limit`);
       t.ok(report.cgroup.headroom > 0 && report.cgroup.headroom <= c.memoryLimit - report.cgroup.workingSet, `${c.name}: headroom ${report.cgroup.headroom}`);
-      t.match(report.emptyDir, { quantity, sizeLimit: c.memoryLimit / 2, memoryLimit: c.memoryLimit, ratio: 0.5 });
+      t.match(report.emptyDir, { quantity, sizeLimit: c.memoryLimit / 2, memoryLimit: c.memoryLimit, ratio: 0.5 }, `${c.name}: its limit holds half of itself beside its working set`);
     }
     t.same(report.ipcNamespace, { id: pod.ipcNamespace, host: false }, `${c.name}: the pod's IPC namespace`);
     t.match(report.mqueue, FRESH_MQUEUE, `${c.name}: a new namespace's mqueue limits`);
@@ -82,18 +82,18 @@ t.test('64 MiB /dev/shm and a 256 MiB limit: the report states both and its empt
   t.equal(after.report.shm.size, 128 * MiB);
 });
 
-t.test('a /dev/shm where nothing can be created: exit 2', { skip: why ?? false }, async (t) => {
+t.test('a /dev/shm where nothing can be created: exit 3', { skip: why ?? false }, async (t) => {
   const pod = await startPod();
   t.teardown(() => pod.close());
   const c = await pod.container('ro');
   const r = await c.run('sh', ['-c', `mount -t tmpfs -o ro,size=1m podshm-ro /dev/shm && exec "${process.execPath}" "${cli}" doctor --json`]);
-  t.equal(r.code, 2, r.stderr);
+  t.equal(r.code, 3, r.stderr);
   const report = JSON.parse(r.stdout);
-  t.match(report, { status: 'unusable', exitCode: 2, shm: { exists: true, writable: false, error: /EROFS/ } });
+  t.match(report, { status: 'unusable', exitCode: 3, shm: { exists: true, writable: false, error: /EROFS/ } });
   t.match(report.findings, [{ severity: 'error', code: 'SHM_UNWRITABLE' }]);
 });
 
-t.test('a full /dev/shm: exit 2 with ENOSPC; nearly full: a warning', { skip: why ?? false }, async (t) => {
+t.test('a full /dev/shm: exit 3 with ENOSPC; nearly full: a warning', { skip: why ?? false }, async (t) => {
   const pod = await startPod();
   t.teardown(() => pod.close());
   const c = await pod.container('full', { shmSize: 8 * MiB });
@@ -104,7 +104,7 @@ t.test('a full /dev/shm: exit 2 with ENOSPC; nearly full: a warning', { skip: wh
   t.match(warning, { severity: 'warning', message: /512 KiB free of 8 MiB; run `podshm ls` and `podshm gc`/ });
   await c.run('sh', ['-c', 'cat /dev/zero >> /dev/shm/filler']);
   const full = await doctorJson(t, c);
-  t.equal(full.code, 2);
+  t.equal(full.code, 3);
   t.match(full.report, { status: 'unusable', shm: { free: 0, writable: false, error: /ENOSPC/ } });
   t.ok(full.report.findings.some((f) => f.code === 'SHM_UNWRITABLE' && f.severity === 'error'));
 });

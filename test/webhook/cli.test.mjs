@@ -44,7 +44,7 @@ t.test('SIGTERM: finishes the request in flight, refuses new ones, exits 0', asy
   t.ok(w.lines.some((e) => e.msg === 'stopped'), 'logged "stopped"');
 });
 
-t.test('start-up errors are one clear line and a non-zero exit', async (t) => {
+t.test('start-up errors are one clear line: exit 2 for the command line, 3 for what could not start', async (t) => {
   const a = await makeCert(dir, 'startup');
   const b = await makeCert(dir, 'startup-other');
   const certs = ['--tls-cert', join(a.dir, 'tls.crt'), '--tls-key', join(a.dir, 'tls.key'), '--host', '127.0.0.1', '--port', '0'];
@@ -53,10 +53,11 @@ t.test('start-up errors are one clear line and a non-zero exit', async (t) => {
     ['unknown flag', [...certs, '--bogus', '1'], 2, /unknown option --bogus/],
     ['flag without a value', [...certs, '--ratio'], 2, /--ratio needs a value/],
     ['port out of range', [...certs, '--port', '70000'], 2, /--port must be an integer from 0 to 65535/],
-    ['missing certificate file', ['--tls-cert', join(dir, 'missing.crt'), '--tls-key', join(a.dir, 'tls.key'), '--port', '0'], 1, /^podshm webhook: ENOENT/],
-    ['key of another certificate', ['--tls-cert', join(a.dir, 'tls.crt'), '--tls-key', join(b.dir, 'tls.key'), '--port', '0'], 1, /^podshm webhook: .*key values mismatch/],
-    ['ratio above 1', [...certs, '--ratio', '2'], 1, /"ratio" argument must be a number > 0 and <= 1/],
-    ['default limit not a quantity', [...certs, '--default-limit', 'lots'], 1, /"defaultLimit" argument must be a Kubernetes quantity/],
+    ['missing certificate file', ['--tls-cert', join(dir, 'missing.crt'), '--tls-key', join(a.dir, 'tls.key'), '--port', '0'], 3, /^podshm webhook: ENOENT/],
+    ['key of another certificate', ['--tls-cert', join(a.dir, 'tls.crt'), '--tls-key', join(b.dir, 'tls.key'), '--port', '0'], 3, /^podshm webhook: .*key values mismatch/],
+    ['ratio above 1', [...certs, '--ratio', '2'], 2, /"ratio" argument must be a number > 0 and <= 1/],
+    ['default limit not a quantity', [...certs, '--default-limit', 'lots'], 2, /"defaultLimit" argument must be a Kubernetes quantity/],
+    ['misspelled flag', [...certs, '--prot', '1'], 2, /unknown option --prot; did you mean '--port'\?/],
   ];
   const results = await Promise.all(cases.map(([, args]) => runCli(args)));
   cases.forEach(([name, , code, stderr], i) => {
@@ -69,7 +70,7 @@ t.test('start-up errors are one clear line and a non-zero exit', async (t) => {
 
   const w = await startWebhook(t, a.dir);
   const r = await runCli([...certs.slice(0, -1), String(w.port)]);
-  t.equal(r.code, 1, 'port in use');
+  t.equal(r.code, 3, 'port in use: could not start');
   t.match(r.stderr, /EADDRINUSE/);
   w.child.kill('SIGTERM');
   t.equal((await w.exited).code, 0);
