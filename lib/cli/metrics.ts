@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
-import { PodshmError, UsageError } from '../core/errors';
+import { PodshmError, UsageError, type PodshmErrorCode } from '../core/errors';
 import { EXPOSITION_CONTENT_TYPE, exposition } from '../core/exposition';
 import { DEFAULT_SHM_DIR } from '../capacity/limits';
 import { objectMetrics } from '../admin/metrics';
@@ -71,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
     server.listen(port, values.host, () => resolve());
   }).catch((err: NodeJS.ErrnoException) => {
     // A port in use or an address not here: one line, not a stack.
-    throw new PodshmError(`metrics: cannot listen on ${values.host ?? '*'}:${port}: ${err.message}`, err.code ?? 'ELISTEN');
+    throw new PodshmError(`metrics: cannot listen on ${values.host ?? '*'}:${port}: ${err.message}`, (err.code ?? 'EADDRNOTAVAIL') as PodshmErrorCode);
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -110,9 +110,9 @@ const checks = {
   },
 
   async 'message queue'() {
-    const opts = { create: true, exclusive: true, maxMessages: 4, messageSize: 64 };
-    const toPeer = MessageQueue.open(`/${tag}-ping`, opts);
-    const fromPeer = MessageQueue.open(`/${tag}-pong`, opts);
+    const opts = { maxMessages: 4, messageSize: 64 };
+    const toPeer = MessageQueue.create(`/${tag}-ping`, opts);
+    const fromPeer = MessageQueue.create(`/${tag}-pong`, opts);
     try {
       const { done } = peer('mq', toPeer.name, fromPeer.name);
       toPeer.sendSync('ping', { priority: 3 });
@@ -182,7 +182,7 @@ const roles = {
   },
   mq(pingName, pongName) {
     const got = MessageQueue.open(pingName).receiveSync({ timeout: waitMs });
-    MessageQueue.open(pongName).send(`pong: ${Buffer.from(got.data).toString()} ${got.priority}`, { priority: 5 });
+    MessageQueue.open(pongName).sendSync(`pong: ${Buffer.from(got.data).toString()} ${got.priority}`, { priority: 5 });
     return {};
   },
 };

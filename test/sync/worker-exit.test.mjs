@@ -60,7 +60,7 @@ t.test('a Worker that dies holding a mutex and a producer slot leaves neither be
   const worker = new Worker(
     `const { Channel, Mutex, SharedMemory } = require('podshm');
      const { workerData: { channel, memory } } = require('node:worker_threads');
-     Channel.open(channel).sender().send(Uint8Array.of(7));
+     Channel.open(channel).sender().sendSync(Uint8Array.of(7));
      new Mutex(SharedMemory.open(memory), 0).lockSync();
      throw new Error('dies holding both');`,
     { eval: true, workerData: { channel: ch.name, memory: shm.name } },
