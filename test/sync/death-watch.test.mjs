@@ -44,9 +44,9 @@ t.test('a watch swaps the word and wakes it once the last holder of its range is
 
 t.test('a shared lock (a watch letting go) is not a participant', async (t) => {
   const shm = segment(t);
-  const fd = rawBinding.ofdOpen(shm.path, false);
-  t.teardown(() => rawBinding.ofdClose(fd));
-  t.equal(rawBinding.ofdLock(fd, BASE + 3, 1, false), true, 'a shared lock taken');
+  const fd = rawBinding.ofd.open(shm.path, false);
+  t.teardown(() => rawBinding.ofd.close(fd));
+  t.equal(rawBinding.ofd.lock(fd, BASE + 3, 1, false), true, 'a shared lock taken');
   const probe = new LivenessProbe(shm.path);
   t.teardown(() => probe.close());
   t.equal(probe.isAlive(BASE + 3), false, 'not alive');
