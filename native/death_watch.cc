@@ -101,8 +101,14 @@ void* Run(void* arg) {
   return nullptr;
 }
 
+// Marks our Externals, so that another External passed to the raw binding (a mapping
+// handle, say) is refused instead of being taken for a watch.
+constexpr napi_type_tag kWatchTag = {0x706f6473686d2064ULL, 0x6561746877617463ULL};
+
 Watch* Unwrap(const Napi::Value& v) {
-  if (!v.IsExternal()) throw Napi::TypeError::New(v.Env(), "not a death watch");
+  if (!v.IsExternal() || !v.As<Napi::External<Watch>>().CheckTypeTag(&kWatchTag)) {
+    throw Napi::TypeError::New(v.Env(), "not a death watch");
+  }
   return v.As<Napi::External<Watch>>().Data();
 }
 
@@ -164,7 +170,9 @@ Napi::Value DeathWatch(const Napi::CallbackInfo& info) {
     return env.Null();
   }
   w->started = true;
-  return Napi::External<Watch>::New(env, w, Finalize);
+  auto handle = Napi::External<Watch>::New(env, w, Finalize);
+  handle.TypeTag(&kWatchTag);
+  return handle;
 }
 
 Napi::Value DeathWatchFired(const Napi::CallbackInfo& info) {

@@ -70,3 +70,11 @@ t.test('closing a watch ends its thread at once (close returns), and the word is
   a.release();
   t.equal(Atomics.load(i32, 0), 5);
 });
+
+t.test('the raw binding refuses anything but a watch handle', async (t) => {
+  const shm = segment(t);
+  for (const call of ['fired', 'stop']) {
+    t.throws(() => rawBinding.deathWatch[call](shm.mapping.handle), TypeError, `deathWatch.${call}(a mapping handle)`);
+    t.throws(() => rawBinding.deathWatch[call]({}), TypeError, `deathWatch.${call}({})`);
+  }
+});
