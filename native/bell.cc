@@ -11,8 +11,8 @@
 
 #include <string>
 
+#include "addon.h"
 #include "args.h"
-#include "registry.h"
 #include "throw.h"
 
 namespace podshm {
@@ -60,14 +60,14 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("makeFifo", Napi::Function::New(env, MakeFifo, "makeFifo"));
-  exports.Set("bellRing", Napi::Function::New(env, Ring, "bellRing"));
-  exports.Set("bellDrain", Napi::Function::New(env, Drain, "bellDrain"));
-}
+const Export kExports[] = {
+    {"create", MakeFifo},
+    {"ring", Ring},
+    {"drain", Drain},
+};
 
 }  // namespace
 
-PODSHM_REGISTER(bell, Init);
+const Group kBell = MakeGroup("bell", kExports);
 
 }  // namespace podshm

@@ -11,12 +11,7 @@
 // - a mutex waiter: swap the word from an exact value (owner | WAITERS) to another
 //   (owner), and wake its sleepers: a waiter not yet asleep finds the word changed.
 // A watch costs a blocked thread and no CPU; the thread is cancelled when the watch is
-// dropped.
-//
-// Added for issue 26; the lead ports these functions into the export table:
-//   deathWatch(probeFd, start, length, handle, byteOffset, flagOffset, from, to, bellFd) -> watch
-//   deathWatchFired(watch) -> boolean
-//   deathUnwatch(watch)
+// dropped, or the handle collected (as every handle is when its environment ends).
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -28,9 +23,9 @@
 #include <climits>
 #include <cstdint>
 
+#include "addon.h"
 #include "args.h"
 #include "futex.h"
-#include "registry.h"
 #include "throw.h"
 
 namespace podshm {
@@ -85,6 +80,7 @@ void Fire(Watch* w) {
 }
 
 void* Run(void* arg) {
+  pthread_setname_np(pthread_self(), "podshm-watch");
   auto* w = static_cast<Watch*>(arg);
   struct flock fl {};
   fl.l_type = F_RDLCK;
@@ -105,8 +101,14 @@ void* Run(void* arg) {
   return nullptr;
 }
 
+// Marks our Externals, so that another External passed to the raw binding (a mapping
+// handle, say) is refused instead of being taken for a watch.
+constexpr napi_type_tag kWatchTag = {0x706f6473686d2064ULL, 0x6561746877617463ULL};
+
 Watch* Unwrap(const Napi::Value& v) {
-  if (!v.IsExternal()) throw Napi::TypeError::New(v.Env(), "not a death watch");
+  if (!v.IsExternal() || !v.As<Napi::External<Watch>>().CheckTypeTag(&kWatchTag)) {
+    throw Napi::TypeError::New(v.Env(), "not a death watch");
+  }
   return v.As<Napi::External<Watch>>().Data();
 }
 
@@ -124,7 +126,7 @@ void Finalize(Napi::Env, Watch* w) {
   delete w;
 }
 
-// deathWatch(probeFd, start, length, handle, byteOffset, flagOffset, from, to, bellFd)
+// deathWatch.start(probeFd, start, length, handle, byteOffset, flagOffset, from, to, bellFd)
 // -> watch, or null when no thread can be started (a pids limit): the caller then bounds
 // its sleeps. flagOffset < 0: a mutex's word, swapped from -> to.
 Napi::Value DeathWatch(const Napi::CallbackInfo& info) {
@@ -168,27 +170,29 @@ Napi::Value DeathWatch(const Napi::CallbackInfo& info) {
     return env.Null();
   }
   w->started = true;
-  return Napi::External<Watch>::New(env, w, Finalize);
+  auto handle = Napi::External<Watch>::New(env, w, Finalize);
+  handle.TypeTag(&kWatchTag);
+  return handle;
 }
 
 Napi::Value DeathWatchFired(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), Unwrap(info[0])->state.load() == kFired);
 }
 
-// deathUnwatch(watch): stops the thread (at once; a fire under way completes first).
+// deathWatch.stop(watch): stops the thread (at once; a fire under way completes first).
 Napi::Value DeathUnwatch(const Napi::CallbackInfo& info) {
   Drop(Unwrap(info[0]));
   return info.Env().Undefined();
 }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("deathWatch", Napi::Function::New(env, DeathWatch, "deathWatch"));
-  exports.Set("deathWatchFired", Napi::Function::New(env, DeathWatchFired, "deathWatchFired"));
-  exports.Set("deathUnwatch", Napi::Function::New(env, DeathUnwatch, "deathUnwatch"));
-}
+const Export kExports[] = {
+    {"start", DeathWatch},
+    {"fired", DeathWatchFired},
+    {"stop", DeathUnwatch},
+};
 
 }  // namespace
 
-PODSHM_REGISTER(death_watch, Init);
+const Group kDeathWatch = MakeGroup("deathWatch", kExports);
 
 }  // namespace podshm

@@ -7,8 +7,8 @@
 
 #include <string>
 
+#include "addon.h"
 #include "args.h"
-#include "registry.h"
 #include "throw.h"
 
 namespace podshm {
@@ -152,8 +152,8 @@ FdWatch* UnwrapWatch(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::External<FdWatch>>().Data();
 }
 
-// fdAdopt(fd, callback) -> handle. The handle owns the descriptor from now on: close
-// it with fdClose (or let the handle be collected). callback(status, events).
+// fdWatch.adopt(fd, callback) -> handle. The handle owns the descriptor from now on:
+// close it with fdWatch.close (or let the handle be collected). callback(status, events).
 Napi::Value Adopt(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   if (info.Length() < 2 || !info[1].IsFunction()) throw Napi::TypeError::New(info.Env(), "argument 1 must be a function");
@@ -178,15 +178,15 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("fdAdopt", Napi::Function::New(env, Adopt, "fdAdopt"));
-  exports.Set("fdWatch", Napi::Function::New(env, Watch, "fdWatch"));
-  exports.Set("fdHold", Napi::Function::New(env, Hold, "fdHold"));
-  exports.Set("fdClose", Napi::Function::New(env, Close, "fdClose"));
-}
+const Export kExports[] = {
+    {"adopt", Adopt},
+    {"watch", Watch},
+    {"hold", Hold},
+    {"close", Close},
+};
 
 }  // namespace
 
-PODSHM_REGISTER(fd_watch, Init);
+const Group kFdWatch = MakeGroup("fdWatch", kExports);
 
 }  // namespace podshm

@@ -8,8 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "addon.h"
 #include "args.h"
-#include "registry.h"
 #include "throw.h"
 
 namespace podshm {
@@ -51,14 +51,9 @@ namespace {
 // Beyond this (about 292 years of nanoseconds / 2) a timeout means no limit.
 constexpr int64_t kForeverMs = INT64_MAX / 2000000;
 
-// The longest one call sleeps. Terminating a Worker (or process.exit() while one is
-// blocked here) cannot interrupt a system call, only JavaScript: so a longer wait
-// returns 'slice', and JavaScript gets to run before it waits on with the time left.
-// Exported as futexSliceMs: lib/wait/loop.ts's SLICE_MS is this number.
-constexpr int64_t kSliceMs = 100;
 constexpr int64_t kSliceNs = kSliceMs * 1000000;
 
-// futexWait(handle, byteOffset, expected, timeoutMs, sliced) -> 'ok' | 'timeout' |
+// futex.wait(handle, byteOffset, expected, timeoutMs, sliced) -> 'ok' | 'timeout' |
 // 'mismatch' | 'slice'. timeoutMs < 0 waits without limit. `sliced` (a Worker's
 // thread, which terminate() must be able to reach) bounds one call to kSliceNs; the
 // main thread passes false and sleeps until woken or timed out (issue 26). The deadline is absolute (FUTEX_WAIT_BITSET
@@ -86,7 +81,7 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
   }
 }
 
-// futexWake(handle, byteOffset, count) -> number of waiters woken.
+// futex.wake(handle, byteOffset, count) -> number of waiters woken.
 Napi::Value FutexWakeJs(const Napi::CallbackInfo& info) {
   uint32_t* word = FutexWord(info[0], ArgInt(info, 1));
   int64_t count = ArgInt(info, 2);
@@ -94,14 +89,16 @@ Napi::Value FutexWakeJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), FutexWake(word, static_cast<int>(count)));
 }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
-  exports.Set("futexWake", Napi::Function::New(env, FutexWakeJs, "futexWake"));
-  exports.Set("futexSliceMs", Napi::Number::New(env, static_cast<double>(kSliceMs)));
-}
+Napi::Value SliceMs(Napi::Env env) { return Napi::Number::New(env, static_cast<double>(kSliceMs)); }
+
+const Export kExports[] = {
+    {"wait", FutexWait},
+    {"wake", FutexWakeJs},
+    {"sliceMs", nullptr, SliceMs},
+};
 
 }  // namespace
 
-PODSHM_REGISTER(futex, Init);
+const Group kFutex = MakeGroup("futex", kExports);
 
 }  // namespace podshm

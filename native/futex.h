@@ -10,6 +10,13 @@
 
 namespace podshm {
 
+// The longest one blocking call on a Worker's thread sleeps (futex.wait, mq.send and
+// mq.receive). Terminating a Worker (or process.exit() while one is blocked) cannot
+// interrupt a system call, only JavaScript: so a longer wait returns early, and
+// JavaScript gets to run before it waits on with the time left. Exported as
+// futex.sliceMs: lib/wait/loop.ts's SLICE_MS is this number.
+constexpr int64_t kSliceMs = 100;
+
 // The 4-byte-aligned word at byteOffset of the mapping behind handle; throws a
 // RangeError when it is misaligned or outside the mapping.
 uint32_t* FutexWord(const Napi::Value& handle, int64_t byteOffset);

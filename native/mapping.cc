@@ -5,9 +5,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "addon.h"
 #include "args.h"
 #include "futex.h"
-#include "registry.h"
 #include "throw.h"
 #include "v8_sab.h"
 
@@ -67,7 +67,7 @@ void Detach(Napi::Env env, Mapping& m) {
   WakeWaiters();
 }
 
-// mapFd(fd, length, privateCopy) -> { handle, buffer }
+// mapping.map(fd, length, privateCopy) -> { handle, buffer }
 Napi::Value MapFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgFd(info, 0);
@@ -96,12 +96,12 @@ Napi::Value LostPages(const Napi::CallbackInfo& info) {
 
 Napi::Value Backend(Napi::Env env) { return Napi::String::New(env, LookupCreateExternalSab() ? "node-api" : "v8"); }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("mapFd", Napi::Function::New(env, MapFd, "mapFd"));
-  exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
-  exports.Set("lostPages", Napi::Function::New(env, LostPages, "lostPages"));
-  exports.Set("sharedArrayBufferBackend", Backend(env));
-}
+const Export kExports[] = {
+    {"backend", nullptr, Backend},
+    {"map", MapFd},
+    {"unmap", Unmap},
+    {"lostPages", LostPages},
+};
 
 }  // namespace
 
@@ -157,6 +157,6 @@ Mapping& UnwrapMapping(const Napi::Value& handle) {
   return **handle.As<Napi::External<MappingRef>>().Data();
 }
 
-PODSHM_REGISTER(mapping, Init);
+const Group kMapping = MakeGroup("mapping", kExports);
 
 }  // namespace podshm

@@ -21,6 +21,7 @@
 // cancelled, a mapping closed anywhere in the process), a deadline a wait asked for.
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,10 +38,10 @@
 #include <utility>
 #include <vector>
 
+#include "addon.h"
 #include "args.h"
 #include "futex.h"
 #include "kernel_abi.h"
-#include "registry.h"
 #include "throw.h"
 
 namespace podshm {
@@ -73,9 +74,28 @@ struct LingeringWord {
   MappingRef mapping;
 };
 
+// Every waiter thread of the process, for WakeWaiters.
+std::mutex all_mu;
+std::set<Waiter*> all;
+
+}  // namespace
+
 class Waiter {
  public:
-  explicit Waiter(napi_env env) : env_(env) {}
+  // The environment's waiter, started on first use.
+  static Waiter& Of(const Napi::CallbackInfo& info) {
+    Instance& instance = Instance::Of(info);
+    if (instance.waiter == nullptr) {
+      auto* w = new Waiter(info.Env(), instance);
+      w->Start();
+      instance.waiter = w;
+      std::lock_guard<std::mutex> lock(all_mu);
+      all.insert(w);
+    }
+    return *instance.waiter;
+  }
+
+  Waiter(napi_env env, Instance& instance) : env_(env), instance_(instance) {}
 
   // JS thread. On failure this object is freed (now, or by the thread-safe function's
   // finalizer) and a JavaScript error is thrown, so nothing is left pointing at it.
@@ -145,6 +165,8 @@ class Waiter {
  private:
   // Waiter thread: whole loop. mu_ is held except inside futex_waitv.
   void Run() {
+    // Named so that it can be told apart (top -H, /proc/<pid>/task/*/comm).
+    pthread_setname_np(pthread_self(), "podshm-waiter");
     std::unique_lock<std::mutex> lock(mu_);
     std::vector<futex_waitv> set;
     std::vector<std::pair<uint32_t*, uint32_t>> keys;  // set[i + 1] is keys[i]
@@ -329,18 +351,16 @@ class Waiter {
     self->Ring();
     self->thread_.join();
     self->callbacks_.clear();
-    Forget(self->env_);
+    self->instance_.waiter = nullptr;
+    std::lock_guard<std::mutex> lock(all_mu);
+    all.erase(self);
   }
 
   static void Finalize(napi_env, void* data, void*) { delete static_cast<Waiter*>(data); }
 
- public:
-  static Waiter& For(napi_env env);
-  static Waiter* Find(napi_env env);
-  static void Forget(napi_env env);
-
  private:
   napi_env env_;
+  Instance& instance_;
   napi_threadsafe_function tsfn_ = nullptr;
   std::thread thread_;
   std::atomic<uint32_t> bell_{0};
@@ -363,44 +383,16 @@ class Waiter {
 
 static_assert(sizeof(std::atomic<uint32_t>) == 4, "the doorbell is a futex word");
 
-// One Waiter per environment, created on first use. Not instance data, so other
-// native files stay free to use it.
-std::mutex registry_mu;
-std::unordered_map<napi_env, Waiter*> registry;
-
-Waiter& Waiter::For(napi_env env) {
-  std::lock_guard<std::mutex> lock(registry_mu);
-  auto it = registry.find(env);
-  if (it != registry.end()) return *it->second;
-  auto* w = new Waiter(env);
-  w->Start();
-  registry.emplace(env, w);
-  return *w;
-}
-
-Waiter* Waiter::Find(napi_env env) {
-  std::lock_guard<std::mutex> lock(registry_mu);
-  auto it = registry.find(env);
-  return it == registry.end() ? nullptr : it->second;
-}
-
-void Waiter::Forget(napi_env env) {
-  std::lock_guard<std::mutex> lock(registry_mu);
-  registry.erase(env);
-}
-
-}  // namespace
-
 // A mapping was closed: every waiter thread of the process settles the waits on it
 // ('closed') and drops its lingering words (instead of looking every second).
 void WakeWaiters() {
-  std::lock_guard<std::mutex> lock(registry_mu);
-  for (auto& [env, w] : registry) w->Ring();
+  std::lock_guard<std::mutex> lock(all_mu);
+  for (Waiter* w : all) w->Ring();
 }
 
 namespace {
 
-// waitAsync(handle, byteOffset, expected, timeoutMs, callback) -> id. The callback
+// waiter.wait(handle, byteOffset, expected, timeoutMs, callback) -> id. The callback
 // gets 'ok' (woken, or the word no longer holds expected: re-check it), 'timeout', or
 // 'closed' (this process closed the mapping). timeoutMs < 0 waits without limit.
 Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
@@ -410,38 +402,37 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
   int64_t timeoutMs = ArgTimeoutMs(info, 3);
   if (info.Length() < 5 || !info[4].IsFunction()) throw Napi::TypeError::New(env, "argument 4 must be a function");
   int64_t deadline = timeoutMs >= 0 && timeoutMs < kForeverMs ? MonotonicNs() + timeoutMs * 1000000 : -1;
-  uint64_t id = Waiter::For(env).Add(Wait{MappingRefOf(info[0]), word, expected, deadline}, info[4].As<Napi::Function>());
+  uint64_t id = Waiter::Of(info).Add(Wait{MappingRefOf(info[0]), word, expected, deadline}, info[4].As<Napi::Function>());
   return Napi::Number::New(env, static_cast<double>(id));
 }
 
-// cancelWait(id) -> true if the wait was still pending; its callback will not be called.
+// waiter.cancel(id) -> true if the wait was still pending; its callback will not be called.
 Napi::Value CancelWait(const Napi::CallbackInfo& info) {
-  Waiter* w = Waiter::Find(info.Env());
+  Waiter* w = Instance::Of(info).waiter;
   return Napi::Boolean::New(info.Env(), w != nullptr && w->Cancel(static_cast<uint64_t>(ArgInt(info, 0))));
 }
 
-// pendingWaits() -> number of waits whose callback is still to come (for tests).
+// waiter.pending() -> number of waits whose callback is still to come (for tests).
 Napi::Value PendingWaits(const Napi::CallbackInfo& info) {
-  Waiter* w = Waiter::Find(info.Env());
+  Waiter* w = Instance::Of(info).waiter;
   return Napi::Number::New(info.Env(), w == nullptr ? 0 : static_cast<double>(w->Pending()));
 }
 
-// Added for issue 26 (the lead ports it into the export table):
-// waiterLoops() -> passes of this environment's waiter thread loop so far (for tests).
+// waiter.loops() -> passes of this environment's waiter thread loop so far (for tests).
 Napi::Value WaiterLoops(const Napi::CallbackInfo& info) {
-  Waiter* w = Waiter::Find(info.Env());
+  Waiter* w = Instance::Of(info).waiter;
   return Napi::Number::New(info.Env(), w == nullptr ? 0 : static_cast<double>(w->Loops()));
 }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("waitAsync", Napi::Function::New(env, WaitAsync, "waitAsync"));
-  exports.Set("cancelWait", Napi::Function::New(env, CancelWait, "cancelWait"));
-  exports.Set("pendingWaits", Napi::Function::New(env, PendingWaits, "pendingWaits"));
-  exports.Set("waiterLoops", Napi::Function::New(env, WaiterLoops, "waiterLoops"));
-}
+const Export kExports[] = {
+    {"wait", WaitAsync},
+    {"cancel", CancelWait},
+    {"pending", PendingWaits},
+    {"loops", WaiterLoops},
+};
 
 }  // namespace
 
-PODSHM_REGISTER(waiter, Init);
+const Group kWaiter = MakeGroup("waiter", kExports);
 
 }  // namespace podshm

@@ -62,8 +62,8 @@ export function node(script, args = [], opts) {
 }
 
 /**
- * The raw addon, for tests that check what the kernel or the binding itself does
- * (the public API never exposes it).
+ * The raw addon, native.<group>.<name> as lib/addon/native.ts types it, for tests that
+ * check what the kernel or the binding itself does (the public API never exposes it).
  */
 export const rawBinding = createRequire(import.meta.url)('node-gyp-build')(fileURLToPath(new URL('..', import.meta.url)));
 

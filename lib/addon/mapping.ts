@@ -22,16 +22,16 @@ export class Mapping {
    * (a SIGBUS caught by the addon's fault guard instead of killing the process).
    */
   get lostPages(): number {
-    return native.lostPages(this.handle);
+    return native.mapping.lostPages(this.handle);
   }
 
   release(): void {
     if (this.#released) return;
     // Released only once it is: an unmap that fails (ENOMEM) leaves the memory attached.
-    native.unmap(this.handle);
+    native.mapping.unmap(this.handle);
     this.#released = true;
   }
 }
 
 /** How SharedArrayBuffers are built here: Node-API (Node 22.23.3+, 24.16.0+) or V8 directly (Node 20). */
-export const backend: 'node-api' | 'v8' = native.sharedArrayBufferBackend;
+export const backend: 'node-api' | 'v8' = native.mapping.backend;

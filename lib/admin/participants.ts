@@ -15,11 +15,11 @@ export const LOCK_SPACE = 2 ** 53;
 
 /** Number of live participants: the lock ranges other open file descriptions hold on `file`. */
 export function liveParticipants(file: string): number {
-  const fd = sys(file, () => native.ofdOpen(file, false));
+  const fd = sys(file, () => native.ofd.open(file, false));
   try {
     return heldLocks(fd, file, 0, LOCK_SPACE).length;
   } finally {
-    native.ofdClose(fd);
+    native.ofd.close(fd);
   }
 }
 
@@ -43,7 +43,7 @@ export interface FileIdentity {
 export function removeIfAbandoned(file: string, dryRun: boolean, expected?: FileIdentity): Collected {
   let fd: number;
   try {
-    fd = sys(file, () => native.ofdOpen(file, true));
+    fd = sys(file, () => native.ofd.open(file, true));
   } catch (err) {
     if ((err as SystemError).code === 'ENOENT') return 'gone';
     throw err;
@@ -52,7 +52,7 @@ export function removeIfAbandoned(file: string, dryRun: boolean, expected?: File
     const held = fs.fstatSync(fd);
     if (expected && (held.ino !== expected.ino || held.dev !== expected.dev)) return 'gone';
     if (dryRun) return heldLocks(fd, file, 0, LOCK_SPACE).length === 0 ? 'abandoned' : 'live';
-    if (!sys(file, () => native.ofdLock(fd, 0, LOCK_SPACE, true))) return 'live';
+    if (!sys(file, () => native.ofd.lock(fd, 0, LOCK_SPACE, true))) return 'live';
     let named: fs.Stats;
     try {
       named = fs.lstatSync(file);
@@ -63,9 +63,9 @@ export function removeIfAbandoned(file: string, dryRun: boolean, expected?: File
     // The bell first: while the name still holds this object, no new channel can have
     // made a bell of its own under the bell's name.
     removeBell(file);
-    sys(file, () => native.unlinkObject(file));
+    sys(file, () => native.shm.unlink(file));
     return 'removed';
   } finally {
-    native.ofdClose(fd);
+    native.ofd.close(fd);
   }
 }

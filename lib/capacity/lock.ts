@@ -23,15 +23,15 @@ export function withCapacityLock<T>(run: () => T): T {
   if (cgroup === null || cgroup.limit === null) return run();
   let fd: number;
   try {
-    fd = native.openObject(cgroup.limitDir, constants.O_RDONLY | constants.O_DIRECTORY, 0);
+    fd = native.fd.open(cgroup.limitDir, constants.O_RDONLY | constants.O_DIRECTORY, 0);
   } catch {
     return run();
   }
   try {
     const deadline = performance.now() + PATIENCE_MS;
-    while (!native.tryFlock(fd) && performance.now() < deadline) Atomics.wait(nap, 0, 0, POLL_MS);
+    while (!native.fd.tryFlock(fd) && performance.now() < deadline) Atomics.wait(nap, 0, 0, POLL_MS);
     return run();
   } finally {
-    native.closeFd(fd);
+    native.fd.close(fd);
   }
 }

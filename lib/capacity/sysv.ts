@@ -23,7 +23,7 @@ function pages(bytes: number, pageSize: number): number {
 
 function measure(): SysVCapacity {
   const limits = probeSysv();
-  const pageSize = native.sysvConstants.pageSize;
+  const pageSize = native.sysv.constants.pageSize;
   let segments: SysVSegmentInfo[] | null = null;
   try {
     segments = listSegments();

@@ -27,7 +27,7 @@ export class Bell {
   private constructor(fd: number, inode: number) {
     this.#fd = fd;
     this.inode = inode;
-    this.#watch = native.fdAdopt(fd, this.#onPoll);
+    this.#watch = native.fdWatch.adopt(fd, this.#onPoll);
   }
 
   /**
@@ -39,7 +39,7 @@ export class Bell {
     const file = bellPath(segmentPath);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = native.makeFifo(file, mode);
+        const fd = native.bell.create(file, mode);
         return new Bell(fd, fs.fstatSync(fd).ino);
       } catch (err) {
         if (codeOf(err) !== 'EEXIST' || attempt > 0 || lstat(file)?.uid !== process.geteuid?.()) return null;
@@ -54,13 +54,13 @@ export class Bell {
   static open(segmentPath: string, inode: number): Bell | null {
     let fd: number;
     try {
-      fd = native.openObject(bellPath(segmentPath), fs.constants.O_RDWR, 0);
+      fd = native.fd.open(bellPath(segmentPath), fs.constants.O_RDWR, 0);
     } catch {
       return null;
     }
     const st = fs.fstatSync(fd);
     if (!st.isFIFO() || st.ino !== inode) {
-      native.closeFd(fd);
+      native.fd.close(fd);
       return null;
     }
     return new Bell(fd, inode);
@@ -78,7 +78,7 @@ export class Bell {
   /** Rings; false if this bell is closed (the caller then wakes the futex instead). */
   ring(): boolean {
     if (this.#closed) return false;
-    native.bellRing(this.#fd);
+    native.bell.ring(this.#fd);
     return true;
   }
 
@@ -93,7 +93,7 @@ export class Bell {
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.#sleepers.delete(wake);
-        if (this.#sleepers.size === 0 && !this.#closed) native.fdHold(this.#watch, false);
+        if (this.#sleepers.size === 0 && !this.#closed) native.fdWatch.hold(this.#watch, false);
       };
       const wake = (): void => {
         end();
@@ -115,15 +115,15 @@ export class Bell {
     if (this.#closed) return;
     this.#closed = true;
     for (const wake of [...this.#sleepers]) wake();
-    native.fdClose(this.#watch);
+    native.fdWatch.close(this.#watch);
   }
 
   // The first sleeper starts the watch, or holds it if it is still running (fd_watch.cc:
   // starting it costs epoll_ctl calls). Throws before `wake` is registered anywhere.
   #listen(wake: () => void): void {
     if (this.#sleepers.size === 0) {
-      if (this.#watching) native.fdHold(this.#watch, true);
-      else native.fdWatch(this.#watch, 1);
+      if (this.#watching) native.fdWatch.hold(this.#watch, true);
+      else native.fdWatch.watch(this.#watch, 1);
       this.#watching = true;
     }
     this.#sleepers.add(wake);
@@ -136,11 +136,11 @@ export class Bell {
   #heard(status: number): void {
     if (status !== 0) return this.close();
     if (this.#sleepers.size === 0) {
-      native.fdWatch(this.#watch, 0);
+      native.fdWatch.watch(this.#watch, 0);
       this.#watching = false;
       return;
     }
-    native.bellDrain(this.#fd);
+    native.bell.drain(this.#fd);
     for (const wake of [...this.#sleepers]) wake();
   }
 }
@@ -162,7 +162,7 @@ export function removeBell(segmentPath: string): void {
   const file = bellPath(segmentPath);
   if (!lstat(file)?.isFIFO()) return;
   try {
-    native.unlinkObject(file);
+    native.shm.unlink(file);
   } catch {
     // gone meanwhile, or not ours to remove
   }

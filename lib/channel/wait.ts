@@ -85,7 +85,7 @@ export function wake(s: Sleeper): boolean {
   // ON_FUTEX, or whatever a hostile peer wrote: the futex reaches every sleeper.
   if (how === 0) return false;
   Atomics.add(s.i32, s.seq, 1);
-  native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
+  native.futex.wake(s.handle, s.seq << 2, 0x7fffffff);
   return true;
 }
 

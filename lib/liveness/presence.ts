@@ -73,24 +73,24 @@ export class Presence implements Disposable {
     pathString('path', path);
     const { base, slots } = slotRange(opts);
     const random = (opts as ClaimOptions).random === true;
-    const fd = sys(path, () => native.ofdOpen(path, true));
+    const fd = sys(path, () => native.ofd.open(path, true));
     let shared = false;
     try {
       const start = random ? Math.floor(Math.random() * slots) : 0;
       for (const [from, to] of [[start, slots], [0, start]] as const) {
         for (let slot = from; slot < to; ) {
-          if (sys(path, () => native.ofdLock(fd, base + slot, 1, true))) return new Presence(path, slot, base + slot, fd);
-          const lock = sys(path, () => native.ofdConflict(fd, base + slot, 1));
+          if (sys(path, () => native.ofd.lock(fd, base + slot, 1, true))) return new Presence(path, slot, base + slot, fd);
+          const lock = sys(path, () => native.ofd.conflict(fd, base + slot, 1));
           if (lock !== null && !lock.exclusive) shared = true;
           // A lock of length 0 reaches to the end of the file.
           slot = lock === null ? slot + 1 : lock.length === 0 ? to : Math.max(slot + 1, lock.start + lock.length - base);
         }
       }
     } catch (err) {
-      native.ofdClose(fd);
+      native.ofd.close(fd);
       throw err;
     }
-    native.ofdClose(fd);
+    native.ofd.close(fd);
     const why = shared ? ': some by shared locks, which only a process that may read the file but should not take part can hold (make the object 0600 or 0660)' : ' by live processes';
     throw new SystemError('EAGAIN', 'fcntl', path, `all ${slots} liveness slots from offset ${base} are locked${why}`);
   }
@@ -101,7 +101,7 @@ export class Presence implements Disposable {
 
   /** @internal "dev:ino" of the file this claim holds a lock on. */
   fileId(): string {
-    return native.fstat(this.#fd).fileId;
+    return native.fd.stat(this.#fd).fileId;
   }
 
   /** Gives the slot up (closing the descriptor drops the lock). Safe to call twice. */
@@ -109,7 +109,7 @@ export class Presence implements Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    native.ofdClose(fd);
+    native.ofd.close(fd);
   }
 
   [Symbol.dispose](): void {
@@ -127,12 +127,12 @@ export class LivenessProbe implements Disposable {
 
   constructor(path: string) {
     this.path = pathString('path', path);
-    this.#fd = sys(path, () => native.ofdOpen(path, false));
+    this.#fd = sys(path, () => native.ofd.open(path, false));
   }
 
   /** @internal "dev:ino" of the file this probe looks at. */
   fileId(): string {
-    return native.fstat(this.#open()).fileId;
+    return native.fd.stat(this.#open()).fileId;
   }
 
   /**
@@ -142,7 +142,7 @@ export class LivenessProbe implements Disposable {
    */
   isAlive(offset: number): boolean {
     integer('offset', offset, 0, 2 ** 53 - 1);
-    return sys(this.path, () => native.ofdConflict(this.#open(), offset, 1))?.exclusive === true;
+    return sys(this.path, () => native.ofd.conflict(this.#open(), offset, 1))?.exclusive === true;
   }
 
   /**
@@ -152,7 +152,7 @@ export class LivenessProbe implements Disposable {
    * lib/liveness/watch.ts describes. null if no thread could be started.
    */
   watchDeath(start: number, length: number, handle: MappingHandle, byteOffset: number, flagOffset: number, from: number, to: number, bellFd: number): DeathWatchHandle | null {
-    return native.deathWatch(this.#open(), start, length, handle, byteOffset, flagOffset, from, to, bellFd);
+    return native.deathWatch.start(this.#open(), start, length, handle, byteOffset, flagOffset, from, to, bellFd);
   }
 
   /** The held slots of a range, ascending. */
@@ -170,7 +170,7 @@ export class LivenessProbe implements Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    native.ofdClose(fd);
+    native.ofd.close(fd);
   }
 
   [Symbol.dispose](): void {
@@ -194,7 +194,7 @@ export function heldLocks(fd: number, path: string, from: number, to: number): A
   const todo: Array<[number, number]> = [[from, to]];
   while (todo.length > 0) {
     const [a, b] = todo.pop()!;
-    const lock = sys(path, () => native.ofdConflict(fd, a, b - a));
+    const lock = sys(path, () => native.ofd.conflict(fd, a, b - a));
     if (lock === null) continue;
     const start = Math.max(lock.start, a);
     // A lock of length 0 reaches to the end of every range.

@@ -41,7 +41,7 @@ export class PeerWatch {
    */
   arm(start: number, length: number, target: WatchTarget): boolean {
     const key = `${start}:${length}:${target.byteOffset}:${target.flagOffset}:${target.from}:${target.to}:${target.bellFd}`;
-    if (this.#watch !== null && key === this.#key && !native.deathWatchFired(this.#watch)) return true;
+    if (this.#watch !== null && key === this.#key && !native.deathWatch.fired(this.#watch)) return true;
     this.close();
     this.#watch = this.#probe.watchDeath(start, length, target.handle, target.byteOffset, target.flagOffset, target.from, target.to, target.bellFd);
     this.#key = key;
@@ -50,12 +50,12 @@ export class PeerWatch {
 
   /** Whether the watched participants have all gone since arm(). */
   get fired(): boolean {
-    return this.#watch !== null && native.deathWatchFired(this.#watch);
+    return this.#watch !== null && native.deathWatch.fired(this.#watch);
   }
 
   close(): void {
     if (this.#watch === null) return;
-    native.deathUnwatch(this.#watch);
+    native.deathWatch.stop(this.#watch);
     this.#watch = null;
   }
 }

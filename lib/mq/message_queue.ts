@@ -179,13 +179,13 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     refuseClone(this, 'MessageQueue');
     // From here on the handle owns the descriptor (and closes it if this object is
     // collected without close()).
-    this.#handle = native.fdAdopt(fd, this.#pollCallback);
+    this.#handle = native.fdWatch.adopt(fd, this.#pollCallback);
     try {
-      const attrs = sys(name, () => native.mqGetattr(fd));
+      const attrs = sys(name, () => native.mq.attributes(fd));
       this.maxMessages = attrs.maxMessages;
       this.messageSize = attrs.messageSize;
     } catch (err) {
-      native.fdClose(this.#handle);
+      native.fdWatch.close(this.#handle);
       throw err;
     }
   }
@@ -223,11 +223,11 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const access = readOnly ? constants.O_RDONLY : writeOnly ? constants.O_WRONLY : constants.O_RDWR;
     const foreign = allowForeignOwner(o.allowForeignOwner);
     const openExisting = (): MessageQueue => {
-      const fd = sys(canonical, () => native.mqOpen(canonical, access, 0, 0, 0));
+      const fd = sys(canonical, () => native.mq.open(canonical, access, 0, 0, 0));
       try {
-        checkOwner(sys(canonical, () => native.fstat(fd)).uid, foreign, 'mq_open', canonical);
+        checkOwner(sys(canonical, () => native.fd.stat(fd)).uid, foreign, 'mq_open', canonical);
       } catch (err) {
-        native.closeFd(fd);
+        native.fd.close(fd);
         throw err;
       }
       return new MessageQueue(canonical, fd, readOnly, writeOnly);
@@ -266,7 +266,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       }
       let fd: number;
       try {
-        fd = sys(canonical, () => native.mqOpen(canonical, access | constants.O_CREAT | constants.O_EXCL, mode, maxMessages, messageSize));
+        fd = sys(canonical, () => native.mq.open(canonical, access | constants.O_CREAT | constants.O_EXCL, mode, maxMessages, messageSize));
       } catch (err) {
         // Another process created it between our open and our create: open theirs.
         if (!exclusive && (err as SystemError).code === 'EEXIST' && attempt < 3) continue;
@@ -274,7 +274,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       }
       const queue = new MessageQueue(canonical, fd, readOnly, writeOnly);
       try {
-        sys(canonical, () => native.mqSetMode(fd, mode));
+        sys(canonical, () => native.fd.setMode(fd, mode));
       } catch (err) {
         queue.close();
         MessageQueue.unlink(canonical);
@@ -287,7 +287,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /** Removes the name; processes that have the queue open keep using it. ENOENT if there is none. */
   static unlink(name: string): void {
     const canonical = posixName(name, 'mq_unlink');
-    sys(canonical, () => native.mqUnlink(canonical));
+    sys(canonical, () => native.mq.unlink(canonical));
   }
 
   /** Removes this queue's name (see MessageQueue.unlink). */
@@ -302,7 +302,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /** The kernel's current view: limits and the number of messages waiting. */
   get attributes(): QueueAttributes {
     const fd = this.#open('mq_getattr');
-    return sys(this.name, () => native.mqGetattr(fd));
+    return sys(this.name, () => native.mq.attributes(fd));
   }
 
   /**
@@ -319,7 +319,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       const signal = signalOption(o.signal);
       const fd = this.#writable();
       if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
-      if (this.#senders.size === 0 && sys(this.name, () => native.mqSend(fd, bytes, priority, 0)) === 0) return Promise.resolve();
+      if (this.#senders.size === 0 && sys(this.name, () => native.mq.send(fd, bytes, priority, 0)) === 0) return Promise.resolve();
       if (timeout === 0) return Promise.reject(this.#timedOut('mq_timedsend', 0));
       return new Promise<void>((resolve, reject) => {
         const entry: PendingSend = { prev: null, next: null, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, cancel: noop, data: Buffer.from(bytes), priority };
@@ -337,7 +337,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const priority = priorityOption(o.priority);
     const timeout = timeoutOption(o.timeout);
     const fd = this.#writable();
-    const r = sliced(timeout, (ms) => sys(this.name, () => native.mqSend(fd, bytes, priority, ms)));
+    const r = sliced(timeout, (ms) => sys(this.name, () => native.mq.send(fd, bytes, priority, ms)));
     if (r === EAGAIN || r === ETIMEDOUT) throw this.#timedOut('mq_timedsend', timeout!);
   }
 
@@ -346,7 +346,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const bytes = this.#message(data);
     const priority = priorityOption(options<SendSyncOptions>(opts, ['priority']).priority);
     const fd = this.#writable();
-    return sys(this.name, () => native.mqSend(fd, bytes, priority, 0)) === 0;
+    return sys(this.name, () => native.mq.send(fd, bytes, priority, 0)) === 0;
   }
 
   /** Receives the highest-priority (then oldest) message, waiting on the event loop; pending calls are served in the order they were made. */
@@ -420,7 +420,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       }
     }
     this.#events = 0;
-    native.fdClose(this.#handle);
+    native.fdWatch.close(this.#handle);
   }
 
   [Symbol.dispose](): void {
@@ -507,7 +507,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #serveReceivers(): void {
     this.#serve(
       this.#receivers,
-      (e) => native.mqReceive(this.#fd, e.target ?? this.#scratchBuffer(), 0),
+      (e) => native.mq.receive(this.#fd, e.target ?? this.#scratchBuffer(), 0),
       (e, r) => e.resolve(e.target ? decode(r) : this.#copy(r, this.#scratchBuffer())),
     );
   }
@@ -515,7 +515,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #serveSenders(): void {
     this.#serve(
       this.#senders,
-      (e) => native.mqSend(this.#fd, e.data, e.priority, 0),
+      (e) => native.mq.send(this.#fd, e.data, e.priority, 0),
       (e) => e.resolve(undefined),
     );
   }
@@ -543,18 +543,18 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     if (this.#fd < 0) return;
     const events = (this.#receivers.size ? READABLE : 0) | (this.#senders.size ? WRITABLE : 0);
     if (events === this.#events) return;
-    native.fdWatch(this.#handle, events);
+    native.fdWatch.watch(this.#handle, events);
     this.#events = events;
   }
 
   #receiveNow(target: Uint8Array): number {
     const fd = this.#readable();
-    return sys(this.name, () => native.mqReceive(fd, target, 0));
+    return sys(this.name, () => native.mq.receive(fd, target, 0));
   }
 
   #receiveBlocking(target: Uint8Array, timeout: number | undefined): number {
     const fd = this.#readable();
-    const r = sliced(timeout, (ms) => sys(this.name, () => native.mqReceive(fd, target, ms)));
+    const r = sliced(timeout, (ms) => sys(this.name, () => native.mq.receive(fd, target, ms)));
     if (r === EAGAIN || r === ETIMEDOUT) throw this.#timedOut('mq_timedreceive', timeout!);
     return r;
   }
@@ -618,7 +618,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    */
   handle(): MessageQueueHandle {
     const fd = this.#open('mq_open');
-    return { podshm: 'MessageQueue', name: this.name, fileId: sys(this.name, () => native.fstat(fd)).fileId, readOnly: this.readOnly, writeOnly: this.writeOnly };
+    return { podshm: 'MessageQueue', name: this.name, fileId: sys(this.name, () => native.fd.stat(fd)).fileId, readOnly: this.readOnly, writeOnly: this.writeOnly };
   }
 
   static {
@@ -626,7 +626,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       const fileId = string('handle.fileId', h.fileId);
       // The owner was checked when the queue was first opened: the fileId proves it is that queue.
       const queue = MessageQueue.#openOrCreate(string('handle.name', h.name), { readOnly: h.readOnly as boolean, writeOnly: h.writeOnly as boolean, allowForeignOwner: true }, false);
-      if (sys(queue.name, () => native.fstat(queue.#fd)).fileId !== fileId) {
+      if (sys(queue.name, () => native.fd.stat(queue.#fd)).fileId !== fileId) {
         queue.close();
         throw new SystemError('ENOENT', 'mq_open', queue.name, 'the name names another queue now: the one the handle was made for was unlinked');
       }
@@ -650,7 +650,7 @@ function noop(): void {}
 /** Whether a queue of this name exists (one this user may not open exists too). */
 function queueExists(canonical: string): boolean {
   try {
-    native.closeFd(native.mqOpen(canonical, constants.O_RDONLY, 0, 0, 0));
+    native.fd.close(native.mq.open(canonical, constants.O_RDONLY, 0, 0, 0));
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EACCES';

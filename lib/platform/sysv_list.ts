@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 
 import { native, type SysvStat as NativeStat } from '../addon/native';
 
-const { SHM_DEST, SHM_LOCKED } = native.sysvConstants;
+const { SHM_DEST, SHM_LOCKED } = native.sysv.constants;
 
 /** One segment as shmctl(IPC_STAT) reports it. */
 export interface SysVSegmentStat {

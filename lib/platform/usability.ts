@@ -8,13 +8,13 @@ import { native } from '../addon/native';
 export function shmUsable(dir: string): SystemError | null {
   let fd = -1;
   try {
-    fd = sys(dir, () => native.createUnnamed(dir, 0o600));
-    sys(dir, () => native.allocate(fd, 4096));
+    fd = sys(dir, () => native.shm.createUnnamed(dir, 0o600));
+    sys(dir, () => native.shm.allocate(fd, 4096));
     return null;
   } catch (err) {
     if (err instanceof SystemError) return err;
     throw err;
   } finally {
-    if (fd >= 0) native.closeFd(fd);
+    if (fd >= 0) native.fd.close(fd);
   }
 }

@@ -66,14 +66,14 @@ export class SharedMemory implements Disposable {
   named(): boolean {
     let fd: number;
     try {
-      fd = native.openObject(this.path, constants.O_RDONLY, 0);
+      fd = native.fd.open(this.path, constants.O_RDONLY, 0);
     } catch {
       return false;
     }
     try {
-      return native.fstat(fd).fileId === this.fileId;
+      return native.fd.stat(fd).fileId === this.fileId;
     } finally {
-      native.closeFd(fd);
+      native.fd.close(fd);
     }
   }
 
@@ -108,19 +108,19 @@ export class SharedMemory implements Disposable {
     }
     const fd = withCapacityLock(() => {
       checkCapacity(`shared memory '${canonical}'`, size, dir);
-      const created = sys(canonical, () => native.createUnnamed(dir, mode));
+      const created = sys(canonical, () => native.shm.createUnnamed(dir, mode));
       try {
         reserve(created, size, canonical, dir);
       } catch (err) {
-        native.closeFd(created);
+        native.fd.close(created);
         throw err;
       }
       return created;
     });
     try {
-      const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, size, false)));
+      const mapping = new Mapping(sys(canonical, () => native.mapping.map(fd, size, false)));
       try {
-        sys(canonical, () => native.publish(fd, file));
+        sys(canonical, () => native.shm.publish(fd, file));
       } catch (err) {
         mapping.release();
         if (!exclusive && (err as SystemError).code === 'EEXIST') {
@@ -130,9 +130,9 @@ export class SharedMemory implements Disposable {
         }
         throw err;
       }
-      return new SharedMemory(canonical, file, size, false, mapping, native.fstat(fd).fileId);
+      return new SharedMemory(canonical, file, size, false, mapping, native.fd.stat(fd).fileId);
     } finally {
-      native.closeFd(fd);
+      native.fd.close(fd);
     }
   }
 
@@ -156,17 +156,17 @@ export class SharedMemory implements Disposable {
     const readOnly = boolean('readOnly', o.readOnly, false);
     const foreign = allowForeignOwner(o.allowForeignOwner);
     const file = objectFile(canonical, o.dir);
-    const fd = sys(canonical, () => native.openObject(file, readOnly ? constants.O_RDONLY : constants.O_RDWR, 0));
+    const fd = sys(canonical, () => native.fd.open(file, readOnly ? constants.O_RDONLY : constants.O_RDWR, 0));
     try {
-      const st = sys(canonical, () => native.fstat(fd));
+      const st = sys(canonical, () => native.fd.stat(fd));
       if (!st.isFile) throw new SystemError('EINVAL', 'shm_open', canonical, 'not a shared memory object (not a regular file)');
       checkOwner(st.uid, foreign, 'shm_open', canonical);
       if (!readOnly && st.allocated < st.size) fillHoles(fd, canonical, st.size - st.allocated, st.size, path.dirname(file));
       if (st.size === 0) throw new SystemError('EINVAL', 'mmap', canonical, 'the object is empty (it was not made by SharedMemory.create)');
-      const mapping = new Mapping(sys(canonical, () => native.mapFd(fd, st.size, readOnly)));
+      const mapping = new Mapping(sys(canonical, () => native.mapping.map(fd, st.size, readOnly)));
       return new SharedMemory(canonical, file, st.size, readOnly, mapping, st.fileId);
     } finally {
-      native.closeFd(fd);
+      native.fd.close(fd);
     }
   }
 
@@ -174,7 +174,7 @@ export class SharedMemory implements Disposable {
   static unlink(name: string, opts?: { dir?: string }): void {
     const canonical = posixName(name, 'shm_unlink');
     const file = objectFile(canonical, options<{ dir: string }>(opts, ['dir']).dir);
-    sys(canonical, () => native.unlinkObject(file));
+    sys(canonical, () => native.shm.unlink(file));
   }
 
   /**
@@ -209,7 +209,7 @@ export class SharedMemory implements Disposable {
 
   /** Removes the object's name (other processes that have it mapped keep it). */
   unlink(): void {
-    sys(this.name, () => native.unlinkObject(this.path));
+    sys(this.name, () => native.shm.unlink(this.path));
   }
 
   [Symbol.dispose](): void {
@@ -256,7 +256,7 @@ function goneError(name: string, detail: string): SystemError {
 
 function reserve(fd: number, size: number, name: string, dir: string): void {
   try {
-    sys(name, () => native.allocate(fd, size));
+    sys(name, () => native.shm.allocate(fd, size));
   } catch (err) {
     // Someone else filled the tmpfs between the check and now.
     if ((err as SystemError).code === 'ENOSPC') throw noSpaceError(`shared memory '${name}'`, size, dir);

@@ -37,7 +37,7 @@ export interface SysVPermissions {
   gid?: number;
 }
 
-const { IPC_PRIVATE, IPC_CREAT, IPC_EXCL } = native.sysvConstants;
+const { IPC_PRIVATE, IPC_CREAT, IPC_EXCL } = native.sysv.constants;
 // Read and write, asked of shmget so a segment we may not use fails there with EACCES.
 const READ_WRITE = 0o600;
 // Largest SharedArrayBuffer that typed arrays can view in full on 64-bit V8.
@@ -93,12 +93,12 @@ function byId<T>(id: number, call: () => T): T {
 
 function findId(key: number, size: number): number {
   try {
-    return sys(keyName(key), () => native.shmGet(key, size, READ_WRITE));
+    return sys(keyName(key), () => native.sysv.get(key, size, READ_WRITE));
   } catch (err) {
     if ((err as SystemError).code !== 'EINVAL' || size === 0) throw err;
     // The segment exists but is smaller than asked: say by how much.
-    const id = sys(keyName(key), () => native.shmGet(key, 0, READ_WRITE));
-    const have = byId(id, () => native.shmStat(id)).size;
+    const id = sys(keyName(key), () => native.sysv.get(key, 0, READ_WRITE));
+    const have = byId(id, () => native.sysv.stat(id)).size;
     throw new SystemError('EINVAL', 'shmget', keyName(key), `exists with ${have} bytes, fewer than the ${size} asked for`);
   }
 }
@@ -112,7 +112,7 @@ export function ftok(file: string, projId: number): number {
   string('path', file);
   if (file.length === 0 || file.includes('\0')) throw argValue('path', 'must be a non-empty path without NUL bytes', file);
   integer('projId', projId, 1, 255);
-  return sys(file, () => native.ftok(path.resolve(file), projId));
+  return sys(file, () => native.sysv.ftok(path.resolve(file), projId));
 }
 
 export class SysVSharedMemory implements Disposable {
@@ -173,16 +173,16 @@ export class SysVSharedMemory implements Disposable {
     }
     let id: number;
     try {
-      id = sys(name, () => native.shmGet(k, size, IPC_CREAT | IPC_EXCL | mode));
+      id = sys(name, () => native.sysv.get(k, size, IPC_CREAT | IPC_EXCL | mode));
     } catch (err) {
       const code = (err as SystemError).code;
       if (!exclusive && code === 'EEXIST') return { lost: err };
       throw shmgetRefusal(description(k), size, code) ?? err;
     }
     try {
-      const mapping = new Mapping(byId(id, () => native.shmAttach(id)));
+      const mapping = new Mapping(byId(id, () => native.sysv.attach(id)));
       try {
-        sys(name, () => native.shmPopulate(mapping.handle));
+        sys(name, () => native.sysv.populate(mapping.handle));
       } catch (err) {
         mapping.release();
         throw populateRefusal('create', description(k), size, (err as SystemError).code) ?? err;
@@ -192,7 +192,7 @@ export class SysVSharedMemory implements Disposable {
       // Undo the segment, unless a peer attached it meanwhile (its key was visible from
       // shmget on, and pre-faulting a large one takes a while): that peer uses it.
       try {
-        if (native.shmStat(id).attachCount === 0) native.shmRemove(id);
+        if (native.sysv.stat(id).attachCount === 0) native.sysv.remove(id);
       } catch {
         // Already removed by someone with the right to; nothing is left behind either way.
       }
@@ -212,14 +212,14 @@ export class SysVSharedMemory implements Disposable {
     const o = options<SysVOpenOptions>(opts, ['size']);
     const size = o.size === undefined ? 0 : integer('size', o.size, 0, MAX_SIZE);
     const id = 'id' in t ? t.id : findId(t.key, size);
-    const mapping = new Mapping(byId(id, () => native.shmAttach(id)));
+    const mapping = new Mapping(byId(id, () => native.sysv.attach(id)));
     try {
       const actual = mapping.buffer.byteLength;
       if (actual < size) {
         throw new SystemError('EINVAL', 'shmat', idName(id), `has ${actual} bytes, fewer than the ${size} asked for`);
       }
       fillIn(mapping, id, actual, 'key' in t ? description(t.key) : `System V segment id ${id}`);
-      const key = 'key' in t ? t.key : byId(id, () => native.shmStat(id)).key;
+      const key = 'key' in t ? t.key : byId(id, () => native.sysv.stat(id)).key;
       return new SysVSharedMemory(id, key, actual, mapping);
     } catch (err) {
       mapping.release();
@@ -230,8 +230,8 @@ export class SysVSharedMemory implements Disposable {
   /** Marks a segment for removal by key or `{ id }`, without attaching it (shmctl IPC_RMID). */
   static unlink(which: SysVTarget): void {
     const t = target(which);
-    const id = 'id' in t ? t.id : sys(keyName(t.key), () => native.shmGet(t.key, 0, 0));
-    byId(id, () => native.shmRemove(id));
+    const id = 'id' in t ? t.id : sys(keyName(t.key), () => native.sysv.get(t.key, 0, 0));
+    byId(id, () => native.sysv.remove(id));
   }
 
   /** Every segment in this IPC namespace (from /proc/sysvipc/shm, like `ipcs -m`). */
@@ -258,18 +258,18 @@ export class SysVSharedMemory implements Disposable {
 
   /** shmctl(IPC_STAT): the segment as the kernel sees it now. Works after close() too, until the segment is gone. */
   stat(): SysVSegmentStat {
-    return fromNative(this.id, byId(this.id, () => native.shmStat(this.id)));
+    return fromNative(this.id, byId(this.id, () => native.sysv.stat(this.id)));
   }
 
   /** shmctl(IPC_SET): changes the owner or the permission bits (owner, creator or root only). */
   setPermissions(perms: SysVPermissions): void {
     const p = options<SysVPermissions>(perms, ['mode', 'uid', 'gid']);
-    const now = byId(this.id, () => native.shmStat(this.id));
+    const now = byId(this.id, () => native.sysv.stat(this.id));
     const mode = p.mode === undefined ? now.mode & 0o777 : integer('mode', p.mode, 0, 0o777);
     const uid = p.uid === undefined ? now.uid : integer('uid', p.uid, 0, 2 ** 32 - 2);
     const gid = p.gid === undefined ? now.gid : integer('gid', p.gid, 0, 2 ** 32 - 2);
     // Not byId: here EINVAL means an owner the kernel cannot map, not a missing segment.
-    sys(idName(this.id), () => native.shmSet(this.id, uid, gid, mode));
+    sys(idName(this.id), () => native.sysv.set(this.id, uid, gid, mode));
   }
 
   /**
@@ -285,7 +285,7 @@ export class SysVSharedMemory implements Disposable {
    * create() with it makes a new segment); the memory lives on until the last process detaches.
    */
   unlink(): void {
-    byId(this.id, () => native.shmRemove(this.id));
+    byId(this.id, () => native.sysv.remove(this.id));
   }
 
   [Symbol.dispose](): void {
@@ -314,7 +314,7 @@ export interface SysVSharedMemoryHandle extends Handle<SysVSharedMemory> {
 
 function keyExists(key: number): boolean {
   try {
-    native.shmGet(key, 0, 0);
+    native.sysv.get(key, 0, 0);
     return true;
   } catch {
     return false;
@@ -324,13 +324,13 @@ function keyExists(key: number): boolean {
 // Segments made by podshm are fully in memory and cost nothing here. Another program's
 // segment may not be: its pages are charged to this process as it faults them in.
 function fillIn(mapping: Mapping, id: number, size: number, what: string): void {
-  const missing = sys(idName(id), () => native.shmMissingBytes(mapping.handle));
+  const missing = sys(idName(id), () => native.sysv.missingBytes(mapping.handle));
   if (missing === 0) return;
   // Under the cgroup's lock, like a creation: two openers checking at once would both fit.
   withCapacityLock(() => {
     checkAttachCapacity(what, size, missing);
     try {
-      sys(idName(id), () => native.shmPopulate(mapping.handle));
+      sys(idName(id), () => native.sysv.populate(mapping.handle));
     } catch (err) {
       throw populateRefusal('attach', what, size, (err as SystemError).code) ?? err;
     }

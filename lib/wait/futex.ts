@@ -117,7 +117,7 @@ export class FutexWord {
   wake(count = 1): number {
     if (count !== 1) integer('count', count, 1, 2 ** 31 - 1);
     if (this.mapping.released) return 0;
-    return native.futexWake(this.mapping.handle, this.byteOffset, count);
+    return native.futex.wake(this.mapping.handle, this.byteOffset, count);
   }
 
   #checkOpen(): void {

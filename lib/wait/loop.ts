@@ -10,12 +10,12 @@ import { native, type MappingHandle } from '../addon/native';
 
 /**
 
- * Longest single blocking futexWait on a Worker's thread, so that terminate() can still
+ * Longest single blocking futex.wait on a Worker's thread, so that terminate() can still
  * reach it (the addon reports 'slice' then; it is the addon's own slice); the main thread
  * sleeps unsliced. Also the bound of a sleep whose peer cannot be watched (no death-watch
  * thread could start), which then looks at the peer after each.
  */
-export const SLICE_MS = native.futexSliceMs;
+export const SLICE_MS = native.futex.sliceMs;
 // Only a Worker's blocked thread needs to come back to JavaScript (to be terminated).
 const SLICED = !isMainThread;
 
@@ -61,7 +61,7 @@ export function runSync<T>(op: WaitOp<T>): T {
     let result: SleepResult;
     try {
       if (s.on !== 'futex') throw new TypeError('a synchronous wait cannot sleep on an event');
-      result = native.futexWait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, SLICED);
+      result = native.futex.wait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, SLICED);
     } catch (err) {
       step = op.throw(err);
       continue;
@@ -94,10 +94,10 @@ function sleepAsync(s: Sleep, signal: AbortSignal | undefined): Promise<SleepRes
   if (Atomics.load(s.i32, s.index) !== (s.expected | 0)) return Promise.resolve('ok');
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
-      native.cancelWait(id);
+      native.waiter.cancel(id);
       reject(new AbortError(signal!.reason));
     };
-    const id = native.waitAsync(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, (result) => {
+    const id = native.waiter.wait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, (result) => {
       signal?.removeEventListener('abort', onAbort);
       if (result === 'error') reject(new SystemError('ENOSYS', 'futex_waitv', undefined, 'futex_waitv is not available (Linux 5.16 or later is needed)'));
       else resolve(result);

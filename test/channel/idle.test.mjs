@@ -54,12 +54,12 @@ t.test('the same for a consumer on the futex (no bell), through the waiter threa
   const rx = ch.receiver({ producersGone: 'end' });
   const sleeps = sleepCount.value;
   const pending = rx.receive();
-  const loops = rawBinding.waiterLoops();
+  const loops = rawBinding.waiter.loops();
   await delay(WINDOW_MS);
   t.equal(sleepCount.value - sleeps, 1, 'one sleep');
   // The pass that took the new wait in, and at most one more (it may come before or
   // after the count above): a look every second would make three or more.
-  t.ok(rawBinding.waiterLoops() - loops <= 2, `waiter thread passes: ${rawBinding.waiterLoops() - loops}`);
+  t.ok(rawBinding.waiter.loops() - loops <= 2, `waiter thread passes: ${rawBinding.waiter.loops() - loops}`);
   producer.kill('SIGKILL');
   await t.rejects(guarded(pending, "the producer's death"), PeerGoneError);
 });
@@ -70,11 +70,11 @@ t.test('a sender waiting for room sleeps once, and wakes when the consumer dies'
   const tx = ch.sender();
   while (tx.trySend(new Uint8Array(64)));
   const sleeps = sleepCount.value;
-  const loops = rawBinding.waiterLoops();
+  const loops = rawBinding.waiter.loops();
   const pending = tx.send(new Uint8Array(64));
   await delay(WINDOW_MS);
   t.equal(sleepCount.value - sleeps, 1, 'one sleep');
-  t.ok(rawBinding.waiterLoops() - loops <= 2, `waiter thread passes: ${rawBinding.waiterLoops() - loops}`);
+  t.ok(rawBinding.waiter.loops() - loops <= 2, `waiter thread passes: ${rawBinding.waiter.loops() - loops}`);
   consumer.kill('SIGKILL');
   await t.rejects(guarded(pending, "the consumer's death"), PeerGoneError);
 });

@@ -58,12 +58,12 @@ for (const kind of ['load', 'store', 'exchange', 'add', 'sub', 'compareExchange'
 
 // Runs `fn` under the interpreter with `history`: { done, value } or { op } (the next step).
 function runActor(fn, history) {
-  const saved = { futexWait: native.futexWait, futexWake: native.futexWake, now: performance.now };
+  const saved = { futexWait: native.futex.wait, futexWake: native.futex.wake, now: performance.now };
   let clock = 0;
   replay = { history, at: 0 };
   globalThis.Atomics = modelAtomics;
-  native.futexWait = (handle, offset, expected) => next({ kind: 'futexWait', index: offset >> 2, expected });
-  native.futexWake = (handle, offset, count) => next({ kind: 'futexWake', index: offset >> 2, count });
+  native.futex.wait = (handle, offset, expected) => next({ kind: 'futexWait', index: offset >> 2, expected });
+  native.futex.wake = (handle, offset, count) => next({ kind: 'futexWake', index: offset >> 2, count });
   // A clock that moves 1 ms a reading: spins end after their first time check, the same
   // way every run, and no deadline (Infinity) ever passes.
   performance.now = () => (clock += 1);
@@ -74,8 +74,8 @@ function runActor(fn, history) {
     throw err;
   } finally {
     globalThis.Atomics = realAtomics;
-    native.futexWait = saved.futexWait;
-    native.futexWake = saved.futexWake;
+    native.futex.wait = saved.futexWait;
+    native.futex.wake = saved.futexWake;
     performance.now = saved.now;
     replay = null;
   }
@@ -107,7 +107,7 @@ function flagFirstConsumer() {
     Atomics.store(WORDS, FLAG, 1);
     const expected = Atomics.load(WORDS, SEQ);
     if (plan.attempt() !== undefined) return;
-    native.futexWait(HANDLE, SEQ << 2, expected >>> 0, 100);
+    native.futex.wait(HANDLE, SEQ << 2, expected >>> 0, 100);
   }
 }
 

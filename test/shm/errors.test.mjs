@@ -102,11 +102,11 @@ t.test('a non-memory directory works too, without memory capacity checks', async
 
 t.test('the raw binding refuses numbers that would turn into other numbers', async (t) => {
   const { rawBinding } = await import('../helpers.mjs');
-  t.throws(() => rawBinding.closeFd(2 ** 32 + 1), RangeError, '2**32 + 1 is not fd 1');
-  t.throws(() => rawBinding.closeFd(-1), RangeError);
-  t.throws(() => rawBinding.closeFd(1.5), RangeError);
-  t.throws(() => rawBinding.fstat(NaN), RangeError);
-  t.throws(() => rawBinding.allocate(0, Infinity), RangeError);
-  t.throws(() => rawBinding.mqReceive(0, new Uint8Array(8), NaN), RangeError, 'a NaN timeout does not mean for ever');
+  t.throws(() => rawBinding.fd.close(2 ** 32 + 1), RangeError, '2**32 + 1 is not fd 1');
+  t.throws(() => rawBinding.fd.close(-1), RangeError);
+  t.throws(() => rawBinding.fd.close(1.5), RangeError);
+  t.throws(() => rawBinding.fd.stat(NaN), RangeError);
+  t.throws(() => rawBinding.shm.allocate(0, Infinity), RangeError);
+  t.throws(() => rawBinding.mq.receive(0, new Uint8Array(8), NaN), RangeError, 'a NaN timeout does not mean for ever');
   process.stdout.write('# stdout still open\n');
 });

@@ -296,9 +296,9 @@ t.test('the buffer is shared with worker threads without a copy', async (t) => {
 
 t.test('the raw binding refuses foreign handles instead of crashing', async (t) => {
   const { rawBinding: _native } = await import('../helpers.mjs');
-  t.throws(() => _native.shmPopulate({}), TypeError);
-  t.throws(() => _native.shmAttach('1'), TypeError);
-  t.throws(() => _native.shmGet(1, -1, 0), RangeError);
+  t.throws(() => _native.sysv.populate({}), TypeError);
+  t.throws(() => _native.sysv.attach('1'), TypeError);
+  t.throws(() => _native.sysv.get(1, -1, 0), RangeError);
 });
 
 t.test('an attach that is garbage-collected without detach() is detached', async (t) => {

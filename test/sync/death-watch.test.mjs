@@ -45,9 +45,9 @@ t.test('a watch swaps the word and wakes it once the last holder of its range is
 
 t.test('a shared lock (a watch letting go) is not a participant', async (t) => {
   const shm = segment(t);
-  const fd = rawBinding.ofdOpen(shm.path, false);
-  t.teardown(() => rawBinding.ofdClose(fd));
-  t.equal(rawBinding.ofdLock(fd, BASE + 3, 1, false), true, 'a shared lock taken');
+  const fd = rawBinding.ofd.open(shm.path, false);
+  t.teardown(() => rawBinding.ofd.close(fd));
+  t.equal(rawBinding.ofd.lock(fd, BASE + 3, 1, false), true, 'a shared lock taken');
   const probe = new LivenessProbe(shm.path);
   t.teardown(() => probe.close());
   t.equal(probe.isAlive(BASE + 3), false, 'not alive');
@@ -70,4 +70,12 @@ t.test('closing a watch ends its thread at once (close returns), and the word is
   watch.close();
   a.release();
   t.equal(Atomics.load(i32, 0), 5);
+});
+
+t.test('the raw binding refuses anything but a watch handle', async (t) => {
+  const shm = segment(t);
+  for (const call of ['fired', 'stop']) {
+    t.throws(() => rawBinding.deathWatch[call](shm.mapping.handle), TypeError, `deathWatch.${call}(a mapping handle)`);
+    t.throws(() => rawBinding.deathWatch[call]({}), TypeError, `deathWatch.${call}({})`);
+  }
 });

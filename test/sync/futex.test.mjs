@@ -64,7 +64,7 @@ t.test('an async wait is woken from another process while the event loop keeps t
   const r = await within(peer, 'the timer callback that starts the peer, and the peer');
   t.equal(r.code, 0, r.stderr);
   t.equal(await waiting, 'ok');
-  t.equal(_native.pendingWaits(), 0);
+  t.equal(_native.waiter.pending(), 0);
 });
 
 t.test('300 async waits on 300 different words (beyond one futex_waitv) all complete', async (t) => {
@@ -97,11 +97,11 @@ t.test('1000 pending async waits cost at most one thread', async (t) => {
     waits.push(new FutexWord(shm.mapping, (i % 100) * 4).wait(0, { signal: ac.signal }).catch((e) => e.code));
   }
   await sleep(50);
-  t.equal(_native.pendingWaits(), 1000);
+  t.equal(_native.waiter.pending(), 1000);
   t.equal(threads(), before, `${threads()} threads with 1000 waits pending, ${before} before`);
   ac.abort();
   t.same(new Set(await Promise.all(waits)), new Set(['ABORT_ERR']));
-  t.equal(_native.pendingWaits(), 0);
+  t.equal(_native.waiter.pending(), 0);
 });
 
 t.test('timeout, abort, and an already aborted signal', async (t) => {
@@ -116,7 +116,7 @@ t.test('timeout, abort, and an already aborted signal', async (t) => {
   t.match(err, { name: 'AbortError', code: 'ABORT_ERR' });
   t.equal(err.cause.message, 'stop');
   await t.rejects(word.wait(0, { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
-  t.equal(_native.pendingWaits(), 0);
+  t.equal(_native.waiter.pending(), 0);
 });
 
 t.test('a process with an abandoned wait exits on its own (pending waits alone hold the loop)', async (t) => {
@@ -174,13 +174,13 @@ t.test('offsets are checked: aligned and inside the mapping, here and in the add
   t.throws(() => new FutexWord(shm.mapping, 0).waitSync(0, { timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' }, 'a negative timeout');
   t.throws(() => new FutexWord({ buffer: new SharedArrayBuffer(64), handle: {} }, 0), { code: 'ERR_INVALID_ARG_TYPE' });
   const h = shm.mapping.handle;
-  t.throws(() => _native.futexWait(h, 62, 0, 0), RangeError);
-  t.throws(() => _native.futexWait(h, 1 << 20, 0, 0), RangeError);
-  t.throws(() => _native.futexWake(h, 6, 1), RangeError);
-  t.throws(() => _native.waitAsync(h, 1 << 20, 0, 0, () => {}), RangeError);
-  t.throws(() => _native.waitAsync({}, 0, 0, 0, () => {}), TypeError);
-  t.throws(() => _native.futexWait(42, 0, 0, 0), TypeError);
-  t.equal(_native.pendingWaits(), 0);
+  t.throws(() => _native.futex.wait(h, 62, 0, 0), RangeError);
+  t.throws(() => _native.futex.wait(h, 1 << 20, 0, 0), RangeError);
+  t.throws(() => _native.futex.wake(h, 6, 1), RangeError);
+  t.throws(() => _native.waiter.wait(h, 1 << 20, 0, 0, () => {}), RangeError);
+  t.throws(() => _native.waiter.wait({}, 0, 0, 0, () => {}), TypeError);
+  t.throws(() => _native.futex.wait(42, 0, 0, 0), TypeError);
+  t.equal(_native.waiter.pending(), 0);
 });
 
 t.test('a Worker with pending async waits is terminated and ends cleanly (its waiter thread is joined)', async (t) => {

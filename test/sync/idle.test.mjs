@@ -15,7 +15,7 @@ const HANG_GUARD_MS = 60_000;
 // The pass that took the new wait in, and at most one more (it may come before or after
 // the first count): a look every second would make three or more.
 function quiet(t, loops) {
-  const passes = rawBinding.waiterLoops() - loops;
+  const passes = rawBinding.waiter.loops() - loops;
   t.ok(passes <= 2, `waiter thread passes over ${WINDOW_MS} ms: ${passes}`);
 }
 
@@ -23,7 +23,7 @@ t.test('a semaphore waiter on the event loop: no pass of the waiter thread while
   const name = uniqueName('semidle');
   const sem = Semaphore.create(name, { exclusive: true });
   t.teardown(() => (sem.close(), Semaphore.unlink(name)));
-  const loops = rawBinding.waiterLoops();
+  const loops = rawBinding.waiter.loops();
   const pending = sem.acquire({ timeout: HANG_GUARD_MS });
   await delay(WINDOW_MS);
   quiet(t, loops);
@@ -36,7 +36,7 @@ t.test('a mutex waiter on the event loop sleeps through, and takes over when the
   const m = Mutex.create(name, { exclusive: true });
   t.teardown(() => (m.close(), Mutex.unlink(name)));
   const owner = await startUntil(t, process.execPath, [fixture('idle-peer.mjs'), 'mutex', name], 'ready');
-  const loops = rawBinding.waiterLoops();
+  const loops = rawBinding.waiter.loops();
   const pending = m.lock({ timeout: HANG_GUARD_MS });
   await delay(WINDOW_MS);
   quiet(t, loops);

@@ -73,7 +73,7 @@ t.test('semaphore: acquire is woken from another process while the event loop ti
   t.equal(r.stdout.trim(), 'released', r.stderr);
   t.equal(await waiting, undefined, 'acquired');
   t.equal(sem.value, 0);
-  t.equal(_native.pendingWaits(), 0);
+  t.equal(_native.waiter.pending(), 0);
 });
 
 t.test('a pending acquire alone keeps a process alive until it is served', async (t) => {
@@ -145,7 +145,7 @@ t.test('AbortSignal ends acquire and lock and leaves no waiter behind', async (t
   await t.resolves(waiter.lock({ timeout: 1000 }));
   t.notOk(waiter.ownerDied);
   waiter.unlock();
-  t.equal(_native.pendingWaits(), 0);
+  t.equal(_native.waiter.pending(), 0);
 });
 
 t.test('a waiter that gives up passes on a wake it may have taken from another process', async (t) => {
@@ -438,7 +438,7 @@ t.test('fuzz: any value a peer writes into the words gives a result or an error,
     }
   }
   t.equal(outcomes, 3000 * 6, 'every operation returned or threw a clean error');
-  t.equal(_native.pendingWaits(), 0);
+  t.equal(_native.waiter.pending(), 0);
 });
 
 const root = process.getuid?.() === 0;

@@ -2,8 +2,9 @@
 // finishing: a system call cannot be interrupted by V8, so the addon waits in slices.
 // And a Worker that ends without closing what it holds must look gone to its peers.
 import t from 'tap';
+import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { node, uniqueName } from '../helpers.mjs';
+import { node, uniqueName, until } from '../helpers.mjs';
 
 for (const kind of ['semaphore', 'mq']) {
   t.test(`${kind}: terminate() ends a Worker blocked for ever`, async (t) => {
@@ -75,4 +76,49 @@ t.test('a Worker that dies holding a mutex and a producer slot leaves neither be
   t.ok(m.ownerDied, 'as from a dead owner');
   m.unlock();
   m.close();
+});
+
+// Threads of this process by name (the addon names its own: native/waiter.cc, death_watch.cc).
+function threads(name) {
+  return fs.readdirSync('/proc/self/task').filter((tid) => {
+    try {
+      return fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === name;
+    } catch {
+      return false; // the thread ended meanwhile
+    }
+  }).length;
+}
+
+t.test("a Worker terminated with a channel receive and a mutex lock pending leaves none of its addon's threads behind", async (t) => {
+  const { Channel, Mutex, SharedMemory } = await import('podshm');
+  const ch = Channel.create(uniqueName('wkthreads'), { capacity: 4096 });
+  const shm = SharedMemory.create(uniqueName('wkthreads'), 4096);
+  Mutex.init(shm, 0).close();
+  const held = new Mutex(shm, 0);
+  held.lock();
+  // A producer, so that the Worker's receive has a peer to watch.
+  const tx = ch.sender();
+  t.teardown(() => {
+    tx.close();
+    held.unlock();
+    held.close();
+    ch.close();
+    ch.unlink();
+    shm.close();
+    shm.unlink();
+  });
+  const before = { waiter: threads('podshm-waiter'), watch: threads('podshm-watch') };
+  const worker = new Worker(
+    `const { Channel, Mutex, SharedMemory } = require('podshm');
+     const { workerData: { channel, memory } } = require('node:worker_threads');
+     Channel.open(channel).receiver().receive();
+     new Mutex(SharedMemory.open(memory), 0).lock();`,
+    { eval: true, workerData: { channel: ch.name, memory: shm.name } },
+  );
+  // The receive sleeps behind a death watch on the producer, the lock on the waiter
+  // thread behind one on the owner.
+  await until(() => threads('podshm-waiter') > before.waiter && threads('podshm-watch') >= before.watch + 2, "the Worker's waiter thread and its two death watches");
+  t.equal(await worker.terminate(), 1, 'terminated while both waits were pending');
+  t.equal(threads('podshm-waiter'), before.waiter, 'its waiter thread is stopped');
+  t.equal(threads('podshm-watch'), before.watch, 'its death watches are cancelled');
 });

@@ -8,45 +8,28 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include <set>
-
+#include "addon.h"
 #include "args.h"
-#include "registry.h"
 #include "throw.h"
 
 namespace podshm {
 namespace {
 
-// Descriptors this environment opened for locks and has not closed. A descriptor
-// belongs to the process, and its locks with it: a Worker that ended without closing
-// its own (terminate(), an uncaught exception) would leave its participants looking
-// alive for as long as the process lives. The environment's teardown closes them.
-struct LockFds {
-  std::set<int> open;  // the environment's JS thread only
-};
-
-void CloseLeft(void* data) {
-  auto* fds = static_cast<LockFds*>(data);
-  for (int fd : fds->open) close(fd);
-  delete fds;
-}
-
-LockFds& Fds(const Napi::CallbackInfo& info) { return *static_cast<LockFds*>(info.Data()); }
-
-// ofdOpen(path, writable) -> a descriptor of its own open file description, for locks.
+// ofd.open(path, writable) -> a descriptor of its own open file description, for locks;
+// the environment's teardown closes it if ofd.close does not (native/addon.h).
 Napi::Value OfdOpen(const Napi::CallbackInfo& info) {
   std::string path = ArgString(info, 0);
   int flags = (ArgBool(info, 1) ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
   int fd = open(path.c_str(), flags);
   if (fd < 0) ThrowErrno(info.Env(), "open", errno);
-  Fds(info).open.insert(fd);
+  Instance::Of(info).lock_fds.insert(fd);
   return Napi::Number::New(info.Env(), fd);
 }
 
-// ofdClose(fd): closes a descriptor from ofdOpen, which drops its locks.
+// ofd.close(fd): closes a descriptor from ofd.open, which drops its locks.
 Napi::Value OfdClose(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
-  if (Fds(info).open.erase(fd) == 0) throw Napi::Error::New(info.Env(), "not an open descriptor from ofdOpen");
+  if (Instance::Of(info).lock_fds.erase(fd) == 0) throw Napi::Error::New(info.Env(), "not an open descriptor from ofd.open");
   if (close(fd) != 0 && errno != EINTR) ThrowErrno(info.Env(), "close", errno);
   return info.Env().Undefined();
 }
@@ -68,7 +51,7 @@ bool ExclusiveHeld(int fd, struct flock fl) {
   return fcntl(fd, F_OFD_GETLK, &fl) != 0 || fl.l_type != F_UNLCK;
 }
 
-// ofdLock(fd, start, length, exclusive) -> true if taken, false if another open file
+// ofd.lock(fd, start, length, exclusive) -> true if taken, false if another open file
 // description holds a conflicting lock. Never blocks for long: a conflict with shared
 // locks only is a death watch letting go, and is tried again.
 Napi::Value OfdLock(const Napi::CallbackInfo& info) {
@@ -83,7 +66,7 @@ Napi::Value OfdLock(const Napi::CallbackInfo& info) {
   }
 }
 
-// ofdUnlock(fd, start, length)
+// ofd.unlock(fd, start, length)
 Napi::Value OfdUnlock(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   struct flock fl = Range(info, 1, F_UNLCK);
@@ -91,7 +74,7 @@ Napi::Value OfdUnlock(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// ofdConflict(fd, start, length) -> null, or { start, length, exclusive } of the first
+// ofd.conflict(fd, start, length) -> null, or { start, length, exclusive } of the first
 // lock held through another open file description that an exclusive lock on the range
 // would conflict with. Locks held through fd itself never conflict. Only exclusive ones
 // are participants; shared ones (a death watch's for an instant, or any reader's) are
@@ -109,18 +92,12 @@ Napi::Value OfdConflict(const Napi::CallbackInfo& info) {
   return result;
 }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  auto* fds = new LockFds();
-  napi_add_env_cleanup_hook(env, CloseLeft, fds);
-  exports.Set("ofdOpen", Napi::Function::New(env, OfdOpen, "ofdOpen", fds));
-  exports.Set("ofdClose", Napi::Function::New(env, OfdClose, "ofdClose", fds));
-  exports.Set("ofdLock", Napi::Function::New(env, OfdLock, "ofdLock"));
-  exports.Set("ofdUnlock", Napi::Function::New(env, OfdUnlock, "ofdUnlock"));
-  exports.Set("ofdConflict", Napi::Function::New(env, OfdConflict, "ofdConflict"));
-}
+const Export kExports[] = {
+    {"open", OfdOpen}, {"close", OfdClose}, {"lock", OfdLock}, {"unlock", OfdUnlock}, {"conflict", OfdConflict},
+};
 
 }  // namespace
 
-PODSHM_REGISTER(ofd_lock, Init);
+const Group kOfd = MakeGroup("ofd", kExports);
 
 }  // namespace podshm

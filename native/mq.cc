@@ -7,13 +7,12 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <poll.h>
-#include <sys/stat.h>
 
 #include <string>
 
+#include "addon.h"
 #include "args.h"
 #include "futex.h"
-#include "registry.h"
 #include "throw.h"
 
 namespace podshm {
@@ -52,14 +51,12 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i) {
 // timeout fails with EINTR, and lib/ calls again with the time left. poll() and the
 // monotonic clock, not mq_timed*()'s CLOCK_REALTIME deadline, which a clock stepped
 // back would stretch. Returns op's result; errno set.
-constexpr double kSliceMs = 100;
-
 template <typename Op>
 ssize_t Timed(mqd_t fd, short events, double timeoutMs, Op op) {
   ssize_t r = op();
   if (r >= 0 || errno != EAGAIN || timeoutMs == 0) return r;
   bool sliced = timeoutMs < 0 || timeoutMs > kSliceMs;
-  int64_t end = MonotonicNs() + static_cast<int64_t>((sliced ? kSliceMs : timeoutMs) * 1e6);
+  int64_t end = MonotonicNs() + static_cast<int64_t>((sliced ? static_cast<double>(kSliceMs) : timeoutMs) * 1e6);
   for (;;) {
     int64_t left = end - MonotonicNs();
     if (left <= 0) {
@@ -74,7 +71,7 @@ ssize_t Timed(mqd_t fd, short events, double timeoutMs, Op op) {
   }
 }
 
-// mqOpen(name, flags, mode, maxMessages, messageSize) -> fd. maxMessages 0 passes no
+// mq.open(name, flags, mode, maxMessages, messageSize) -> fd. maxMessages 0 passes no
 // attributes (opening an existing queue).
 Napi::Value Open(const Napi::CallbackInfo& info) {
   std::string name = ArgString(info, 0);
@@ -88,15 +85,6 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
-// mqSetMode(fd, mode): mq_open filters the mode through the umask; the caller asked
-// for exactly this one.
-Napi::Value SetMode(const Napi::CallbackInfo& info) {
-  if (fchmod(ArgFd(info, 0), static_cast<mode_t>(ArgInt(info, 1))) != 0) {
-    ThrowErrno(info.Env(), "fchmod", errno);
-  }
-  return info.Env().Undefined();
-}
-
 Napi::Value GetAttr(const Napi::CallbackInfo& info) {
   struct mq_attr attr;
   if (mq_getattr(ArgFd(info, 0), &attr) != 0) ThrowErrno(info.Env(), "mq_getattr", errno);
@@ -108,7 +96,7 @@ Napi::Value GetAttr(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// mqSend(fd, data, priority, timeoutMs) -> 0, or -EAGAIN (full, timeoutMs 0),
+// mq.send(fd, data, priority, timeoutMs) -> 0, or -EAGAIN (full, timeoutMs 0),
 // -ETIMEDOUT, or -EINTR (a slice ended: call again); anything else throws.
 // timeoutMs < 0 waits for ever.
 Napi::Value Send(const Napi::CallbackInfo& info) {
@@ -126,7 +114,7 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-// mqReceive(fd, target, timeoutMs) -> size * 32768 + priority, or -EAGAIN / -ETIMEDOUT /
+// mq.receive(fd, target, timeoutMs) -> size * 32768 + priority, or -EAGAIN / -ETIMEDOUT /
 // -EINTR (a slice ended: call again).
 Napi::Value Receive(const Napi::CallbackInfo& info) {
   mqd_t fd = ArgFd(info, 0);
@@ -148,17 +136,12 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("mqOpen", Napi::Function::New(env, Open, "mqOpen"));
-  exports.Set("mqSetMode", Napi::Function::New(env, SetMode, "mqSetMode"));
-  exports.Set("mqGetattr", Napi::Function::New(env, GetAttr, "mqGetattr"));
-  exports.Set("mqSend", Napi::Function::New(env, Send, "mqSend"));
-  exports.Set("mqReceive", Napi::Function::New(env, Receive, "mqReceive"));
-  exports.Set("mqUnlink", Napi::Function::New(env, Unlink, "mqUnlink"));
-}
+const Export kExports[] = {
+    {"open", Open}, {"attributes", GetAttr}, {"send", Send}, {"receive", Receive}, {"unlink", Unlink},
+};
 
 }  // namespace
 
-PODSHM_REGISTER(posix_mq, Init);
+const Group kMq = MakeGroup("mq", kExports);
 
 }  // namespace podshm

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "addon.h"
 #include "args.h"
 #include "kernel_abi.h"
 #include "mapping.h"
-#include "registry.h"
 #include "throw.h"
 
 namespace podshm {
@@ -30,7 +30,7 @@ struct shmid_ds StatId(Napi::Env env, int id) {
   return ds;
 }
 
-// ftok(path, projId) -> key, computed by the C library so it always matches what a
+// sysv.ftok(path, projId) -> key, computed by the C library so it always matches what a
 // C program gets for the same path.
 Napi::Value Ftok(const Napi::CallbackInfo& info) {
   std::string path = ArgString(info, 0);
@@ -41,7 +41,7 @@ Napi::Value Ftok(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), key);
 }
 
-// shmGet(key, size, flags) -> id. flags carry IPC_CREAT/IPC_EXCL and the mode bits.
+// sysv.get(key, size, flags) -> id. flags carry IPC_CREAT/IPC_EXCL and the mode bits.
 Napi::Value ShmGet(const Napi::CallbackInfo& info) {
   key_t key = static_cast<key_t>(ArgInt(info, 0));
   int64_t size = ArgInt(info, 1);
@@ -52,7 +52,7 @@ Napi::Value ShmGet(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), id);
 }
 
-// shmAttach(id) -> { handle, buffer } over the whole segment, read-write. A read-only
+// sysv.attach(id) -> { handle, buffer } over the whole segment, read-write. A read-only
 // attach is not offered: a stray write from JavaScript would fault on it.
 Napi::Value ShmAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -65,7 +65,7 @@ Napi::Value ShmAttach(const Napi::CallbackInfo& info) {
   return ExposeMapping(env, std::make_shared<Mapping>(base, ds.shm_segsz));
 }
 
-// shmPopulate(handle): faults every page in for writing now, so the memory is
+// sysv.populate(handle): faults every page in for writing now, so the memory is
 // allocated and charged to this process's memory cgroup at creation (ENOMEM here)
 // rather than at some later first touch.
 Napi::Value ShmPopulate(const Napi::CallbackInfo& info) {
@@ -83,7 +83,7 @@ Napi::Value ShmPopulate(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// shmMissingBytes(handle) -> bytes of the range whose pages are not in memory now
+// sysv.missingBytes(handle) -> bytes of the range whose pages are not in memory now
 // (mincore), i.e. what a pre-fault would have to allocate and charge.
 Napi::Value ShmMissingBytes(const Napi::CallbackInfo& info) {
   Mapping& m = UnwrapMapping(info[0]);
@@ -123,7 +123,7 @@ Napi::Value ShmStat(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// shmSet(id, uid, gid, mode): IPC_SET; only the owner, the creator or root may.
+// sysv.set(id, uid, gid, mode): IPC_SET; only the owner, the creator or root may.
 Napi::Value ShmSet(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int id = static_cast<int>(ArgInt(info, 0));
@@ -135,7 +135,7 @@ Napi::Value ShmSet(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// shmRemove(id): IPC_RMID; the segment is destroyed after its last detach.
+// sysv.remove(id): IPC_RMID; the segment is destroyed after its last detach.
 Napi::Value ShmRemove(const Napi::CallbackInfo& info) {
   if (shmctl(static_cast<int>(ArgInt(info, 0)), IPC_RMID, nullptr) != 0) {
     ThrowErrno(info.Env(), "shmctl", errno);
@@ -143,7 +143,7 @@ Napi::Value ShmRemove(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Object Constants(Napi::Env env) {
+Napi::Value Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
   c.Set("IPC_PRIVATE", Napi::Number::New(env, IPC_PRIVATE));
   c.Set("IPC_CREAT", Napi::Number::New(env, IPC_CREAT));
@@ -154,20 +154,13 @@ Napi::Object Constants(Napi::Env env) {
   return c;
 }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("ftok", Napi::Function::New(env, Ftok, "ftok"));
-  exports.Set("shmGet", Napi::Function::New(env, ShmGet, "shmGet"));
-  exports.Set("shmAttach", Napi::Function::New(env, ShmAttach, "shmAttach"));
-  exports.Set("shmPopulate", Napi::Function::New(env, ShmPopulate, "shmPopulate"));
-  exports.Set("shmMissingBytes", Napi::Function::New(env, ShmMissingBytes, "shmMissingBytes"));
-  exports.Set("shmStat", Napi::Function::New(env, ShmStat, "shmStat"));
-  exports.Set("shmSet", Napi::Function::New(env, ShmSet, "shmSet"));
-  exports.Set("shmRemove", Napi::Function::New(env, ShmRemove, "shmRemove"));
-  exports.Set("sysvConstants", Constants(env));
-}
+const Export kExports[] = {
+    {"constants", nullptr, Constants}, {"ftok", Ftok},    {"get", ShmGet}, {"attach", ShmAttach}, {"populate", ShmPopulate},
+    {"missingBytes", ShmMissingBytes}, {"stat", ShmStat}, {"set", ShmSet}, {"remove", ShmRemove},
+};
 
 }  // namespace
 
-PODSHM_REGISTER(sysv_shm, Init);
+const Group kSysv = MakeGroup("sysv", kExports);
 
 }  // namespace podshm
