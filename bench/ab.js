@@ -27,7 +27,10 @@ function operations(podshm, side) {
   const { Channel, FutexWord, MessageQueue, Mutex, Semaphore, SharedMemory } = podshm;
   const shm = SharedMemory.create(`${tag}-${side}`, 4096);
   const channel = Channel.create(`${tag}-${side}-ch`, { capacity: 4096 });
-  const queue = MessageQueue.open(`${tag}-${side}-mq`, { create: true, maxMessages: 4, messageSize: 64 });
+  // Either side of the issue-17 rename (create/open, receive copies by default).
+  const queue = MessageQueue.create
+    ? MessageQueue.create(`${tag}-${side}-mq`, { maxMessages: 4, messageSize: 64 })
+    : MessageQueue.open(`${tag}-${side}-mq`, { create: true, maxMessages: 4, messageSize: 64 });
   cleanup.push(() => {
     shm.close();
     shm.unlink();
@@ -45,7 +48,7 @@ function operations(podshm, side) {
   return {
     'semaphore tryAcquire+release': [200_000, () => (sem.tryAcquire(), sem.release())],
     'mutex tryLock+unlock': [200_000, () => (mutex.tryLock(), mutex.unlock())],
-    'channel trySend+tryReceive, 64 B': [200_000, () => (tx.trySend(msg), rx.tryReceive())],
+    'channel trySend+tryReceive, 64 B': [200_000, rx.tryReceiveView ? () => (tx.trySend(msg), rx.tryReceiveView()) : () => (tx.trySend(msg), rx.tryReceive())],
     'FutexWord wake, nobody asleep': [50_000, () => word.wake(1)],
     'MessageQueue trySend+tryReceive, 64 B': [30_000, () => (queue.trySend(msg), queue.tryReceive())],
   };
