@@ -1,5 +1,6 @@
 // Argument checks shared by every public class; each throws before any system call.
 import { argType, argValue } from './errors';
+import { nearest } from './nearest';
 
 export function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number') throw argType(name, 'of type number', value);
@@ -13,9 +14,23 @@ export function fileMode(value: unknown): number {
   return integer('mode', value, 0, 0o7777);
 }
 
-export function options<T extends object>(value: unknown): Partial<T> {
+/**
+ * An options object (undefined reads as {}). With `keys`, a key outside them is a
+ * TypeError that names it and the nearest valid key, so a misspelt option never passes
+ * silently as its default.
+ */
+export function options<T extends object>(value: unknown, keys?: readonly string[]): Partial<T> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object') throw argType('options', 'an object', value);
+  if (keys !== undefined) {
+    for (const key of Object.keys(value)) {
+      if (keys.includes(key)) continue;
+      const near = nearest(key, keys);
+      const err = new TypeError(`Unknown option '${key}'${near === null ? '' : ` (did you mean '${near}'?)`}; valid options: ${keys.join(', ')}`);
+      (err as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_VALUE';
+      throw err;
+    }
+  }
   return value as Partial<T>;
 }
 
