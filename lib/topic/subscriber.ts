@@ -11,6 +11,7 @@ import { CANCELLED, H, RECORD_HEADER, S, SUB_ATTACHED, SUB_DROPPED, SUB_FREE, su
 import { wake, waitAsync, waitSync, type WaitPlan } from '../channel/wait';
 import { SLICE_MS } from '../wait/loop';
 import { SpinBudget } from '../wait/spin';
+import { native } from '../addon/native';
 import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
@@ -206,14 +207,21 @@ export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
     }
   }
 
-  /** Detaches: publishers stop keeping room for this subscriber. */
+  /** Detaches: publishers stop keeping room for this subscriber. A pending receive rejects with EBADF (a `for await` ends). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch?.close();
-    if (!this.#core.closed) Atomics.store(this.#i32, this.#state, SUB_FREE);
+    if (this.#core.closed) return this.#presence.release();
+    Atomics.store(this.#i32, this.#state, SUB_FREE);
     this.#presence.release();
-    if (!this.#core.closed) wake(this.#core.spaceSleeper);
+    wake(this.#core.spaceSleeper);
+    if (this.#pending) {
+      // Its sleep shares the word of every subscriber: a bump ends it (the others look again and sleep on).
+      const s = this.#core.dataSleeper;
+      Atomics.add(this.#i32, s.seq, 1);
+      native.futexWake(s.handle, s.seq << 2, 0x7fffffff);
+    }
   }
 
   [Symbol.dispose](): void {
