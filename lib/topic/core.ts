@@ -188,14 +188,13 @@ export class TopicCore {
 
   // --- the ring ---
 
-  /** HEAD and TAIL, checked: 16-aligned, at most the ring apart. */
-  span(): { head: number; tail: number } {
-    const head = this.chainEnd(Atomics.load(this.i32, HEAD));
+  /** TAIL, checked against `head`: 16-aligned, at most the ring before it. */
+  tailBefore(head: number): number {
     const tail = Atomics.load(this.i32, TAIL);
     if ((tail & 15) !== 0 || (head - tail) >>> 0 > this.capacity) {
       throw this.corrupt(`head ${head >>> 0} and tail ${tail >>> 0} are not 16-aligned at most ${this.capacity} bytes apart`, H.TAIL, tail);
     }
-    return { head, tail };
+    return tail;
   }
 
   /**
@@ -249,8 +248,11 @@ export class TopicCore {
    * (heldBy then names the subscriber that keeps it, if one does).
    */
   claim(length: number, tag: number): number {
+    // Plain loads and stores of the words only lock holders write: the lock's
+    // compare-and-swap orders them after the previous holder's.
     const i32 = this.i32;
-    let { head, tail } = this.span();
+    let head = this.chainEnd(i32[HEAD]);
+    let tail = this.tailBefore(head);
     const size = RECORD_HEADER + extentOf(length);
     let index = head & this.mask;
     const room = this.capacity - index;
@@ -279,13 +281,15 @@ export class TopicCore {
     i32[w + 3] = seq;
     Atomics.store(i32, w, extentOf(length) | WRITTEN);
     i32[NEXT_SEQ] = (seq + 1) | 0;
-    Atomics.store(i32, HEAD, (head + size) | 0);
+    i32[HEAD] = (head + size) | 0;
     return this.data + index;
   }
 
   /**
    * Under the lock: moves TAIL forward, as far as the policy lets and no further than
-   * needed for `need` bytes after `head`; returns the new tail. 'block' stops at the
+   * needed for `need` bytes after `head` and an eighth of the ring more (so that the
+   * look at every cursor is made once per eighth of the ring, not once per message, and
+   * the rest of the ring stays as history); returns the new tail. 'block' stops at the
    * slowest attached subscriber's cursor; 'disconnect' drops that subscriber instead;
    * 'overwrite' ignores cursors. Every policy stops at a reservation whose owner lives.
    */
@@ -310,7 +314,7 @@ export class TopicCore {
           }
         }
       }
-      const next = this.#walk(tail, limit, head, need);
+      const next = this.#walk(tail, limit, head, Math.min(this.capacity, need + (this.capacity >>> 3)));
       if (next !== tail) {
         Atomics.store(this.i32, TAIL, next);
         tail = next;
@@ -359,7 +363,8 @@ export class TopicCore {
    * and the sequence number it expects there.
    */
   historyStart(history: number): { pos: number; seq: number } {
-    const { head, tail } = this.span();
+    const head = this.chainEnd(Atomics.load(this.i32, HEAD));
+    const tail = this.tailBefore(head);
     const next = { pos: head, seq: this.i32[NEXT_SEQ] };
     if (history === 0) return next;
     // The positions and sequence numbers of the last `history` messages, in a circular buffer.

@@ -49,6 +49,7 @@ export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
   readonly #cursor: number;
   readonly #counts: number;
   readonly #budget = new SpinBudget();
+  readonly #checkCopies: boolean;
   /** Position of the next record to read. */
   #read: number;
   /** End of what has been released. */
@@ -79,6 +80,7 @@ export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
     this.#f64 = core.f64;
     this.#mask = core.mask;
     this.#publishEvery = core.capacity >>> 2;
+    this.#checkCopies = core.policy !== 'block';
     const { presence, tag } = core.claimSubscriber();
     this.#presence = presence;
     const slot = presence.slot;
@@ -379,7 +381,8 @@ export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
       const length = rec.word1;
       if (copy) {
         this.#copy = this.#u8.slice(at, at + length);
-        if (this.#passed(pos)) {
+        // Under 'block' no publisher writes where a live subscriber has yet to read.
+        if (this.#checkCopies && this.#passed(pos)) {
           this.#overrun();
           continue;
         }

@@ -61,13 +61,17 @@ t.test("a publisher reading a subscriber's scribbled cursor or state, or a scrib
   }
 });
 
-t.test("under 'block', TAIL moved past an attached subscriber is corruption, not a loss", async (t) => {
+t.test("under 'block', a TAIL scribbled past a subscriber is corruption once it reaches it; messages stay intact", async (t) => {
   const { tp, i32 } = scribbled(t);
   const sub = tp.subscriber();
   const pub = tp.publisher();
   for (let n = 0; n < 3; n++) pub.publishSync(message(n));
-  i32[256 >> 2] = i32[128 >> 2];
+  i32[256 >> 2] = i32[128 >> 2] + 16;
+  // Under 'block' nothing is overwritten ahead of a live subscriber, so its copies are
+  // not checked against TAIL one by one: what is there is intact.
+  for (let n = 0; n < 3; n++) t.same(sub.tryReceive(), message(n));
   t.throws(() => sub.tryReceive(), { name: 'TopicCorruptError', message: /passed the cursor/ });
+  t.throws(() => pub.tryPublish(message(3)), { name: 'TopicCorruptError', offset: 256 });
 });
 
 t.test('fuzz: random header, slot and record words never crash or hang (bounded run in a child)', async (t) => {
