@@ -29,7 +29,7 @@ import {
   type Policy,
   type WaitStrategy,
 } from './layout';
-import type { Sleeper } from '../channel/wait';
+import { PLAIN_LOADS_ORDERED, type Sleeper } from '../channel/wait';
 import type { MappingHandle } from '../addon/native';
 import { LIVENESS_REGIONS, claimOn, probeOn, type LivenessProbe, type MappedFile, type Presence } from '../liveness/presence';
 import { PeerWatch } from '../liveness/watch';
@@ -209,7 +209,10 @@ export class TopicCore {
     const w = (this.data + index) >> 2;
     let word0 = Atomics.load(i32, w);
     if (word0 === 0) return false;
-    const word1 = Atomics.load(i32, w + 1);
+    // Plain where the hardware orders it after the load of word 0 (lib/channel/wait.ts);
+    // a reservation's commit comes later, and is re-read with Atomics.load.
+    let word1 = PLAIN_LOADS_ORDERED ? i32[w + 1] : Atomics.load(i32, w + 1);
+    if (word1 < 0) word1 = Atomics.load(i32, w + 1);
     if (word1 >= 0) word0 = i32[w];
     const extent = word0 & ~RECORD_FLAGS;
     const pad = (word0 & PAD) !== 0;
@@ -231,6 +234,8 @@ export class TopicCore {
   // publisher died between a record's word 0 and HEAD; never by more than the ring.
   chainEnd(head: number): number {
     if ((head & 15) !== 0) throw this.corrupt(`head ${head >>> 0} is not a multiple of 16`, H.HEAD, head);
+    // Under the lock, a plain load: the chain nearly always ends at HEAD.
+    if (this.i32[(this.data + (head & this.mask)) >> 2] === 0) return head;
     const from = head;
     for (;;) {
       if (!this.record(head)) return head;
@@ -342,16 +347,26 @@ export class TopicCore {
   // still writing there. (A liveness check is a system call: that only happens when the
   // oldest record of a full ring is still reserved.)
   #walk(tail: number, limit: number, head: number, need: number): number {
+    const i32 = this.i32;
     let pos = tail;
     while (pos !== limit && this.capacity - ((head - pos) >>> 0) < need) {
-      const r = this.#written(pos);
-      if (r.word1 < 0 && this.alive(-r.word1 - 1)) break;
-      const end = (pos + RECORD_HEADER + r.extent) | 0;
-      if ((end - tail) >>> 0 > (limit - tail) >>> 0) throw this.corrupt(`the record at ${pos >>> 0} runs past ${limit >>> 0}`, this.data + (pos & this.mask), r.word0);
+      // Plain loads of what record() checks, for the common record: every record is
+      // walked once, and this walk is under the lock, after the writers' stores.
+      const w = (this.data + (pos & this.mask)) >> 2;
+      const word0 = i32[w];
+      const extent = word0 & ~RECORD_FLAGS;
+      if (word0 <= 0 || (word0 & RECORD_FLAGS) !== WRITTEN || i32[w + 1] < 0 || i32[w + 2] !== pos || (pos & this.mask) + RECORD_HEADER + extent > this.capacity || (extent & 15) !== 0) {
+        // Padding, a reservation or a bad record: the full check.
+        const r = this.#written(pos);
+        if (r.word1 < 0 && this.alive(-r.word1 - 1)) break;
+      }
+      const end = (pos + RECORD_HEADER + extent) | 0;
+      if ((end - tail) >>> 0 > (limit - tail) >>> 0) throw this.corrupt(`the record at ${pos >>> 0} runs past ${limit >>> 0}`, this.data + (pos & this.mask), word0);
       pos = end;
     }
     return pos;
   }
+
 
   #written(pos: number): RecordInfo {
     if (!this.record(pos)) throw this.corrupt(`the record at ${pos >>> 0}, between tail and head, is not written`, this.data + (pos & this.mask), 0);
