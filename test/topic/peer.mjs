@@ -6,9 +6,10 @@ import { fixture } from '../helpers.mjs';
  * Starts a topic-peer.mjs process (killed at teardown). `ready` resolves once it printed
  * "ready" (or "reserved"); `ask(line)` writes a line to it and resolves with the next
  * line it prints, parsed as JSON; `lines` resolves with its output lines once it exits 0.
+ * `env` adds to the child's environment.
  */
-export function peer(t, args) {
-  const child = spawn(process.execPath, [fixture('topic-peer.mjs'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function peer(t, args, env = {}) {
+  const child = spawn(process.execPath, [fixture('topic-peer.mjs'), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   t.teardown(() => child.kill('SIGKILL'));
   const out = [];
   const waiting = [];
