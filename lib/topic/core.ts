@@ -77,6 +77,8 @@ export class TopicCore {
   readonly rec: RecordInfo = { word0: 0, extent: 0, word1: 0, seq: 0, pad: false };
   /** Set by reclaim() when a subscriber's cursor is what keeps the room: its slot, else -1. */
   heldBy = -1;
+  /** Set by reclaim() when a live publisher's reservation at the tail keeps it: its tag, else -1. */
+  heldByReservation = -1;
   closed = false;
 
   constructor(name: string, buffer: SharedArrayBuffer, handle: MappingHandle, g: Geometry, file: MappedFile) {
@@ -300,6 +302,7 @@ export class TopicCore {
    */
   reclaim(head: number, tail: number, need: number): number {
     this.heldBy = -1;
+    this.heldByReservation = -1;
     for (;;) {
       let limit = head;
       let slowest = -1;
@@ -358,7 +361,10 @@ export class TopicCore {
       if (word0 <= 0 || (word0 & RECORD_FLAGS) !== WRITTEN || i32[w + 1] < 0 || i32[w + 2] !== pos || (pos & this.mask) + RECORD_HEADER + extent > this.capacity || (extent & 15) !== 0) {
         // Padding, a reservation or a bad record: the full check.
         const r = this.#written(pos);
-        if (r.word1 < 0 && this.alive(-r.word1 - 1)) break;
+        if (r.word1 < 0 && this.alive(-r.word1 - 1)) {
+          this.heldByReservation = -r.word1 - 1;
+          break;
+        }
       }
       const end = (pos + RECORD_HEADER + extent) | 0;
       if ((end - tail) >>> 0 > (limit - tail) >>> 0) throw this.corrupt(`the record at ${pos >>> 0} runs past ${limit >>> 0}`, this.data + (pos & this.mask), word0);

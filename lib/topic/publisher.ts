@@ -4,7 +4,7 @@
 // happens only when a subscriber sleeps.
 import { AbortError, SystemError, argType } from '../core/errors';
 import type { TopicCore } from './core';
-import { CANCELLED, P, PAD, MAX_PUBLISHERS, RECORD_HEADER, publisherOffset } from './layout';
+import { CANCELLED, P, PAD, MAX_PUBLISHERS, RECORD_HEADER, publisherOffset, tagParticipant } from './layout';
 import { wake, waitAsync, waitSync, type WaitPlan } from '../channel/wait';
 import { SpinBudget } from '../wait/spin';
 import { SLICE_MS } from '../wait/loop';
@@ -182,6 +182,8 @@ export class Publisher implements Disposable {
     this.#f64[this.#sent]++;
     this.#f64[this.#sent + 1] += length;
     wake(this.#core.dataSleeper);
+    // A publisher may wait for this reservation, at the tail of a full ring (a plain load when none does).
+    wake(this.#core.spaceSleeper);
   }
 
   /** @internal */
@@ -192,6 +194,7 @@ export class Publisher implements Disposable {
     this.#i32[w] |= PAD | CANCELLED;
     Atomics.store(this.#i32, w + 1, 0);
     wake(this.#core.dataSleeper);
+    wake(this.#core.spaceSleeper);
   }
 
   #bytes(bytes: unknown): Uint8Array {
@@ -286,12 +289,15 @@ export class Publisher implements Disposable {
         this.#checkOpen();
         this.#freeDead();
       },
+      // The death of whoever keeps the room: the slowest subscriber, or the publisher
+      // whose reservation is at the tail (its commit wakes us; its death, the watch).
       watchPeer: () => {
         if (this.#lockBusy) return false;
-        if (core.heldBy < 0) return true;
+        const participant = core.heldBy >= 0 ? MAX_PUBLISHERS + core.heldBy : core.heldByReservation >= 0 ? tagParticipant(core.heldByReservation) : -1;
+        if (participant < 0) return true;
         const s = core.spaceSleeper;
         this.#watch ??= core.watch();
-        return this.#watch.arm(core.livenessOffset(MAX_PUBLISHERS + core.heldBy), 1, { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd: -1 });
+        return this.#watch.arm(core.livenessOffset(participant), 1, { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd: -1 });
       },
       sleeper: core.spaceSleeper,
       strategy: core.wait,

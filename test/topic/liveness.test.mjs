@@ -103,3 +103,28 @@ t.test('subscribers wait through a publisher restart', async (t) => {
   more.push(check(await within(fourth, 'a message of the second publisher')).n, check(await sub.receive()).n);
   t.same(more, [0, 1, 2, 3, 4]);
 });
+
+t.test("a reservation at the tail of a full ring holds publishers until it is committed, or its publisher dies ('overwrite')", async (t) => {
+  const tp = topic(t, { policy: 'overwrite' });
+  const sub = tp.subscriber();
+  const pub = tp.publisher();
+  // In this process: the reservation's commit wakes the waiting publisher.
+  const other = tp.publisher();
+  const r = other.reserveSync(64);
+  let n = 0;
+  while (pub.tryPublish(message(n))) n++;
+  await t.rejects(pub.publish(message(n), { timeout: 100 }), { code: 'ETIMEDOUT' }, 'a message still being written is never overwritten');
+  const waiting = pub.publish(message(n));
+  r.bytes.set(message(1000, 64));
+  r.commit();
+  await within(waiting, 'the publish going on after the commit');
+  // In another process: its death wakes the waiting publisher.
+  for (let m = sub.tryReceive(); m !== null; m = sub.tryReceive());
+  const stuck = peer(t, ['reserve', tp.name]);
+  await within(stuck.ready, 'the reservation');
+  while (pub.tryPublish(message(++n)));
+  const waiting2 = pub.publish(message(n + 1));
+  await killed(stuck.child);
+  await within(waiting2, "the publish going on after the reserver's death");
+  t.pass('both waits ended');
+});
