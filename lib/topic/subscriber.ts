@@ -450,7 +450,16 @@ export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
     if (tag < 0 || this.#core.alive(tag)) return;
     const core = this.#core;
     const pos = this.#read;
-    if (!core.record(pos) || core.rec.word1 !== -tag - 1) return; // committed or cancelled meanwhile
+    // A dead owner's reservation may be overwritten meanwhile: a record TAIL has passed
+    // is left to the next #next(), which goes on from TAIL.
+    let written: boolean;
+    try {
+      written = core.record(pos);
+    } catch (err) {
+      if (this.#passed(pos)) return;
+      throw err;
+    }
+    if (!written || core.rec.word1 !== -tag - 1 || this.#passed(pos)) return; // committed, cancelled or passed meanwhile
     this.#expected = (core.rec.seq + 1) | 0;
     this.#read = (pos + RECORD_HEADER + core.rec.extent) | 0;
     this.#blockedBy = -1;
