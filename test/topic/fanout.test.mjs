@@ -2,7 +2,7 @@
 // separate processes, every subscriber receiving every message, in order, once.
 import t from 'tap';
 import { Topic } from 'podshm';
-import { uniqueName, within } from '../helpers.mjs';
+import { uniqueName, until, within } from '../helpers.mjs';
 import { peer } from './peer.mjs';
 
 const MESSAGES = Number(process.env.PODSHM_TOPIC_MESSAGES ?? 1_000_000);
@@ -44,4 +44,25 @@ t.test('two publisher processes and three subscribers: every message of each arr
   const results = await within(Promise.all(reads), 'three subscribers receiving both publishers', 300_000);
   for (const lines of await Promise.all(pubs.map((p) => p.lines))) t.same(lines, ['done']);
   for (const r of results) t.same(r, { next: [count, 2 * count], errors: [] });
+});
+
+t.test('a subscriber SIGKILLed mid-stream: the publisher goes on, the others receive every message', async (t) => {
+  const topic = Topic.create(uniqueName('topickill'), { capacity: 1 << 16, subscribers: 3, wait: 'block' });
+  t.teardown(() => (topic.close(), topic.unlink()));
+  const count = 50_000;
+  const subs = [0, 1].map(() => peer(t, ['subscribe', topic.name, String(count)]));
+  const doomed = peer(t, ['slow', topic.name]);
+  await within(Promise.all([...subs.map((s) => s.ready), doomed.ready]), 'three subscribers attaching');
+  const pub = peer(t, ['publish', topic.name, '0', String(count)]);
+  // The slow one holds the publisher back: once the ring is full, it reads what is there
+  // (mid-stream), the ring fills again, and then it dies.
+  const holding = (received) => topic.stats().subscribers.some((s) => s.messagesReceived === received && s.lagBytes > topic.capacity - 4096);
+  await until(() => holding(0), 'the ring filling up behind the slow subscriber');
+  const first = await doomed.ask('drain');
+  t.ok(first.received > 0 && first.errors.length === 0, `it received ${first.received} messages, then`);
+  await until(() => holding(first.received), 'the ring filling up again');
+  doomed.child.kill('SIGKILL');
+  const results = await within(Promise.all(subs.map((s) => s.lines)), 'the other subscribers receiving every message');
+  t.same(await pub.lines, ['done'], 'the publisher was not held by the dead subscriber');
+  for (const lines of results) t.same(JSON.parse(lines.at(-1)), { received: count, lost: 0, first: 0, last: count - 1, errors: [] });
 });
