@@ -117,7 +117,6 @@ export class TopicCore {
     const word = publisherOffset(presence.slot, P.GENERATION) >> 2;
     const generation = (this.i32[word] + 1) & GENERATION_MASK;
     Atomics.store(this.i32, word, generation);
-    Atomics.add(this.i32, H.PUBLISHERS_EVER >> 2, 1);
     return { presence, tag: tagOf(presence.slot, generation) };
   }
 

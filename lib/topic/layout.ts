@@ -29,7 +29,6 @@ export const H = {
   HEAD: 128, // the end of the claimed records (u32 position, wraps)
   LOCK: 132, // 0 free, else the holder's tag + 1
   NEXT_SEQ: 136, // the sequence number of the next message (u32, wraps)
-  PUBLISHERS_EVER: 140,
 
   // The oldest position still in the ring: what a late joiner can have, and where a
   // subscriber an 'overwrite' or 'disconnect' publisher passed finds out. Moved by
