@@ -60,6 +60,26 @@ export {
   type StreamOptions,
 } from './channel/channel';
 
+// Publish/subscribe
+export {
+  Topic,
+  Publisher,
+  Subscriber,
+  Reservation as TopicReservation,
+  type TopicCreateOptions,
+  type TopicOpenOptions,
+  type SubscribeOptions,
+  type TopicStats,
+  type SubscriberStats,
+  type Policy as TopicPolicy,
+  type PublishOptions,
+  type PublishSyncOptions,
+  type ReceiveOptions as TopicReceiveOptions,
+  type ReceiveSyncOptions as TopicReceiveSyncOptions,
+  type MessageHandler as TopicMessageHandler,
+} from './topic/topic';
+export { TopicCorruptError, SubscriberDroppedError } from './topic/errors';
+
 // What flows through every object of the pod, read without attaching (docs/observability.md)
 export { collectStats, channelRates, type CollectStatsOptions, type StatsSnapshot, type ObjectStats, type StatsKind, type ChannelFigures, type ChannelRates } from './admin/stats';
 

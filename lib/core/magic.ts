@@ -8,6 +8,8 @@ export const MAGIC = {
   semaphore: 0x53485350,
   // 'PSHM': a named Mutex's segment (lib/sync/mutex.ts)
   mutex: 0x4d485350,
+  // 'PSHT': a Topic ring (lib/topic/topic.ts)
+  topic: 0x54485350,
 } as const;
 
 /** How long an opener waits for a creator to publish the magic of an object it has just named. */

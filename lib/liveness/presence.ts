@@ -17,6 +17,8 @@ export const LIVENESS_REGIONS = {
   mutexOwner: 2 ** 52,
   /** Channel participants (lib/channel/channel.ts). */
   channel: 2 ** 51,
+  /** Topic publishers, then subscribers (lib/topic/peers.ts). */
+  topic: 2 ** 50,
 } as const;
 
 /** The largest slot count (lock offsets must stay exact numbers). */

@@ -9,13 +9,13 @@ import { MAGIC } from '../core/magic';
 export type ObjectKind = keyof typeof MAGIC | 'plain' | 'unreadable';
 
 /** Kinds whose participants take liveness locks at all (a mutex: its owners), so ls can count them. */
-export const COUNTS_PARTICIPANTS: ReadonlySet<ObjectKind> = new Set(['channel', 'mutex']);
+export const COUNTS_PARTICIPANTS: ReadonlySet<ObjectKind> = new Set(['channel', 'mutex', 'topic']);
 
 /**
  * Kinds whose layout registers every attached process with a liveness lock: only for
  * those does "no lock" mean "nobody uses it" (gc and rm judge no other).
  */
-export const RECORDS_PARTICIPANTS: ReadonlySet<ObjectKind> = new Set(['channel']);
+export const RECORDS_PARTICIPANTS: ReadonlySet<ObjectKind> = new Set(['channel', 'topic']);
 
 export interface ShmObject {
   /** '/name', as SharedMemory.open takes it. */

@@ -16,6 +16,7 @@ import {
   Semaphore,
   SharedMemory,
   SysVSharedMemory,
+  Topic,
   diagnose,
   ftok,
   probeLimits,
@@ -67,6 +68,9 @@ const word = new FutexWord(shm.mapping, 128);
 const ch = Channel.create(`${tag}-ch`, { dir, capacity: 4096, producers: 'multi' });
 const tx = ch.sender();
 const rx = ch.receiver();
+const topic = Topic.create(`${tag}-topic`, { dir, capacity: 4096, subscribers: 2 });
+const pub = topic.publisher();
+const sub = topic.subscriber();
 const q = MessageQueue.create(`${tag}-mq`, { maxMessages: 4, messageSize: 64 });
 const probe = new LivenessProbe(shm.path);
 const closedShm = SharedMemory.create(`${tag}-closed`, 4096, { dir });
@@ -76,7 +80,7 @@ closedShm.close();
 /** Undoes what a call that succeeded made or took, so every case starts alike. */
 function undo(result) {
   if (result === null || typeof result !== 'object') return;
-  if (result instanceof SharedMemory || result instanceof Channel || result instanceof MessageQueue) {
+  if (result instanceof SharedMemory || result instanceof Channel || result instanceof MessageQueue || result instanceof Topic) {
     result.close();
   } else if (result instanceof SysVSharedMemory) {
     result.unlink();
@@ -95,6 +99,7 @@ function undo(result) {
 function reset() {
   rx.drain(() => {});
   rx.release();
+  sub.drain(() => {});
   while (q.tryReceive() !== null);
   while (sem.value < 1) sem.release();
   while (sem.value > 1) sem.tryAcquire();
@@ -171,12 +176,27 @@ const cases = {
   mutatePod: [[any, rec({ ratio: any, defaultLimit: any })], (p, o) => mutatePod(p, o)],
   reviewAdmission: [[any, rec({ ratio: any, defaultLimit: any })], (b, o) => reviewAdmission(b, o)],
   parseQuantity: [[any], (v) => parseQuantity(v)],
+  'Topic.create': [[name, rec({ capacity: small(1 << 16), subscribers: small(8), policy: any, wait: any, mode: any, dir: dirArb })], (n, o) => Topic.create(n, o)],
+  'Topic.open': [[name, rec({ dir: dirArb, allowForeignOwner: any })], (n, o) => Topic.open(n, o)],
+  'topic.subscriber': [[rec({ history: any })], (o) => topic.subscriber(o).close()],
+  'pub.publishSync': [[any, blocking()], (b, o) => pub.publishSync(b, o)],
+  'pub.tryPublish': [[any], (b) => pub.tryPublish(b)],
+  'pub.publish': [[any, blocking({ signal: any })], (b, o) => pub.publish(b, o)],
+  'pub.reserveSync': [[any, blocking()], (s, o) => pub.reserveSync(s, o), (s) => !isInt(s, 0)],
+  'pub.tryReserve': [[any], (s) => pub.tryReserve(s), (s) => !isInt(s, 0)],
+  'pub.reserve': [[any, blocking({ signal: any })], (s, o) => pub.reserve(s, o), (s) => !isInt(s, 0)],
+  'topic reservation.commit': [[any], (len) => pub.reserveSync(8, { timeout: 0 }).commit(len), (len) => len !== undefined && !isInt(len, 0, 8)],
+  'sub.receiveSync': [[blocking()], (o) => sub.receiveSync(o)],
+  'sub.receive': [[blocking({ signal: any })], (o) => sub.receive(o)],
+  'sub.receiveViewSync': [[blocking()], (o) => sub.receiveViewSync(o)],
+  'sub.drain': [[any, any], (h, max) => sub.drain(h, max), (h, max) => typeof h !== 'function' || (max !== undefined && max !== Infinity && !isInt(max, 0))],
 };
 
 t.comment(`fast-check seed ${seed} (PODSHM_FUZZ_SEED=${seed} repeats this run), ${numRuns} cases per function`);
 t.teardown(() => {
   reset();
   ch.close();
+  topic.close();
   q.close();
   MessageQueue.unlink(q.name);
   probe.close();

@@ -20,6 +20,7 @@ const MAY_IMPORT = {
   mq: ['core', 'addon', 'capacity'], // POSIX message queues
   sync: ['core', 'addon', 'wait', 'liveness', 'shm'], // Semaphore, Mutex
   channel: ['core', 'addon', 'wait', 'liveness', 'shm'], // the shared-memory channel
+  topic: ['core', 'addon', 'wait', 'liveness', 'platform', 'capacity', 'shm', 'channel'], // publish/subscribe; reuses the channel's wait protocol and layout limits
   admin: ['core', 'addon', 'platform', 'capacity', 'liveness', 'channel'], // doctor, participants for gc
   webhook: ['core'], // the admission webhook (podshm/webhook)
   cli: ['*'], // the podshm command

@@ -1,0 +1,310 @@
+// The publishing side of a Topic. A message is written once into the shared ring,
+// whatever the number of subscribers: a claim under the topic's lock (a few stores),
+// the copy outside it, and one Atomics.store that commits. The wake-up system call
+// happens only when a subscriber sleeps.
+import { AbortError, SystemError, argType } from '../core/errors';
+import type { TopicCore } from './core';
+import { CANCELLED, P, PAD, MAX_PUBLISHERS, RECORD_HEADER, publisherOffset, tagParticipant } from './layout';
+import { wake, waitAsync, waitSync, type WaitPlan } from '../channel/wait';
+import { SpinBudget } from '../wait/spin';
+import { SLICE_MS } from '../wait/loop';
+import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
+import type { Presence } from '../liveness/presence';
+import type { PeerWatch } from '../liveness/watch';
+import { integer, options } from '../core/validate';
+
+export interface PublishSyncOptions {
+  /** Milliseconds to wait for room ('block') or for the lock; ETIMEDOUT after. Default: no limit. */
+  timeout?: number;
+}
+
+export interface PublishOptions extends PublishSyncOptions {
+  signal?: AbortSignal;
+}
+
+const SYNC_KEYS = ['timeout'] as const;
+const ASYNC_KEYS = ['timeout', 'signal'] as const;
+const copy = Uint8Array.prototype.set;
+
+/** Room reserved in the ring by reserve(): fill `bytes`, then commit() or cancel(). Disposing of it uncommitted cancels it. */
+export class Reservation implements Disposable {
+  /** The reserved bytes, inside the ring itself: what is written here is what every subscriber reads. */
+  readonly bytes: Uint8Array;
+  readonly #publisher: Publisher;
+  readonly #record: number;
+  #open = true;
+
+  /** @internal */
+  constructor(publisher: Publisher, bytes: Uint8Array, record: number) {
+    this.bytes = bytes;
+    this.#publisher = publisher;
+    this.#record = record;
+  }
+
+  /** Publishes the first `length` bytes (default: all) as one message. */
+  commit(length: number = this.bytes.length): void {
+    integer('length', length, 0, this.bytes.length);
+    this.#finish();
+    this.#publisher._commit(this.#record, length);
+  }
+
+  /** Gives the room back unused: subscribers skip it. */
+  cancel(): void {
+    this.#finish();
+    this.#publisher._cancel(this.#record);
+  }
+
+  [Symbol.dispose](): void {
+    if (this.#open && !this.#publisher.closed) this.cancel();
+  }
+
+  #finish(): void {
+    if (!this.#open) throw new SystemError('EINVAL', 'topic', undefined, 'this reservation was already committed or cancelled');
+    this.#open = false;
+  }
+}
+
+export class Publisher implements Disposable {
+  readonly #core: TopicCore;
+  readonly #i32: Int32Array;
+  readonly #u8: Uint8Array;
+  readonly #f64: Float64Array;
+  readonly #presence: Presence;
+  readonly #tag: number;
+  readonly #sent: number;
+  readonly #budget = new SpinBudget();
+  #watch: PeerWatch | null = null;
+  // The last attempt found the lock kept by a live participant: its release wakes
+  // nobody, so sleeps are bounded (watchPeer says so).
+  #lockBusy = false;
+  #lastDeadCheck = -Infinity;
+  #closed = false;
+
+  /** @internal Use Topic.publisher(). */
+  constructor(core: TopicCore) {
+    this.#core = core;
+    this.#i32 = core.i32;
+    this.#u8 = core.u8;
+    this.#f64 = core.f64;
+    const { presence, tag } = core.claimPublisher();
+    this.#presence = presence;
+    this.#tag = tag;
+    this.#sent = publisherOffset(presence.slot, P.SENT_MESSAGES) >> 3;
+  }
+
+  /** The largest message this topic carries, in bytes (capacity / 2 - 16). */
+  get maxMessageSize(): number {
+    return this.#core.maxMessage;
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.#core.closed;
+  }
+
+  /**
+   * Copies `bytes` into the ring as one message for every subscriber. Waits (on the
+   * event loop) while there is no room: under 'block', until the slowest subscriber
+   * releases some; under the other policies only while the oldest message is still
+   * being written by another publisher. Rejects with ETIMEDOUT after `timeout` ms, and
+   * with AbortError (cause: the signal's reason) on abort.
+   */
+  publish(bytes: Uint8Array, opts?: PublishOptions): Promise<void> {
+    try {
+      const view = this.#bytes(bytes);
+      return this.#whenReady(opts, () => (this.#put(view) ? true : undefined)).then(() => undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** publish(), blocking this thread while it waits. */
+  publishSync(bytes: Uint8Array, opts?: PublishSyncOptions): void {
+    const view = this.#bytes(bytes);
+    const deadline = deadlineOf(timeoutMs(options<PublishSyncOptions>(opts, SYNC_KEYS).timeout));
+    if (this.#put(view)) return;
+    waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
+  }
+
+  /** Publishes if there is room now; false (nothing published) otherwise. Never waits. */
+  tryPublish(bytes: Uint8Array): boolean {
+    const view = this.#bytes(bytes);
+    if (this.#put(view)) return true;
+    return this.#freeDeadPolling() && this.#put(view);
+  }
+
+  /**
+   * Reserves room for a message of up to `size` bytes in the ring, to fill in place and
+   * commit: no copy at all. Messages reach subscribers in reservation order, so commit
+   * soon: subscribers wait at an uncommitted message.
+   */
+  reserve(size: number, opts?: PublishOptions): Promise<Reservation> {
+    try {
+      this.#checkSize(integer('size', size, 0));
+      return this.#whenReady(opts, () => this.#reserveNow(size) ?? undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** reserve(), blocking this thread while it waits. */
+  reserveSync(size: number, opts?: PublishSyncOptions): Reservation {
+    this.#checkSize(integer('size', size, 0));
+    const deadline = deadlineOf(timeoutMs(options<PublishSyncOptions>(opts, SYNC_KEYS).timeout));
+    const r = this.#reserveNow(size);
+    if (r !== null) return r;
+    return waitSync(this.#plan(() => this.#reserveNow(size) ?? undefined, deadline));
+  }
+
+  /** reserve() if there is room now, else null. */
+  tryReserve(size: number): Reservation | null {
+    this.#checkSize(integer('size', size, 0));
+    const r = this.#reserveNow(size);
+    if (r !== null || !this.#freeDeadPolling()) return r;
+    return this.#reserveNow(size);
+  }
+
+  /** Detaches this publisher. A reservation not committed is skipped by subscribers. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watch?.close();
+    this.#presence.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal */
+  _commit(record: number, length: number): void {
+    this.#checkOpen();
+    Atomics.store(this.#i32, (record >> 2) + 1, length);
+    this.#f64[this.#sent]++;
+    this.#f64[this.#sent + 1] += length;
+    wake(this.#core.dataSleeper);
+    // A publisher may wait for this reservation, at the tail of a full ring (a plain load when none does).
+    wake(this.#core.spaceSleeper);
+  }
+
+  /** @internal */
+  _cancel(record: number): void {
+    this.#checkOpen();
+    const w = record >> 2;
+    // The flags before word 1: a subscriber that sees word 1 leave the reservation reads them after.
+    this.#i32[w] |= PAD | CANCELLED;
+    Atomics.store(this.#i32, w + 1, 0);
+    wake(this.#core.dataSleeper);
+    wake(this.#core.spaceSleeper);
+  }
+
+  #bytes(bytes: unknown): Uint8Array {
+    if (!(bytes instanceof Uint8Array)) {
+      if (!ArrayBuffer.isView(bytes)) throw argType('bytes', 'a Uint8Array, Buffer or other ArrayBufferView', bytes);
+      bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    this.#checkSize((bytes as Uint8Array).length);
+    return bytes as Uint8Array;
+  }
+
+  #checkSize(size: number): void {
+    if (size > this.#core.maxMessage || !(size >= 0)) {
+      throw new SystemError('EMSGSIZE', 'topic', this.#core.name, `a message of ${size} bytes is larger than this topic's maximum of ${this.#core.maxMessage} (capacity / 2 - 16)`);
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed || this.#core.closed) throw this.#core.closedError();
+  }
+
+  #put(bytes: Uint8Array): boolean {
+    const record = this.#claim(bytes.length);
+    if (record < 0) return false;
+    copy.call(this.#u8, bytes, record + RECORD_HEADER);
+    this._commit(record, bytes.length);
+    return true;
+  }
+
+  #reserveNow(size: number): Reservation | null {
+    const record = this.#claim(size);
+    if (record < 0) return null;
+    return new Reservation(this, new Uint8Array(this.#core.buffer, record + RECORD_HEADER, size), record);
+  }
+
+  // A record reserved for this publisher, or -1 (no room, or the lock is busy).
+  #claim(length: number): number {
+    this.#checkOpen();
+    const core = this.#core;
+    this.#lockBusy = !core.lock(this.#tag);
+    if (this.#lockBusy) return -1;
+    let record = -1;
+    try {
+      record = core.claim(length, this.#tag);
+      return record;
+    } finally {
+      core.unlock(this.#tag);
+      // Publishers that found the lock taken may sleep for room: a claim made is what
+      // they wait for (a failed one means the ring is full, and subscribers wake them).
+      if (record >= 0) wake(core.spaceSleeper);
+    }
+  }
+
+  // For the calls that never wait: at most every SLICE_MS, a look at whether the
+  // subscriber that holds the room died (a waiting call does it in its peer checks); a
+  // publisher that only polls would otherwise be held by a dead subscriber for good.
+  #freeDeadPolling(): boolean {
+    const now = performance.now();
+    if (this.#core.heldBy < 0 || now - this.#lastDeadCheck < SLICE_MS) return false;
+    this.#lastDeadCheck = now;
+    return this.#freeDead();
+  }
+
+  #freeDead(): boolean {
+    const core = this.#core;
+    const slot = core.heldBy;
+    if (slot < 0 || !core.lock(this.#tag)) return false;
+    try {
+      return core.freeIfDead(slot);
+    } finally {
+      core.unlock(this.#tag);
+    }
+  }
+
+  #whenReady<T>(opts: PublishOptions | undefined, attempt: () => T | undefined): Promise<T> {
+    const o = options<PublishOptions>(opts, ASYNC_KEYS);
+    const deadline = deadlineOf(timeoutMs(o.timeout));
+    const signal = abortSignal(o.signal);
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    const r = attempt();
+    if (r !== undefined) return Promise.resolve(r);
+    return waitAsync(this.#plan(attempt, deadline), signal);
+  }
+
+  #plan<T>(attempt: () => T | undefined, deadline: number): WaitPlan<T> {
+    const core = this.#core;
+    return {
+      attempt,
+      // The subscriber that holds the room may have died: free its slot. A system
+      // call, so only here, on the slow path, and when its death watch fired.
+      checkPeer: () => {
+        this.#checkOpen();
+        this.#freeDead();
+      },
+      // The death of whoever keeps the room: the slowest subscriber, or the publisher
+      // whose reservation is at the tail (its commit wakes us; its death, the watch).
+      watchPeer: () => {
+        if (this.#lockBusy) return false;
+        const participant = core.heldBy >= 0 ? MAX_PUBLISHERS + core.heldBy : core.heldByReservation >= 0 ? tagParticipant(core.heldByReservation) : -1;
+        if (participant < 0) return true;
+        const s = core.spaceSleeper;
+        this.#watch ??= core.watch();
+        return this.#watch.arm(core.livenessOffset(participant), 1, { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd: -1 });
+      },
+      sleeper: core.spaceSleeper,
+      strategy: core.wait,
+      budget: this.#budget,
+      deadline,
+      object: core.name,
+      what: 'room in the ring',
+    };
+  }
+}
