@@ -93,6 +93,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   readonly #endWhenProducersGone: boolean;
   /** for await's staging area for a batch (private memory, made at its first batch). */
   #scratch: Uint8Array | null = null;
+  /** A batch is being copied: the messages found so far keep their room (see #caughtUp). */
+  #holding = false;
   readonly #presence: Presence;
   // Armed at the first sleep (lib/channel/wait.ts): the producers' end wakes it.
   #watch: PeerWatch | null = null;
@@ -208,13 +210,11 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     }
   }
 
-  // A copy gives its room back at once: the copy no longer needs it.
+  // A copy's room, like a view's, goes back at the next receive: a consumer that dies
+  // while it handles the message gets it again after a restart (at least once).
   #handOut(copy: boolean): Uint8Array {
     const view = new Uint8Array(this.#buffer, this.#at, this.#length);
-    if (!copy) return view;
-    const owned = view.slice();
-    this.#release();
-    return owned;
+    return copy ? view.slice() : view;
   }
 
   /**
@@ -256,6 +256,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
     let batch: Uint8Array[] = [];
+    // Where each message of the batch starts in the ring (a record, or padding before it).
+    let starts: number[] = [];
     let next = 0;
     let sinceTurn = 0;
     let ended = false;
@@ -267,11 +269,14 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     // Refills the batch: null when the loop ends.
     const refill = async (): Promise<IteratorResult<Uint8Array>> => {
       try {
+        // Gives back the room of the batch handed out (the receive releases first).
+        const start = this.#read;
         if (this.tryReceiveView() === null) {
           await this.receiveView();
           sinceTurn = 0; // it slept: the event loop turned
         }
-        batch = this.#copyBatch();
+        starts = [start];
+        batch = this.#copyBatch(starts);
         next = 0;
       } catch (err) {
         if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return done();
@@ -293,42 +298,62 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
         if (next === batch.length) return refill();
         return Promise.resolve(step());
       },
-      return: async () => done(),
+      // Leaving the loop (break, return, throw) gives back what was copied but not handed
+      // out: its room is still held, so the next receive reads it again.
+      return: async () => {
+        if (next < batch.length && !ended && !this.#closed) {
+          const left = batch.slice(next);
+          this.#unread(starts[next], left.length, left.reduce((sum, m) => sum + m.length, 0));
+        }
+        return done();
+      },
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
   }
 
   // The message just received as a view, and whatever else is ready now (up to
-  // YIELD_EVERY messages and BATCH_BYTES), copied out, each as soon as it is found (a
-  // look that finds nothing gives room back), into this receiver's scratch buffer, then
-  // into one new chunk of the exact size that the messages handed out view.
-  #copyBatch(): Uint8Array[] {
+  // YIELD_EVERY messages and BATCH_BYTES), copied out into this receiver's scratch
+  // buffer, then into one new chunk of the exact size that the messages handed out view.
+  // The batch's room stays held (as a view's would) until the next receive; `starts`
+  // gets where each message after the first begins in the ring.
+  #copyBatch(starts: number[]): Uint8Array[] {
     const first = this.#length;
     if (first >= BATCH_BYTES) return [this.#handOut(true)];
     const scratch = (this.#scratch ??= new Uint8Array(BATCH_BYTES));
     copyInto.call(scratch, new Uint8Array(this.#buffer, this.#at, first), 0);
     const lengths = [first];
     let bytes = first;
-    while (lengths.length < YIELD_EVERY) {
-      const read = this.#read;
-      if (this.#nextPolling() < 0) break;
-      if (bytes + this.#length > BATCH_BYTES) {
-        // Left unread, for the next batch to start with.
-        this.#read = read;
-        this.#messages--;
-        this.#bytes -= this.#length;
-        break;
+    this.#holding = true;
+    try {
+      while (lengths.length < YIELD_EVERY) {
+        const read = this.#read;
+        if (this.#nextPolling() < 0) break;
+        if (bytes + this.#length > BATCH_BYTES) {
+          this.#unread(read, 1, this.#length);
+          break;
+        }
+        starts.push(read);
+        copyInto.call(scratch, new Uint8Array(this.#buffer, this.#at, this.#length), bytes);
+        lengths.push(this.#length);
+        bytes += this.#length;
       }
-      copyInto.call(scratch, new Uint8Array(this.#buffer, this.#at, this.#length), bytes);
-      lengths.push(this.#length);
-      bytes += this.#length;
+    } finally {
+      this.#holding = false;
     }
-    this.#release();
     const chunk = scratch.slice(0, bytes).buffer;
     const out = new Array<Uint8Array>(lengths.length);
     for (let i = 0, pos = 0; i < lengths.length; pos += lengths[i++]) out[i] = new Uint8Array(chunk, pos, lengths[i]);
     return out;
+  }
+
+  // Puts the read position back to `read`, before `count` messages of `bytes` in all
+  // (counted, not handed out, their room still held): the next receive reads them again.
+  #unread(read: number, count: number, bytes: number): void {
+    this.#read = read;
+    this.#blockedBy = -1;
+    this.#messages -= count;
+    this.#bytes -= bytes;
   }
 
   /** Detaches the consumer: producers see it gone. */
@@ -424,6 +449,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   // a producer waiting for that room and this consumer waiting for a message would
   // wait on each other.
   #caughtUp(): void {
+    if (this.#holding) return;
     this.#released = this.#read;
     this.#publish();
   }

@@ -59,3 +59,28 @@ t.test('breaking out of the loop leaves the receiver usable; a big message gets 
   const third = await within(it.next(), 'the third message');
   t.same([third.value[0], third.value.length], [3, 1]);
 });
+
+t.test('leaving a loop in the middle of a batch loses nothing: the next receive gets the rest', async (t) => {
+  const ch = Channel.create(uniqueName('iterrest'), { capacity: 4096 });
+  t.teardown(() => (ch.unlink(), ch.close()));
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  const msg = (i) => Uint8Array.of(i, 0, 0, 0);
+  for (let i = 0; i < 10; i++) tx.sendSync(msg(i));
+  const got = [];
+  for await (const m of rx) {
+    got.push(seq(m));
+    if (got.length === 3) break; // the other 7 were copied in the same batch
+  }
+  t.same(got, [0, 1, 2]);
+  t.equal(seq(rx.receiveSync({ timeout: 10_000 })), 3, 'a receive after the loop gets the next one');
+  for await (const m of rx) {
+    got.push(seq(m));
+    if (got.length === 7) break;
+  }
+  t.same(got, [0, 1, 2, 4, 5, 6, 7], 'a new loop goes on from there');
+  const rest = [];
+  for (let m; (m = rx.tryReceive()) !== null; ) rest.push(seq(m));
+  t.same(rest, [8, 9]);
+  t.equal(ch.stats().messagesReceived, 10, 'each counted once');
+});
