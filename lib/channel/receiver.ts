@@ -271,10 +271,9 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       try {
         // Gives back the room of the batch handed out (the receive releases first).
         const start = this.#read;
-        if (this.tryReceiveView() === null) {
-          await this.receiveView();
-          sinceTurn = 0; // it slept: the event loop turned
-        }
+        // A wait here may end in the poll phase, before setImmediate's: it does not
+        // count as a turn of the loop, only the loop's own yield does.
+        if (this.tryReceiveView() === null) await this.receiveView();
         starts = [start];
         batch = this.#copyBatch(starts);
         next = 0;
