@@ -13,6 +13,7 @@ import { parse } from './args';
 import { json, printable, table, terminalWidth } from './format';
 import { EXIT, helpText } from './help';
 import { userName } from './users';
+import { readTopicFigures } from '../topic/figures';
 
 export const summary = 'list shm objects, System V segments and message queues';
 
@@ -33,6 +34,8 @@ export interface ListedObject extends Omit<ShmObject, 'mode'> {
   mode: string;
   /** Live participants (lib/admin/participants.ts) of a kind that takes liveness locks; null for any other object (a semaphore records nobody) or when it cannot be checked. */
   live: number | null;
+  /** A topic's farthest subscriber lag in bytes (lib/topic/figures.ts); null for any other object, or a topic whose header cannot be read. */
+  lag: number | null;
 }
 
 export interface Listing {
@@ -53,6 +56,15 @@ function participants(file: string): number | null {
   }
 }
 
+function topicLag(file: string): number | null {
+  try {
+    const f = readTopicFigures(file);
+    return typeof f === 'string' ? null : f.maxLagBytes;
+  } catch {
+    return null; // no permission to open it, or gone meanwhile
+  }
+}
+
 const octal = (mode: number) => '0' + mode.toString(8).padStart(3, '0');
 const message = (err: unknown) => (err as Error).message;
 
@@ -60,7 +72,7 @@ export function listing(dir: string): Listing {
   let objects: ListedObject[] = [];
   let posixError: string | null = null;
   try {
-    objects = listShmObjects(dir).map((o) => ({ ...o, owner: userName(o.uid), mode: octal(o.mode), live: COUNTS_PARTICIPANTS.has(o.kind) ? participants(o.path) : null }));
+    objects = listShmObjects(dir).map((o) => ({ ...o, owner: userName(o.uid), mode: octal(o.mode), live: COUNTS_PARTICIPANTS.has(o.kind) ? participants(o.path) : null, lag: o.kind === 'topic' ? topicLag(o.path) : null }));
   } catch (err) {
     posixError = message(err);
   }
@@ -98,13 +110,13 @@ function section(title: string, error: string | null, rows: string[][], render: 
 }
 
 function render(l: Listing, width: number): string {
-  const posixRows = l.posix.objects.map((o) => [o.name, formatBytes(o.size), o.owner, o.mode, o.kind, o.live === null ? '-' : String(o.live)]);
+  const posixRows = l.posix.objects.map((o) => [o.name, formatBytes(o.size), o.owner, o.mode, o.kind, o.live === null ? '-' : String(o.live), o.lag === null ? '-' : formatBytes(o.lag)]);
   const sysvRows = l.sysv.segments.map((s) => [s.keyHex, String(s.id), formatBytes(s.size), s.owner, s.mode, String(s.attached), String(s.creatorPid)]);
   const mqRows = l.mqueue.queues.map((q) => [q.name, q.owner, q.mode, q.queuedBytes === null ? '-' : formatBytes(q.queuedBytes)]);
   const mqTitle = `POSIX message queues${l.mqueue.source === '/dev/mqueue' ? ' (as /dev/mqueue shows them)' : ''}`;
   return [
     section(`POSIX shared memory in ${l.posix.dir}`, l.posix.error, posixRows, () =>
-      table(['NAME', 'SIZE', 'OWNER', 'MODE', 'KIND', 'LIVE'], posixRows, width, { right: [1, 5], shrink: [0, 2] })),
+      table(['NAME', 'SIZE', 'OWNER', 'MODE', 'KIND', 'LIVE', 'LAG'], posixRows, width, { right: [1, 5, 6], shrink: [0, 2] })),
     section('System V shared memory', l.sysv.error, sysvRows, () =>
       table(['KEY', 'ID', 'SIZE', 'OWNER', 'MODE', 'NATTCH', 'CPID'], sysvRows, width, { right: [1, 2, 5, 6], shrink: [3] })),
     section(mqTitle, l.mqueue.error, mqRows, () => table(['NAME', 'OWNER', 'MODE', 'QUEUED'], mqRows, width, { right: [3], shrink: [0, 1] })),

@@ -43,3 +43,31 @@ t.test('ls shows topics and their live participants; gc removes the abandoned on
   });
   t.same(fs.readdirSync(dir).sort(), ['live']);
 });
+
+t.test('ls shows how far a topic\'s farthest subscriber is behind, read from outside', async (t) => {
+  const dir = fs.mkdtempSync('/dev/shm/podshm-topic-lag-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const topic = Topic.create('/lagging', { capacity: 65536, dir });
+  t.teardown(() => topic.close());
+  const pub = topic.publisher();
+  const behind = topic.subscriber();
+  const current = topic.subscriber();
+  const lag = async () => {
+    const r = await podshm(['ls', '--json', '--dir', dir]);
+    t.equal(r.code, 0, r.stderr);
+    const [o] = JSON.parse(r.stdout).posix.objects;
+    return o.lag;
+  };
+  t.equal(await lag(), 0, 'nothing published: no lag');
+  // 40 records of 16 + 496 bytes: more than a quarter ring, so the subscriber that reads
+  // them all publishes its cursor on the way; the other reads nothing.
+  for (let i = 0; i < 40; i++) pub.publishSync(new Uint8Array(496));
+  for (let i = 0; i < 40; i++) current.receiveSync({ timeout: 10_000 });
+  t.equal(current.tryReceive(), null);
+  t.equal(await lag(), 40 * 512, 'the subscriber that read nothing is 40 records behind');
+  for (let i = 0; i < 40; i++) behind.receiveSync({ timeout: 10_000 });
+  t.equal(behind.tryReceive(), null);
+  t.equal(await lag(), 0, 'caught up');
+  const text = await podshm(['ls', '--dir', dir]);
+  t.match(text.stdout, /KIND +LIVE +LAG/);
+});
