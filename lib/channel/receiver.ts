@@ -266,7 +266,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       batch = [];
       return { value: undefined, done: true };
     };
-    // Refills the batch: null when the loop ends.
+    // Copies out the next batch (waiting for it) and hands out its first message.
     const refill = async (): Promise<IteratorResult<Uint8Array>> => {
       try {
         // Gives back the room of the batch handed out (the receive releases first).
