@@ -27,7 +27,10 @@ import {
 } from './layout';
 import { Publisher } from './publisher';
 import { Subscriber } from './subscriber';
-import { DEFAULT_MODE, SharedMemory } from '../shm/shared_memory';
+import { DEFAULT_MODE, SharedMemory, objectFile } from '../shm/shared_memory';
+import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
+import { posixName } from '../core/names';
+import * as path from 'node:path';
 import { fileMode, integer, options, string } from '../core/validate';
 
 export { Publisher, Reservation, type PublishOptions, type PublishSyncOptions } from './publisher';
@@ -49,7 +52,8 @@ export interface TopicCreateOptions {
   dir?: string;
 }
 
-export interface TopicOpenOptions {
+export interface TopicOpenOptions extends WaitForCreationOptions {
+  /** Directory of the tmpfs holding the segment. Default /dev/shm. */
   dir?: string;
   /** Open a topic owned by another user (not root) instead of refusing it with EPERM. Default false. */
   allowForeignOwner?: boolean;
@@ -79,7 +83,7 @@ export interface TopicStats {
 }
 
 const CREATE_KEYS = ['capacity', 'subscribers', 'policy', 'wait', 'mode', 'dir'] as const;
-const OPEN_KEYS = ['dir', 'allowForeignOwner'] as const;
+const OPEN_KEYS = ['dir', 'allowForeignOwner', ...WAIT_KEYS] as const;
 const SUBSCRIBE_KEYS = ['history'] as const;
 const DEFAULT_CAPACITY = 1 << 20;
 const DEFAULT_SUBSCRIBERS = 8;
@@ -130,10 +134,23 @@ export class Topic implements Disposable {
     }
   }
 
-  /** Opens an existing topic; TopicCorruptError if the segment does not hold a valid topic header. */
-  static open(name: string, opts?: TopicOpenOptions): Topic {
+  /**
+   * Opens an existing topic; TopicCorruptError if the segment does not hold a valid topic
+   * header. With `wait: true`, resolves once another process has created it.
+   */
+  static open(name: string, opts: TopicOpenOptions & { wait: true }): Promise<Topic>;
+  static open(name: string, opts?: TopicOpenOptions & { wait?: false }): Topic;
+  static open(name: string, opts?: TopicOpenOptions): Topic | Promise<Topic> {
     const o = options<TopicOpenOptions>(opts, OPEN_KEYS);
     if (o.dir !== undefined) string('dir', o.dir);
+    if (o.wait === true) {
+      const existing = { dir: o.dir, allowForeignOwner: o.allowForeignOwner };
+      return openWhenCreated(() => Topic.#open(name, existing), path.dirname(objectFile(posixName(name, 'shm_open'), o.dir)), { timeout: o.timeout, signal: o.signal }, 'shm_open', name);
+    }
+    return Topic.#open(name, o);
+  }
+
+  static #open(name: string, o: TopicOpenOptions): Topic {
     const shm = SharedMemory.open(name, { dir: o.dir, allowForeignOwner: o.allowForeignOwner });
     try {
       const header = new Int32Array(shm.buffer, 0, Math.min(shm.size, H.SUBSCRIBER_SLOTS) >> 2);
@@ -147,8 +164,8 @@ export class Topic implements Disposable {
   }
 
   /** Removes a topic's name; processes that have it open keep using it. */
-  static unlink(name: string, opts?: TopicOpenOptions): void {
-    const o = options<TopicOpenOptions>(opts, OPEN_KEYS);
+  static unlink(name: string, opts?: { dir?: string }): void {
+    const o = options<{ dir: string }>(opts, ['dir']);
     SharedMemory.unlink(name, { dir: o.dir });
   }
 
