@@ -20,6 +20,7 @@ const MAY_IMPORT = {
   mq: ['core', 'addon', 'capacity'], // POSIX message queues
   sync: ['core', 'addon', 'wait', 'liveness', 'shm'], // Semaphore, Mutex
   channel: ['core', 'addon', 'wait', 'liveness', 'shm'], // the shared-memory channel
+  service: ['core', 'addon', 'wait', 'liveness', 'shm', 'channel'], // Service and Client: request/response over channels
   admin: ['core', 'addon', 'platform', 'capacity', 'liveness', 'channel'], // doctor, participants for gc
   webhook: ['core'], // the admission webhook (podshm/webhook)
   cli: ['*'], // the podshm command
