@@ -2,7 +2,7 @@
 // request ring, shared by every client; responses come back in this client's own ring,
 // so a slow client never delays another. A client is on the event loop only while it
 // has calls in flight.
-import { Channel, type Receiver, type Sender } from '../channel/channel';
+import { Channel, type Receiver, type Reservation, type Sender } from '../channel/channel';
 import { AbortError, PeerGoneError, PodshmError, SystemError, argType } from '../core/errors';
 import { posixName } from '../core/names';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
@@ -174,27 +174,37 @@ export class Client implements Disposable {
   }
 
   async #send(id: number, call: Call, bytes: Uint8Array, deadline: number, perfDeadline: number, waitForServer: boolean): Promise<void> {
-    for (let reopened = false; ; reopened = true) {
+    // A second attempt after the server closed and removed its ring: the next server makes a new one.
+    for (let attempt = 0; ; attempt++) {
       const tx = this.#tx ?? (await this.#openRequests(perfDeadline, call.signal, waitForServer));
       if (this.#calls.get(id) !== call) return;
-      const up = this.#serverUp();
-      if (!up && !waitForServer) throw new PeerGoneError(this.name, 'consumer', 'no server is up (waitForServer: false)');
-      try {
-        const size = REQUEST_HEADER + bytes.length;
-        if (size > tx.maxMessageSize) {
-          throw new SystemError('EMSGSIZE', 'service', this.name, `a request of ${bytes.length} bytes does not fit the request ring (at most ${tx.maxMessageSize - REQUEST_HEADER})`);
-        }
-        const r = tx.tryReserve(size) ?? (await tx.reserve(size, { timeout: remaining(perfDeadline), signal: call.signal }));
-        writeRequest(r.bytes, CALL, this.#idBytes, id, deadline);
-        r.bytes.set(bytes, REQUEST_HEADER);
-        r.commit();
-        call.epoch = up ? this.#epoch : -1;
-        return;
-      } catch (err) {
-        // The server closed (and removed its ring): the next one makes a new ring.
-        if (!(err instanceof PeerGoneError) || reopened) throw err;
-        this.#dropRequests();
+      const size = REQUEST_HEADER + bytes.length;
+      if (size > tx.maxMessageSize) {
+        throw new SystemError('EMSGSIZE', 'service', this.name, `a request of ${bytes.length} bytes does not fit the request ring (at most ${tx.maxMessageSize - REQUEST_HEADER})`);
       }
+      let r: Reservation;
+      try {
+        r = tx.tryReserve(size) ?? (await tx.reserve(size, { timeout: remaining(perfDeadline), signal: call.signal }));
+      } catch (err) {
+        // The ring of a server that closed refuses it.
+        if (!(err instanceof PeerGoneError) || attempt > 0) throw err;
+        this.#dropRequests();
+        continue;
+      }
+      const up = this.#serverUp();
+      if (up === null || (!up && !waitForServer)) {
+        r.cancel();
+        if (up === null && attempt === 0) {
+          this.#dropRequests();
+          continue;
+        }
+        throw new PeerGoneError(this.name, 'consumer', up === null ? 'the request ring was removed' : 'no server is up (waitForServer: false)');
+      }
+      writeRequest(r.bytes, CALL, this.#idBytes, id, deadline);
+      r.bytes.set(bytes, REQUEST_HEADER);
+      r.commit();
+      call.epoch = up ? this.#epoch : -1;
+      return;
     }
   }
 
@@ -233,10 +243,16 @@ export class Client implements Disposable {
   }
 
   // Whether a server is serving the request ring: free while a watch on it stands, else
-  // a look (a system call), and a new watch if one is up.
-  #serverUp(): boolean {
+  // a look (a system call), and a new watch if one is up; null if the ring's name is gone.
+  #serverUp(): boolean | null {
     if (this.#server !== null) return true;
-    const notice = new DeathNotice(objectFile(this.name, this.#dir), LIVENESS_REGIONS.channel, () => this.#serverEnded(notice));
+    let notice: DeathNotice;
+    try {
+      notice = new DeathNotice(objectFile(this.name, this.#dir), LIVENESS_REGIONS.channel, () => this.#serverEnded(notice));
+    } catch (err) {
+      if (err instanceof PodshmError && err.code === 'ENOENT') return null;
+      throw err;
+    }
     if (!notice.alive()) {
       notice.close();
       return false;

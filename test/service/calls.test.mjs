@@ -3,7 +3,7 @@
 import t from 'tap';
 import { Client, RemoteError, Service } from 'podshm';
 import { node, uniqueName } from '../helpers.mjs';
-import { server } from './peers.mjs';
+import { server } from '../service-peers.mjs';
 
 const text = (bytes) => Buffer.from(bytes).toString();
 

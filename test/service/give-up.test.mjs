@@ -3,7 +3,7 @@
 import t from 'tap';
 import { AbortError, Client } from 'podshm';
 import { uniqueName } from '../helpers.mjs';
-import { server } from './peers.mjs';
+import { server } from '../service-peers.mjs';
 
 async function setup(t) {
   const name = uniqueName('svc');

@@ -2,7 +2,7 @@
 // lines are waited for (handshakes: a test acts only once the peer says it is there).
 import { spawn } from 'node:child_process';
 import { Service } from 'podshm';
-import { fixture, within } from '../helpers.mjs';
+import { fixture, within } from './helpers.mjs';
 
 /** Starts a fixture (killed at teardown); `saw(line)` resolves once a line of its stdout starts with `line`. */
 export function start(t, script, args) {
