@@ -169,8 +169,10 @@ export class Service implements Disposable {
         view = rx.tryReceiveView() ?? (await rx.receiveView({ signal }));
       } catch (err) {
         if (this.#closed) return;
-        // The ring itself is broken: nothing more can be read from it.
+        // The ring itself is broken (ChannelCorruptError): nothing more can be read from
+        // it. Closing removes it, so that clients find the next server's new ring.
         this.#onError(err as Error);
+        this.close();
         return;
       }
       try {
