@@ -283,16 +283,26 @@ export class Client implements Disposable {
   async #receive(stop: AbortSignal): Promise<void> {
     const rx = this.#rx;
     try {
+      let delivered = false;
       while (!stop.aborted && this.#calls.size > 0) {
-        let view: Uint8Array;
+        let view: Uint8Array | null;
         try {
-          view = rx.tryReceiveView() ?? (await rx.receiveView({ signal: stop }));
+          view = rx.tryReceiveView();
+          if (view === null && delivered) {
+            // The callers' continuations first: a wait spins before it sleeps, holding
+            // the event loop, and the next call they make is what the server waits for.
+            delivered = false;
+            await new Promise(setImmediate);
+            continue;
+          }
+          view ??= await rx.receiveView({ signal: stop });
         } catch (err) {
           if (err instanceof AbortError || this.#closed) return;
           for (const id of [...this.#calls.keys()]) this.#finish(id, err as Error, null);
           return;
         }
         this.#deliver(view);
+        delivered = true;
       }
     } finally {
       if (this.#pump?.signal === stop) this.#pump = null;

@@ -163,10 +163,20 @@ export class Service implements Disposable {
   async #dispatch(): Promise<void> {
     const rx = this.#rx;
     const signal = this.#stop.signal;
+    let took = false;
     for (;;) {
       let view: Uint8Array | null;
       try {
-        view = rx.tryReceiveView() ?? (await rx.receiveView({ signal }));
+        view = rx.tryReceiveView();
+        if (view === null && took) {
+          // The handlers' answers first: a wait spins before it sleeps, holding the
+          // event loop, and the callers wait for those answers.
+          took = false;
+          await new Promise(setImmediate);
+          if (this.#closed) return;
+          continue;
+        }
+        view ??= await rx.receiveView({ signal });
       } catch (err) {
         if (this.#closed) return;
         // The ring itself is broken (ChannelCorruptError): nothing more can be read from
@@ -175,6 +185,7 @@ export class Service implements Disposable {
         this.close();
         return;
       }
+      took = true;
       try {
         this.#take(view);
       } catch (err) {
