@@ -278,6 +278,8 @@ export class Service implements Disposable {
     } catch (err) {
       kind = FAILED;
       body = encodeError(err, this.#remoteStack);
+      // Left open, it would hold back every later answer to this caller.
+      (reserved as Reservation | null)?.[Symbol.dispose]();
     } finally {
       if (caller.calls.get(req.callId) === ac) caller.calls.delete(req.callId);
     }

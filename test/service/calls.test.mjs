@@ -29,6 +29,16 @@ t.test('responses, handler errors and in-place responses from another process', 
   t.equal(client.inFlight, 0);
 });
 
+t.test('a reservation the handler leaves open is given back: the error arrives, and later answers too', async (t) => {
+  const name = uniqueName('svc');
+  const s = await server(t, name);
+  const client = Client.connect(name);
+  t.teardown(() => client.close());
+  await t.rejects(client.call(Buffer.from('zcfail')), { code: 'ERR_REMOTE', remoteCode: 'EZC' });
+  await t.rejects(client.call(Buffer.from('zcopen')), { code: 'ERR_REMOTE', remoteCode: 'EINVAL', message: /did not commit/ });
+  t.equal(text(await client.call(Buffer.from('echo:next'))), `${s.pid}:next`);
+});
+
 t.test("remoteStack: true sends the handler's stack", async (t) => {
   const name = uniqueName('svc');
   await server(t, name, 'remoteStack');
