@@ -14,6 +14,13 @@ t.test('4 client processes x 100 calls in flight each: every response is its cal
   for (const r of runs) t.match(r, { code: 0, stdout: 'ok 2000\n' }, r.stderr);
 });
 
+t.test('3 client processes x 100 000 calls, 32 in flight each: every response is its call', async (t) => {
+  const name = uniqueName('svc');
+  await server(t, name);
+  const runs = await Promise.all([1, 2, 3].map(() => node('service-client.mjs', [name, 'calls', '100000', '32'], { timeoutMs: 110_000 })));
+  for (const r of runs) t.match(r, { code: 0, stdout: 'ok 100000\n' }, r.stderr);
+});
+
 t.test('responses, handler errors and in-place responses from another process', async (t) => {
   const name = uniqueName('svc');
   const s = await server(t, name);
