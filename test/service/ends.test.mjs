@@ -2,9 +2,10 @@
 // PeerGoneError; a client killed mid-call aborts its handler's signal and its ring is
 // removed; a restarted server serves the same clients.
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Client, PeerGoneError } from 'podshm';
-import { uniqueName, until, within } from '../helpers.mjs';
+import { run, uniqueName, until, within } from '../helpers.mjs';
 import { kill, server, start } from '../service-peers.mjs';
 
 const text = (bytes) => Buffer.from(bytes).toString();
@@ -73,4 +74,18 @@ t.test('a server that closes (and removes its ring): its callers get PeerGoneErr
   const waiting = client.call(Buffer.from('echo:2'), { timeout: 60_000 });
   const second = await server(t, name);
   t.equal(text(await waiting), `${second.pid}:2`);
+});
+
+t.test('a client killed while no server is up: podshm gc removes its ring', async (t) => {
+  const dir = mkdtempSync('/dev/shm/podshm-test-svcgc-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const c = start(t, 'service-client.mjs', [uniqueName('svc'), 'hold', 'g', dir]);
+  const ring = (await c.saw('ring ')).split(' ')[1];
+  const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
+  const live = await run(process.execPath, [cli, 'gc', '--dir', dir, '--min-age', '0', '--json']);
+  t.match(JSON.parse(live.stdout).objects, [{ name: ring, action: 'kept', reason: 'live' }], 'kept while the client lives');
+  await kill(c);
+  const gone = await run(process.execPath, [cli, 'gc', '--dir', dir, '--min-age', '0', '--json']);
+  t.match(JSON.parse(gone.stdout).objects, [{ name: ring, kind: 'channel', action: 'removed' }]);
+  t.same(readdirSync(dir), [], 'nothing left, the bell neither');
 });
