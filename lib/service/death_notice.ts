@@ -2,6 +2,7 @@
 // (lib/liveness/watch.ts) on its liveness slot swaps a private futex word of this
 // process from 0 to 1, and a wait on that word calls back. A notice armed while nobody
 // holds the slot fires at once.
+import * as path from 'node:path';
 import { native, type MappingHandle } from '../addon/native';
 import { sys } from '../core/errors';
 import { LivenessProbe } from '../liveness/presence';
@@ -9,42 +10,53 @@ import { SLICE_MS } from '../wait/loop';
 
 const WORDS = 1024;
 
-// One small unnamed tmpfs mapping per thread holds every notice's word.
-let pool: { i32: Int32Array; handle: MappingHandle; free: number[] } | null = null;
+// Small unnamed tmpfs mappings, made as needed in the directory of the file watched (a
+// tmpfs podshm already uses), hold the notices' words: one page per 1024 notices at once.
+interface Word {
+  readonly i32: Int32Array;
+  readonly handle: MappingHandle;
+  readonly index: number;
+}
+const free: Word[] = [];
 
-function words(): NonNullable<typeof pool> {
-  if (pool !== null) return pool;
-  const fd = sys('/dev/shm', () => native.createUnnamed('/dev/shm', 0o600));
-  try {
-    native.allocate(fd, WORDS * 4);
-    const range = native.mapFd(fd, WORDS * 4, false);
-    pool = { i32: new Int32Array(range.buffer), handle: range.handle, free: Array.from({ length: WORDS }, (_, i) => WORDS - 1 - i) };
-    return pool;
-  } finally {
-    native.closeFd(fd);
+function takeWord(dir: string): Word {
+  if (free.length === 0) {
+    const fd = sys(dir, () => native.createUnnamed(dir, 0o600));
+    try {
+      native.allocate(fd, WORDS * 4);
+      const range = native.mapFd(fd, WORDS * 4, false);
+      const i32 = new Int32Array(range.buffer);
+      for (let index = WORDS - 1; index >= 0; index--) free.push({ i32, handle: range.handle, index });
+    } finally {
+      native.closeFd(fd);
+    }
   }
+  const word = free.pop()!;
+  Atomics.store(word.i32, word.index, 0);
+  return word;
 }
 
 export class DeathNotice {
   readonly #probe: LivenessProbe;
   readonly #offset: number;
   readonly #onDeath: () => void;
-  readonly #index: number;
+  readonly #word: Word;
   #watch: ReturnType<LivenessProbe['watchDeath']> = null;
   #wait = -1;
   #poll: NodeJS.Timeout | null = null;
   #closed = false;
 
-  /** Watches lock offset `offset` of the file at `path`; `onDeath` is called once, at its end. */
-  constructor(path: string, offset: number, onDeath: () => void) {
-    const p = words();
-    const index = p.free.pop();
-    if (index === undefined) throw new Error('unreachable: more than 1024 death notices in one thread');
-    this.#index = index;
-    this.#probe = new LivenessProbe(path);
+  /** Watches lock offset `offset` of `file`; `onDeath` is called once, at its end. */
+  constructor(file: string, offset: number, onDeath: () => void) {
+    this.#probe = new LivenessProbe(file);
+    try {
+      this.#word = takeWord(path.dirname(file));
+    } catch (err) {
+      this.#probe.close();
+      throw err;
+    }
     this.#offset = offset;
     this.#onDeath = onDeath;
-    Atomics.store(p.i32, index, 0);
   }
 
   /** Whether the participant holds its slot now (a system call). */
@@ -58,9 +70,9 @@ export class DeathNotice {
    */
   listen(): void {
     if (this.#closed || this.#wait >= 0 || this.#poll !== null) return;
-    const p = pool!;
-    if (Atomics.load(p.i32, this.#index) === 0 && this.#watch === null) {
-      this.#watch = this.#probe.watchDeath(this.#offset, 1, p.handle, this.#index * 4, -1, 0, 1, -1);
+    const w = this.#word;
+    if (Atomics.load(w.i32, w.index) === 0 && this.#watch === null) {
+      this.#watch = this.#probe.watchDeath(this.#offset, 1, w.handle, w.index * 4, -1, 0, 1, -1);
     }
     if (this.#watch === null) {
       // No thread to be had (a pids limit): look every slice instead.
@@ -69,9 +81,9 @@ export class DeathNotice {
       }, SLICE_MS);
       return;
     }
-    this.#wait = native.waitAsync(p.handle, this.#index * 4, 0, -1, () => {
+    this.#wait = native.waitAsync(w.handle, w.index * 4, 0, -1, () => {
       this.#wait = -1;
-      if (Atomics.load(p.i32, this.#index) === 1) this.#fire();
+      if (Atomics.load(w.i32, w.index) === 1) this.#fire();
       else this.listen();
     });
   }
@@ -91,7 +103,7 @@ export class DeathNotice {
     if (this.#watch !== null) native.deathUnwatch(this.#watch);
     this.#watch = null;
     this.#probe.close();
-    pool!.free.push(this.#index);
+    free.push(this.#word);
   }
 
   #fire(): void {
