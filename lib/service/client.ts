@@ -7,7 +7,7 @@ import { AbortError, PeerGoneError, PodshmError, SystemError, argType } from '..
 import { posixName } from '../core/names';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
 import { boolean, options } from '../core/validate';
-import { LIVENESS_REGIONS } from '../liveness/presence';
+import { LIVENESS_REGIONS, LivenessProbe } from '../liveness/presence';
 import { objectFile } from '../shm/shared_memory';
 import { DeathNotice } from './death_notice';
 import { CALL, CANCEL, OK, REQUEST_HEADER, RESPONSE_HEADER, clientRingName, decodeError, newClientId, readResponse, writeRequest } from './protocol';
@@ -60,6 +60,8 @@ export class Client implements Disposable {
   readonly #rx: Receiver;
   readonly #calls = new Map<number, Call>();
   #requests: Channel | null = null;
+  /** "dev:ino" of the request ring #requests is, to tell it from a new ring under its name. */
+  #requestsFile = '';
   #tx: Sender | null = null;
   /** A watch on the server now serving, while one is known to be up. */
   #server: DeathNotice | null = null;
@@ -225,14 +227,19 @@ export class Client implements Disposable {
       ring.close();
       throw this.#closedError();
     }
+    let tx: Sender;
     try {
-      this.#tx = ring.sender();
+      tx = ring.sender();
+      // Right after the sender's claim, which checked that the name is still this ring's.
+      using probe = new LivenessProbe(objectFile(this.name, this.#dir));
+      this.#requestsFile = probe.fileId();
     } catch (err) {
       ring.close();
       throw err;
     }
     this.#requests = ring;
-    return this.#tx;
+    this.#tx = tx;
+    return tx;
   }
 
   #dropRequests(): void {
@@ -243,15 +250,21 @@ export class Client implements Disposable {
   }
 
   // Whether a server is serving the request ring: free while a watch on it stands, else
-  // a look (a system call), and a new watch if one is up; null if the ring's name is gone.
+  // a look (system calls), and a new watch if one is up; null if the ring's name is gone
+  // or names another ring now.
   #serverUp(): boolean | null {
-    if (this.#server !== null) return true;
+    if (this.#server !== null && !this.#server.ended()) return true;
     let notice: DeathNotice;
     try {
       notice = new DeathNotice(objectFile(this.name, this.#dir), LIVENESS_REGIONS.channel, () => this.#serverEnded(notice));
     } catch (err) {
       if (err instanceof PodshmError && err.code === 'ENOENT') return null;
       throw err;
+    }
+    // The name now holds another ring (this one's server died, and someone removed it).
+    if (notice.fileId() !== this.#requestsFile) {
+      notice.close();
+      return null;
     }
     if (!notice.alive()) {
       notice.close();

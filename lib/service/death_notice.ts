@@ -59,6 +59,21 @@ export class DeathNotice {
     this.#onDeath = onDeath;
   }
 
+  /** "dev:ino" of the file watched. */
+  fileId(): string {
+    return this.#probe.fileId();
+  }
+
+  /**
+   * Whether the watch has seen the end, while nobody listened (a load of the word, no
+   * system call); if so, the notice fires now.
+   */
+  ended(): boolean {
+    if (this.#closed || Atomics.load(this.#word.i32, this.#word.index) !== 1) return this.#closed;
+    this.#fire();
+    return true;
+  }
+
   /** Whether the participant holds its slot now (a system call). */
   alive(): boolean {
     return this.#probe.isAlive(this.#offset);

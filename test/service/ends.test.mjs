@@ -4,7 +4,7 @@
 import t from 'tap';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, PeerGoneError } from 'podshm';
+import { Client, PeerGoneError, Service } from 'podshm';
 import { run, uniqueName, until, within } from '../helpers.mjs';
 import { kill, server, start } from '../service-peers.mjs';
 
@@ -57,6 +57,18 @@ t.test('a restarted server: calls made while it is away wait for it; calls go on
   await second.saw('held h');
   await kill(second);
   t.ok((await within(held, 'the held call ending')) instanceof PeerGoneError);
+});
+
+t.test('a server killed, its ring removed and a new one made by the next server: calls go on', async (t) => {
+  const name = uniqueName('svc');
+  const first = await server(t, name);
+  const client = Client.connect(name);
+  t.teardown(() => client.close());
+  t.equal(text(await client.call(Buffer.from('echo:1'))), `${first.pid}:1`);
+  await kill(first);
+  Service.unlink(name);
+  const second = await server(t, name);
+  t.equal(text(await client.call(Buffer.from('echo:2'), { timeout: 60_000 })), `${second.pid}:2`, 'sent to the new ring, not the old one');
 });
 
 t.test('a server that closes (and removes its ring): its callers get PeerGoneError, the next server is found', async (t) => {
