@@ -1,9 +1,9 @@
 // Calls across processes: many clients with many calls in flight each get their own
 // responses; a handler's error comes back typed; a response written in place arrives.
 import t from 'tap';
-import { Client, RemoteError, Service } from 'podshm';
-import { node, uniqueName } from '../helpers.mjs';
-import { server } from '../service-peers.mjs';
+import { Channel, Client, RemoteError, Service } from 'podshm';
+import { node, uniqueName, until } from '../helpers.mjs';
+import { server, start } from '../service-peers.mjs';
 
 const text = (bytes) => Buffer.from(bytes).toString();
 
@@ -19,6 +19,26 @@ t.test('3 client processes x 100 000 calls, 32 in flight each: every response is
   await server(t, name);
   const runs = await Promise.all([1, 2, 3].map(() => node('service-client.mjs', [name, 'calls', '100000', '32'], { timeoutMs: 110_000 })));
   for (const r of runs) t.match(r, { code: 0, stdout: 'ok 100000\n' }, r.stderr);
+});
+
+t.test('a client that stops reading fills only its own ring: the others are answered meanwhile', async (t) => {
+  const name = uniqueName('svc');
+  const s = await server(t, name);
+  const slow = start(t, 'service-client.mjs', [name, 'slow', '40', '4000']);
+  const ringName = (await slow.saw('ring ')).split(' ')[1];
+  await slow.saw('sent');
+  slow.child.kill('SIGSTOP');
+  t.teardown(() => slow.child.kill('SIGCONT'));
+  // Its 16 KiB ring holds four of its 4 KiB answers: the server's next answer to it waits for room.
+  const ring = Channel.open(ringName);
+  t.teardown(() => ring.close());
+  await until(() => ring.stats().usedBytes + 4096 > ring.capacity, "the stopped client's ring full");
+  const client = Client.connect(name);
+  t.teardown(() => client.close());
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => client.call(Buffer.from(`echo:${i}`))));
+  t.same(answers.map(text), Array.from({ length: 50 }, (_, i) => `${s.pid}:${i}`), 'answered while the stopped client holds its ring full');
+  slow.child.kill('SIGCONT');
+  t.equal(await slow.saw('ok'), 'ok 40', 'and the stopped one gets all its answers once it runs again');
 });
 
 t.test('responses, handler errors and in-place responses from another process', async (t) => {
