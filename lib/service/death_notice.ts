@@ -2,34 +2,34 @@
 // (lib/liveness/watch.ts) on its liveness slot swaps a private futex word of this
 // process from 0 to 1, and a wait on that word calls back. A notice armed while nobody
 // holds the slot fires at once.
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { native, type MappingHandle } from '../addon/native';
-import { sys } from '../core/errors';
+import { AbortError } from '../core/errors';
 import { LivenessProbe } from '../liveness/presence';
+import { PeerWatch } from '../liveness/watch';
+import { SharedMemory } from '../shm/shared_memory';
+import { FutexWord } from '../wait/futex';
 import { SLICE_MS } from '../wait/loop';
 
 const WORDS = 1024;
 
-// Small unnamed tmpfs mappings, made as needed in the directory of the file watched (a
-// tmpfs podshm already uses), hold the notices' words: one page per 1024 notices at once.
+// Small tmpfs mappings, made as needed in the directory of the file watched (a tmpfs
+// podshm already uses) and unlinked at once, hold the notices' words: one per 1024
+// notices at once.
 interface Word {
+  readonly shm: SharedMemory;
   readonly i32: Int32Array;
-  readonly handle: MappingHandle;
   readonly index: number;
+  readonly futex: FutexWord;
 }
 const free: Word[] = [];
 
 function takeWord(dir: string): Word {
   if (free.length === 0) {
-    const fd = sys(dir, () => native.createUnnamed(dir, 0o600));
-    try {
-      native.allocate(fd, WORDS * 4);
-      const range = native.mapFd(fd, WORDS * 4, false);
-      const i32 = new Int32Array(range.buffer);
-      for (let index = WORDS - 1; index >= 0; index--) free.push({ i32, handle: range.handle, index });
-    } finally {
-      native.closeFd(fd);
-    }
+    const shm = SharedMemory.create(`/podshm-notices-${process.pid}-${randomBytes(6).toString('hex')}`, WORDS * 4, { dir });
+    shm.unlink();
+    const i32 = new Int32Array(shm.buffer);
+    for (let index = WORDS - 1; index >= 0; index--) free.push({ shm, i32, index, futex: new FutexWord(shm.mapping, index * 4) });
   }
   const word = free.pop()!;
   Atomics.store(word.i32, word.index, 0);
@@ -41,8 +41,9 @@ export class DeathNotice {
   readonly #offset: number;
   readonly #onDeath: () => void;
   readonly #word: Word;
-  #watch: ReturnType<LivenessProbe['watchDeath']> = null;
-  #wait = -1;
+  readonly #watch: PeerWatch;
+  #armed = false;
+  #listening: AbortController | null = null;
   #poll: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -55,6 +56,7 @@ export class DeathNotice {
       this.#probe.close();
       throw err;
     }
+    this.#watch = new PeerWatch(this.#probe);
     this.#offset = offset;
     this.#onDeath = onDeath;
   }
@@ -84,29 +86,33 @@ export class DeathNotice {
    * pause(); the watch thread itself stays armed across pauses.
    */
   listen(): void {
-    if (this.#closed || this.#wait >= 0 || this.#poll !== null) return;
+    if (this.#closed || this.#listening !== null || this.#poll !== null) return;
     const w = this.#word;
-    if (Atomics.load(w.i32, w.index) === 0 && this.#watch === null) {
-      this.#watch = this.#probe.watchDeath(this.#offset, 1, w.handle, w.index * 4, -1, 0, 1, -1);
+    if (!this.#armed) {
+      this.#armed = this.#watch.arm(this.#offset, 1, { handle: w.shm.mapping.handle, byteOffset: w.index * 4, flagOffset: -1, from: 0, to: 1, bellFd: -1 });
+      if (!this.#armed) return this.#pollInstead();
     }
-    if (this.#watch === null) {
-      // No thread to be had (a pids limit): look every slice instead.
-      this.#poll = setInterval(() => {
-        if (!this.alive()) this.#fire();
-      }, SLICE_MS);
-      return;
-    }
-    this.#wait = native.waitAsync(w.handle, w.index * 4, 0, -1, () => {
-      this.#wait = -1;
-      if (Atomics.load(w.i32, w.index) === 1) this.#fire();
-      else this.listen();
-    });
+    const ac = (this.#listening = new AbortController());
+    w.futex.wait(0, { signal: ac.signal }).then(
+      () => {
+        if (this.#listening !== ac) return;
+        this.#listening = null;
+        if (Atomics.load(w.i32, w.index) === 1) this.#fire();
+        else this.listen();
+      },
+      (err: unknown) => {
+        if (this.#listening !== ac) return;
+        this.#listening = null;
+        // The event loop cannot wait on a futex here (ENOSYS before Linux 5.16).
+        if (!(err instanceof AbortError)) this.#pollInstead();
+      },
+    );
   }
 
   /** Stops keeping the event loop alive (a fired notice stays fired). */
   pause(): void {
-    if (this.#wait >= 0) native.cancelWait(this.#wait);
-    this.#wait = -1;
+    this.#listening?.abort();
+    this.#listening = null;
     if (this.#poll !== null) clearInterval(this.#poll);
     this.#poll = null;
   }
@@ -115,10 +121,16 @@ export class DeathNotice {
     if (this.#closed) return;
     this.pause();
     this.#closed = true;
-    if (this.#watch !== null) native.deathUnwatch(this.#watch);
-    this.#watch = null;
+    this.#watch.close();
     this.#probe.close();
     free.push(this.#word);
+  }
+
+  // No watch thread to be had (a pids limit), or no wait on it: look every slice instead.
+  #pollInstead(): void {
+    this.#poll = setInterval(() => {
+      if (!this.alive()) this.#fire();
+    }, SLICE_MS);
   }
 
   #fire(): void {
