@@ -111,3 +111,9 @@ export {
   ChannelCorruptError,
   PeerGoneError,
 } from './core/errors';
+
+// Request/response over shared memory (docs/service.md)
+export { Service, type ServiceHandler, type ServiceOptions, type CallContext, type ResponseReservation } from './service/service';
+export { Client, type ClientOptions, type CallOptions } from './service/client';
+export { RemoteError } from './service/remote_error';
+export { ServiceRecordError } from './service/protocol';

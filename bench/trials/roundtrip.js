@@ -32,6 +32,12 @@ module.exports = ({ quick, time }) => {
       rows: [r.unix, r.forAwait('adaptive'), r.forAwait('block'), r.batch('block'), r.ipc, r.zmq('REQ/REP')],
     },
     {
+      title: 'call round trip 64 B, request/response on the event loop',
+      kind: 'rtt',
+      p: p(),
+      rows: [r.service, r.http('unix'), r.http('tcp'), r.unix],
+    },
+    {
       title: 'message queue round trip 64 B, blocking',
       kind: 'rtt',
       p: p(),

@@ -12,6 +12,8 @@ module.exports = {
   jsRing: { name: 'JS ring on SharedMemory (spin)', driver: 'js-ring' },
   shmta: { name: 'shm-typed-array + JS ring (spin)', driver: 'shm-typed-array' },
   unix: { name: 'Unix socket (net, framed)', driver: 'unix' },
+  service: { name: 'podshm Service/Client call()', driver: 'podshm-service' },
+  http: (transport) => ({ name: `HTTP/1.1 keep-alive POST, ${transport === 'tcp' ? '127.0.0.1' : 'Unix socket'}`, driver: 'http', v: { transport } }),
   ipc: { name: 'child_process IPC', driver: 'child-ipc' },
   zmq: (pattern) => ({ name: `zeromq ${pattern} ipc://`, driver: 'zeromq' }),
   mq: (loop) => ({ name: `podshm MessageQueue, ${loop === 'sync' ? 'blocking' : 'event loop'}`, driver: 'podshm-mq', v: { loop } }),

@@ -12,6 +12,7 @@ export type PodshmErrorCode =
   | 'ABORT_ERR'
   | 'ERR_PODSHM_CORRUPT'
   | 'ERR_PEER_GONE'
+  | 'ERR_REMOTE'
   | 'ERR_USAGE';
 
 /** Base class of every error podshm throws. */

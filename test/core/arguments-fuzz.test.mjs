@@ -9,11 +9,13 @@ import fc from 'fast-check';
 import t from 'tap';
 import {
   Channel,
+  Client,
   FutexWord,
   MessageQueue,
   Mutex,
   PodshmError,
   Semaphore,
+  Service,
   SharedMemory,
   SysVSharedMemory,
   Topic,
@@ -73,6 +75,8 @@ const pub = topic.publisher();
 const sub = topic.subscriber();
 const q = MessageQueue.create(`${tag}-mq`, { maxMessages: 4, messageSize: 64 });
 const probe = new LivenessProbe(shm.path);
+const service = Service.serve(`${tag}-svc`, (request) => request, { dir, capacity: 4096 });
+const client = Client.connect(`${tag}-svc`, { dir, capacity: 4096 });
 const closedShm = SharedMemory.create(`${tag}-closed`, 4096, { dir });
 const closedSem = Semaphore.init(closedShm, 0, 1);
 closedShm.close();
@@ -80,7 +84,7 @@ closedShm.close();
 /** Undoes what a call that succeeded made or took, so every case starts alike. */
 function undo(result) {
   if (result === null || typeof result !== 'object') return;
-  if (result instanceof SharedMemory || result instanceof Channel || result instanceof MessageQueue || result instanceof Topic) {
+  if (result instanceof SharedMemory || result instanceof Channel || result instanceof MessageQueue || result instanceof Topic || result instanceof Service || result instanceof Client) {
     result.close();
   } else if (result instanceof SysVSharedMemory) {
     result.unlink();
@@ -173,6 +177,9 @@ const cases = {
   'ch.receiver': [[rec({ producersGone: any })], (o) => ch.receiver(o)],
   'rx.receive': [[blocking({ signal: any })], (o) => rx.receive(o)],
   'rx.drain': [[any, any], (h, max) => rx.drain(h, max), (h, max) => typeof h !== 'function' || (max !== undefined && max !== Infinity && !isInt(max, 0))],
+  'Service.serve': [[name, any, rec({ capacity: small(1 << 16), mode: any, dir: dirArb, remoteStack: any, onError: any })], (n, h, o) => Service.serve(n, h, o), (n, h) => typeof h !== 'function'],
+  'Client.connect': [[name, rec({ capacity: small(1 << 16), mode: any, dir: dirArb, onError: any })], (n, o) => Client.connect(n, o)],
+  'client.call': [[any, blocking({ signal: any, waitForServer: any })], (p, o) => client.call(p, o), (p) => !ArrayBuffer.isView(p)],
   mutatePod: [[any, rec({ ratio: any, defaultLimit: any })], (p, o) => mutatePod(p, o)],
   reviewAdmission: [[any, rec({ ratio: any, defaultLimit: any })], (b, o) => reviewAdmission(b, o)],
   parseQuantity: [[any], (v) => parseQuantity(v)],
@@ -195,6 +202,8 @@ const cases = {
 t.comment(`fast-check seed ${seed} (PODSHM_FUZZ_SEED=${seed} repeats this run), ${numRuns} cases per function`);
 t.teardown(() => {
   reset();
+  client.close();
+  service.close();
   ch.close();
   topic.close();
   q.close();

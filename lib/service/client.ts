@@ -1,0 +1,388 @@
+// The calling side of a service (docs/service.md): requests go into the service's
+// request ring, shared by every client; responses come back in this client's own ring,
+// so a slow client never delays another. A client is on the event loop only while it
+// has calls in flight.
+import { Channel, type Receiver, type Reservation, type Sender } from '../channel/channel';
+import { AbortError, PeerGoneError, PodshmError, SystemError, argType } from '../core/errors';
+import { posixName } from '../core/names';
+import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
+import { boolean, options } from '../core/validate';
+import { LIVENESS_REGIONS, LivenessProbe } from '../liveness/presence';
+import { objectFile } from '../shm/shared_memory';
+import { DeathNotice } from './death_notice';
+import { CALL, CANCEL, OK, REQUEST_HEADER, RESPONSE_HEADER, clientRingName, decodeError, newClientId, readResponse, writeRequest } from './protocol';
+import { RemoteError } from './remote_error';
+
+export interface ClientOptions {
+  /** Bytes of this client's response ring (a power of two, 4 KiB to 1 GiB); the largest response is capacity / 2 - 24. Default 256 KiB. */
+  capacity?: number;
+  /** Permission bits of the response ring. Default 0o600. */
+  mode?: number;
+  /** Directory of the tmpfs holding the rings. Default /dev/shm. */
+  dir?: string;
+  /** Called with a record in the response ring that no server writes (it is skipped). Default: process.emitWarning. */
+  onError?: (err: Error) => void;
+}
+
+export interface CallOptions {
+  /** Milliseconds until the call rejects with ETIMEDOUT (the server is told, and its handler's signal aborts). Default: no limit. */
+  timeout?: number;
+  /** Rejects the call with AbortError (the server is told likewise). */
+  signal?: AbortSignal;
+  /** While no server is up: true (default) sends the call for the next server, within the timeout; false rejects with PeerGoneError at once. */
+  waitForServer?: boolean;
+}
+
+const KEYS = ['capacity', 'mode', 'dir', 'onError'] as const;
+const CALL_KEYS = ['timeout', 'signal', 'waitForServer'] as const;
+const DEFAULT_CAPACITY = 256 * 1024;
+
+interface Call {
+  readonly resolve: (response: Uint8Array) => void;
+  readonly reject: (err: Error) => void;
+  /** The server generation it was sent to while that server was up, else -1. */
+  epoch: number;
+  sent: boolean;
+  timer: NodeJS.Timeout | null;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | null;
+}
+
+export class Client implements Disposable {
+  /** The service's name, with its leading slash. */
+  readonly name: string;
+  /** This client's id: its ring is `${name}.client.${id}`. */
+  readonly id: string;
+  readonly #idBytes: Uint8Array;
+  readonly #dir: string | undefined;
+  readonly #onError: (err: Error) => void;
+  readonly #ring: Channel;
+  readonly #rx: Receiver;
+  readonly #calls = new Map<number, Call>();
+  #requests: Channel | null = null;
+  /** "dev:ino" of the request ring #requests is, to tell it from a new ring under its name. */
+  #requestsFile = '';
+  #tx: Sender | null = null;
+  /** A watch on the server now serving, while one is known to be up. */
+  #server: DeathNotice | null = null;
+  /** Bumped at each server's end: calls sent to the one that ended carry the old value. */
+  #epoch = 0;
+  #nextId = 0;
+  #pump: AbortController | null = null;
+  #idleCheck = false;
+  #closed = false;
+
+  private constructor(name: string, o: Partial<ClientOptions>) {
+    this.name = name;
+    this.id = newClientId();
+    this.#idBytes = Buffer.from(this.id, 'hex');
+    this.#dir = o.dir;
+    this.#onError = o.onError ?? ((err) => process.emitWarning(err));
+    this.#ring = Channel.create(clientRingName(name, this.id), { capacity: o.capacity ?? DEFAULT_CAPACITY, producers: 'single', mode: o.mode, dir: o.dir });
+    try {
+      this.#rx = this.#ring.receiver();
+    } catch (err) {
+      this.#ring.close();
+      Channel.unlink(this.#ring.name, { dir: o.dir });
+      throw err;
+    }
+  }
+
+  /** A client of the service `name` with a new response ring; the service need not be up yet. */
+  static connect(name: string, opts?: ClientOptions): Client {
+    const canonical = posixName(name, 'shm_open');
+    const o = options<ClientOptions>(opts, KEYS);
+    if (o.onError !== undefined && typeof o.onError !== 'function') throw argType('onError', 'a function', o.onError);
+    return new Client(canonical, o);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Calls sent and not yet answered. */
+  get inFlight(): number {
+    return this.#calls.size;
+  }
+
+  /**
+   * Sends `payload` to the service and resolves with its response, a copy that is the
+   * caller's. Rejects with ETIMEDOUT, AbortError, PeerGoneError (the server that took
+   * the call ended first), RemoteError (the handler threw), EMSGSIZE.
+   */
+  call(payload: ArrayBufferView, opts?: CallOptions): Promise<Uint8Array> {
+    let bytes: Uint8Array;
+    let ms: number;
+    let signal: AbortSignal | undefined;
+    let waitForServer: boolean;
+    try {
+      if (!ArrayBuffer.isView(payload)) throw argType('payload', 'a Uint8Array, Buffer or other ArrayBufferView', payload);
+      bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+      const o = options<CallOptions>(opts, CALL_KEYS);
+      ms = timeoutMs(o.timeout);
+      signal = abortSignal(o.signal);
+      waitForServer = boolean('waitForServer', o.waitForServer, true);
+      if (this.#closed) throw this.#closedError();
+      if (signal?.aborted) throw new AbortError(signal.reason);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    let id = this.#nextId;
+    while (this.#calls.has(id)) id = (id + 1) >>> 0;
+    this.#nextId = (id + 1) >>> 0;
+    const deadline = ms === Infinity ? Infinity : Date.now() + ms;
+    const perfDeadline = deadlineOf(ms);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const call: Call = { resolve, reject, epoch: -1, sent: false, timer: null, signal, onAbort: null };
+      this.#calls.set(id, call);
+      if (ms !== Infinity) call.timer = setTimeout(() => this.#finish(id, new SystemError('ETIMEDOUT', 'service', this.name, `no response within ${ms} ms`), null), ms);
+      if (signal !== undefined) {
+        call.onAbort = () => this.#finish(id, new AbortError(signal.reason), null);
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+      this.#send(id, call, bytes, deadline, perfDeadline, waitForServer).then(
+        () => {
+          call.sent = true;
+          // Given up while it was being sent: tell the server.
+          if (this.#calls.get(id) !== call) this.#cancel(id);
+          else this.#busy();
+        },
+        (err: Error) => this.#finish(id, err, null),
+      );
+    });
+  }
+
+  /** Rejects the calls in flight (EBADF), and removes this client's ring. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const id of [...this.#calls.keys()]) this.#finish(id, this.#closedError(), null);
+    this.#pump?.abort();
+    this.#server?.close();
+    this.#server = null;
+    this.#dropRequests();
+    this.#rx.close();
+    this.#ring.close();
+    try {
+      Channel.unlink(this.#ring.name, { dir: this.#dir });
+    } catch (err) {
+      // A server that saw this client end may have removed it first.
+      if (!(err instanceof PodshmError && err.code === 'ENOENT')) throw err;
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async #send(id: number, call: Call, bytes: Uint8Array, deadline: number, perfDeadline: number, waitForServer: boolean): Promise<void> {
+    // A second attempt after the server closed and removed its ring: the next server makes a new one.
+    for (let attempt = 0; ; attempt++) {
+      const tx = this.#tx ?? (await this.#openRequests(perfDeadline, call.signal, waitForServer));
+      if (this.#calls.get(id) !== call) return;
+      const size = REQUEST_HEADER + bytes.length;
+      if (size > tx.maxMessageSize) {
+        throw new SystemError('EMSGSIZE', 'service', this.name, `a request of ${bytes.length} bytes does not fit the request ring (at most ${tx.maxMessageSize - REQUEST_HEADER})`);
+      }
+      let r: Reservation;
+      try {
+        r = tx.tryReserve(size) ?? (await tx.reserve(size, { timeout: remaining(perfDeadline), signal: call.signal }));
+      } catch (err) {
+        // The ring of a server that closed refuses it.
+        if (!(err instanceof PeerGoneError) || attempt > 0) throw err;
+        this.#dropRequests();
+        continue;
+      }
+      const up = this.#serverUp();
+      if (up === null || (!up && !waitForServer)) {
+        r.cancel();
+        if (up === null && attempt === 0) {
+          this.#dropRequests();
+          continue;
+        }
+        throw new PeerGoneError(this.name, 'consumer', up === null ? 'the request ring was removed' : 'no server is up (waitForServer: false)');
+      }
+      writeRequest(r.bytes, CALL, this.#idBytes, id, deadline);
+      r.bytes.set(bytes, REQUEST_HEADER);
+      r.commit();
+      call.epoch = up ? this.#epoch : -1;
+      return;
+    }
+  }
+
+  async #openRequests(perfDeadline: number, signal: AbortSignal | undefined, waitForServer: boolean): Promise<Sender> {
+    let ring: Channel;
+    try {
+      ring = waitForServer ? await Channel.open(this.name, { dir: this.#dir, wait: true, timeout: remaining(perfDeadline), signal }) : Channel.open(this.name, { dir: this.#dir });
+    } catch (err) {
+      if (err instanceof PodshmError && err.code === 'ENOENT') throw new PeerGoneError(this.name, 'consumer', 'no server is up (waitForServer: false)');
+      throw err;
+    }
+    // Another call opened it meanwhile.
+    if (this.#tx !== null) {
+      ring.close();
+      return this.#tx;
+    }
+    if (this.#closed) {
+      ring.close();
+      throw this.#closedError();
+    }
+    let tx: Sender;
+    try {
+      tx = ring.sender();
+      // Right after the sender's claim, which checked that the name is still this ring's.
+      using probe = new LivenessProbe(objectFile(this.name, this.#dir));
+      this.#requestsFile = probe.fileId();
+    } catch (err) {
+      ring.close();
+      throw err;
+    }
+    this.#requests = ring;
+    this.#tx = tx;
+    return tx;
+  }
+
+  #dropRequests(): void {
+    this.#tx?.close();
+    this.#requests?.close();
+    this.#tx = null;
+    this.#requests = null;
+  }
+
+  // Whether a server is serving the request ring: free while a watch on it stands, else
+  // a look (system calls), and a new watch if one is up; null if the ring's name is gone
+  // or names another ring now.
+  #serverUp(): boolean | null {
+    if (this.#server !== null && !this.#server.ended()) return true;
+    let notice: DeathNotice;
+    try {
+      notice = new DeathNotice(objectFile(this.name, this.#dir), LIVENESS_REGIONS.channel, () => this.#serverEnded(notice));
+    } catch (err) {
+      if (err instanceof PodshmError && err.code === 'ENOENT') return null;
+      throw err;
+    }
+    // The name now holds another ring (this one's server died, and someone removed it).
+    if (notice.fileId() !== this.#requestsFile) {
+      notice.close();
+      return null;
+    }
+    if (!notice.alive()) {
+      notice.close();
+      return false;
+    }
+    this.#server = notice;
+    // Calls sent while none was up are this server's to answer now.
+    for (const c of this.#calls.values()) if (c.sent && c.epoch < 0) c.epoch = this.#epoch;
+    if (this.#calls.size > 0) notice.listen();
+    return true;
+  }
+
+  #serverEnded(notice: DeathNotice): void {
+    if (this.#server !== notice) return;
+    this.#server = null;
+    const ended = this.#epoch++;
+    for (const [id, c] of this.#calls) {
+      if (c.sent && c.epoch === ended) this.#finish(id, new PeerGoneError(this.name, 'consumer', 'the server ended with this call in flight'), null);
+    }
+  }
+
+  // Calls are in flight: listen for responses and for the server's end.
+  #busy(): void {
+    if (this.#closed || this.#calls.size === 0) return;
+    this.#server?.listen();
+    if (this.#pump === null) void this.#receive((this.#pump = new AbortController()).signal);
+  }
+
+  async #receive(stop: AbortSignal): Promise<void> {
+    const rx = this.#rx;
+    try {
+      let delivered = false;
+      while (!stop.aborted && this.#calls.size > 0) {
+        let view: Uint8Array | null;
+        try {
+          view = rx.tryReceiveView();
+          if (view === null && delivered) {
+            // The callers' continuations first: a wait spins before it sleeps, holding
+            // the event loop, and the next call they make is what the server waits for.
+            delivered = false;
+            await new Promise(setImmediate);
+            continue;
+          }
+          view ??= await rx.receiveView({ signal: stop });
+        } catch (err) {
+          if (err instanceof AbortError || this.#closed) return;
+          for (const id of [...this.#calls.keys()]) this.#finish(id, err as Error, null);
+          return;
+        }
+        this.#deliver(view);
+        delivered = true;
+      }
+    } finally {
+      if (this.#pump?.signal === stop) this.#pump = null;
+      // A call may have come while this pump was being stopped.
+      if (!this.#closed && this.#calls.size > 0 && this.#pump === null) queueMicrotask(() => this.#busy());
+    }
+  }
+
+  #deliver(view: Uint8Array): void {
+    let response;
+    try {
+      response = readResponse(view, this.#ring.name);
+    } catch (err) {
+      this.#onError(err as Error);
+      return;
+    }
+    // Late (the call timed out or was aborted) or from a server that replayed it: nobody waits.
+    if (!this.#calls.has(response.callId)) return;
+    const body = view.subarray(RESPONSE_HEADER);
+    if (response.kind === OK) this.#finish(response.callId, null, body.slice());
+    else this.#finish(response.callId, new RemoteError(this.name, decodeError(body)), null);
+  }
+
+  // Settles call `id` once; a call given up after it was sent is cancelled at the server.
+  #finish(id: number, err: Error | null, response: Uint8Array | null): void {
+    const call = this.#calls.get(id);
+    if (call === undefined) return;
+    this.#calls.delete(id);
+    if (call.timer !== null) clearTimeout(call.timer);
+    if (call.onAbort !== null) call.signal!.removeEventListener('abort', call.onAbort);
+    if (err === null) call.resolve(response!);
+    else {
+      call.reject(err);
+      if (call.sent && (err instanceof AbortError || (err instanceof SystemError && err.code === 'ETIMEDOUT'))) this.#cancel(id);
+    }
+    if (this.#calls.size === 0) this.#idle();
+  }
+
+  // Best effort: a full ring drops the cancel (the handler then runs to the deadline).
+  #cancel(id: number): void {
+    const tx = this.#tx;
+    if (tx === null || this.#closed) return;
+    try {
+      const r = tx.tryReserve(REQUEST_HEADER);
+      if (r === null) return;
+      writeRequest(r.bytes, CANCEL, this.#idBytes, id, 0);
+      r.commit();
+    } catch {
+      // The server has gone: nothing to cancel.
+    }
+  }
+
+  // Leaves the event loop once no call is in flight, checked after the current turn:
+  // a caller that makes its next call as soon as one settles keeps the pump going.
+  #idle(): void {
+    if (this.#idleCheck) return;
+    this.#idleCheck = true;
+    setImmediate(() => {
+      this.#idleCheck = false;
+      if (this.#calls.size > 0) return;
+      this.#pump?.abort();
+      this.#pump = null;
+      this.#server?.pause();
+    });
+  }
+
+  #closedError(): SystemError {
+    return new SystemError('EBADF', 'service', this.name, 'the client is closed');
+  }
+}

@@ -1,0 +1,311 @@
+// The server side of request/response over shared memory (docs/service.md). One
+// Service per name at a time: it is the consumer of the request ring, the one
+// dispatcher that takes every client's calls and runs the handler for each, many at
+// once on this event loop, and the producer of each client's response ring.
+import { Channel, type Reservation, type Sender } from '../channel/channel';
+import { AbortError, PeerGoneError, PodshmError, SystemError, argType, argValue } from '../core/errors';
+import { posixName } from '../core/names';
+import { remaining } from '../core/timeout';
+import { boolean, options } from '../core/validate';
+import { LIVENESS_REGIONS } from '../liveness/presence';
+import { objectFile } from '../shm/shared_memory';
+import { DeathNotice } from './death_notice';
+import { CALL, FAILED, OK, REQUEST_HEADER, RESPONSE_HEADER, clientRingName, encodeError, readRequest, writeResponse, type Request } from './protocol';
+
+/** What a handler gets besides the request. */
+export interface CallContext {
+  /** When the caller stops waiting, in ms since the epoch (Date.now()); Infinity: never. */
+  readonly deadline: number;
+  /** Aborts when the caller gave up (its timeout or abort), died, or this service closes. */
+  readonly signal: AbortSignal;
+  /**
+   * Room for the response in the caller's ring, to fill in place (no copy): write
+   * `bytes`, then commit(length). The handler then returns nothing. Commit soon: the
+   * caller's later responses wait behind it.
+   */
+  reserve(size: number): Promise<ResponseReservation>;
+}
+
+export interface ResponseReservation {
+  /** The response's bytes, in the caller's ring. */
+  readonly bytes: Uint8Array;
+  /** Sends the first `length` bytes (default: all) as the response. */
+  commit(length?: number): void;
+}
+
+/** Answers one call: the response's bytes, or nothing after a commit of ctx.reserve(). Throwing sends a RemoteError. */
+export type ServiceHandler = (request: Uint8Array, ctx: CallContext) => ArrayBufferView | void | Promise<ArrayBufferView | void>;
+
+export interface ServiceOptions {
+  /** Bytes of the request ring, when this call makes it (a power of two, 4 KiB to 1 GiB). Default 1 MiB. */
+  capacity?: number;
+  /** Permission bits of the request ring, when made here. Default 0o600. */
+  mode?: number;
+  /** Directory of the tmpfs holding the rings. Default /dev/shm. */
+  dir?: string;
+  /** Send a handler error's stack to the caller (RemoteError.remoteStack). Default false. */
+  remoteStack?: boolean;
+  /** Called with what went wrong outside any handler (a bad record, a client's ring that cannot be opened); serving goes on. Default: process.emitWarning. */
+  onError?: (err: Error) => void;
+}
+
+const KEYS = ['capacity', 'mode', 'dir', 'remoteStack', 'onError'] as const;
+
+/** A client this service has answered: its ring, and its calls running now. */
+interface Caller {
+  readonly ring: Channel;
+  readonly tx: Sender;
+  readonly notice: DeathNotice;
+  readonly calls: Map<number, AbortController>;
+}
+
+export class Service implements Disposable {
+  /** The service's name (its request ring's), with its leading slash. */
+  readonly name: string;
+  readonly #handler: ServiceHandler;
+  readonly #dir: string | undefined;
+  readonly #remoteStack: boolean;
+  readonly #onError: (err: Error) => void;
+  readonly #requests: Channel;
+  readonly #rx: ReturnType<Channel['receiver']>;
+  readonly #callers = new Map<string, Caller>();
+  readonly #stop = new AbortController();
+  #closed = false;
+
+  private constructor(name: string, handler: ServiceHandler, o: Partial<ServiceOptions>, requests: Channel) {
+    this.name = requests.name;
+    this.#handler = handler;
+    this.#dir = o.dir;
+    this.#remoteStack = boolean('remoteStack', o.remoteStack, false);
+    this.#onError = o.onError ?? ((err) => process.emitWarning(err));
+    this.#requests = requests;
+    try {
+      this.#rx = requests.receiver();
+    } catch (err) {
+      requests.close();
+      if (err instanceof PodshmError && err.code === 'EBUSY') throw new SystemError('EBUSY', 'service', name, 'a live server already serves this name');
+      throw err;
+    }
+    void this.#dispatch();
+  }
+
+  /**
+   * Serves `name`: takes over its request ring (made if missing), so calls that waited
+   * while no server was up are answered now. EBUSY if a live server serves it already.
+   */
+  static serve(name: string, handler: ServiceHandler, opts?: ServiceOptions): Service {
+    const canonical = posixName(name, 'shm_open');
+    if (typeof handler !== 'function') throw argType('handler', 'a function', handler);
+    const o = options<ServiceOptions>(opts, KEYS);
+    boolean('remoteStack', o.remoteStack, false);
+    if (o.onError !== undefined && typeof o.onError !== 'function') throw argType('onError', 'a function', o.onError);
+    let requests: Channel;
+    try {
+      requests = Channel.create(canonical, { capacity: o.capacity, producers: 'multi', mode: o.mode, dir: o.dir });
+    } catch (err) {
+      if (!(err instanceof PodshmError && err.code === 'EEXIST')) throw err;
+      requests = Channel.open(canonical, { dir: o.dir });
+      if (requests.producers !== 'multi') {
+        requests.close();
+        throw argValue('name', 'names a channel that is not a service request ring (one producer only)', name);
+      }
+    }
+    return new Service(canonical, handler, o, requests);
+  }
+
+  /** Removes a service's request ring; a server running keeps it, and clients find the next one made under the name. */
+  static unlink(name: string, opts?: { dir?: string }): void {
+    Channel.unlink(name, opts);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Calls running now, across every client. */
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.#callers.values()) n += c.calls.size;
+    return n;
+  }
+
+  /**
+   * Stops serving and removes the request ring (the next server makes a new one, and
+   * clients find it): the handlers' signals abort, and the callers of every call sent
+   * get PeerGoneError. A server that dies instead leaves the ring, and the calls not yet
+   * taken, to the next server.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // The name first: a client that sees this server gone and opens the name again must
+    // not find this ring.
+    try {
+      this.#requests.unlink();
+    } catch (err) {
+      if (!(err instanceof PodshmError && err.code === 'ENOENT')) this.#onError(err as Error);
+    }
+    this.#stop.abort();
+    for (const id of [...this.#callers.keys()]) this.#dropCaller(id, false);
+    this.#rx.close();
+    this.#requests.close();
+  }
+
+  /** Removes the request ring's name now, while serving on (see Service.unlink). */
+  unlink(): void {
+    this.#requests.unlink();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async #dispatch(): Promise<void> {
+    const rx = this.#rx;
+    const signal = this.#stop.signal;
+    let took = false;
+    for (;;) {
+      let view: Uint8Array | null;
+      try {
+        view = rx.tryReceiveView();
+        if (view === null && took) {
+          // The handlers' answers first: a wait spins before it sleeps, holding the
+          // event loop, and the callers wait for those answers.
+          took = false;
+          await new Promise(setImmediate);
+          if (this.#closed) return;
+          continue;
+        }
+        view ??= await rx.receiveView({ signal });
+      } catch (err) {
+        if (this.#closed) return;
+        // The ring itself is broken (ChannelCorruptError): nothing more can be read from
+        // it. Closing removes it, so that clients find the next server's new ring.
+        this.#onError(err as Error);
+        this.close();
+        return;
+      }
+      took = true;
+      try {
+        this.#take(view);
+      } catch (err) {
+        this.#onError(err as Error);
+      }
+    }
+  }
+
+  // One record, from a view valid until the next receive: what outlives it is copied.
+  #take(view: Uint8Array): void {
+    const req = readRequest(view, this.name);
+    if (req.kind !== CALL) {
+      this.#callers.get(req.client)?.calls.get(req.callId)?.abort(new AbortError('the caller gave up'));
+      return;
+    }
+    // The caller has stopped waiting: nobody to answer.
+    if (req.deadline <= Date.now()) return;
+    const caller = this.#callers.get(req.client) ?? this.#openCaller(req.client);
+    if (caller.calls.has(req.callId)) throw new SystemError('EPROTO', 'service', this.name, `client ${req.client} sent call ${req.callId} while it was running`);
+    const request = view.slice(REQUEST_HEADER);
+    const ac = new AbortController();
+    caller.calls.set(req.callId, ac);
+    void this.#run(req, caller, request, ac);
+  }
+
+  #openCaller(client: string): Caller {
+    const ringName = clientRingName(this.name, client);
+    const ring = Channel.open(ringName, { dir: this.#dir });
+    try {
+      if (ring.producers !== 'single') throw argValue('name', 'names a channel that is not a client response ring', ringName);
+      const tx = ring.sender();
+      const path = objectFile(ring.name, this.#dir);
+      // The channel's consumer slot (lib/channel/peers.ts): the client's own presence.
+      const notice = new DeathNotice(path, LIVENESS_REGIONS.channel, () => this.#dropCaller(client, true));
+      const caller: Caller = { ring, tx, notice, calls: new Map() };
+      this.#callers.set(client, caller);
+      notice.listen();
+      return caller;
+    } catch (err) {
+      ring.close();
+      throw err;
+    }
+  }
+
+  // The client ended (or this service closes): abort its calls, let its ring go.
+  #dropCaller(client: string, gone: boolean): void {
+    const caller = this.#callers.get(client);
+    if (caller === undefined) return;
+    this.#callers.delete(client);
+    const reason = gone ? new PeerGoneError(caller.ring.name, 'consumer', 'the client has gone') : new AbortError('the service is closing');
+    for (const ac of caller.calls.values()) ac.abort(reason);
+    caller.notice.close();
+    caller.ring.close();
+    if (!gone) return;
+    try {
+      Channel.unlink(caller.ring.name, { dir: this.#dir });
+    } catch (err) {
+      // A client that closed cleanly unlinked its ring itself.
+      if (!(err instanceof PodshmError && err.code === 'ENOENT')) this.#onError(err as Error);
+    }
+  }
+
+  async #run(req: Request, caller: Caller, request: Uint8Array, ac: AbortController): Promise<void> {
+    let reserved: Reservation | null = null;
+    const ctx: CallContext = {
+      deadline: req.deadline,
+      signal: ac.signal,
+      reserve: async (size) => {
+        if (reserved !== null) throw new SystemError('EINVAL', 'service', this.name, 'a handler reserves one response');
+        const r = await this.#reserve(caller, RESPONSE_HEADER + size, req.deadline);
+        writeResponse(r.bytes, OK, req.callId);
+        reserved = r;
+        const bytes = r.bytes.subarray(RESPONSE_HEADER);
+        return { bytes, commit: (length = bytes.length) => r.commit(RESPONSE_HEADER + length) };
+      },
+    };
+    let kind = OK;
+    let body: Uint8Array;
+    try {
+      const result = await this.#handler(request, ctx);
+      if (reserved !== null) {
+        const r: Reservation = reserved;
+        if (!r.open) return;
+        r.cancel();
+        throw new SystemError('EINVAL', 'service', this.name, 'the handler reserved a response and did not commit it');
+      }
+      if (result === undefined) body = new Uint8Array(0);
+      else if (ArrayBuffer.isView(result)) body = new Uint8Array(result.buffer, result.byteOffset, result.byteLength);
+      else throw argType('the handler result', 'an ArrayBufferView or nothing', result);
+    } catch (err) {
+      kind = FAILED;
+      body = encodeError(err, this.#remoteStack);
+      // Left open, it would hold back every later answer to this caller.
+      (reserved as Reservation | null)?.[Symbol.dispose]();
+    } finally {
+      if (caller.calls.get(req.callId) === ac) caller.calls.delete(req.callId);
+    }
+    // Nobody waits for it any more (cancelled, the client or this service gone).
+    if (ac.signal.aborted) return;
+    if (RESPONSE_HEADER + body.length > caller.tx.maxMessageSize) {
+      kind = FAILED;
+      const max = caller.tx.maxMessageSize - RESPONSE_HEADER;
+      body = encodeError(new SystemError('EMSGSIZE', 'service', this.name, `a response of ${body.length} bytes does not fit the client's ring (at most ${max})`), false);
+    }
+    try {
+      const r = await this.#reserve(caller, RESPONSE_HEADER + body.length, req.deadline);
+      writeResponse(r.bytes, kind, req.callId);
+      r.bytes.set(body, RESPONSE_HEADER);
+      r.commit();
+    } catch (err) {
+      if (err instanceof PeerGoneError) this.#dropCaller(req.client, true);
+      else if (!(err instanceof PodshmError && (err.code === 'ETIMEDOUT' || err.code === 'EBADF'))) this.#onError(err as Error);
+    }
+  }
+
+  async #reserve(caller: Caller, size: number, deadline: number): Promise<Reservation> {
+    if (size > caller.tx.maxMessageSize) {
+      throw new SystemError('EMSGSIZE', 'service', caller.ring.name, `a response of ${size - RESPONSE_HEADER} bytes does not fit the client's ring (at most ${caller.tx.maxMessageSize - RESPONSE_HEADER})`);
+    }
+    const timeout = deadline === Infinity ? Infinity : remaining(performance.now() + deadline - Date.now());
+    return caller.tx.tryReserve(size) ?? caller.tx.reserve(size, { timeout });
+  }
+}

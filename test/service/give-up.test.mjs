@@ -1,0 +1,55 @@
+// A caller that gives up (its timeout, its abort) tells the server: the handler's
+// signal aborts; the handler sees the caller's deadline.
+import t from 'tap';
+import { AbortError, Client } from 'podshm';
+import { uniqueName } from '../helpers.mjs';
+import { server } from '../service-peers.mjs';
+
+async function setup(t) {
+  const name = uniqueName('svc');
+  const s = await server(t, name);
+  const client = Client.connect(name);
+  t.teardown(() => client.close());
+  return { s, client };
+}
+
+t.test("an abort rejects the call with AbortError and aborts the handler's signal", async (t) => {
+  const { s, client } = await setup(t);
+  const ac = new AbortController();
+  const call = client.call(Buffer.from('hold:a'), { signal: ac.signal });
+  await s.saw('held a');
+  ac.abort('enough');
+  const err = await call.catch((e) => e);
+  t.ok(err instanceof AbortError);
+  t.match(err, { code: 'ABORT_ERR', cause: 'enough' });
+  t.equal(await s.saw('aborted a'), 'aborted a AbortError');
+  t.equal(client.inFlight, 0);
+});
+
+t.test("a timeout rejects the call with ETIMEDOUT and aborts the handler's signal", async (t) => {
+  const { s, client } = await setup(t);
+  const call = client.call(Buffer.from('hold:b'), { timeout: 500 });
+  await s.saw('held b');
+  await t.rejects(call, { name: 'SystemError', code: 'ETIMEDOUT' });
+  t.equal(await s.saw('aborted b'), 'aborted b AbortError');
+});
+
+t.test('the handler sees the deadline the caller set', async (t) => {
+  const { client } = await setup(t);
+  const before = Date.now();
+  const deadline = Number(Buffer.from(await client.call(Buffer.from('deadline'), { timeout: 60_000 })).toString());
+  t.ok(deadline >= before + 60_000 && deadline <= Date.now() + 60_000, `${deadline} is the call's time plus its timeout`);
+  t.equal(Buffer.from(await client.call(Buffer.from('deadline'))).toString(), 'Infinity', 'no timeout: no deadline');
+});
+
+t.test('an aborted signal rejects at once, and nothing is sent', async (t) => {
+  const { s, client } = await setup(t);
+  await t.rejects(client.call(Buffer.from('hold:c'), { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
+  // The server says what it holds in order: once it has said "held d", a "held c" would have come first.
+  const ac = new AbortController();
+  const after = client.call(Buffer.from('hold:d'), { signal: ac.signal });
+  await s.saw('held d');
+  ac.abort();
+  await t.rejects(after, { code: 'ABORT_ERR' });
+  t.notOk(s.seen.includes('held c'), 'the server never saw the aborted call');
+});
