@@ -212,7 +212,7 @@ export class Sender implements Disposable {
     const view = this.#bytes(bytes);
     const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendSyncOptions>(opts, SYNC_KEYS).timeout));
     if (this.#put(view)) return;
-    waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
+    waitSync(this.#planFor(view, deadline));
   }
 
   /**
@@ -241,19 +241,13 @@ export class Sender implements Disposable {
     let i = 0;
     try {
       if (signal?.aborted) throw new AbortError(signal.reason);
-      while (i < views.length) {
-        const next = this.#putSome(views, i);
-        if (next > i) {
-          i = next;
-          continue;
-        }
-        const view = views[i];
-        await waitAsync(this.#plan(() => (this.#put(view) ? true : undefined), deadline), signal);
-        i++;
+      // next: past what went at once; i + 1 after a wait, which sends views[i] itself.
+      for (let next = i; i < views.length; i = next > i ? next : i + 1) {
+        next = this.#putSome(views, i);
+        if (next === i) await waitAsync(this.#planFor(views[i], deadline), signal);
       }
     } catch (err) {
-      if (err instanceof Error) Object.assign(err, { sent: i });
-      throw err;
+      throw withSent(err, i);
     }
   }
 
@@ -263,19 +257,12 @@ export class Sender implements Disposable {
     const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendSyncOptions>(opts, SYNC_KEYS).timeout));
     let i = 0;
     try {
-      while (i < views.length) {
-        const next = this.#putSome(views, i);
-        if (next > i) {
-          i = next;
-          continue;
-        }
-        const view = views[i];
-        waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
-        i++;
+      for (let next = i; i < views.length; i = next > i ? next : i + 1) {
+        next = this.#putSome(views, i);
+        if (next === i) waitSync(this.#planFor(views[i], deadline));
       }
     } catch (err) {
-      if (err instanceof Error) Object.assign(err, { sent: i });
-      throw err;
+      throw withSent(err, i);
     }
   }
 
@@ -318,9 +305,14 @@ export class Sender implements Disposable {
     return messages as Uint8Array[];
   }
 
-  // Sends what fits now from views[i]; returns the index of the first not sent.
+  // Sends what fits now from views[i] (a throw sends nothing): the index of the first not sent.
   #putSome(views: readonly Uint8Array[], i: number): number {
     return this.#multi ? i + (this.#put(views[i]) ? 1 : 0) : this.#putRun(views, i);
+  }
+
+  // A wait for room that sends `view` once there is.
+  #planFor(view: Uint8Array, deadline: number): WaitPlan<true> {
+    return this.#plan(() => (this.#put(view) ? true : undefined), deadline);
   }
 
   /** Detaches this producer; the consumer sees it gone. Reservations not committed are skipped. */
@@ -707,4 +699,10 @@ export class Sender implements Disposable {
   writable(opts?: StreamOptions): Writable {
     return senderWritable(this, opts);
   }
+}
+
+/** An error of sendMany after `sent` messages went: says how many, so the rest can be resent. */
+function withSent(err: unknown, sent: number): unknown {
+  if (err instanceof Error) Object.assign(err, { sent });
+  return err;
 }
