@@ -25,7 +25,7 @@ import { Sender } from './sender';
 import { argType, argValue } from '../core/errors';
 import { DEFAULT_MODE, objectFile, SharedMemory } from '../shm/shared_memory';
 import { posixName } from '../core/names';
-import { fileMode, options, string } from '../core/validate';
+import { boolean, fileMode, options, string } from '../core/validate';
 import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
 import * as path from 'node:path';
 import type { ReceiverOptions } from './receiver';
@@ -49,6 +49,13 @@ export interface ChannelCreateOptions {
   mode?: number;
   /** Directory of the tmpfs holding the segment. Default /dev/shm. */
   dir?: string;
+  /**
+   * Fail with EEXIST if the name is taken (default). With false, an existing channel is
+   * opened instead, if its capacity, producers and wait are the ones asked for (EINVAL if not).
+   */
+  exclusive?: boolean;
+  /** With exclusive: false, open a channel owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
 }
 
 export interface ChannelOpenOptions extends WaitForCreationOptions {
@@ -58,7 +65,7 @@ export interface ChannelOpenOptions extends WaitForCreationOptions {
   allowForeignOwner?: boolean;
 }
 
-const CREATE_KEYS = ['capacity', 'producers', 'wait', 'mode', 'dir'] as const;
+const CREATE_KEYS = ['capacity', 'producers', 'wait', 'mode', 'dir', 'exclusive', 'allowForeignOwner'] as const;
 const OPEN_KEYS = ['dir', 'allowForeignOwner', ...WAIT_KEYS] as const;
 
 export interface ChannelStats {
@@ -114,7 +121,19 @@ export class Channel implements Disposable {
     // Read once: a getter could otherwise give the segment and the bell different modes.
     const given = o.mode;
     const mode = given === undefined ? DEFAULT_MODE : fileMode(given);
-    const shm = SharedMemory.create(name, HEADER_SIZE + capacity, { mode, dir: o.dir });
+    const exclusive = boolean('exclusive', o.exclusive, true);
+    let shm: SharedMemory;
+    try {
+      shm = SharedMemory.create(name, HEADER_SIZE + capacity, { mode, dir: o.dir });
+    } catch (err) {
+      if (exclusive || !(err instanceof SystemError && err.code === 'EEXIST')) throw err;
+      const existing = Channel.#open(name, { dir: o.dir, allowForeignOwner: o.allowForeignOwner });
+      if (existing.capacity !== capacity || existing.producers !== producers || existing.wait !== wait) {
+        existing.close();
+        throw new SystemError('EINVAL', 'channel', existing.name, `exists with capacity ${existing.capacity}, producers '${existing.producers}', wait '${existing.wait}': not the ${capacity}, '${producers}', '${wait}' asked for`);
+      }
+      return existing;
+    }
     let bell: Bell | null = null;
     try {
       const geometry = { capacity, multi: producers === 'multi', wait };

@@ -47,3 +47,17 @@ t.test('a view is the ring itself: it is reused once released, which is why it i
   }
   t.equal(view[0], 99, 'the old view now shows a later message');
 });
+
+t.test('Channel.create: exclusive by default, like every create; exclusive: false opens a matching one', async (t) => {
+  const name = uniqueName('chexcl');
+  const ch = Channel.create(name, { capacity: 4096, producers: 'multi' });
+  t.teardown(() => (ch.unlink(), ch.close()));
+  t.throws(() => Channel.create(name, { capacity: 4096, producers: 'multi' }), { code: 'EEXIST' });
+  const same = Channel.create(name, { capacity: 4096, producers: 'multi', exclusive: false });
+  t.teardown(() => same.close());
+  same.sender().sendSync(Uint8Array.of(9));
+  t.same([...ch.receiver().receiveSync({ timeout: 10_000 })], [9], 'the same channel');
+  t.throws(() => Channel.create(name, { capacity: 8192, producers: 'multi', exclusive: false }), { code: 'EINVAL', message: /capacity 4096/ });
+  t.throws(() => Channel.create(name, { capacity: 4096, exclusive: false }), { code: 'EINVAL', message: /producers 'multi'/ }, 'the defaults count as asked for');
+  t.throws(() => Channel.create(name, { exclusive: 'no' }), { code: 'ERR_INVALID_ARG_TYPE' });
+});

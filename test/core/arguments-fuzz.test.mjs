@@ -160,7 +160,7 @@ const cases = {
   'Mutex.open': [[name, rec({ dir: dirArb, allowForeignOwner: any })], (n, o) => Mutex.open(n, o)],
   'mutex.lockSync': [[blocking()], (o) => (mutex.lockSync(o), mutex.unlock())],
   'mutex.lock': [[blocking({ signal: any })], (o) => mutex.lock(o).then(() => mutex.unlock())],
-  'Channel.create': [[name, rec({ capacity: small(1 << 16), producers: any, wait: any, mode: any, dir: dirArb })], (n, o) => Channel.create(n, o)],
+  'Channel.create': [[name, rec({ capacity: small(1 << 16), producers: any, wait: any, mode: any, dir: dirArb, exclusive: any })], (n, o) => Channel.create(n, o)],
   'Channel.open': [[name, rec({ dir: dirArb, allowForeignOwner: any })], (n, o) => Channel.open(n, o)],
   'tx.sendSync': [[any, blocking()], (b, o) => tx.sendSync(b, o)],
   'tx.trySend': [[any], (b) => tx.trySend(b)],
