@@ -529,6 +529,11 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
         // Waiting across restarts: with no producer alive there is no death to hear of,
         // and the next producer's attach wakes this sleep (its flag is raised by now).
         if (!this.#endWhenProducersGone && this.#blockedBy < 0 && this.#core.peers.liveProducers() === 0) return true;
+        // Stopped at a reservation whose owner is gone: its slot may hold a new producer
+        // by now, whose lock a watch would wait on for ever. A short sleep, then the peer
+        // check after it skips the record.
+        const blocked = this.#blockedBy;
+        if (blocked >= 0 && !this.#core.peers.producerAlive(tagSlot(blocked), tagGeneration(blocked))) return false;
         const range = this.#core.peers.producersToWatch(this.#blockedBy >= 0 ? tagSlot(this.#blockedBy) : -1);
         if (range === null) return true;
         const s = this.#core.dataSleeper;
