@@ -31,7 +31,7 @@ import { DEFAULT_MODE, SharedMemory, objectFile } from '../shm/shared_memory';
 import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
 import { posixName } from '../core/names';
 import * as path from 'node:path';
-import { fileMode, integer, options, string } from '../core/validate';
+import { boolean, fileMode, integer, options, string } from '../core/validate';
 
 export { Publisher, Reservation, type PublishOptions, type PublishSyncOptions } from './publisher';
 export { Subscriber, type ReceiveOptions, type ReceiveSyncOptions, type MessageHandler } from './subscriber';
@@ -50,6 +50,13 @@ export interface TopicCreateOptions {
   mode?: number;
   /** Directory of the tmpfs holding the segment. Default /dev/shm. */
   dir?: string;
+  /**
+   * Fail with EEXIST if the name is taken (default). With false, an existing topic is
+   * opened instead, if its capacity, subscribers and policy are the ones asked for (EINVAL if not).
+   */
+  exclusive?: boolean;
+  /** With exclusive: false, open a topic owned by another user (not root) instead of refusing it with EPERM. Default false. */
+  allowForeignOwner?: boolean;
 }
 
 export interface TopicOpenOptions extends WaitForCreationOptions {
@@ -82,7 +89,7 @@ export interface TopicStats {
   subscribers: SubscriberStats[];
 }
 
-const CREATE_KEYS = ['capacity', 'subscribers', 'policy', 'wait', 'mode', 'dir'] as const;
+const CREATE_KEYS = ['capacity', 'subscribers', 'policy', 'wait', 'mode', 'dir', 'exclusive', 'allowForeignOwner'] as const;
 const OPEN_KEYS = ['dir', 'allowForeignOwner', ...WAIT_KEYS] as const;
 const SUBSCRIBE_KEYS = ['history'] as const;
 const DEFAULT_CAPACITY = 1 << 20;
@@ -123,7 +130,19 @@ export class Topic implements Disposable {
     if (!WAIT_STRATEGIES.includes(wait)) throw argValue('wait', `must be one of ${WAIT_STRATEGIES.map((w) => `'${w}'`).join(', ')}`, wait);
     const mode = o.mode === undefined ? DEFAULT_MODE : fileMode(o.mode);
     const geometry = { capacity, policy, maxSubscribers, wait, headerSize: headerSize(maxSubscribers) };
-    const shm = SharedMemory.create(name, geometry.headerSize + capacity, { mode, dir: o.dir });
+    const exclusive = boolean('exclusive', o.exclusive, true);
+    let shm: SharedMemory;
+    try {
+      shm = SharedMemory.create(name, geometry.headerSize + capacity, { mode, dir: o.dir });
+    } catch (err) {
+      if (exclusive || !(err instanceof SystemError && err.code === 'EEXIST')) throw err;
+      const existing = Topic.#open(name, { dir: o.dir, allowForeignOwner: o.allowForeignOwner });
+      if (existing.capacity !== capacity || existing.maxSubscribers !== maxSubscribers || existing.policy !== policy) {
+        existing.close();
+        throw new SystemError('EINVAL', 'topic', existing.name, `exists with capacity ${existing.capacity}, ${existing.maxSubscribers} subscribers, policy '${existing.policy}': not the ${capacity}, ${maxSubscribers}, '${policy}' asked for`);
+      }
+      return existing;
+    }
     try {
       initHeader(new Int32Array(shm.buffer, 0, geometry.headerSize >> 2), geometry);
       return new Topic(shm, new TopicCore(shm.name, shm.buffer, shm.mapping.handle, geometry, shm));

@@ -146,3 +146,15 @@ t.test('a full subscriber table is EBUSY; the publisher table holds 48', async (
   pubs[0].close();
   t.ok(tp.publisher(), 'a closed publisher’s slot is free again');
 });
+
+t.test('Topic.create: exclusive by default, like every create; exclusive: false opens a matching one', async (t) => {
+  const tp = topic(t, { subscribers: 3, policy: 'overwrite' });
+  t.throws(() => Topic.create(tp.name, { capacity: 4096, subscribers: 3, policy: 'overwrite' }), { code: 'EEXIST' });
+  const same = Topic.create(tp.name, { capacity: 4096, subscribers: 3, policy: 'overwrite', exclusive: false });
+  t.teardown(() => same.close());
+  const sub = tp.subscriber();
+  same.publisher().publishSync(message(7));
+  t.same(sub.receiveSync({ timeout: 10_000 }), message(7), 'the same topic');
+  t.throws(() => Topic.create(tp.name, { capacity: 4096, subscribers: 3, exclusive: false }), { code: 'EINVAL', message: /policy 'overwrite'/ }, 'the default policy counts as asked for');
+  t.throws(() => Topic.create(tp.name, { exclusive: 1 }), { code: 'ERR_INVALID_ARG_TYPE' });
+});
