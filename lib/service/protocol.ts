@@ -63,17 +63,26 @@ export interface Request {
   deadline: number;
 }
 
-/** Reads and checks a request's header (the payload follows at REQUEST_HEADER). */
-export function readRequest(view: Uint8Array, ring: string): Request {
-  const bad = (detail: string, offset: number, value: number): never => {
+type Bad = (detail: string, offset: number, value: number) => never;
+
+// The words every record starts with, checked: its length against its header, its magic
+// and its kind (one of `kinds`). Returns a view of the header, its kind and the reporter.
+function readHead(view: Uint8Array, ring: string, what: string, size: number, magic: number, kinds: readonly number[]): { dv: DataView; kind: number; bad: Bad } {
+  const bad: Bad = (detail, offset, value) => {
     throw new ServiceRecordError(ring, detail, offset, value);
   };
-  if (view.length < REQUEST_HEADER) bad(`a request of ${view.length} bytes is shorter than its ${REQUEST_HEADER}-byte header`, 0, view.length);
-  const dv = new DataView(view.buffer, view.byteOffset, REQUEST_HEADER);
-  const magic = dv.getUint32(0, true);
-  if (magic !== REQUEST_MAGIC) bad(`bad magic 0x${magic.toString(16)} (not a request)`, 0, magic);
+  if (view.length < size) bad(`a ${what} of ${view.length} bytes is shorter than its ${size}-byte header`, 0, view.length);
+  const dv = new DataView(view.buffer, view.byteOffset, size);
+  const found = dv.getUint32(0, true);
+  if (found !== magic) bad(`bad magic 0x${found.toString(16)} (not a ${what})`, 0, found);
   const kind = dv.getUint32(4, true);
-  if (kind !== CALL && kind !== CANCEL) bad(`unknown request kind ${kind}`, 4, kind);
+  if (!kinds.includes(kind)) bad(`unknown ${what} kind ${kind}`, 4, kind);
+  return { dv, kind, bad };
+}
+
+/** Reads and checks a request's header (the payload follows at REQUEST_HEADER). */
+export function readRequest(view: Uint8Array, ring: string): Request {
+  const { dv, kind, bad } = readHead(view, ring, 'request', REQUEST_HEADER, REQUEST_MAGIC, [CALL, CANCEL]);
   if (kind === CANCEL && view.length !== REQUEST_HEADER) bad(`a cancel of ${view.length} bytes carries a payload`, 0, view.length);
   const reserved = dv.getUint32(20, true);
   if (reserved !== 0) bad(`reserved word 0x${reserved.toString(16)} is not zero`, 20, reserved);
@@ -101,15 +110,7 @@ export interface Response {
 }
 
 export function readResponse(view: Uint8Array, ring: string): Response {
-  const bad = (detail: string, offset: number, value: number): never => {
-    throw new ServiceRecordError(ring, detail, offset, value);
-  };
-  if (view.length < RESPONSE_HEADER) bad(`a response of ${view.length} bytes is shorter than its ${RESPONSE_HEADER}-byte header`, 0, view.length);
-  const dv = new DataView(view.buffer, view.byteOffset, RESPONSE_HEADER);
-  const magic = dv.getUint32(0, true);
-  if (magic !== RESPONSE_MAGIC) bad(`bad magic 0x${magic.toString(16)} (not a response)`, 0, magic);
-  const kind = dv.getUint32(4, true);
-  if (kind !== OK && kind !== FAILED) bad(`unknown response kind ${kind}`, 4, kind);
+  const { dv, kind } = readHead(view, ring, 'response', RESPONSE_HEADER, RESPONSE_MAGIC, [OK, FAILED]);
   return { kind: kind as Response['kind'], callId: dv.getUint32(8, true) };
 }
 
