@@ -33,8 +33,8 @@ const OPS = {
   'shared memory open+close': (r) => () => SharedMemory.open(r.name).close(),
   'System V create+remove, 1 MiB': () => () => {
     const seg = SysVSharedMemory.create('private', 1 << 20);
-    seg.remove();
-    seg.detach();
+    seg.unlink();
+    seg.close();
   },
 };
 
