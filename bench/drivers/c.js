@@ -2,7 +2,7 @@
 // for the message queue, as two processes started here. Rows give the program, its
 // arguments with {n} for the count (sized from the trial's seconds and `perSecond`, a
 // rough rate) and what it prints: ns per operation or messages per second. Their CPU is
-// not measured.
+// that of every process of the program over its whole run, warm-up included.
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -31,13 +31,25 @@ function program(name) {
   return built.get(name);
 }
 
+const seconds = (m, s) => Number(m) * 60 + Number(s);
+
+/**
+ * Runs a program; resolves with the number it prints (if any) and its CPU µs. It runs under sh,
+ * whose `times` then prints the user and system time of its children: the program and,
+ * since each program waits for what it forks, every process it forked.
+ */
 function capture(file, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('/bin/sh', ['-c', '"$0" "$@" && times', file, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`${path.basename(file)} ${args.join(' ')} exited ${code}`))));
+    child.on('close', (code) => {
+      const lines = out.trim().split('\n');
+      const t = lines.at(-1).match(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/);
+      if (code !== 0 || !t) reject(new Error(`${path.basename(file)} ${args.join(' ')} exited ${code}`));
+      else resolve({ value: Number(lines.at(-3)), cpuUs: (seconds(t[1], t[2]) + seconds(t[3], t[4])) * 1e6 });
+    });
   });
 }
 
@@ -50,9 +62,8 @@ async function messageQueues(args, size) {
     const file = program('mq');
     const [echo, ping] = [args.echo(names), args.ping(names)];
     const other = capture(file, echo);
-    const value = await capture(file, ping);
-    await other;
-    return value;
+    const mine = await capture(file, ping);
+    return { value: mine.value, cpuUs: mine.cpuUs + (await other).cpuUs };
   } finally {
     for (const n of names) MessageQueue.unlink(n);
   }
@@ -61,10 +72,12 @@ async function messageQueues(args, size) {
 async function measure(kind, p, v) {
   const n = String(Math.max(1000, Math.round(v.perSecond * (p.seconds + p.warmSeconds))));
   const fill = (args) => args.map((a) => String(a).replace('{n}', n).replace('{size}', String(p.size)));
-  const value = v.program === 'mq'
+  const { value, cpuUs } = v.program === 'mq'
     ? await messageQueues({ echo: (q) => fill(['echo', ...q, '{n}']), ping: (q) => fill(['ping', ...q, '{n}', '{size}']) }, p.size)
     : await capture(program(v.program), fill(v.args));
-  return v.unit === 'ns' ? { ns: value } : { msgPerSec: value };
+  // A micro row's figure is a call in one process; the others' CPU is per message.
+  const cpu = kind === 'micro' ? {} : { cpuUsPerMsg: cpuUs / Number(n) };
+  return { ...(v.unit === 'ns' ? { ns: value } : { msgPerSec: value }), ...cpu };
 }
 
 module.exports = { problem, direct: true, measure };

@@ -17,5 +17,5 @@ module.exports = {
   ipc: { name: 'child_process IPC', driver: 'child-ipc' },
   zmq: (pattern) => ({ name: `zeromq ${pattern} ipc://`, driver: 'zeromq' }),
   mq: (loop) => ({ name: `podshm MessageQueue, ${loop === 'sync' ? 'blocking' : 'event loop'}`, driver: 'podshm-mq', v: { loop } }),
-  sem: (loop) => ({ name: `podshm Semaphore, ${loop === 'sync' ? 'acquire' : 'acquire'}`, driver: 'podshm-sem', v: { loop } }),
+  sem: (loop) => ({ name: `podshm Semaphore, ${loop === 'sync' ? 'acquireSync' : 'acquire'}`, driver: 'podshm-sem', v: { loop } }),
 };

@@ -13,7 +13,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-bench-test-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const json = path.join(dir, 'run.json');
-// What each kind of trial reports for a measured row (C programs report only their figure).
+// What each kind of trial reports for a measured row (C programs: their figure, and CPU per
+// message where two processes exchange them).
 const FIELDS = {
   rtt: ['ns', 'p50', 'p99', 'p999', 'msgPerSec', 'bytesPerSec', 'cpuUsPerMsg'],
   rate: ['p50', 'p99', 'p999', 'cpuUsPerMsg'],
@@ -21,7 +22,7 @@ const FIELDS = {
   idle: ['cpuPct', 'wakeupsPerSec'],
   micro: ['ns'],
 };
-const C_FIELDS = { rtt: ['ns'], oneway: ['msgPerSec'], micro: ['ns'] };
+const C_FIELDS = { rtt: ['ns', 'cpuUsPerMsg'], oneway: ['msgPerSec', 'cpuUsPerMsg'], micro: ['ns'] };
 
 // A hang guard only: the run takes well under a minute on an idle 2-core machine.
 t.setTimeout(360_000);
@@ -61,6 +62,18 @@ t.test('every kind of trial and every driver appears, measured or skipped with a
       t.ok(res.stdout.includes(row.name), `${row.name} is in the table`);
     }
   }
+});
+
+t.test('each row of a group has a name of its own', async (t) => {
+  // The table, the charts and the JSON tell rows apart by name.
+  for (const g of out.groups) {
+    const names = g.rows.map((r) => r.name);
+    t.same([...new Set(names)], names, g.title);
+  }
+});
+
+t.test('no progress bar when stderr is not a terminal', async (t) => {
+  t.notMatch(res.stderr, /\r|\[#/);
 });
 
 t.test('nothing is left behind', async (t) => {
