@@ -7,7 +7,7 @@ module.exports = {
   c,
   channel: (wait, extra = {}, label = '') => ({ name: `podshm Channel '${wait}'${label}`, driver: 'podshm-channel', v: { wait, ...extra } }),
   forAwait: (wait = 'adaptive') => ({ name: `podshm Channel '${wait}', for await`, driver: 'podshm-channel', v: { wait, loop: 'for-await' } }),
-  batch: (wait = 'adaptive') => ({ name: `podshm Channel '${wait}', receive+drain`, driver: 'podshm-channel', v: { wait, loop: 'batch' } }),
+  batch: (wait = 'adaptive') => ({ name: `podshm Channel '${wait}', receiveView+drain`, driver: 'podshm-channel', v: { wait, loop: 'batch' } }),
   zeroCopy: { name: "podshm Channel 'adaptive', reserve/commit", driver: 'podshm-channel', v: { wait: 'adaptive', zeroCopy: true } },
   jsRing: { name: 'JS ring on SharedMemory (spin)', driver: 'js-ring' },
   shmta: { name: 'shm-typed-array + JS ring (spin)', driver: 'shm-typed-array' },
