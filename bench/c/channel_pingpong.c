@@ -3,7 +3,7 @@
 // shared futex and wake each other; `futex-spin`: as a channel's `block` waits, a spin
 // of at most 2 us (BLOCK_SPIN_NS in lib/channel/wait.ts), then the channel's sleep
 // protocol (a sleeping flag and a futex word per direction, woken only when the flag
-// is raised). Prints the mean round trip in ns.
+// is raised). Prints the mean round trip and its percentiles in ns (latency.h).
 //   channel_pingpong spin|futex|futex-spin [round_trips]
 #define _GNU_SOURCE
 #include <linux/futex.h>
@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "latency.h"
+
 #define SPIN_FIRST_NS 2000
 
 // One direction's sleeping place, on its own cache line.
@@ -31,8 +33,6 @@ static _Atomic unsigned *word;
 // [0]: the child waits for the parent, [1]: the parent for the child.
 static struct sleeper *sleepers;
 static enum { SPIN, FUTEX, FUTEX_SPIN } mode;
-
-static double now_ns(void);
 
 static void await_value(unsigned v, struct sleeper *s) {
   if (mode == FUTEX_SPIN) {
@@ -70,12 +70,6 @@ static void publish(unsigned v, struct sleeper *s) {
   }
 }
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 int main(int argc, char **argv) {
   const char *m = argc > 1 ? argv[1] : "spin";
   mode = strcmp(m, "futex") == 0 ? FUTEX : strcmp(m, "futex-spin") == 0 ? FUTEX_SPIN : SPIN;
@@ -92,15 +86,15 @@ int main(int argc, char **argv) {
     }
     _exit(0);
   }
-  double t0 = 0;
   long warm = n / 10;
+  struct latency l = latency_new(n - warm);
   for (long i = 0; i < n; i++) {
-    if (i == warm) t0 = now_ns();
+    if (i == warm) latency_start(&l);
     publish(2 * i + 1, &sleepers[0]);
     await_value(2 * i + 2, &sleepers[1]);
+    if (i >= warm) latency_record(&l);
   }
-  double t1 = now_ns();
   waitpid(child, NULL, 0);
-  printf("%.1f\n", (t1 - t0) / (n - warm));
+  latency_print(&l);
   return 0;
 }

@@ -1,6 +1,7 @@
 // The floor for podshm-mq (bench/drivers/c.js): plain blocking mq_send/mq_receive.
 //   mq echo <req> <resp> <n>         receive on req, send it back on resp, n times
-//   mq ping <req> <resp> <n> <size>  n round trips; prints ns per round trip
+//   mq ping <req> <resp> <n> <size>  n round trips; prints ns per round trip after the
+//                                    first tenth, then its percentiles (latency.h)
 //   mq send <q> <n> <size>           sends n messages
 //   mq recv <q> <n>                  receives n; prints msg/s from the first to the last
 #include <fcntl.h>
@@ -10,11 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
+#include "latency.h"
 
 static mqd_t open_q(const char* name, int flags) {
   mqd_t q = mq_open(name, flags);
@@ -39,11 +36,14 @@ int main(int argc, char** argv) {
     long n = atol(argv[4]);
     size_t size = atol(argv[5]);
     memset(buf, 1, size);
-    double start = now_ns();
+    long warm = n / 10;
+    struct latency l = latency_new(n - warm);
     for (long i = 0; i < n; i++) {
+      if (i == warm) latency_start(&l);
       if (mq_send(req, buf, size, 0) != 0 || mq_receive(resp, buf, sizeof buf, &prio) < 0) return perror("ping"), 1;
+      if (i >= warm) latency_record(&l);
     }
-    printf("%f\n", (now_ns() - start) / n);
+    latency_print(&l);
   } else if (argc >= 5 && strcmp(argv[1], "send") == 0) {
     mqd_t q = open_q(argv[2], O_WRONLY);
     size_t size = atol(argv[4]);

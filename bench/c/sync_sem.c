@@ -2,7 +2,8 @@
 // (sem_init with pshared = 1 in MAP_SHARED memory), the baseline podshm's Semaphore
 // is compared to.
 //   sync_sem uncontended N   ns per sem_wait + sem_post, nobody else around
-//   sync_sem handoff N       ns per round trip between two processes (ping-pong)
+//   sync_sem handoff N       ns per round trip between two processes (ping-pong), then
+//                            its percentiles (latency.h)
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
+#include "latency.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -46,13 +43,15 @@ int main(int argc, char** argv) {
     }
     _exit(0);
   }
-  double t0 = now_ns();
+  long warm = n / 10;
+  struct latency l = latency_new(n - warm);
   for (long i = 0; i < n; i++) {
+    if (i == warm) latency_start(&l);
     sem_post(&s[0]);
     sem_wait(&s[1]);
+    if (i >= warm) latency_record(&l);
   }
-  double per = (now_ns() - t0) / n;
   waitpid(child, NULL, 0);
-  printf("%.1f\n", per);
+  latency_print(&l);
   return 0;
 }

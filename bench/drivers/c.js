@@ -1,8 +1,9 @@
 // The C programs in bench/c, the machine's floor: each runs both sides itself (fork) or,
 // for the message queue, as two processes started here. Rows give the program, its
 // arguments with {n} for the count (sized from the trial's seconds and `perSecond`, a
-// rough rate) and what it prints: ns per operation or messages per second. Their CPU is
-// that of every process of the program over its whole run, warm-up included.
+// rough rate) and what it prints: ns per operation (and a round trip's percentiles) or
+// messages per second. Their CPU is that of every process of the program over its whole
+// run, warm-up included.
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -34,7 +35,8 @@ function program(name) {
 const seconds = (m, s) => Number(m) * 60 + Number(s);
 
 /**
- * Runs a program; resolves with the number it prints (if any) and its CPU µs. It runs under sh,
+ * Runs a program; resolves with the figure it prints (if any), the p50, p99 and p99.9 on
+ * the next line (if any: bench/c/latency.h) and its CPU µs. It runs under sh,
  * whose `times` then prints the user and system time of its children: the program and,
  * since each program waits for what it forks, every process it forked.
  */
@@ -48,7 +50,10 @@ function capture(file, args) {
       const lines = out.trim().split('\n');
       const t = lines.at(-1).match(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/);
       if (code !== 0 || !t) reject(new Error(`${path.basename(file)} ${args.join(' ')} exited ${code}`));
-      else resolve({ value: Number(lines.at(-3)), cpuUs: (seconds(t[1], t[2]) + seconds(t[3], t[4])) * 1e6 });
+      else {
+        const [figure, pcts] = lines.slice(0, -2);
+        resolve({ value: Number(figure), percentiles: pcts?.split(' ').map(Number), cpuUs: (seconds(t[1], t[2]) + seconds(t[3], t[4])) * 1e6 });
+      }
     });
   });
 }
@@ -63,7 +68,7 @@ async function messageQueues(args, size) {
     const [echo, ping] = [args.echo(names), args.ping(names)];
     const other = capture(file, echo);
     const mine = await capture(file, ping);
-    return { value: mine.value, cpuUs: mine.cpuUs + (await other).cpuUs };
+    return { ...mine, cpuUs: mine.cpuUs + (await other).cpuUs };
   } finally {
     for (const n of names) MessageQueue.unlink(n);
   }
@@ -72,12 +77,13 @@ async function messageQueues(args, size) {
 async function measure(kind, p, v) {
   const n = String(Math.max(1000, Math.round(v.perSecond * (p.seconds + p.warmSeconds))));
   const fill = (args) => args.map((a) => String(a).replace('{n}', n).replace('{size}', String(p.size)));
-  const { value, cpuUs } = v.program === 'mq'
+  const { value, percentiles, cpuUs } = v.program === 'mq'
     ? await messageQueues({ echo: (q) => fill(['echo', ...q, '{n}']), ping: (q) => fill(['ping', ...q, '{n}', '{size}']) }, p.size)
     : await capture(program(v.program), fill(v.args));
   // A micro row's figure is a call in one process; the others' CPU is per message.
   const cpu = kind === 'micro' ? {} : { cpuUsPerMsg: cpuUs / Number(n) };
-  return { ...(v.unit === 'ns' ? { ns: value } : { msgPerSec: value }), ...cpu };
+  const pcts = percentiles ? { p50: percentiles[0], p99: percentiles[1], p999: percentiles[2] } : {};
+  return { ...(v.unit === 'ns' ? { ns: value } : { msgPerSec: value }), ...pcts, ...cpu };
 }
 
 module.exports = { problem, direct: true, measure };
