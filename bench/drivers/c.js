@@ -83,7 +83,9 @@ async function measure(kind, p, v) {
   // A micro row's figure is a call in one process; the others' CPU is per message.
   const cpu = kind === 'micro' ? {} : { cpuUsPerMsg: cpuUs / Number(n) };
   const pcts = percentiles ? { p50: percentiles[0], p99: percentiles[1], p999: percentiles[2] } : {};
-  return { ...(v.unit === 'ns' ? { ns: value } : { msgPerSec: value }), ...pcts, ...cpu };
+  // A round trip's rate, as the other rows give it; no bytes/s: most floors carry no payload.
+  const figure = v.unit !== 'ns' ? { msgPerSec: value } : kind === 'rtt' ? { ns: value, msgPerSec: 1e9 / value } : { ns: value };
+  return { ...figure, ...pcts, ...cpu };
 }
 
 module.exports = { problem, direct: true, measure };
