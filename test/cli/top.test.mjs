@@ -78,7 +78,7 @@ t.test('a live channel: its rate and its consumer lag on screen; n sorts by name
 t.test('Ctrl-C quits cleanly too', async (t) => {
   const dir = privateDir(t);
   const term = terminal(t, topCommand(dir));
-  await until('the first screen', () => (/podshm top .* 0 objects/.test(term.screen()) ? true : undefined));
+  await until('the first screen', () => (/podshm top .* \d+ objects/.test(term.screen()) ? true : undefined));
   term.keys('C-c');
   await until('top to exit', () => (/podshm-top-exit=0/.test(term.screen()) ? true : undefined));
   t.equal(term.format('#{alternate_on}'), '0');
@@ -101,7 +101,7 @@ t.test('not a terminal: one plain table per refresh, names escaped, then exit', 
 
 t.test('bad arguments: one line, exit 2', async (t) => {
   for (const [args, pattern] of [
-    [['top', '--sort', 'size'], /^podshm: top: --sort must be one of name, kind, rate, bytes, fill, lag, last, waits, wakeups, not 'size'/],
+    [['top', '--sort', 'size'], /^podshm: top: --sort must be one of name, kind, rate, bytes, fill, lag, calls, last, waits, wakeups, not 'size'/],
     [['top', '--interval', '0'], /^podshm: top: --interval must be a number of seconds from 0.1 to 3600, not '0'/],
     [['top', '-n', '1.5'], /^podshm: top: --iterations must be a whole number of at least 1, not '1.5'/],
     [['top', '--dir='], /^podshm: top: --dir needs a path/],
