@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { collectStats } from 'podshm';
+import { channelRates, collectStats } from 'podshm';
 import { fixture, run, startUntil, until } from '../helpers.mjs';
 
 const require = createRequire(import.meta.url);
@@ -46,12 +46,16 @@ t.test('a server and two clients: exactly the calls made, in flight and running;
   const name = `/service-figures-${process.pid}`;
   const server = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'server', dir, name], 'serving\n');
   const held = said(server, 'held', 3);
+  const before = collectStats({ dir, sysv: false, mqueue: false });
   const a = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'client', dir, name, '20', '1'], 'called\n');
   const b = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'client', dir, name, '5', '2'], 'called\n');
   await held;
 
-  const all = objects(dir);
+  const snapshot = collectStats({ dir, sysv: false, mqueue: false });
+  const all = snapshot.objects;
   const service = all.find((o) => o.name === name);
+  const rates = channelRates(before, snapshot).get(service);
+  t.equal(Math.round(rates.callsPerSecond * ((snapshot.at - before.at) / 1000)), 28, 'the rate between two readings: exactly the calls made in between');
   t.equal(service.kind, 'service');
   t.same(service.service, { server: 'live', workers: 1, callsStarted: 28, callsRunning: 3, clientsLive: 2, clientsDead: 0, callsInFlight: 3 }, 'the calls made, running and in flight');
   const clients = all.filter((o) => o.kind === 'client').sort((x, y) => x.client.callsMade - y.client.callsMade);

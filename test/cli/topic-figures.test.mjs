@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { Topic, collectStats } from 'podshm';
+import { Topic, channelRates, collectStats } from 'podshm';
 import { fixture, run, startUntil } from '../helpers.mjs';
 
 const require = createRequire(import.meta.url);
@@ -47,8 +47,15 @@ t.test('a publisher, a subscriber that reads all and one that reads none: exactl
   await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'topic-hold', dir, name], 'ready\n');
   const reader = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'topic-sub', dir, name, String(COUNT)], 'ready\n');
   const received = new Promise((resolve) => reader.stdout.on('data', (d) => String(d).includes('received') && resolve()));
+  const before = collectStats({ dir, sysv: false, mqueue: false });
   await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'topic-pub', dir, name, String(COUNT), String(SIZE)], 'sent\n');
   await received;
+  const after = collectStats({ dir, sysv: false, mqueue: false });
+  const rates = channelRates(before, after).get(after.objects.find((o) => o.name === name));
+  const seconds = (after.at - before.at) / 1000;
+  t.equal(Math.round(rates.messagesPerSecond * seconds), COUNT, 'the rate between two readings: exactly the messages published in between');
+  t.equal(Math.round(rates.bytesPerSecond * seconds), COUNT * SIZE);
+  t.equal(rates.lastMessageAt, after.at, 'published in between: the last message is at most one interval old');
 
   const o = topicOf(dir, name);
   t.equal(o.kind, 'topic');
