@@ -81,7 +81,7 @@ export {
 export { TopicCorruptError, SubscriberDroppedError } from './topic/errors';
 
 // What flows through every object of the pod, read without attaching (docs/observability.md)
-export { collectStats, channelRates, type CollectStatsOptions, type StatsSnapshot, type ObjectStats, type StatsKind, type ChannelFigures, type ChannelRates } from './admin/stats';
+export { collectStats, channelRates, type CollectStatsOptions, type StatsSnapshot, type ObjectStats, type StatsKind, type ChannelFigures, type ChannelRates, type TopicFigures, type SubscriberFigures, type ServiceFigures, type ClientFigures } from './admin/stats';
 
 // The platform side: the doctor's report
 export { diagnose, type DoctorReport, type Finding, type ShmReport, type EmptyDirAdvice } from './admin/doctor';

@@ -2,7 +2,7 @@
 // what `podshm metrics` serves. Counters are the headers' own totals (Prometheus
 // computes the rates); an unknown figure (unreadable, or scribbled on) has no sample.
 import { type Labels, type MetricFamily } from '../core/exposition';
-import type { ChannelFigures, StatsSnapshot } from './stats';
+import type { ChannelFigures, ServiceFigures, StatsSnapshot, TopicFigures } from './stats';
 
 type ChannelMetric = { name: string; help: string; type: 'counter' | 'gauge'; value: (c: ChannelFigures) => number | null; labels?: Labels };
 
@@ -24,6 +24,24 @@ const SIDES = [
 
 const CONSUMER_STATES = ['live', 'closed', 'died', 'none'] as const;
 
+type Metric<T> = { name: string; help: string; type: 'counter' | 'gauge'; value: (f: T) => number | null };
+
+const TOPIC: Metric<TopicFigures>[] = [
+  { name: 'podshm_topic_published_messages_total', help: 'Messages published by every publisher.', type: 'counter', value: (t) => t.messagesSent },
+  { name: 'podshm_topic_published_bytes_total', help: 'Payload bytes published by every publisher.', type: 'counter', value: (t) => t.bytesSent },
+  { name: 'podshm_topic_capacity_bytes', help: 'Bytes of the ring.', type: 'gauge', value: (t) => t.capacity },
+  { name: 'podshm_topic_used_bytes', help: 'Bytes from the oldest record still in the ring to the head (the fill level).', type: 'gauge', value: (t) => t.usedBytes },
+  { name: 'podshm_topic_max_lag_messages', help: 'The farthest an attached subscriber is behind, in messages.', type: 'gauge', value: (t) => t.maxLagMessages },
+  { name: 'podshm_topic_max_lag_bytes', help: 'The farthest an attached subscriber is behind, in bytes.', type: 'gauge', value: (t) => t.maxLagBytes },
+];
+
+const SERVICE: Metric<ServiceFigures>[] = [
+  { name: 'podshm_service_workers', help: 'Servers serving now (1 or 0).', type: 'gauge', value: (s) => s.workers },
+  { name: 'podshm_service_calls_total', help: 'Handlers started, by every server the service has had.', type: 'counter', value: (s) => s.callsStarted },
+  { name: 'podshm_service_calls_running', help: 'Handlers running now.', type: 'gauge', value: (s) => s.callsRunning },
+  { name: 'podshm_service_calls_in_flight', help: 'Calls made by live clients and not yet settled.', type: 'gauge', value: (s) => s.callsInFlight },
+];
+
 export function objectMetrics(s: StatsSnapshot): MetricFamily[] {
   const families = new Map<string, MetricFamily>();
   const add = (name: string, help: string, type: MetricFamily['type'], labels: Labels, value: number | null): void => {
@@ -38,9 +56,35 @@ export function objectMetrics(s: StatsSnapshot): MetricFamily[] {
   for (const o of s.objects) {
     const labels = { kind: o.kind, name: o.name };
     add('podshm_object_size_bytes', 'Bytes of the object.', 'gauge', labels, o.size);
-    add('podshm_object_live_participants', 'Live owners of a mutex; processes attached to a System V segment.', 'gauge', labels, o.live);
+    add('podshm_object_live_participants', 'Live participants: the owners of a mutex, the publishers and subscribers of a topic; processes attached to a System V segment.', 'gauge', labels, o.live);
     add('podshm_mqueue_queued_bytes', 'Bytes of messages waiting in a message queue.', 'gauge', labels, o.queuedBytes);
     add('podshm_object_readable', '1 if the figures of the object could be read, 0 if not (the problem is in podshm top).', 'gauge', labels, o.problem === null ? 1 : 0);
+    const t = o.topic;
+    if (t !== null) {
+      for (const m of TOPIC) add(m.name, m.help, m.type, labels, m.value(t));
+      add('podshm_topic_publishers', 'Publisher slots by state: attached now (live) or last owner gone.', 'gauge', { ...labels, state: 'live' }, t.publishersLive);
+      add('podshm_topic_publishers', 'Publisher slots by state: attached now (live) or last owner gone.', 'gauge', { ...labels, state: 'gone' }, t.publishersGone);
+      add('podshm_topic_subscribers', 'Attached subscribers by state: live, or dead (holding room until a publisher reclaims the slot).', 'gauge', { ...labels, state: 'live' }, t.subscribersLive);
+      add('podshm_topic_subscribers', 'Attached subscribers by state: live, or dead (holding room until a publisher reclaims the slot).', 'gauge', { ...labels, state: 'dead' }, t.subscribersDead);
+      for (const sub of t.subscribers) {
+        const l = { ...labels, subscriber: String(sub.slot), state: sub.state };
+        add('podshm_topic_subscriber_lag_messages', 'How far a subscriber is behind the head, in messages, as of the cursor it last published.', 'gauge', l, sub.lagMessages);
+        add('podshm_topic_subscriber_lag_bytes', 'How far a subscriber is behind the head, in bytes.', 'gauge', l, sub.lagBytes);
+        add('podshm_topic_subscriber_received_messages_total', 'Messages a subscriber received, as of its last cursor publication.', 'counter', l, sub.receivedMessages);
+        add('podshm_topic_subscriber_lost_messages_total', "Messages an 'overwrite' publisher overwrote before a subscriber read them.", 'counter', l, sub.lostMessages);
+      }
+    }
+    const sv = o.service;
+    if (sv !== null) {
+      for (const m of SERVICE) add(m.name, m.help, m.type, labels, m.value(sv));
+      add('podshm_service_clients', 'Clients by state: live, or dead (their ring not yet removed).', 'gauge', { ...labels, state: 'live' }, sv.clientsLive);
+      add('podshm_service_clients', 'Clients by state: live, or dead (their ring not yet removed).', 'gauge', { ...labels, state: 'dead' }, sv.clientsDead);
+    }
+    if (o.client !== null) {
+      const l = { ...labels, service: o.client.service };
+      add('podshm_client_calls_total', 'Calls a client made.', 'counter', l, o.client.callsMade);
+      add('podshm_client_calls_in_flight', 'Calls a client made and has not settled yet.', 'gauge', l, o.client.callsInFlight);
+    }
     const c = o.channel;
     if (c === null) continue;
     for (const m of CHANNEL) add(m.name, m.help, m.type, labels, m.value(c));

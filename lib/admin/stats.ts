@@ -1,8 +1,8 @@
 // The figures of every podshm object of this container and its IPC namespace, for
 // `podshm top`, `podshm metrics` and applications (collectStats()). Reading only: a
-// channel's header is read with pread from a read-only descriptor (no mapping, so no
-// SIGBUS and no store), liveness is judged from the OFD locks as `podshm ls` does, and
-// nothing here claims a slot. Every value read is hostile: one no correct participant
+// channel's or a topic's header is read with pread from a read-only descriptor (no
+// mapping, so no SIGBUS and no store), liveness is judged from the OFD locks as `podshm
+// ls` does, and nothing here claims a slot. Every value read is hostile: one no correct participant
 // could have written reads as unknown (null), never as a number and never as an error.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,8 +16,13 @@ import { liveParticipants } from './participants';
 import { COUNTS_PARTICIPANTS, listShmObjects, type ObjectKind } from '../platform/shm_list';
 import { listSegments } from '../platform/sysv_list';
 import { options, string } from '../core/validate';
+import { readTopicFigures, type TopicFigures } from '../topic/figures';
+import { readCallCounts, serviceOfClientRing, type CallCounts } from '../service/figures';
 
-export type StatsKind = Exclude<ObjectKind, 'plain'> | 'shm' | 'sysv' | 'mqueue';
+export type { TopicFigures, SubscriberFigures } from '../topic/figures';
+
+/** A service's request ring and a client's response ring are channels, told apart by what their consumer marks them with (lib/service/figures.ts). */
+export type StatsKind = Exclude<ObjectKind, 'plain'> | 'shm' | 'sysv' | 'mqueue' | 'service' | 'client';
 
 /** What a channel's header and its liveness locks say; every figure is null when unknown (never written, or unreadable as a count). */
 export interface ChannelFigures {
@@ -52,6 +57,31 @@ export interface ChannelFigures {
   lastMessageExact: boolean;
 }
 
+/** A service (its request ring's channel figures are in ObjectStats.channel). */
+export interface ServiceFigures {
+  /** Its server: the request ring's consumer. */
+  server: ChannelFigures['consumer'];
+  /** Servers serving now: 1 or 0 (one dispatcher per service; its handlers run many calls at once). */
+  workers: number | null;
+  /** Handlers started, by every server the ring has had; and running now (0 when no server is up). */
+  callsStarted: number | null;
+  callsRunning: number | null;
+  /** Clients with a response ring: attached now, and died without closing (until the server or gc removes their ring). */
+  clientsLive: number;
+  clientsDead: number;
+  /** Calls made by the live clients and not yet settled (sent or waiting to be sent, unanswered). */
+  callsInFlight: number | null;
+}
+
+/** A client's response ring (its channel figures are in ObjectStats.channel). */
+export interface ClientFigures {
+  /** The service's name. */
+  service: string;
+  /** Calls it made, and those not yet settled. */
+  callsMade: number | null;
+  callsInFlight: number | null;
+}
+
 export interface ObjectStats {
   kind: StatsKind;
   /** '/name' for POSIX objects, the key in hex for System V segments. */
@@ -60,11 +90,14 @@ export interface ObjectStats {
   id: string;
   /** Bytes of the object; null for a message queue. */
   size: number | null;
-  /** Live participants of a mutex (its owners) and processes attached to a System V segment; null for other kinds. */
+  /** Live participants of a mutex (its owners) and of a topic (publishers and subscribers), processes attached to a System V segment; null for other kinds. */
   live: number | null;
   /** Bytes queued in a message queue (null if not readable); null for other kinds. */
   queuedBytes: number | null;
   channel: ChannelFigures | null;
+  topic: TopicFigures | null;
+  service: ServiceFigures | null;
+  client: ClientFigures | null;
   /** Why figures are missing (an unreadable or corrupt header), or null. */
   problem: string | null;
 }
@@ -97,18 +130,19 @@ function count(v: number): number | null {
 const sum = (values: (number | null)[]): number | null => values.reduce<number | null>((a, b) => (a === null || b === null ? null : a + b), 0);
 
 /** The figures of the channel at `file` (its header already told apart as a channel by its magic). */
-function readChannel(file: string): { channel: ChannelFigures | null; problem: string | null; size: number } {
+function readChannel(file: string): { channel: ChannelFigures | null; calls: CallCounts | null; problem: string | null; size: number } {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   try {
     const size = fs.fstatSync(fd).size;
     const header = Buffer.alloc(HEADER_SIZE);
-    if (fs.readSync(fd, header, 0, HEADER_SIZE, 0) < HEADER_SIZE) return { channel: null, problem: `${size} bytes, shorter than a channel header`, size };
+    const none = { channel: null, calls: null, size };
+    if (fs.readSync(fd, header, 0, HEADER_SIZE, 0) < HEADER_SIZE) return { ...none, problem: `${size} bytes, shorter than a channel header` };
     const i32 = (offset: number) => header.readInt32LE(offset);
     const f64 = (offset: number) => header.readDoubleLE(offset);
-    if (i32(H.MAGIC) >>> 0 !== MAGIC.channel) return { channel: null, problem: 'not a channel (any more)', size };
-    if (i32(H.VERSION) !== LAYOUT_VERSION) return { channel: null, problem: `layout version ${i32(H.VERSION)}, this podshm reads ${LAYOUT_VERSION}`, size };
+    if (i32(H.MAGIC) >>> 0 !== MAGIC.channel) return { ...none, problem: 'not a channel (any more)' };
+    if (i32(H.VERSION) !== LAYOUT_VERSION) return { ...none, problem: `layout version ${i32(H.VERSION)}, this podshm reads ${LAYOUT_VERSION}` };
     const capacity = i32(H.CAPACITY);
-    if (!isValidCapacity(capacity) || HEADER_SIZE + capacity > size) return { channel: null, problem: `capacity ${capacity} does not fit the ${size}-byte segment`, size };
+    if (!isValidCapacity(capacity) || HEADER_SIZE + capacity > size) return { ...none, problem: `capacity ${capacity} does not fit the ${size}-byte segment` };
 
     const held = heldLocks(fd, file, CONSUMER_LOCK, PRODUCER_LOCKS + MAX_PRODUCERS);
     const liveLock = (offset: number) => held.some(([start, end]) => start <= offset && offset < end);
@@ -136,6 +170,7 @@ function readChannel(file: string): { channel: ChannelFigures | null; problem: s
     return {
       size,
       problem: null,
+      calls: readCallCounts(header.subarray(H.CONSUMER_EXTRA, H.CONSUMER_EXTRA + 64)),
       channel: {
         capacity,
         producersLive,
@@ -162,14 +197,26 @@ function readChannel(file: string): { channel: ChannelFigures | null; problem: s
 
 const message = (err: unknown): string => (err as Error).message;
 
+const NO_FIGURES = { live: null, queuedBytes: null, channel: null, topic: null, service: null, client: null, problem: null };
+
+const inFlight = (c: CallCounts): number | null => (c.started !== null && c.ended !== null && c.ended <= c.started ? c.started - c.ended : null);
+
 function posixObjects(dir: string): ObjectStats[] {
-  return listShmObjects(dir).map((o): ObjectStats => {
-    const base = { name: o.name, id: `${o.dev}:${o.ino}`, size: o.size, live: null, queuedBytes: null, channel: null, problem: null };
+  const calls = new Map<ObjectStats, CallCounts>();
+  const objects = listShmObjects(dir).map((o): ObjectStats => {
+    const base = { ...NO_FIGURES, name: o.name, id: `${o.dev}:${o.ino}`, size: o.size };
     const kind: StatsKind = o.kind === 'plain' ? 'shm' : o.kind;
     try {
       if (kind === 'channel') {
         const r = readChannel(o.path);
-        return { ...base, kind, size: r.size, channel: r.channel, problem: r.problem };
+        const role = r.calls?.role;
+        const object: ObjectStats = { ...base, kind: role === 'service' || role === 'client' ? role : kind, size: r.size, channel: r.channel, problem: r.problem };
+        if (r.calls !== null) calls.set(object, r.calls);
+        return object;
+      }
+      if (kind === 'topic') {
+        const f = readTopicFigures(o.path);
+        return typeof f === 'string' ? { ...base, kind, problem: f } : { ...base, kind, topic: f, live: f.publishersLive + f.subscribersLive };
       }
       return { ...base, kind, live: COUNTS_PARTICIPANTS.has(o.kind) ? liveParticipants(o.path) : null };
     } catch (err) {
@@ -177,6 +224,32 @@ function posixObjects(dir: string): ObjectStats[] {
       return { ...base, kind, problem: message(err) };
     }
   });
+  // A client's ring names its service; a ring whose service is not here (removed, or
+  // between servers) stays a client of that name.
+  const clients = new Map<string, ObjectStats[]>();
+  for (const o of objects) {
+    const service = o.kind === 'client' ? serviceOfClientRing(o.name) : null;
+    if (service === null) continue;
+    const c = calls.get(o)!;
+    o.client = { service, callsMade: c.started, callsInFlight: inFlight(c) };
+    clients.set(service, [...(clients.get(service) ?? []), o]);
+  }
+  for (const o of objects) {
+    const c = calls.get(o);
+    if (o.kind !== 'service' || c === undefined || o.channel === null) continue;
+    const server = o.channel.consumer;
+    const live = (clients.get(o.name) ?? []).filter((r) => r.channel?.consumer === 'live');
+    o.service = {
+      server,
+      workers: server === null ? null : server === 'live' ? 1 : 0,
+      callsStarted: c.started,
+      callsRunning: server === 'live' ? inFlight(c) : server === null ? null : 0,
+      clientsLive: live.length,
+      clientsDead: (clients.get(o.name) ?? []).filter((r) => r.channel?.consumer === 'died').length,
+      callsInFlight: sum(live.map((r) => r.client!.callsInFlight)),
+    };
+  }
+  return objects;
 }
 
 /** Reads the figures of every object now (system calls per object: not for a hot loop). */
@@ -197,7 +270,7 @@ export function collectStats(opts?: CollectStatsOptions): StatsSnapshot {
     try {
       for (const s of listSegments()) {
         const name = '0x' + (s.key >>> 0).toString(16).padStart(8, '0');
-        objects.push({ kind: 'sysv', name, id: String(s.id), size: s.size, live: s.attachCount, queuedBytes: null, channel: null, problem: null });
+        objects.push({ ...NO_FIGURES, kind: 'sysv', name, id: String(s.id), size: s.size, live: s.attachCount });
       }
     } catch (err) {
       errors.sysv = message(err);
@@ -206,45 +279,62 @@ export function collectStats(opts?: CollectStatsOptions): StatsSnapshot {
   if (o.mqueue !== false) {
     const mq = listMessageQueues();
     errors.mqueue = mq.error;
-    for (const q of mq.queues) objects.push({ kind: 'mqueue', name: q.name, id: q.name, size: null, live: null, queuedBytes: q.queuedBytes, channel: null, problem: null });
+    for (const q of mq.queues) objects.push({ ...NO_FIGURES, kind: 'mqueue', name: q.name, id: q.name, size: null, queuedBytes: q.queuedBytes });
   }
   return { at, objects, errors };
 }
 
-/** Per-second rates of a channel between two snapshots; null where either figure is unknown or went backwards. */
+/** Per-second rates of a channel, a topic or a service between two snapshots; null where either figure is unknown or went backwards, or the object has no such figure. */
 export interface ChannelRates {
+  /** Messages sent by producers (a service: requests and cancels; a topic: published). */
   messagesPerSecond: number | null;
   bytesPerSecond: number | null;
   waitsPerSecond: number | null;
   wakeupsPerSecond: number | null;
+  /** A service's handlers started. */
+  callsPerSecond: number | null;
   /** The time of the last message; when messages were sent between the snapshots, the later one's time (the last message is at most one interval older). */
   lastMessageAt: number | null;
 }
 
 const key = (o: ObjectStats) => `${o.kind}\0${o.name}\0${o.id}`;
 
-/** The rates of every channel of `next` that `prev` also saw (the same object: same name and file), by its position in next.objects. */
+/** The rates of every channel, topic and service of `next` that `prev` also saw (the same object: same name and file), by its position in next.objects. */
 export function channelRates(prev: StatsSnapshot, next: StatsSnapshot): Map<ObjectStats, ChannelRates> {
   const before = new Map(prev.objects.map((o) => [key(o), o]));
   const seconds = (next.at - prev.at) / 1000;
   const out = new Map<ObjectStats, ChannelRates>();
+  const rate = (x: number | null | undefined, y: number | null | undefined) => (x == null || y == null || y < x ? null : (y - x) / seconds);
+  const both = (x: number | null, y: number | null) => (x === null || y === null ? null : x + y);
   for (const o of next.objects) {
-    const a = before.get(key(o))?.channel;
+    const was = before.get(key(o));
+    if (was === undefined || !(seconds > 0)) continue;
+    const a = was.channel;
     const b = o.channel;
-    if (!a || !b || !(seconds > 0)) continue;
-    const rate = (x: number | null, y: number | null) => (x === null || y === null || y < x ? null : (y - x) / seconds);
-    const both = (x: number | null, y: number | null) => (x === null || y === null ? null : x + y);
-    const sent = a.messagesSent !== null && b.messagesSent !== null && b.messagesSent > a.messagesSent;
-    // Sent between the readings: the last message is at most one interval older than this.
-    const lastMessageAt = sent ? next.at : b.lastMessageAt;
-    out.set(o, {
-      // What producers sent: counted per message, where the consumer publishes its count lazily.
-      messagesPerSecond: rate(a.messagesSent, b.messagesSent),
-      bytesPerSecond: rate(a.bytesSent, b.bytesSent),
-      waitsPerSecond: rate(both(a.producerWaits, a.consumerWaits), both(b.producerWaits, b.consumerWaits)),
-      wakeupsPerSecond: rate(both(a.producerWakeups, a.consumerWakeups), both(b.producerWakeups, b.consumerWakeups)),
-      lastMessageAt,
-    });
+    if (a && b) {
+      const sent = a.messagesSent !== null && b.messagesSent !== null && b.messagesSent > a.messagesSent;
+      out.set(o, {
+        // What producers sent: counted per message, where the consumer publishes its count lazily.
+        messagesPerSecond: rate(a.messagesSent, b.messagesSent),
+        bytesPerSecond: rate(a.bytesSent, b.bytesSent),
+        waitsPerSecond: rate(both(a.producerWaits, a.consumerWaits), both(b.producerWaits, b.consumerWaits)),
+        wakeupsPerSecond: rate(both(a.producerWakeups, a.consumerWakeups), both(b.producerWakeups, b.consumerWakeups)),
+        callsPerSecond: rate(was.service?.callsStarted, o.service?.callsStarted),
+        // Sent between the readings: the last message is at most one interval older than this.
+        lastMessageAt: sent ? next.at : b.lastMessageAt,
+      });
+    } else if (was.topic && o.topic) {
+      const x = was.topic.messagesSent;
+      const y = o.topic.messagesSent;
+      out.set(o, {
+        messagesPerSecond: rate(x, y),
+        bytesPerSecond: rate(was.topic.bytesSent, o.topic.bytesSent),
+        waitsPerSecond: null,
+        wakeupsPerSecond: null,
+        callsPerSecond: null,
+        lastMessageAt: x !== null && y !== null && y > x ? next.at : null,
+      });
+    }
   }
   return out;
 }

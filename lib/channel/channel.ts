@@ -84,6 +84,13 @@ export interface ChannelStats {
 
 const DEFAULT_CAPACITY = 1 << 20;
 
+let consumerExtraOf: (channel: Channel) => Float64Array;
+
+/** The header words the consumer's layer keeps for readers (H.CONSUMER_EXTRA): for lib/service, not the public API. */
+export function consumerExtra(channel: Channel): Float64Array {
+  return consumerExtraOf(channel);
+}
+
 /** A counter read from shared memory: anything but a finite count (a peer scribbled there) reads 0. */
 const counter = (v: number): number => (Number.isFinite(v) && v > 0 ? v : 0);
 
@@ -97,6 +104,10 @@ export class Channel implements Disposable {
   readonly #core: ChannelCore;
   readonly #senders = new Set<Sender>();
   #receiver: Receiver | null = null;
+
+  static {
+    consumerExtraOf = (channel) => new Float64Array(channel.#core.buffer, H.CONSUMER_EXTRA, 8);
+  }
 
   private constructor(shm: SharedMemory, core: ChannelCore) {
     this.name = shm.name;

@@ -38,6 +38,9 @@ export const H = {
   CONSUMER_WAKEUPS: 288,
   CAUGHT_UP_AT: 296,
   CAUGHT_UP_MESSAGES: 304,
+  // Eight Float64s the consumer's layer may keep for readers, zero otherwise: a service
+  // server and a client write their calls there (lib/service/figures.ts).
+  CONSUMER_EXTRA: 312,
 
   // The consumer's sleep (channel_wait.ts): it raises CONSUMER_SLEEPING; a producer
   // that publishes while it is raised clears it, bumps DATA_SEQ (the futex word) and

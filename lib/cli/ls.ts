@@ -13,7 +13,7 @@ import { parse } from './args';
 import { json, printable, table, terminalWidth } from './format';
 import { EXIT, helpText } from './help';
 import { userName } from './users';
-import { readTopicFigures } from '../topic/figures';
+import { collectStats, type ClientFigures, type ObjectStats, type ServiceFigures } from '../admin/stats';
 
 export const summary = 'list shm objects, System V segments and message queues';
 
@@ -34,8 +34,14 @@ export interface ListedObject extends Omit<ShmObject, 'mode'> {
   mode: string;
   /** Live participants (lib/admin/participants.ts) of a kind that takes liveness locks; null for any other object (a semaphore records nobody) or when it cannot be checked. */
   live: number | null;
-  /** A topic's farthest subscriber lag in bytes (lib/topic/figures.ts); null for any other object, or a topic whose header cannot be read. */
+  /** A topic's farthest subscriber lag in bytes (lib/topic/figures.ts); null for any other object, or a topic whose figures cannot be read. */
   lag: number | null;
+  /** A channel that is a service's request ring, or a client's response ring (lib/service/figures.ts). */
+  role: 'service' | 'client' | null;
+  /** A service's server, clients and calls in flight (collectStats()); null for any other object. */
+  service: ServiceFigures | null;
+  /** A client's service and calls in flight; null for any other object. */
+  client: ClientFigures | null;
 }
 
 export interface Listing {
@@ -56,15 +62,6 @@ function participants(file: string): number | null {
   }
 }
 
-function topicLag(file: string): number | null {
-  try {
-    const f = readTopicFigures(file);
-    return typeof f === 'string' ? null : f.maxLagBytes;
-  } catch {
-    return null; // no permission to open it, or gone meanwhile
-  }
-}
-
 const octal = (mode: number) => '0' + mode.toString(8).padStart(3, '0');
 const message = (err: unknown) => (err as Error).message;
 
@@ -72,7 +69,14 @@ export function listing(dir: string): Listing {
   let objects: ListedObject[] = [];
   let posixError: string | null = null;
   try {
-    objects = listShmObjects(dir).map((o) => ({ ...o, owner: userName(o.uid), mode: octal(o.mode), live: COUNTS_PARTICIPANTS.has(o.kind) ? participants(o.path) : null, lag: o.kind === 'topic' ? topicLag(o.path) : null }));
+    // The figures of topics and services, read as `podshm top` reads them.
+    const stats = new Map<string, ObjectStats>(collectStats({ dir, sysv: false, mqueue: false }).objects.map((s) => [s.id, s]));
+    objects = listShmObjects(dir).map((o) => {
+      const s = stats.get(`${o.dev}:${o.ino}`);
+      const role = s?.kind === 'service' || s?.kind === 'client' ? s.kind : null;
+      const live = COUNTS_PARTICIPANTS.has(o.kind) ? participants(o.path) : null;
+      return { ...o, owner: userName(o.uid), mode: octal(o.mode), live, lag: s?.topic?.maxLagBytes ?? null, role, service: s?.service ?? null, client: s?.client ?? null };
+    });
   } catch (err) {
     posixError = message(err);
   }
@@ -110,13 +114,24 @@ function section(title: string, error: string | null, rows: string[][], render: 
 }
 
 function render(l: Listing, width: number): string {
-  const posixRows = l.posix.objects.map((o) => [o.name, formatBytes(o.size), o.owner, o.mode, o.kind, o.live === null ? '-' : String(o.live), o.lag === null ? '-' : formatBytes(o.lag)]);
+  const count = (n: number | null | undefined) => (n === null || n === undefined ? '-' : String(n));
+  const posixRows = l.posix.objects.map((o) => [
+    o.name,
+    formatBytes(o.size),
+    o.owner,
+    o.mode,
+    o.role ?? o.kind,
+    count(o.live),
+    o.lag === null ? '-' : formatBytes(o.lag),
+    count(o.service?.clientsLive),
+    count(o.service?.callsInFlight ?? o.client?.callsInFlight),
+  ]);
   const sysvRows = l.sysv.segments.map((s) => [s.keyHex, String(s.id), formatBytes(s.size), s.owner, s.mode, String(s.attached), String(s.creatorPid)]);
   const mqRows = l.mqueue.queues.map((q) => [q.name, q.owner, q.mode, q.queuedBytes === null ? '-' : formatBytes(q.queuedBytes)]);
   const mqTitle = `POSIX message queues${l.mqueue.source === '/dev/mqueue' ? ' (as /dev/mqueue shows them)' : ''}`;
   return [
     section(`POSIX shared memory in ${l.posix.dir}`, l.posix.error, posixRows, () =>
-      table(['NAME', 'SIZE', 'OWNER', 'MODE', 'KIND', 'LIVE', 'LAG'], posixRows, width, { right: [1, 5, 6], shrink: [0, 2] })),
+      table(['NAME', 'SIZE', 'OWNER', 'MODE', 'KIND', 'LIVE', 'LAG', 'CLIENTS', 'CALLS'], posixRows, width, { right: [1, 5, 6, 7, 8], shrink: [0, 2] })),
     section('System V shared memory', l.sysv.error, sysvRows, () =>
       table(['KEY', 'ID', 'SIZE', 'OWNER', 'MODE', 'NATTCH', 'CPID'], sysvRows, width, { right: [1, 2, 5, 6], shrink: [3] })),
     section(mqTitle, l.mqueue.error, mqRows, () => table(['NAME', 'OWNER', 'MODE', 'QUEUED'], mqRows, width, { right: [3], shrink: [0, 1] })),

@@ -23,19 +23,29 @@ interface Row {
 const SORTS: Record<string, { key: string; value: (row: Row) => number | string | null }> = {
   name: { key: 'n', value: (row) => row.o.name },
   kind: { key: 'k', value: (row) => row.o.kind },
-  rate: { key: 'r', value: (row) => row.r?.messagesPerSecond ?? null },
+  rate: { key: 'r', value: (row) => rateOf(row) },
   bytes: { key: 'b', value: (row) => row.r?.bytesPerSecond ?? null },
   fill: { key: 'f', value: (row) => fill(row.o) },
-  lag: { key: 'l', value: (row) => row.o.channel?.lagMessages ?? null },
+  lag: { key: 'l', value: (row) => lag(row.o) },
+  calls: { key: 'c', value: (row) => calls(row.o) },
   last: { key: 't', value: (row) => row.r?.lastMessageAt ?? row.o.channel?.lastMessageAt ?? null },
   waits: { key: 'w', value: (row) => row.r?.waitsPerSecond ?? null },
   wakeups: { key: 'u', value: (row) => row.r?.wakeupsPerSecond ?? null },
 };
 
 function fill(o: ObjectStats): number | null {
-  const c = o.channel;
-  return c === null || c.usedBytes === null ? null : c.usedBytes / c.capacity;
+  const ring = o.channel ?? o.topic;
+  return ring === null || ring.usedBytes === null ? null : ring.usedBytes / ring.capacity;
 }
+
+// A service's rate is its calls'; the requests (calls and cancels) are in its bytes.
+const rateOf = (row: Row): number | null => (row.o.service !== null ? row.r?.callsPerSecond : row.r?.messagesPerSecond) ?? null;
+
+// A channel's consumer lag; a topic's farthest subscriber's.
+const lag = (o: ObjectStats): number | null => (o.topic !== null ? o.topic.maxLagMessages : (o.channel?.lagMessages ?? null));
+
+// Calls in flight: a service's (its live clients'), a client's.
+const calls = (o: ObjectStats): number | null => o.service?.callsInFlight ?? o.client?.callsInFlight ?? null;
 
 function sortRows(rows: Row[], by: string): Row[] {
   const value = SORTS[by]!.value;
@@ -60,7 +70,13 @@ function ago(at: number | null | undefined, now: number): string {
   return s < 1 ? '<1s' : s < 120 ? `${s.toFixed(0)}s` : s < 7200 ? `${(s / 60).toFixed(0)}m` : `${(s / 3600).toFixed(0)}h`;
 }
 
+const gone = (n: number | null, what: string) => (n ? `+${n}${what}` : '');
+
 function peers(o: ObjectStats): string {
+  const t = o.topic;
+  if (t !== null) return `${t.publishersLive}p${gone(t.publishersGone, 'gone')} ${t.subscribersLive}s${gone(t.subscribersDead, 'dead')}`;
+  const s = o.service;
+  if (s !== null) return `${s.workers ?? '?'}w ${s.clientsLive}cl${gone(s.clientsDead, 'dead')}`;
   const c = o.channel;
   if (c === null) return o.live === null ? dash : `${o.live} live`;
   const p = c.producersLive === null ? '?p' : `${c.producersLive}p${c.producersGone ? `+${c.producersGone}gone` : ''}`;
@@ -70,26 +86,27 @@ function peers(o: ObjectStats): string {
 
 function cells(row: Row, now: number): string[] {
   const { o, r } = row;
-  const c = o.channel;
   const f = fill(o);
   const fillCell = f !== null ? `${(f * 100).toFixed(f > 0 && f < 0.01 ? 1 : 0)}%` : o.queuedBytes !== null ? formatBytes(o.queuedBytes) : dash;
-  if (o.problem !== null) return [o.kind, printable(o.name), dash, dash, dash, dash, dash, dash, dash, dash, printable(o.problem)];
+  if (o.problem !== null) return [o.kind, printable(o.name), dash, dash, dash, dash, dash, dash, dash, dash, dash, printable(o.problem)];
+  const count = (v: number | null) => (v === null ? dash : String(v));
   return [
     o.kind,
     printable(o.name),
     peers(o),
-    rate(r?.messagesPerSecond),
+    rate(rateOf(row)),
     r?.bytesPerSecond == null ? dash : `${formatBytes(Math.round(r.bytesPerSecond))}`,
     fillCell,
-    c?.lagMessages == null ? dash : String(c.lagMessages),
-    ago(r?.lastMessageAt ?? c?.lastMessageAt, now),
+    count(lag(o)),
+    count(calls(o)),
+    ago(r?.lastMessageAt ?? o.channel?.lastMessageAt, now),
     rate(r?.waitsPerSecond),
     rate(r?.wakeupsPerSecond),
     '',
   ];
 }
 
-const HEADER = ['KIND', 'NAME', 'PEERS', 'MSG/S', 'BYTES/S', 'FILL', 'LAG', 'LAST', 'WAIT/S', 'WAKE/S', 'NOTE'];
+const HEADER = ['KIND', 'NAME', 'PEERS', 'MSG/S', 'BYTES/S', 'FILL', 'LAG', 'CALLS', 'LAST', 'WAIT/S', 'WAKE/S', 'NOTE'];
 
 function screen(prev: StatsSnapshot | null, next: StatsSnapshot, sort: string, width: number): string {
   const rates = prev === null ? new Map<ObjectStats, ChannelRates>() : channelRates(prev, next);
@@ -102,7 +119,7 @@ function screen(prev: StatsSnapshot | null, next: StatsSnapshot, sort: string, w
     header = HEADER.slice(0, -1);
     lines = lines.map((cells) => cells.slice(0, -1));
   }
-  const body = rows.length === 0 ? 'no objects' : table(header, lines, width, { right: [3, 4, 5, 6, 7, 8, 9], shrink: [1, 10] });
+  const body = rows.length === 0 ? 'no objects' : table(header, lines, width, { right: [3, 4, 5, 6, 7, 8, 9, 10], shrink: [1, 11] });
   return [title.slice(0, width), ...errors, body].join('\n') + '\n';
 }
 

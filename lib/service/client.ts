@@ -10,6 +10,7 @@ import { boolean, options } from '../core/validate';
 import { LIVENESS_REGIONS, LivenessProbe } from '../liveness/presence';
 import { objectFile } from '../shm/shared_memory';
 import { DeathNotice } from './death_notice';
+import { CallFigures, ROLE_CLIENT } from './figures';
 import { CALL, CANCEL, OK, REQUEST_HEADER, RESPONSE_HEADER, clientRingName, decodeError, newClientId, readResponse, writeRequest } from './protocol';
 import { RemoteError } from './remote_error';
 
@@ -59,6 +60,7 @@ export class Client implements Disposable {
   readonly #ring: Channel;
   readonly #rx: Receiver;
   readonly #calls = new Map<number, Call>();
+  readonly #figures: CallFigures;
   #requests: Channel | null = null;
   /** "dev:ino" of the request ring #requests is, to tell it from a new ring under its name. */
   #requestsFile = '';
@@ -81,6 +83,7 @@ export class Client implements Disposable {
     this.#ring = Channel.create(clientRingName(name, this.id), { capacity: o.capacity ?? DEFAULT_CAPACITY, producers: 'single', mode: o.mode, dir: o.dir });
     try {
       this.#rx = this.#ring.receiver();
+      this.#figures = new CallFigures(this.#ring, ROLE_CLIENT);
     } catch (err) {
       this.#ring.close();
       Channel.unlink(this.#ring.name, { dir: o.dir });
@@ -135,6 +138,7 @@ export class Client implements Disposable {
     return new Promise<Uint8Array>((resolve, reject) => {
       const call: Call = { resolve, reject, epoch: -1, sent: false, timer: null, signal, onAbort: null };
       this.#calls.set(id, call);
+      this.#figures.started();
       if (ms !== Infinity) call.timer = setTimeout(() => this.#finish(id, new SystemError('ETIMEDOUT', 'service', this.name, `no response within ${ms} ms`), null), ms);
       if (signal !== undefined) {
         call.onAbort = () => this.#finish(id, new AbortError(signal.reason), null);
@@ -344,6 +348,7 @@ export class Client implements Disposable {
     const call = this.#calls.get(id);
     if (call === undefined) return;
     this.#calls.delete(id);
+    this.#figures.ended();
     if (call.timer !== null) clearTimeout(call.timer);
     if (call.onAbort !== null) call.signal!.removeEventListener('abort', call.onAbort);
     if (err === null) call.resolve(response!);

@@ -10,6 +10,7 @@ import { boolean, options } from '../core/validate';
 import { LIVENESS_REGIONS } from '../liveness/presence';
 import { objectFile } from '../shm/shared_memory';
 import { DeathNotice } from './death_notice';
+import { CallFigures, ROLE_SERVICE } from './figures';
 import { CALL, FAILED, OK, REQUEST_HEADER, RESPONSE_HEADER, clientRingName, encodeError, readRequest, writeResponse, type Request } from './protocol';
 
 /** What a handler gets besides the request. */
@@ -69,6 +70,7 @@ export class Service implements Disposable {
   readonly #requests: Channel;
   readonly #rx: ReturnType<Channel['receiver']>;
   readonly #callers = new Map<string, Caller>();
+  readonly #figures: CallFigures;
   readonly #stop = new AbortController();
   #closed = false;
 
@@ -86,6 +88,7 @@ export class Service implements Disposable {
       if (err instanceof PodshmError && err.code === 'EBUSY') throw new SystemError('EBUSY', 'service', name, 'a live server already serves this name');
       throw err;
     }
+    this.#figures = new CallFigures(requests, ROLE_SERVICE);
     void this.#dispatch();
   }
 
@@ -208,6 +211,7 @@ export class Service implements Disposable {
     const request = view.slice(REQUEST_HEADER);
     const ac = new AbortController();
     caller.calls.set(req.callId, ac);
+    this.#figures.started();
     void this.#run(req, caller, request, ac);
   }
 
@@ -282,6 +286,7 @@ export class Service implements Disposable {
       (reserved as Reservation | null)?.[Symbol.dispose]();
     } finally {
       if (caller.calls.get(req.callId) === ac) caller.calls.delete(req.callId);
+      this.#figures.ended();
     }
     // Nobody waits for it any more (cancelled, the client or this service gone).
     if (ac.signal.aborted) return;

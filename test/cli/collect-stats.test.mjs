@@ -129,7 +129,7 @@ t.test('rates: counters that went backwards or are unknown give no rate; another
   const prev = { at: 1000, objects: [object('1:1', channel(100, 5)), object('1:2', channel(7, 0))], errors: {} };
   const next = { at: 3000, objects: [object('1:1', channel(300, null)), object('1:3', channel(9, 0))], errors: {} };
   const rates = channelRates(prev, next);
-  t.same(rates.get(next.objects[0]), { messagesPerSecond: 100, bytesPerSecond: 100, waitsPerSecond: null, wakeupsPerSecond: 0, lastMessageAt: 3000 });
+  t.same(rates.get(next.objects[0]), { messagesPerSecond: 100, bytesPerSecond: 100, waitsPerSecond: null, wakeupsPerSecond: 0, callsPerSecond: null, lastMessageAt: 3000 });
   t.equal(rates.get(next.objects[1]), undefined, 'a new file under the name is not compared with the old one');
   const back = { at: 5000, objects: [object('1:1', channel(10, 5))], errors: {} };
   t.equal(channelRates(next, back).get(back.objects[0]).messagesPerSecond, null, 'a counter that went back (scribbled) has no rate');

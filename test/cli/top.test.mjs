@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { Topic } from 'podshm';
 import { fixture, run, startUntil } from '../helpers.mjs';
 
 const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
@@ -75,10 +76,38 @@ t.test('a live channel: its rate and its consumer lag on screen; n sorts by name
   t.equal(term.format('#{cursor_flag}'), '1', 'the cursor is shown again');
 });
 
+t.test('a live topic and a service: the topic rate and farthest lag, the calls in flight; c sorts by calls', async (t) => {
+  const dir = privateDir(t);
+  const topic = `/top-topic-${process.pid}`;
+  const service = `/top-service-${process.pid}`;
+  Topic.create(topic, { dir, capacity: 1 << 20 }).close();
+  await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'topic-hold', dir, topic], 'ready\n');
+  await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'topic-trickle', dir, topic, '100'], 'ready\n');
+  await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'server', dir, service], 'serving\n');
+  await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'client', dir, service, '0', '2'], 'called\n');
+  const term = terminal(t, topCommand(dir));
+  // The subscriber never receives: the topic's farthest lag grows with every message.
+  const topicRow = new RegExp(`topic\\s+${topic}\\s+1p 1s\\s+([\\d.]+k?)\\s+[\\d.]+ \\S+\\s+[\\d.]+%\\s+(\\d+)\\s`);
+  const [rate, lag] = await until('a topic row with a rate and a lag', () => {
+    const m = topicRow.exec(term.screen());
+    return m && Number(m[1]) > 0 && Number(m[2]) > 0 ? [Number(m[1]), Number(m[2])] : undefined;
+  });
+  t.ok(rate > 0 && lag > 0, `topic: ${rate} msg/s, lag ${lag} messages`);
+  t.match(term.screen(), new RegExp(`service\\s+${service}\\s+1w 1cl\\s.*\\s2\\s`), 'the service: a worker, a client, two calls in flight');
+  term.keys('c');
+  await until('the sort by calls', () => (/sorted by calls/.test(term.screen()) ? true : undefined));
+  const lines = term.screen().split('\n');
+  // Two in flight each, a tie ordered by kind and name; objects with no calls after them.
+  t.match(lines[2], /^client\s.*\s2\s/, 'sorted by calls: the client first');
+  t.match(lines[3], /^service\s.*\s2\s/, 'then its service');
+  term.keys('q');
+  await until('top to exit', () => (/podshm-top-exit=0/.test(term.screen()) ? true : undefined));
+});
+
 t.test('Ctrl-C quits cleanly too', async (t) => {
   const dir = privateDir(t);
   const term = terminal(t, topCommand(dir));
-  await until('the first screen', () => (/podshm top .* 0 objects/.test(term.screen()) ? true : undefined));
+  await until('the first screen', () => (/podshm top .* \d+ objects/.test(term.screen()) ? true : undefined));
   term.keys('C-c');
   await until('top to exit', () => (/podshm-top-exit=0/.test(term.screen()) ? true : undefined));
   t.equal(term.format('#{alternate_on}'), '0');
@@ -101,7 +130,7 @@ t.test('not a terminal: one plain table per refresh, names escaped, then exit', 
 
 t.test('bad arguments: one line, exit 2', async (t) => {
   for (const [args, pattern] of [
-    [['top', '--sort', 'size'], /^podshm: top: --sort must be one of name, kind, rate, bytes, fill, lag, last, waits, wakeups, not 'size'/],
+    [['top', '--sort', 'size'], /^podshm: top: --sort must be one of name, kind, rate, bytes, fill, lag, calls, last, waits, wakeups, not 'size'/],
     [['top', '--interval', '0'], /^podshm: top: --interval must be a number of seconds from 0.1 to 3600, not '0'/],
     [['top', '-n', '1.5'], /^podshm: top: --iterations must be a whole number of at least 1, not '1.5'/],
     [['top', '--dir='], /^podshm: top: --dir needs a path/],

@@ -22,7 +22,7 @@ const MAY_IMPORT = {
   channel: ['core', 'addon', 'wait', 'liveness', 'shm'], // the shared-memory channel
   topic: ['core', 'addon', 'wait', 'liveness', 'platform', 'capacity', 'shm', 'channel'], // publish/subscribe; reuses the channel's wait protocol and layout limits
   service: ['core', 'addon', 'wait', 'liveness', 'shm', 'channel'], // Service and Client: request/response over channels
-  admin: ['core', 'addon', 'platform', 'capacity', 'liveness', 'channel'], // doctor, participants for gc
+  admin: ['core', 'addon', 'platform', 'capacity', 'liveness', 'channel', 'topic', 'service'], // doctor, participants for gc, collectStats() over every layout
   webhook: ['core'], // the admission webhook (podshm/webhook)
   cli: ['*'], // the podshm command
 };
