@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// What `for await` itself costs per message, with no ring and no peer: an async
+// iterator that hands out batches the way a Channel receiver's iterator does (each batch
+// copied into a new chunk with one copy, a new view per message, a resolved promise and
+// a result object per message), beside a plain loop over the same batches. No implementation of
+// the iteration protocol can go faster than the first figure on this machine, so it
+// bounds how close `for await` over a channel can come to the batch path
+// (docs/performance.md, "The for-await loop"). Standalone:
+// `node bench/for-await-floor.js [messages] [rounds]`.
+'use strict';
+
+const messages = Number(process.argv[2] ?? 5e6);
+const rounds = Number(process.argv[3] ?? 5);
+const BATCH = 1024;
+const SIZE = 64;
+
+const source = new Uint8Array(BATCH * SIZE);
+
+function batchOfViews() {
+  const chunk = source.slice().buffer;
+  const out = new Array(BATCH);
+  for (let i = 0; i < BATCH; i++) out[i] = new Uint8Array(chunk, i * SIZE, SIZE);
+  return out;
+}
+
+function iterator() {
+  let left = messages;
+  let next = BATCH;
+  let batch = [];
+  const it = {
+    next: () => {
+      if (left === 0) return Promise.resolve({ value: undefined, done: true });
+      if (next === BATCH) {
+        batch = batchOfViews();
+        next = 0;
+      }
+      left--;
+      return Promise.resolve({ value: batch[next++], done: false });
+    },
+    [Symbol.asyncIterator]: () => it,
+  };
+  return it;
+}
+
+async function forAwait() {
+  let bytes = 0;
+  for await (const m of iterator()) bytes += m.length;
+  return bytes;
+}
+
+function plainLoop() {
+  let bytes = 0;
+  for (let left = messages; left > 0; ) {
+    const batch = batchOfViews();
+    for (let i = 0; i < BATCH && left > 0; i++, left--) bytes += batch[i].length;
+  }
+  return bytes;
+}
+
+const rate = (ns) => `${((messages / ns) * 1e3).toFixed(2)} M msg/s (${(ns / messages).toFixed(1)} ns/msg)`;
+
+async function main() {
+  console.log(`# for await over ready messages: ${messages} x ${SIZE} B, ${rounds} rounds, Node ${process.version}`);
+  const best = { forAwait: Infinity, plain: Infinity };
+  for (let r = 0; r < rounds; r++) {
+    let t = process.hrtime.bigint();
+    await forAwait();
+    const a = Number(process.hrtime.bigint() - t);
+    t = process.hrtime.bigint();
+    plainLoop();
+    const b = Number(process.hrtime.bigint() - t);
+    best.forAwait = Math.min(best.forAwait, a);
+    best.plain = Math.min(best.plain, b);
+    console.log(`round ${r + 1}: for await ${rate(a)}; plain loop ${rate(b)}`);
+  }
+  console.log(`best: for await ${rate(best.forAwait)}; plain loop ${rate(best.plain)}`);
+}
+
+main();
