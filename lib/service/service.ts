@@ -10,6 +10,7 @@ import { boolean, options } from '../core/validate';
 import { LIVENESS_REGIONS } from '../liveness/presence';
 import { objectFile } from '../shm/shared_memory';
 import { DeathNotice } from './death_notice';
+import { decodeWith, encodeWith, resolveCodec, type BoundCodec, type CodecOption } from '../core/codec';
 import { CALL, FAILED, OK, REQUEST_HEADER, RESPONSE_HEADER, clientRingName, encodeError, readRequest, writeResponse, type Request } from './protocol';
 
 /** What a handler gets besides the request. */
@@ -33,8 +34,11 @@ export interface ResponseReservation {
   commit(length?: number): void;
 }
 
-/** Answers one call: the response's bytes, or nothing after a commit of ctx.reserve(). Throwing sends a RemoteError. */
-export type ServiceHandler = (request: Uint8Array, ctx: CallContext) => ArrayBufferView | void | Promise<ArrayBufferView | void>;
+/**
+ * Answers one call: the response's bytes (with a codec, its value), or nothing after a
+ * commit of ctx.reserve(). Throwing sends a RemoteError.
+ */
+export type ServiceHandler<Req = Uint8Array, Res = ArrayBufferView> = (request: Req, ctx: CallContext) => Res | void | Promise<Res | void>;
 
 export interface ServiceOptions {
   /** Bytes of the request ring, when this call makes it (a power of two, 4 KiB to 1 GiB). Default 1 MiB. */
@@ -47,9 +51,14 @@ export interface ServiceOptions {
   remoteStack?: boolean;
   /** Called with what went wrong outside any handler (a bad record, a client's ring that cannot be opened); serving goes on. Default: process.emitWarning. */
   onError?: (err: Error) => void;
+  /**
+   * Requests and responses are values through this codec (docs/api.md, "Codecs"); the
+   * clients must use the same. ctx.reserve() still writes bytes. Default: none, bytes.
+   */
+  codec?: CodecOption;
 }
 
-const KEYS = ['capacity', 'mode', 'dir', 'remoteStack', 'onError'] as const;
+const KEYS = ['capacity', 'mode', 'dir', 'remoteStack', 'onError', 'codec'] as const;
 
 /** A client this service has answered: its ring, and its calls running now. */
 interface Caller {
@@ -62,7 +71,8 @@ interface Caller {
 export class Service implements Disposable {
   /** The service's name (its request ring's), with its leading slash. */
   readonly name: string;
-  readonly #handler: ServiceHandler;
+  readonly #handler: ServiceHandler<unknown, unknown>;
+  readonly #codec: BoundCodec | null;
   readonly #dir: string | undefined;
   readonly #remoteStack: boolean;
   readonly #onError: (err: Error) => void;
@@ -72,9 +82,10 @@ export class Service implements Disposable {
   readonly #stop = new AbortController();
   #closed = false;
 
-  private constructor(name: string, handler: ServiceHandler, o: Partial<ServiceOptions>, requests: Channel) {
+  private constructor(name: string, handler: ServiceHandler<unknown, unknown>, codec: BoundCodec | null, o: Partial<ServiceOptions>, requests: Channel) {
     this.name = requests.name;
     this.#handler = handler;
+    this.#codec = codec;
     this.#dir = o.dir;
     this.#remoteStack = boolean('remoteStack', o.remoteStack, false);
     this.#onError = o.onError ?? ((err) => process.emitWarning(err));
@@ -93,10 +104,13 @@ export class Service implements Disposable {
    * Serves `name`: takes over its request ring (made if missing), so calls that waited
    * while no server was up are answered now. EBUSY if a live server serves it already.
    */
-  static serve(name: string, handler: ServiceHandler, opts?: ServiceOptions): Service {
+  static serve<Req = unknown, Res = unknown>(name: string, handler: ServiceHandler<Req, Res>, opts: ServiceOptions & { codec: CodecOption }): Service;
+  static serve(name: string, handler: ServiceHandler, opts?: ServiceOptions): Service;
+  static serve(name: string, handler: ServiceHandler<never, unknown>, opts?: ServiceOptions): Service {
     const canonical = posixName(name, 'shm_open');
     if (typeof handler !== 'function') throw argType('handler', 'a function', handler);
     const o = options<ServiceOptions>(opts, KEYS);
+    const codec = resolveCodec(o.codec);
     boolean('remoteStack', o.remoteStack, false);
     if (o.onError !== undefined && typeof o.onError !== 'function') throw argType('onError', 'a function', o.onError);
     let requests: Channel;
@@ -110,7 +124,7 @@ export class Service implements Disposable {
         throw argValue('name', 'names a channel that is not a service request ring (one producer only)', name);
       }
     }
-    return new Service(canonical, handler, o, requests);
+    return new Service(canonical, handler as ServiceHandler<unknown, unknown>, codec, o, requests);
   }
 
   /** Removes a service's request ring; a server running keeps it, and clients find the next one made under the name. */
@@ -265,14 +279,17 @@ export class Service implements Disposable {
     let kind = OK;
     let body: Uint8Array;
     try {
-      const result = await this.#handler(request, ctx);
+      const codec = this.#codec;
+      const result = await this.#handler(codec === null ? request : decodeWith(codec, request), ctx);
       if (reserved !== null) {
         const r: Reservation = reserved;
         if (!r.open) return;
         r.cancel();
         throw new SystemError('EINVAL', 'service', this.name, 'the handler reserved a response and did not commit it');
       }
+      // Nothing: an empty response, which a client with a codec gives as undefined.
       if (result === undefined) body = new Uint8Array(0);
+      else if (codec !== null) body = encodeWith(codec, result);
       else if (ArrayBuffer.isView(result)) body = new Uint8Array(result.buffer, result.byteOffset, result.byteLength);
       else throw argType('the handler result', 'an ArrayBufferView or nothing', result);
     } catch (err) {
