@@ -115,7 +115,16 @@ export {
 } from './core/errors';
 
 // Request/response over shared memory (docs/service.md)
-export { Service, type ServiceHandler, type ServiceOptions, type CallContext, type ResponseReservation } from './service/service';
+export {
+  Service,
+  type ServiceHandler,
+  type ServiceOptions,
+  type CallContext,
+  type ResponseReservation,
+  type ServiceSyncHandler,
+  type SyncCallContext,
+  type ServeSyncOptions,
+} from './service/service';
 export { Client, type ClientOptions, type CallOptions, type CallSyncOptions } from './service/client';
 
 // Values instead of bytes, on every endpoint (docs/api.md, "Codecs")
