@@ -161,3 +161,53 @@ t.test("'msgpackr' where the package is not installed: a CodecMissingError namin
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /^true ERR_MODULE_NOT_FOUND msgpackr .*npm install msgpackr/);
 });
+
+t.test("a Channel's sendMany and for await with a codec; a handle carries the codec to a worker", async (t) => {
+  const name = uniqueName('codec');
+  const ch = Channel.create(name, { capacity: 16384, producers: 'multi' });
+  t.teardown(() => {
+    ch.close();
+    Channel.unlink(name);
+  });
+  const tx = ch.sender({ codec: 'v8' });
+  const raw = ch.sender();
+  const rx = ch.receiver({ codec: 'v8' });
+  await tx.sendMany([sample('v8', 1), sample('v8', 2)]);
+  raw.sendSync(MALFORMED.v8);
+  tx.sendManySync([sample('v8', 3)]);
+  const got = [];
+  const err = await within(
+    (async () => {
+      try {
+        for await (const value of rx) got.push(value);
+      } catch (e) {
+        return e;
+      }
+    })(),
+    'the malformed message',
+  );
+  t.same(got, [sample('v8', 1), sample('v8', 2)]);
+  t.match(err, decodeError('v8'));
+  for await (const value of rx) {
+    t.same(value, sample('v8', 3), 'a new loop goes on after the message that did not decode');
+    break;
+  }
+
+  // The worker's sender, revived from a handle, encodes with the same codec.
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const { fromHandle } = require('podshm');
+     const tx = fromHandle(workerData);
+     tx.sendSync({ from: 'worker', at: new Date(5) });
+     tx.close();
+     parentPort.postMessage('sent');`,
+    { eval: true, workerData: tx.handle() },
+  );
+  t.teardown(() => worker.terminate());
+  t.same(await within(rx.receive(), "the worker's value"), { from: 'worker', at: new Date(5) });
+  const again = Channel.open(name);
+  const own = again.sender({ codec: { encode: () => new Uint8Array(0), decode: () => null } });
+  t.throws(() => own.handle(), { name: 'ArgumentError', argument: 'codec' }, "a codec of the caller's cannot cross to a worker");
+  again.close();
+});
