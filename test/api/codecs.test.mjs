@@ -61,6 +61,8 @@ for (const codec of CODECS) {
 
   t.test(`${codec}: a Service and its Client exchange values across processes, with call() and callSync()`, async (t) => {
     const name = uniqueName('codec');
+    // The server is killed at teardown, leaving its ring as a server that dies does.
+    t.teardown(() => Service.unlink(name));
     const server = start(t, 'codec-peer.mjs', ['service', name, codec]);
     await server.saw('serving');
     const client = Client.connect(name, { codec: codecOf(codec) });

@@ -48,6 +48,7 @@ t.test('callSync: a server SIGKILLed with the call in flight throws PeerGoneErro
   await s.saw('held k');
   await kill(s);
   t.equal(await c.saw('threw '), 'threw PeerGoneError ERR_PEER_GONE');
+  t.match(await c.exited, { code: 0 }, 'the client closes (removing its ring) and ends');
 });
 
 t.test('callSync: made while no server is up, it waits for the next server; waitForServer: false throws at once', async (t) => {
@@ -60,6 +61,7 @@ t.test('callSync: made while no server is up, it waits for the next server; wait
   await c.saw('calling');
   const s = await server(t, name);
   t.equal(await c.saw('answer '), `answer ${s.pid}:late`);
+  t.match(await c.exited, { code: 0 }, 'the client closes (removing its ring) and ends');
 });
 
 t.test('callSync: EBUSY while call() has calls in flight on the client; arguments checked', async (t) => {

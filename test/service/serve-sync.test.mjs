@@ -2,7 +2,7 @@
 // own, answering clients of the event loop and callSync alike.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { Channel, Client, RemoteError } from 'podshm';
+import { Channel, Client, RemoteError, Service } from 'podshm';
 import { until } from '../helpers.mjs';
 import { kill, start } from '../service-peers.mjs';
 import { uniqueName } from '../helpers.mjs';
@@ -10,6 +10,14 @@ import { uniqueName } from '../helpers.mjs';
 const text = (bytes) => Buffer.from(bytes).toString();
 
 function syncServer(t, name, ...args) {
+  // A server killed at teardown leaves its ring, as a server that dies does.
+  t.teardown(() => {
+    try {
+      Service.unlink(name);
+    } catch (err) {
+      if (err.code !== 'ENOENT') throw err;
+    }
+  });
   const peer = start(t, 'service-sync-server.mjs', [name, ...args]);
   return peer.saw('starting ').then((line) => ({ ...peer, pid: Number(line.split(' ')[1]) }));
 }
