@@ -24,14 +24,17 @@ const cleanup = [];
 
 // name -> [calls per round, operation]
 function operations(podshm, side) {
-  const { Channel, FutexWord, MessageQueue, Mutex, Semaphore, SharedMemory } = podshm;
+  const { Channel, FutexWord, MessageQueue, Mutex, Semaphore, SharedMemory, Topic } = podshm;
   const shm = SharedMemory.create(`${tag}-${side}`, 4096);
   const channel = Channel.create(`${tag}-${side}-ch`, { capacity: 4096 });
   // Either side of the issue-17 rename (create/open, receive copies by default).
   const queue = MessageQueue.create
     ? MessageQueue.create(`${tag}-${side}-mq`, { maxMessages: 4, messageSize: 64 })
     : MessageQueue.open(`${tag}-${side}-mq`, { create: true, maxMessages: 4, messageSize: 64 });
+  const topic = Topic.create(`${tag}-${side}-topic`, { capacity: 4096 });
   cleanup.push(() => {
+    topic.close();
+    topic.unlink();
     shm.close();
     shm.unlink();
     channel.close();
@@ -45,10 +48,14 @@ function operations(podshm, side) {
   const rx = channel.receiver();
   const word = new FutexWord(shm.mapping, 128);
   const msg = new Uint8Array(64);
+  const sub = topic.subscriber();
+  const pub = topic.publisher();
   return {
     'semaphore tryAcquire+release': [200_000, () => (sem.tryAcquire(), sem.release())],
     'mutex tryLock+unlock': [200_000, () => (mutex.tryLock(), mutex.unlock())],
     'channel trySend+tryReceive, 64 B': [200_000, rx.tryReceiveView ? () => (tx.trySend(msg), rx.tryReceiveView()) : () => (tx.trySend(msg), rx.tryReceive())],
+    'channel trySend+tryReceive copy, 64 B': [200_000, () => (tx.trySend(msg), rx.tryReceive())],
+    'topic tryPublish+tryReceive, 64 B': [200_000, () => (pub.tryPublish(msg), sub.tryReceive())],
     'FutexWord wake, nobody asleep': [50_000, () => word.wake(1)],
     'MessageQueue trySend+tryReceive, 64 B': [30_000, () => (queue.trySend(msg), queue.tryReceive())],
   };

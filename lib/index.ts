@@ -56,6 +56,7 @@ export {
   type ReceiveOptions as ChannelReceiveOptions,
   type ReceiveSyncOptions as ChannelReceiveSyncOptions,
   type ReceiverOptions,
+  type SenderOptions,
   type MessageHandler,
   type StreamOptions,
 } from './channel/channel';
@@ -74,6 +75,7 @@ export {
   type Policy as TopicPolicy,
   type PublishOptions,
   type PublishSyncOptions,
+  type PublisherOptions,
   type ReceiveOptions as TopicReceiveOptions,
   type ReceiveSyncOptions as TopicReceiveSyncOptions,
   type MessageHandler as TopicMessageHandler,
@@ -113,7 +115,19 @@ export {
 } from './core/errors';
 
 // Request/response over shared memory (docs/service.md)
-export { Service, type ServiceHandler, type ServiceOptions, type CallContext, type ResponseReservation } from './service/service';
-export { Client, type ClientOptions, type CallOptions } from './service/client';
+export {
+  Service,
+  type ServiceHandler,
+  type ServiceOptions,
+  type CallContext,
+  type ResponseReservation,
+  type ServiceSyncHandler,
+  type SyncCallContext,
+  type ServeSyncOptions,
+} from './service/service';
+export { Client, type ClientOptions, type CallOptions, type CallSyncOptions } from './service/client';
+
+// Values instead of bytes, on every endpoint (docs/api.md, "Codecs")
+export { CodecError, CodecMissingError, type Codec, type CodecOption } from './core/codec';
 export { RemoteError } from './service/remote_error';
 export { ServiceRecordError } from './service/protocol';

@@ -29,10 +29,12 @@ import { boolean, fileMode, options, string } from '../core/validate';
 import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
 import * as path from 'node:path';
 import type { ReceiverOptions } from './receiver';
+import type { SenderOptions } from './sender';
+import { resolveCodec, type CodecOption } from '../core/codec';
 import { fileFields, refuseClone, revivable } from '../core/handle';
 import { channelFields, type ChannelHandle } from './handle';
 
-export { Sender, Reservation, type SendOptions, type SendSyncOptions } from './sender';
+export { Sender, Reservation, type SendOptions, type SendSyncOptions, type SenderOptions } from './sender';
 export { Receiver, type ReceiveOptions, type ReceiveSyncOptions, type ReceiverOptions, type MessageHandler } from './receiver';
 export type { WaitStrategy } from './layout';
 export type { ChannelHandle, SenderHandle, ReceiverHandle } from './handle';
@@ -102,8 +104,8 @@ export class Channel implements Disposable {
   readonly wait: WaitStrategy;
   readonly #shm: SharedMemory;
   readonly #core: ChannelCore;
-  readonly #senders = new Set<Sender>();
-  #receiver: Receiver | null = null;
+  readonly #senders = new Set<Sender<unknown>>();
+  #receiver: Receiver<unknown> | null = null;
 
   static {
     consumerExtraOf = (channel) => new Float64Array(channel.#core.buffer, H.CONSUMER_EXTRA, 8);
@@ -213,25 +215,36 @@ export class Channel implements Disposable {
     return this.#core.closed;
   }
 
-  /** A new producer (EBUSY if a single-producer channel already has a live one, or all 48 slots are taken). */
-  sender(): Sender {
+  /**
+   * A new producer (EBUSY if a single-producer channel already has a live one, or all 48
+   * slots are taken); with a codec, it sends values of type T.
+   */
+  sender<T = unknown>(opts: SenderOptions & { codec: CodecOption }): Sender<T>;
+  sender(opts?: SenderOptions): Sender;
+  sender(opts?: SenderOptions): Sender<unknown> {
+    const codec = resolveCodec(options<SenderOptions>(opts, ['codec']).codec);
     this.#checkOpen();
     for (const old of this.#senders) if (old.closed) this.#senders.delete(old);
-    const s = new Sender(this.#core);
+    const s = new Sender<unknown>(this.#core, codec);
     this.#senders.add(s);
     return s;
   }
 
-  /** The consumer (EBUSY if another one, here or in another process, is attached and alive). */
-  receiver(opts?: ReceiverOptions): Receiver {
-    const producersGone = options<ReceiverOptions>(opts, ['producersGone']).producersGone ?? 'wait';
+  /** The consumer (EBUSY if another one, here or in another process, is attached and alive); with a codec, it receives values of type T. */
+  receiver<T = unknown>(opts: ReceiverOptions & { codec: CodecOption }): Receiver<T>;
+  receiver(opts?: ReceiverOptions): Receiver;
+  receiver(opts?: ReceiverOptions): Receiver<unknown> {
+    const o = options<ReceiverOptions>(opts, ['producersGone', 'codec']);
+    const producersGone = o.producersGone ?? 'wait';
     if (producersGone !== 'wait' && producersGone !== 'end') throw argValue('producersGone', "must be 'wait' or 'end'", producersGone);
+    const codec = resolveCodec(o.codec);
     this.#checkOpen();
     if (this.#receiver !== null && !this.#receiver.closed) {
       throw new SystemError('EBUSY', 'channel', this.name, 'this channel already has a receiver here');
     }
-    this.#receiver = new Receiver(this.#core, producersGone);
-    return this.#receiver;
+    const rx = new Receiver<unknown>(this.#core, producersGone, codec);
+    this.#receiver = rx;
+    return rx;
   }
 
   /** Figures read from the header now, and who is alive (system calls: not for a hot loop). */
@@ -328,7 +341,7 @@ export class Channel implements Disposable {
   static {
     const keys = ['name', 'dir', 'fileId'];
     revivable('Channel', keys, (h) => Channel.#fromHandle(h));
-    revivable('Sender', keys, (h) => Channel.#endpoint(h, (ch) => ch.sender(), 'producer'));
-    revivable('Receiver', [...keys, 'producersGone'], (h) => Channel.#endpoint(h, (ch) => ch.receiver({ producersGone: h.producersGone as 'wait' | 'end' }), 'consumer'));
+    revivable('Sender', [...keys, 'codec'], (h) => Channel.#endpoint(h, (ch) => ch.sender({ codec: h.codec as CodecOption }), 'producer'));
+    revivable('Receiver', [...keys, 'producersGone', 'codec'], (h) => Channel.#endpoint(h, (ch) => ch.receiver({ producersGone: h.producersGone as 'wait' | 'end', codec: h.codec as CodecOption }), 'consumer'));
   }
 }

@@ -15,12 +15,16 @@ export interface ChannelHandle extends Handle<Channel>, FileHandleFields {
 /** fromHandle() opens the channel and takes a new producer of it, which closes the channel with it. */
 export interface SenderHandle extends Handle<Sender>, FileHandleFields {
   readonly podshm: 'Sender';
+  /** The sender's codec, a built-in's name. */
+  readonly codec?: 'json' | 'v8' | 'msgpackr';
 }
 
 /** fromHandle() opens the channel and takes the consumer (EBUSY while the receiver it came from is open). */
 export interface ReceiverHandle extends Handle<Receiver>, FileHandleFields {
   readonly podshm: 'Receiver';
   readonly producersGone: NonNullable<ReceiverOptions['producersGone']>;
+  /** The receiver's codec, a built-in's name. */
+  readonly codec?: 'json' | 'v8' | 'msgpackr';
 }
 
 /** The channel's file, as a handle names it; ENOENT once its name is gone. */

@@ -17,6 +17,7 @@ import { refuseClone } from '../core/handle';
 import { receiverReadable, type StreamOptions } from './stream';
 import type { Readable } from 'node:stream';
 import { channelFields, type ReceiverHandle } from './handle';
+import { bytesOnly, codecOfHandle, decodeWith, type BoundCodec, type CodecOption } from '../core/codec';
 
 export interface ReceiveSyncOptions {
   /** Milliseconds to wait for a message; ETIMEDOUT after. Default: no limit. */
@@ -35,6 +36,12 @@ export interface ReceiverOptions {
    * PeerGoneError, and a for-await loop ends.
    */
   producersGone?: 'wait' | 'end';
+  /**
+   * Receives values through this codec (docs/api.md, "Codecs"): receive(), its Sync and
+   * try forms and for await decode; the view forms and drain() still give bytes.
+   * Default: none, messages are bytes.
+   */
+  codec?: CodecOption;
 }
 
 const SYNC_KEYS = ['timeout'] as const;
@@ -58,8 +65,10 @@ const WAKEUPS = H.CONSUMER_WAKEUPS >> 3;
 const CAUGHT_UP_AT = H.CAUGHT_UP_AT >> 3;
 const CAUGHT_UP_MESSAGES = H.CAUGHT_UP_MESSAGES >> 3;
 
-export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
+/** The consumer: `T` is what receive() gives, bytes unless it has a codec. */
+export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
   readonly #core: ChannelCore;
+  readonly #codec: BoundCodec | null;
   readonly #buffer: SharedArrayBuffer;
   readonly #i32: Int32Array;
   readonly #u8: Uint8Array;
@@ -100,8 +109,9 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   #watch: PeerWatch | null = null;
 
   /** @internal Use Channel.receiver(). */
-  constructor(core: ChannelCore, producersGone: 'wait' | 'end') {
+  constructor(core: ChannelCore, producersGone: 'wait' | 'end', codec: BoundCodec | null) {
     this.#core = core;
+    this.#codec = codec;
     refuseClone(this, 'Receiver');
     this.#endWhenProducersGone = producersGone === 'end';
     this.#buffer = core.buffer;
@@ -142,18 +152,19 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    * that is the caller's to keep. One receive at a time: another while this one waits
    * is EBUSY.
    */
-  receive(opts?: ReceiveOptions): Promise<Uint8Array> {
-    return this.#receiveAsync(opts, true);
+  receive(opts?: ReceiveOptions): Promise<T> {
+    return this.#receiveAsync(opts, true) as Promise<T>;
   }
 
   /** receive() blocking this thread instead (a worker, a CLI: never an event loop that serves others). */
-  receiveSync(opts?: ReceiveSyncOptions): Uint8Array {
-    return this.#receiveSync(opts).slice();
+  receiveSync(opts?: ReceiveSyncOptions): T {
+    return this.#own(this.#receiveSync(opts));
   }
 
   /** The next message if one is ready now (a copy), else null. */
-  tryReceive(): Uint8Array | null {
-    return this.tryReceiveView()?.slice() ?? null;
+  tryReceive(): T | null {
+    const view = this.tryReceiveView();
+    return view === null ? null : this.#own(view);
   }
 
   /**
@@ -161,7 +172,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    * any form or release(); the bytes under it are then reused for later messages.
    */
   receiveView(opts?: ReceiveOptions): Promise<Uint8Array> {
-    return this.#receiveAsync(opts, false);
+    return this.#receiveAsync(opts, false) as Promise<Uint8Array>;
   }
 
   /** receiveView() blocking this thread. */
@@ -185,7 +196,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
     return new Uint8Array(this.#buffer, this.#at, this.#length);
   }
 
-  #receiveAsync(opts: unknown, copy: boolean): Promise<Uint8Array> {
+  #receiveAsync(opts: unknown, copy: boolean): Promise<Uint8Array | T> {
     try {
       const o = options<ReceiveOptions>(opts, ASYNC_KEYS);
       const deadline = deadlineOf(timeoutMs(o.timeout));
@@ -212,9 +223,15 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
 
   // A copy's room, like a view's, goes back at the next receive: a consumer that dies
   // while it handles the message gets it again after a restart (at least once).
-  #handOut(copy: boolean): Uint8Array {
+  #handOut(copy: boolean): Uint8Array | T {
     const view = new Uint8Array(this.#buffer, this.#at, this.#length);
-    return copy ? view.slice() : view;
+    return copy ? this.#own(view) : view;
+  }
+
+  // What the caller keeps of a message: a copy, or its decoded value. A message that
+  // does not decode is taken all the same (its room goes back at the next receive).
+  #own(view: Uint8Array): T {
+    return (this.#codec === null ? view.slice() : decodeWith(this.#codec, view)) as T;
   }
 
   /**
@@ -254,7 +271,8 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    * at most BATCH_BYTES beside it), and after YIELD_EVERY messages handed out without
    * a wait the loop lets the event loop turn once, so a flood never starves timers and I/O.
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    if (this.#codec !== null) return this.#values();
     let batch: Uint8Array[] = [];
     // Where each message of the batch starts in the ring (a record, or padding before it).
     let starts: number[] = [];
@@ -290,7 +308,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       }
       return { value: batch[next++], done: false };
     };
-    const iterator: AsyncIterableIterator<Uint8Array> = {
+    const iterator = {
       // A plain function: an async one would cost a second promise per message.
       next: () => {
         if (ended) return Promise.resolve({ value: undefined, done: true });
@@ -308,7 +326,20 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
       },
       [Symbol.asyncIterator]: () => iterator,
     };
-    return iterator;
+    return iterator as AsyncIterableIterator<Uint8Array> as AsyncIterableIterator<T>;
+  }
+
+  // for await with a codec: one receive() per value, unbatched, so that a message that
+  // does not decode throws out of the loop and the next loop starts at the message after it.
+  async *#values(): AsyncIterableIterator<T> {
+    for (;;) {
+      try {
+        yield await this.receive();
+      } catch (err) {
+        if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return;
+        throw err;
+      }
+    }
   }
 
   // The message just received as a view, and whatever else is ready now (up to
@@ -318,7 +349,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
   // gets where each message after the first begins in the ring.
   #copyBatch(starts: number[]): Uint8Array[] {
     const first = this.#length;
-    if (first >= BATCH_BYTES) return [this.#handOut(true)];
+    if (first >= BATCH_BYTES) return [new Uint8Array(this.#buffer, this.#at, first).slice()];
     const scratch = (this.#scratch ??= new Uint8Array(BATCH_BYTES));
     copyInto.call(scratch, new Uint8Array(this.#buffer, this.#at, first), 0);
     const lengths = [first];
@@ -554,7 +585,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    * its consumer (close this one first: a channel has one); that receiver closes the channel with it (docs/api.md, "Workers").
    */
   handle(): ReceiverHandle {
-    return { podshm: 'Receiver', ...channelFields(this.#core), producersGone: this.#endWhenProducersGone ? 'end' : 'wait' };
+    return { podshm: 'Receiver', ...channelFields(this.#core), producersGone: this.#endWhenProducersGone ? 'end' : 'wait', ...codecOfHandle(this.#codec, 'receiver') };
   }
 
   // Set by fromHandle(): the Channel opened for this endpoint alone.
@@ -572,6 +603,7 @@ export class Receiver implements Disposable, AsyncIterable<Uint8Array> {
    * (docs/api.md, "Streams").
    */
   readable(opts?: StreamOptions): Readable {
-    return receiverReadable(this, opts);
+    bytesOnly(this.#codec, 'readable()');
+    return receiverReadable(this as Receiver, opts);
   }
 }

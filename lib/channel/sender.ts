@@ -28,6 +28,7 @@ import { refuseClone } from '../core/handle';
 import { senderWritable, type StreamOptions } from './stream';
 import type { Writable } from 'node:stream';
 import { channelFields, type SenderHandle } from './handle';
+import { bytesOnly, codecOfHandle, encodeWith, type BoundCodec, type CodecOption } from '../core/codec';
 
 export interface SendSyncOptions {
   /** Milliseconds to wait for room when the ring is full; ETIMEDOUT after. Default: no limit. */
@@ -37,6 +38,11 @@ export interface SendSyncOptions {
 export interface SendOptions extends SendSyncOptions {
   /** Ends the wait with AbortError (the signal's reason in `cause`). */
   signal?: AbortSignal;
+}
+
+export interface SenderOptions {
+  /** Sends values through this codec (docs/api.md, "Codecs"); default: none, messages are bytes. */
+  codec?: CodecOption;
 }
 
 const SYNC_KEYS = ['timeout'] as const;
@@ -77,12 +83,12 @@ function writeHeader(i32: Int32Array, mask: number, index: number, size: number,
 export class Reservation implements Disposable {
   /** The reserved bytes, inside the ring itself: what is written here is what the consumer reads. */
   readonly bytes: Uint8Array;
-  readonly #sender: Sender;
+  readonly #sender: Sender<unknown>;
   readonly #record: number;
   #open = true;
 
   /** @internal */
-  constructor(sender: Sender, bytes: Uint8Array, record: number) {
+  constructor(sender: Sender<unknown>, bytes: Uint8Array, record: number) {
     this.bytes = bytes;
     this.#sender = sender;
     this.#record = record;
@@ -117,8 +123,10 @@ export class Reservation implements Disposable {
   }
 }
 
-export class Sender implements Disposable {
+/** The producer: `T` is what it sends, bytes unless it has a codec. */
+export class Sender<T = ArrayBufferView> implements Disposable {
   readonly #core: ChannelCore;
+  readonly #codec: BoundCodec | null;
   readonly #i32: Int32Array;
   readonly #u8: Uint8Array;
   readonly #f64: Float64Array;
@@ -150,8 +158,9 @@ export class Sender implements Disposable {
   #lockBusy = false;
 
   /** @internal Use Channel.sender(). */
-  constructor(core: ChannelCore) {
+  constructor(core: ChannelCore, codec: BoundCodec | null) {
     this.#core = core;
+    this.#codec = codec;
     refuseClone(this, 'Sender');
     this.#i32 = core.i32;
     this.#u8 = core.u8;
@@ -194,11 +203,11 @@ export class Sender implements Disposable {
   }
 
   /**
-   * Copies `bytes` (any ArrayBufferView) into the ring as one message. When the ring is
+   * Copies `bytes` (any ArrayBufferView; with a codec, the value encoded) into the ring as one message. When the ring is
    * full, waits on the event loop for room up to `timeout` ms (then ETIMEDOUT). Rejects
    * with PeerGoneError if the consumer has closed, or dies while this waits.
    */
-  send(bytes: ArrayBufferView, opts?: SendOptions): Promise<void> {
+  send(bytes: T, opts?: SendOptions): Promise<void> {
     try {
       const view = this.#bytes(bytes);
       return this.#whenReady(opts, () => (this.#put(view) ? true : undefined)).then(() => undefined);
@@ -208,7 +217,7 @@ export class Sender implements Disposable {
   }
 
   /** send() blocking this thread instead (a worker, a CLI: never an event loop that serves others). */
-  sendSync(bytes: ArrayBufferView, opts?: SendSyncOptions): void {
+  sendSync(bytes: T, opts?: SendSyncOptions): void {
     const view = this.#bytes(bytes);
     const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendSyncOptions>(opts, SYNC_KEYS).timeout));
     if (this.#put(view)) return;
@@ -220,7 +229,7 @@ export class Sender implements Disposable {
    * producer) another producer's process holds the reservation lock and is not running.
    * Never waits.
    */
-  trySend(bytes: ArrayBufferView): boolean {
+  trySend(bytes: T): boolean {
     return this.#put(this.#bytes(bytes));
   }
 
@@ -233,7 +242,7 @@ export class Sender implements Disposable {
    * consumer gone, an abort) carries `sent`: how many messages, from the first, were
    * sent, so the caller can resend the rest without duplicating any.
    */
-  async sendMany(messages: readonly ArrayBufferView[], opts?: SendOptions): Promise<void> {
+  async sendMany(messages: readonly T[], opts?: SendOptions): Promise<void> {
     const views = this.#batch(messages);
     const o = options<SendOptions>(opts, ASYNC_KEYS);
     const deadline = deadlineOf(timeoutMs(o.timeout));
@@ -252,7 +261,7 @@ export class Sender implements Disposable {
   }
 
   /** sendMany() blocking this thread. */
-  sendManySync(messages: readonly ArrayBufferView[], opts?: SendSyncOptions): void {
+  sendManySync(messages: readonly T[], opts?: SendSyncOptions): void {
     const views = this.#batch(messages);
     const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<SendSyncOptions>(opts, SYNC_KEYS).timeout));
     let i = 0;
@@ -299,6 +308,7 @@ export class Sender implements Disposable {
   // Every message checked before any is sent.
   #batch(messages: unknown): readonly Uint8Array[] {
     if (!Array.isArray(messages)) throw argType('messages', 'an array of ArrayBufferView', messages);
+    if (this.#codec !== null) return messages.map((m) => this.#bytes(m));
     for (let i = 0; i < messages.length; i++) {
       if (this.#bytes(messages[i]) !== messages[i]) return messages.map((m) => this.#bytes(m));
     }
@@ -351,10 +361,12 @@ export class Sender implements Disposable {
     if (wake(this.#core.dataSleeper)) this.#f64[this.#wakeupsIndex]++;
   }
 
+  // The message's bytes: the hot path for bytes is one type check and one field check.
   #bytes(bytes: unknown): Uint8Array {
-    if (!(bytes instanceof Uint8Array)) {
-      if (!ArrayBuffer.isView(bytes)) throw argType('bytes', 'a Uint8Array, Buffer or other ArrayBufferView', bytes);
-      bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (!(bytes instanceof Uint8Array) || this.#codec !== null) {
+      if (this.#codec !== null) bytes = encodeWith(this.#codec, bytes);
+      else if (!ArrayBuffer.isView(bytes)) throw argType('bytes', 'a Uint8Array, Buffer or other ArrayBufferView', bytes);
+      else bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
     this.#checkSize((bytes as Uint8Array).length);
     return bytes as Uint8Array;
@@ -680,7 +692,7 @@ export class Sender implements Disposable {
    * a new producer of it; that sender closes the channel with it (docs/api.md, "Workers").
    */
   handle(): SenderHandle {
-    return { podshm: 'Sender', ...channelFields(this.#core) };
+    return { podshm: 'Sender', ...channelFields(this.#core), ...codecOfHandle(this.#codec, 'sender') };
   }
 
   // Set by fromHandle(): the Channel opened for this endpoint alone.
@@ -697,7 +709,8 @@ export class Sender implements Disposable {
    * destroy() close the sender (docs/api.md, "Streams").
    */
   writable(opts?: StreamOptions): Writable {
-    return senderWritable(this, opts);
+    bytesOnly(this.#codec, 'writable()');
+    return senderWritable(this as Sender, opts);
   }
 }
 

@@ -13,6 +13,9 @@ export type PodshmErrorCode =
   | 'ERR_PODSHM_CORRUPT'
   | 'ERR_PEER_GONE'
   | 'ERR_REMOTE'
+  | 'ERR_PODSHM_ENCODE'
+  | 'ERR_PODSHM_DECODE'
+  | 'ERR_MODULE_NOT_FOUND'
   | 'ERR_USAGE';
 
 /** Base class of every error podshm throws. */

@@ -7,6 +7,8 @@ import { AbortError, PeerGoneError, PodshmError, SystemError, argType } from '..
 import { posixName } from '../core/names';
 import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
 import { boolean, options } from '../core/validate';
+import { decodeWith, encodeWith, resolveCodec, type BoundCodec, type CodecOption } from '../core/codec';
+import { SLICE_MS } from '../wait/loop';
 import { LIVENESS_REGIONS, LivenessProbe } from '../liveness/presence';
 import { objectFile } from '../shm/shared_memory';
 import { DeathNotice } from './death_notice';
@@ -23,6 +25,15 @@ export interface ClientOptions {
   dir?: string;
   /** Called with a record in the response ring that no server writes (it is skipped). Default: process.emitWarning. */
   onError?: (err: Error) => void;
+  /** Requests and responses are values through this codec (docs/api.md, "Codecs"); the service must use the same. Default: none, bytes. */
+  codec?: CodecOption;
+}
+
+export interface CallSyncOptions {
+  /** Milliseconds until the call throws ETIMEDOUT (the server is told, and its handler's signal aborts). Default: no limit. */
+  timeout?: number;
+  /** While no server is up: true (default) sends the call for the next server, within the timeout; false throws PeerGoneError at once. */
+  waitForServer?: boolean;
 }
 
 export interface CallOptions {
@@ -34,12 +45,15 @@ export interface CallOptions {
   waitForServer?: boolean;
 }
 
-const KEYS = ['capacity', 'mode', 'dir', 'onError'] as const;
+const KEYS = ['capacity', 'mode', 'dir', 'onError', 'codec'] as const;
 const CALL_KEYS = ['timeout', 'signal', 'waitForServer'] as const;
+const CALL_SYNC_KEYS = ['timeout', 'waitForServer'] as const;
+// callSync() waiting for a server's request ring to appear: looks at the name this often at most.
+const OPEN_RETRY_MS = SLICE_MS;
 const DEFAULT_CAPACITY = 256 * 1024;
 
 interface Call {
-  readonly resolve: (response: Uint8Array) => void;
+  readonly resolve: (response: unknown) => void;
   readonly reject: (err: Error) => void;
   /** The server generation it was sent to while that server was up, else -1. */
   epoch: number;
@@ -49,7 +63,8 @@ interface Call {
   onAbort: (() => void) | null;
 }
 
-export class Client implements Disposable {
+/** A client: `Req` is what it sends, `Res` what a call resolves with; bytes unless it has a codec. */
+export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposable {
   /** The service's name, with its leading slash. */
   readonly name: string;
   /** This client's id: its ring is `${name}.client.${id}`. */
@@ -57,6 +72,7 @@ export class Client implements Disposable {
   readonly #idBytes: Uint8Array;
   readonly #dir: string | undefined;
   readonly #onError: (err: Error) => void;
+  readonly #codec: BoundCodec | null;
   readonly #ring: Channel;
   readonly #rx: Receiver;
   readonly #calls = new Map<number, Call>();
@@ -74,8 +90,9 @@ export class Client implements Disposable {
   #idleCheck = false;
   #closed = false;
 
-  private constructor(name: string, o: Partial<ClientOptions>) {
+  private constructor(name: string, o: Partial<ClientOptions>, codec: BoundCodec | null) {
     this.name = name;
+    this.#codec = codec;
     this.id = newClientId();
     this.#idBytes = Buffer.from(this.id, 'hex');
     this.#dir = o.dir;
@@ -92,11 +109,13 @@ export class Client implements Disposable {
   }
 
   /** A client of the service `name` with a new response ring; the service need not be up yet. */
-  static connect(name: string, opts?: ClientOptions): Client {
+  static connect<Req = unknown, Res = unknown>(name: string, opts: ClientOptions & { codec: CodecOption }): Client<Req, Res>;
+  static connect(name: string, opts?: ClientOptions): Client;
+  static connect(name: string, opts?: ClientOptions): Client<unknown, unknown> {
     const canonical = posixName(name, 'shm_open');
     const o = options<ClientOptions>(opts, KEYS);
     if (o.onError !== undefined && typeof o.onError !== 'function') throw argType('onError', 'a function', o.onError);
-    return new Client(canonical, o);
+    return new Client<unknown, unknown>(canonical, o, resolveCodec(o.codec));
   }
 
   get closed(): boolean {
@@ -110,17 +129,17 @@ export class Client implements Disposable {
 
   /**
    * Sends `payload` to the service and resolves with its response, a copy that is the
-   * caller's. Rejects with ETIMEDOUT, AbortError, PeerGoneError (the server that took
-   * the call ended first), RemoteError (the handler threw), EMSGSIZE.
+   * caller's (with a codec, its value). Rejects with ETIMEDOUT, AbortError, PeerGoneError
+   * (the server that took the call ended first), RemoteError (the handler threw),
+   * EMSGSIZE, CodecError.
    */
-  call(payload: ArrayBufferView, opts?: CallOptions): Promise<Uint8Array> {
+  call(payload: Req, opts?: CallOptions): Promise<Res> {
     let bytes: Uint8Array;
     let ms: number;
     let signal: AbortSignal | undefined;
     let waitForServer: boolean;
     try {
-      if (!ArrayBuffer.isView(payload)) throw argType('payload', 'a Uint8Array, Buffer or other ArrayBufferView', payload);
-      bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+      bytes = this.#payload(payload);
       const o = options<CallOptions>(opts, CALL_KEYS);
       ms = timeoutMs(o.timeout);
       signal = abortSignal(o.signal);
@@ -130,13 +149,11 @@ export class Client implements Disposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    let id = this.#nextId;
-    while (this.#calls.has(id)) id = (id + 1) >>> 0;
-    this.#nextId = (id + 1) >>> 0;
+    const id = this.#newId();
     const deadline = ms === Infinity ? Infinity : Date.now() + ms;
     const perfDeadline = deadlineOf(ms);
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const call: Call = { resolve, reject, epoch: -1, sent: false, timer: null, signal, onAbort: null };
+    return new Promise<Res>((resolve, reject) => {
+      const call: Call = { resolve: resolve as (response: unknown) => void, reject, epoch: -1, sent: false, timer: null, signal, onAbort: null };
       this.#calls.set(id, call);
       this.#figures.started();
       if (ms !== Infinity) call.timer = setTimeout(() => this.#finish(id, new SystemError('ETIMEDOUT', 'service', this.name, `no response within ${ms} ms`), null), ms);
@@ -154,6 +171,41 @@ export class Client implements Disposable {
         (err: Error) => this.#finish(id, err, null),
       );
     });
+  }
+
+  /**
+   * call() blocking this thread (a worker that may block, never an event loop that
+   * serves others): returns the response or throws what call() rejects with. The
+   * server's end is noticed within SLICE_MS (100 ms), a look between sleeps. EBUSY while
+   * calls made with call() are in flight on this client: their responses are read on the
+   * event loop.
+   */
+  callSync(payload: Req, opts?: CallSyncOptions): Res {
+    const bytes = this.#payload(payload);
+    const o = options<CallSyncOptions>(opts, CALL_SYNC_KEYS);
+    const ms = timeoutMs(o.timeout);
+    const waitForServer = boolean('waitForServer', o.waitForServer, true);
+    if (this.#closed) throw this.#closedError();
+    if (this.#pump !== null || this.#calls.size > 0) {
+      throw new SystemError('EBUSY', 'service', this.name, 'calls made with call() are in flight on this client: callSync() waits for them to settle, or use another client');
+    }
+    const id = this.#newId();
+    const deadline = ms === Infinity ? Infinity : Date.now() + ms;
+    const perfDeadline = deadlineOf(ms);
+    let outcome: { value: unknown } | { error: Error } | null = null;
+    const call: Call = { resolve: (value) => (outcome = { value }), reject: (error) => (outcome = { error }), epoch: -1, sent: false, timer: null, signal: undefined, onAbort: null };
+    this.#calls.set(id, call);
+    this.#figures.started();
+    try {
+      this.#sendSync(call, id, bytes, deadline, perfDeadline, waitForServer);
+      call.sent = true;
+      while (outcome === null) this.#awaitSync(id, call, perfDeadline, ms);
+    } catch (err) {
+      this.#finish(id, err as Error, null);
+    }
+    const settled = outcome as { value: unknown } | { error: Error } | null;
+    if (settled === null || 'error' in settled) throw settled?.error ?? this.#closedError();
+    return settled.value as Res;
   }
 
   /** Rejects the calls in flight (EBADF), and removes this client's ring. */
@@ -197,21 +249,67 @@ export class Client implements Disposable {
         this.#dropRequests();
         continue;
       }
-      const up = this.#serverUp();
-      if (up === null || (!up && !waitForServer)) {
-        r.cancel();
-        if (up === null && attempt === 0) {
-          this.#dropRequests();
-          continue;
-        }
-        throw new PeerGoneError(this.name, 'consumer', up === null ? 'the request ring was removed' : 'no server is up (waitForServer: false)');
+      if (this.#place(r, attempt, call, id, bytes, deadline, waitForServer)) return;
+    }
+  }
+
+  // callSync()'s #send(): the same steps, each blocking.
+  #sendSync(call: Call, id: number, bytes: Uint8Array, deadline: number, perfDeadline: number, waitForServer: boolean): void {
+    for (let attempt = 0; ; attempt++) {
+      const tx = this.#tx ?? this.#openRequestsSync(perfDeadline, waitForServer);
+      const size = REQUEST_HEADER + bytes.length;
+      if (size > tx.maxMessageSize) {
+        throw new SystemError('EMSGSIZE', 'service', this.name, `a request of ${bytes.length} bytes does not fit the request ring (at most ${tx.maxMessageSize - REQUEST_HEADER})`);
       }
-      writeRequest(r.bytes, CALL, this.#idBytes, id, deadline);
-      r.bytes.set(bytes, REQUEST_HEADER);
-      r.commit();
-      call.epoch = up ? this.#epoch : -1;
+      let r: Reservation;
+      try {
+        r = tx.tryReserve(size) ?? tx.reserveSync(size, { timeout: remaining(perfDeadline) });
+      } catch (err) {
+        if (!(err instanceof PeerGoneError) || attempt > 0) throw err;
+        this.#dropRequests();
+        continue;
+      }
+      if (this.#place(r, attempt, call, id, bytes, deadline, waitForServer)) return;
+    }
+  }
+
+  // Writes the call into reservation `r` if a server serves the ring (or the call may
+  // wait for the next one); false if the ring's name was removed and a first attempt
+  // should open it again.
+  #place(r: Reservation, attempt: number, call: Call, id: number, bytes: Uint8Array, deadline: number, waitForServer: boolean): boolean {
+    const up = this.#serverUp();
+    if (up === null || (!up && !waitForServer)) {
+      r.cancel();
+      if (up === null && attempt === 0) {
+        this.#dropRequests();
+        return false;
+      }
+      throw new PeerGoneError(this.name, 'consumer', up === null ? 'the request ring was removed' : 'no server is up (waitForServer: false)');
+    }
+    writeRequest(r.bytes, CALL, this.#idBytes, id, deadline);
+    r.bytes.set(bytes, REQUEST_HEADER);
+    r.commit();
+    call.epoch = up ? this.#epoch : -1;
+    return true;
+  }
+
+  // One sleep of callSync() on this client's ring, up to SLICE_MS: delivers what came,
+  // else looks at the server (its end fails the calls it had taken) and the deadline.
+  #awaitSync(id: number, call: Call, perfDeadline: number, ms: number): void {
+    const left = remaining(perfDeadline);
+    if (left === 0) {
+      this.#finish(id, new SystemError('ETIMEDOUT', 'service', this.name, `no response within ${ms} ms`), null);
       return;
     }
+    let view: Uint8Array | null = null;
+    try {
+      view = this.#rx.receiveViewSync({ timeout: Math.min(left, SLICE_MS) });
+    } catch (err) {
+      if (!(err instanceof PodshmError && err.code === 'ETIMEDOUT')) throw err;
+    }
+    if (view !== null) return this.#deliver(view);
+    if (this.#server !== null) this.#server.check();
+    else if (call.epoch < 0) this.#serverUp();
   }
 
   async #openRequests(perfDeadline: number, signal: AbortSignal | undefined, waitForServer: boolean): Promise<Sender> {
@@ -222,6 +320,28 @@ export class Client implements Disposable {
       if (err instanceof PodshmError && err.code === 'ENOENT') throw new PeerGoneError(this.name, 'consumer', 'no server is up (waitForServer: false)');
       throw err;
     }
+    return this.#adopt(ring);
+  }
+
+  // #openRequests() blocking: no inotify wait on a blocked thread, so the name is looked
+  // at again after sleeps of up to OPEN_RETRY_MS.
+  #openRequestsSync(perfDeadline: number, waitForServer: boolean): Sender {
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let backoff = 1; ; backoff = Math.min(backoff * 2, OPEN_RETRY_MS)) {
+      try {
+        return this.#adopt(Channel.open(this.name, { dir: this.#dir }));
+      } catch (err) {
+        if (!(err instanceof PodshmError && err.code === 'ENOENT')) throw err;
+        if (!waitForServer) throw new PeerGoneError(this.name, 'consumer', 'no server is up (waitForServer: false)');
+        const left = remaining(perfDeadline);
+        if (left === 0) throw new SystemError('ETIMEDOUT', 'service', this.name, 'no server made the request ring within the timeout');
+        Atomics.wait(nap, 0, 0, Math.min(backoff, left));
+      }
+    }
+  }
+
+  // The request ring just opened becomes this client's, unless another call opened it meanwhile.
+  #adopt(ring: Channel): Sender {
     // Another call opened it meanwhile.
     if (this.#tx !== null) {
       ring.close();
@@ -339,19 +459,28 @@ export class Client implements Disposable {
     // Late (the call timed out or was aborted) or from a server that replayed it: nobody waits.
     if (!this.#calls.has(response.callId)) return;
     const body = view.subarray(RESPONSE_HEADER);
-    if (response.kind === OK) this.#finish(response.callId, null, body.slice());
-    else this.#finish(response.callId, new RemoteError(this.name, decodeError(body)), null);
+    if (response.kind === OK) {
+      let value: unknown;
+      try {
+        // With a codec, an empty response (the handler returned nothing) is undefined.
+        value = this.#codec === null ? body.slice() : body.length === 0 ? undefined : decodeWith(this.#codec, body);
+      } catch (err) {
+        this.#finish(response.callId, err as Error, null);
+        return;
+      }
+      this.#finish(response.callId, null, value);
+    } else this.#finish(response.callId, new RemoteError(this.name, decodeError(body)), null);
   }
 
   // Settles call `id` once; a call given up after it was sent is cancelled at the server.
-  #finish(id: number, err: Error | null, response: Uint8Array | null): void {
+  #finish(id: number, err: Error | null, response: unknown): void {
     const call = this.#calls.get(id);
     if (call === undefined) return;
     this.#calls.delete(id);
     this.#figures.ended();
     if (call.timer !== null) clearTimeout(call.timer);
     if (call.onAbort !== null) call.signal!.removeEventListener('abort', call.onAbort);
-    if (err === null) call.resolve(response!);
+    if (err === null) call.resolve(response);
     else {
       call.reject(err);
       if (call.sent && (err instanceof AbortError || (err instanceof SystemError && err.code === 'ETIMEDOUT'))) this.#cancel(id);
@@ -385,6 +514,20 @@ export class Client implements Disposable {
       this.#pump = null;
       this.#server?.pause();
     });
+  }
+
+  // The request's bytes: the payload itself, or with a codec its encoding.
+  #payload(payload: unknown): Uint8Array {
+    if (this.#codec !== null) return encodeWith(this.#codec, payload);
+    if (!ArrayBuffer.isView(payload)) throw argType('payload', 'a Uint8Array, Buffer or other ArrayBufferView', payload);
+    return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  }
+
+  #newId(): number {
+    let id = this.#nextId;
+    while (this.#calls.has(id)) id = (id + 1) >>> 0;
+    this.#nextId = (id + 1) >>> 0;
+    return id;
   }
 
   #closedError(): SystemError {

@@ -76,6 +76,17 @@ export class DeathNotice {
     return true;
   }
 
+  /**
+   * Whether the participant has ended: the watch's word if it is armed, else a look (a
+   * system call), for a thread that cannot listen on the event loop. If so, the notice fires now.
+   */
+  check(): boolean {
+    if (this.ended()) return true;
+    if (this.#armed || this.alive()) return false;
+    this.#fire();
+    return true;
+  }
+
   /** Whether the participant holds its slot now (a system call). */
   alive(): boolean {
     return this.#probe.isAlive(this.#offset);

@@ -5,12 +5,14 @@
 import { Channel, type Reservation, type Sender } from '../channel/channel';
 import { AbortError, PeerGoneError, PodshmError, SystemError, argType, argValue } from '../core/errors';
 import { posixName } from '../core/names';
-import { remaining } from '../core/timeout';
+import { remaining, timeoutMs } from '../core/timeout';
+import { SLICE_MS } from '../wait/loop';
 import { boolean, options } from '../core/validate';
 import { LIVENESS_REGIONS } from '../liveness/presence';
 import { objectFile } from '../shm/shared_memory';
 import { DeathNotice } from './death_notice';
 import { CallFigures, ROLE_SERVICE } from './figures';
+import { decodeWith, encodeWith, resolveCodec, type BoundCodec, type CodecOption } from '../core/codec';
 import { CALL, FAILED, OK, REQUEST_HEADER, RESPONSE_HEADER, clientRingName, encodeError, readRequest, writeResponse, type Request } from './protocol';
 
 /** What a handler gets besides the request. */
@@ -34,8 +36,20 @@ export interface ResponseReservation {
   commit(length?: number): void;
 }
 
-/** Answers one call: the response's bytes, or nothing after a commit of ctx.reserve(). Throwing sends a RemoteError. */
-export type ServiceHandler = (request: Uint8Array, ctx: CallContext) => ArrayBufferView | void | Promise<ArrayBufferView | void>;
+/**
+ * Answers one call: the response's bytes (with a codec, its value), or nothing after a
+ * commit of ctx.reserve(). Throwing sends a RemoteError.
+ */
+export type ServiceHandler<Req = Uint8Array, Res = ArrayBufferView> = (request: Req, ctx: CallContext) => Res | void | Promise<Res | void>;
+
+/** What serveSync()'s handler gets besides the request. */
+export interface SyncCallContext {
+  /** When the caller stops waiting, in ms since the epoch (Date.now()); Infinity: never. */
+  readonly deadline: number;
+}
+
+/** serveSync()'s handler: answers one call on the serving thread, returning the response (not a Promise). */
+export type ServiceSyncHandler<Req = Uint8Array, Res = ArrayBufferView> = (request: Req, ctx: SyncCallContext) => Res | void;
 
 export interface ServiceOptions {
   /** Bytes of the request ring, when this call makes it (a power of two, 4 KiB to 1 GiB). Default 1 MiB. */
@@ -48,9 +62,20 @@ export interface ServiceOptions {
   remoteStack?: boolean;
   /** Called with what went wrong outside any handler (a bad record, a client's ring that cannot be opened); serving goes on. Default: process.emitWarning. */
   onError?: (err: Error) => void;
+  /**
+   * Requests and responses are values through this codec (docs/api.md, "Codecs"); the
+   * clients must use the same. ctx.reserve() still writes bytes. Default: none, bytes.
+   */
+  codec?: CodecOption;
 }
 
-const KEYS = ['capacity', 'mode', 'dir', 'remoteStack', 'onError'] as const;
+export interface ServeSyncOptions extends ServiceOptions {
+  /** Return (closing the service) once no call has come for this many ms. Default: serve until the thread ends. */
+  timeout?: number;
+}
+
+const KEYS = ['capacity', 'mode', 'dir', 'remoteStack', 'onError', 'codec'] as const;
+const SYNC_KEYS = [...KEYS, 'timeout'] as const;
 
 /** A client this service has answered: its ring, and its calls running now. */
 interface Caller {
@@ -63,7 +88,8 @@ interface Caller {
 export class Service implements Disposable {
   /** The service's name (its request ring's), with its leading slash. */
   readonly name: string;
-  readonly #handler: ServiceHandler;
+  readonly #handler: ServiceHandler<unknown, unknown>;
+  readonly #codec: BoundCodec | null;
   readonly #dir: string | undefined;
   readonly #remoteStack: boolean;
   readonly #onError: (err: Error) => void;
@@ -74,9 +100,10 @@ export class Service implements Disposable {
   readonly #stop = new AbortController();
   #closed = false;
 
-  private constructor(name: string, handler: ServiceHandler, o: Partial<ServiceOptions>, requests: Channel) {
+  private constructor(name: string, handler: ServiceHandler<unknown, unknown>, codec: BoundCodec | null, o: Partial<ServiceOptions>, requests: Channel, dispatch: boolean) {
     this.name = requests.name;
     this.#handler = handler;
+    this.#codec = codec;
     this.#dir = o.dir;
     this.#remoteStack = boolean('remoteStack', o.remoteStack, false);
     this.#onError = o.onError ?? ((err) => process.emitWarning(err));
@@ -89,17 +116,42 @@ export class Service implements Disposable {
       throw err;
     }
     this.#figures = new CallFigures(requests, ROLE_SERVICE);
-    void this.#dispatch();
+    if (dispatch) void this.#dispatch();
   }
 
   /**
    * Serves `name`: takes over its request ring (made if missing), so calls that waited
    * while no server was up are answered now. EBUSY if a live server serves it already.
    */
-  static serve(name: string, handler: ServiceHandler, opts?: ServiceOptions): Service {
+  static serve<Req = unknown, Res = unknown>(name: string, handler: ServiceHandler<Req, Res>, opts: ServiceOptions & { codec: CodecOption }): Service;
+  static serve(name: string, handler: ServiceHandler, opts?: ServiceOptions): Service;
+  static serve(name: string, handler: ServiceHandler<never, unknown>, opts?: ServiceOptions): Service {
+    return Service.#make(name, handler as ServiceHandler<unknown, unknown>, options<ServiceOptions>(opts, KEYS), true);
+  }
+
+  /**
+   * serve() on this thread, blocking it (a worker that may block, never an event loop
+   * that serves others): takes each call and answers it with what `handler` returns,
+   * one at a time, until no call has come for `timeout` ms; then closes the service and
+   * returns how many calls it answered. EBUSY if a live server serves `name`.
+   */
+  static serveSync<Req = unknown, Res = unknown>(name: string, handler: ServiceSyncHandler<Req, Res>, opts: ServeSyncOptions & { codec: CodecOption }): number;
+  static serveSync(name: string, handler: ServiceSyncHandler, opts?: ServeSyncOptions): number;
+  static serveSync(name: string, handler: ServiceSyncHandler<never, unknown>, opts?: ServeSyncOptions): number {
+    const { timeout, ...o } = options<ServeSyncOptions>(opts, SYNC_KEYS);
+    const idleMs = timeoutMs(timeout);
+    const service = Service.#make(name, handler as unknown as ServiceHandler<unknown, unknown>, o, false);
+    try {
+      return service.#dispatchSync(handler as ServiceSyncHandler<unknown, unknown>, idleMs);
+    } finally {
+      service.close();
+    }
+  }
+
+  static #make(name: string, handler: ServiceHandler<unknown, unknown>, o: Partial<ServiceOptions>, dispatch: boolean): Service {
     const canonical = posixName(name, 'shm_open');
     if (typeof handler !== 'function') throw argType('handler', 'a function', handler);
-    const o = options<ServiceOptions>(opts, KEYS);
+    const codec = resolveCodec(o.codec);
     boolean('remoteStack', o.remoteStack, false);
     if (o.onError !== undefined && typeof o.onError !== 'function') throw argType('onError', 'a function', o.onError);
     let requests: Channel;
@@ -113,7 +165,7 @@ export class Service implements Disposable {
         throw argValue('name', 'names a channel that is not a service request ring (one producer only)', name);
       }
     }
-    return new Service(canonical, handler, o, requests);
+    return new Service(canonical, handler, codec, o, requests, dispatch);
   }
 
   /** Removes a service's request ring; a server running keeps it, and clients find the next one made under the name. */
@@ -197,6 +249,92 @@ export class Service implements Disposable {
     }
   }
 
+  // serveSync()'s loop: sleeps of up to SLICE_MS, between which the callers that died are
+  // let go (their rings removed), as the event loop's death notices would.
+  #dispatchSync(handler: ServiceSyncHandler<unknown, unknown>, idleMs: number): number {
+    let answered = 0;
+    for (let idleSince = performance.now(); ; idleSince = performance.now()) {
+      let view: Uint8Array;
+      for (;;) {
+        try {
+          view = this.#rx.receiveViewSync({ timeout: Math.min(SLICE_MS, idleMs) });
+          break;
+        } catch (err) {
+          // The ring itself is broken (ChannelCorruptError): serveSync closes it.
+          if (!(err instanceof PodshmError && err.code === 'ETIMEDOUT')) {
+            this.#onError(err as Error);
+            return answered;
+          }
+        }
+        for (const caller of [...this.#callers.values()]) caller.notice.check();
+        if (performance.now() - idleSince >= idleMs) return answered;
+      }
+      try {
+        if (this.#answerSync(view, handler)) answered++;
+      } catch (err) {
+        this.#onError(err as Error);
+      }
+    }
+  }
+
+  // #take() and #run() for one record on this thread: a call runs to its end before the
+  // next record is read, so a cancel finds nothing to abort.
+  #answerSync(view: Uint8Array, handler: ServiceSyncHandler<unknown, unknown>): boolean {
+    const req = readRequest(view, this.name);
+    if (req.kind !== CALL || req.deadline <= Date.now()) return false;
+    const caller = this.#callers.get(req.client) ?? this.#openCaller(req.client);
+    let kind = OK;
+    let body: Uint8Array;
+    this.#figures.started();
+    try {
+      const codec = this.#codec;
+      const result = handler(codec === null ? view.slice(REQUEST_HEADER) : decodeWith(codec, view.subarray(REQUEST_HEADER)), { deadline: req.deadline });
+      if (result instanceof Promise) throw argType('the handler result', "the response, not a Promise (serveSync()'s handler is synchronous: serve() takes an async one)", result);
+      body = this.#body(result);
+    } catch (err) {
+      kind = FAILED;
+      body = encodeError(err, this.#remoteStack);
+    } finally {
+      this.#figures.ended();
+    }
+    [kind, body] = this.#fit(caller, kind, body);
+    try {
+      const size = RESPONSE_HEADER + body.length;
+      const timeout = req.deadline === Infinity ? Infinity : Math.max(0, Math.ceil(req.deadline - Date.now()));
+      this.#write(caller.tx.tryReserve(size) ?? caller.tx.reserveSync(size, { timeout }), kind, req.callId, body);
+    } catch (err) {
+      this.#unsent(err, req.client);
+    }
+    return true;
+  }
+
+  // A handler's result as response bytes: nothing is an empty response.
+  #body(result: unknown): Uint8Array {
+    if (result === undefined) return new Uint8Array(0);
+    if (this.#codec !== null) return encodeWith(this.#codec, result);
+    if (ArrayBuffer.isView(result)) return new Uint8Array(result.buffer, result.byteOffset, result.byteLength);
+    throw argType('the handler result', 'an ArrayBufferView or nothing', result);
+  }
+
+  // A response too large for the caller's ring becomes an EMSGSIZE error for it.
+  #fit(caller: Caller, kind: number, body: Uint8Array): [number, Uint8Array] {
+    if (RESPONSE_HEADER + body.length <= caller.tx.maxMessageSize) return [kind, body];
+    const max = caller.tx.maxMessageSize - RESPONSE_HEADER;
+    return [FAILED, encodeError(new SystemError('EMSGSIZE', 'service', this.name, `a response of ${body.length} bytes does not fit the client's ring (at most ${max})`), false)];
+  }
+
+  #write(r: Reservation, kind: number, callId: number, body: Uint8Array): void {
+    writeResponse(r.bytes, kind, callId);
+    r.bytes.set(body, RESPONSE_HEADER);
+    r.commit();
+  }
+
+  // A response that could not be sent: the caller gone, or its wait over.
+  #unsent(err: unknown, client: string): void {
+    if (err instanceof PeerGoneError) this.#dropCaller(client, true);
+    else if (!(err instanceof PodshmError && (err.code === 'ETIMEDOUT' || err.code === 'EBADF'))) this.#onError(err as Error);
+  }
+
   // One record, from a view valid until the next receive: what outlives it is copied.
   #take(view: Uint8Array): void {
     const req = readRequest(view, this.name);
@@ -269,16 +407,15 @@ export class Service implements Disposable {
     let kind = OK;
     let body: Uint8Array;
     try {
-      const result = await this.#handler(request, ctx);
+      const codec = this.#codec;
+      const result = await this.#handler(codec === null ? request : decodeWith(codec, request), ctx);
       if (reserved !== null) {
         const r: Reservation = reserved;
         if (!r.open) return;
         r.cancel();
         throw new SystemError('EINVAL', 'service', this.name, 'the handler reserved a response and did not commit it');
       }
-      if (result === undefined) body = new Uint8Array(0);
-      else if (ArrayBuffer.isView(result)) body = new Uint8Array(result.buffer, result.byteOffset, result.byteLength);
-      else throw argType('the handler result', 'an ArrayBufferView or nothing', result);
+      body = this.#body(result);
     } catch (err) {
       kind = FAILED;
       body = encodeError(err, this.#remoteStack);
@@ -290,19 +427,11 @@ export class Service implements Disposable {
     }
     // Nobody waits for it any more (cancelled, the client or this service gone).
     if (ac.signal.aborted) return;
-    if (RESPONSE_HEADER + body.length > caller.tx.maxMessageSize) {
-      kind = FAILED;
-      const max = caller.tx.maxMessageSize - RESPONSE_HEADER;
-      body = encodeError(new SystemError('EMSGSIZE', 'service', this.name, `a response of ${body.length} bytes does not fit the client's ring (at most ${max})`), false);
-    }
+    [kind, body] = this.#fit(caller, kind, body);
     try {
-      const r = await this.#reserve(caller, RESPONSE_HEADER + body.length, req.deadline);
-      writeResponse(r.bytes, kind, req.callId);
-      r.bytes.set(body, RESPONSE_HEADER);
-      r.commit();
+      this.#write(await this.#reserve(caller, RESPONSE_HEADER + body.length, req.deadline), kind, req.callId, body);
     } catch (err) {
-      if (err instanceof PeerGoneError) this.#dropCaller(req.client, true);
-      else if (!(err instanceof PodshmError && (err.code === 'ETIMEDOUT' || err.code === 'EBADF'))) this.#onError(err as Error);
+      this.#unsent(err, req.client);
     }
   }
 

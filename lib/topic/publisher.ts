@@ -12,6 +12,7 @@ import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
+import { encodeWith, type BoundCodec, type CodecOption } from '../core/codec';
 
 export interface PublishSyncOptions {
   /** Milliseconds to wait for room ('block') or for the lock; ETIMEDOUT after. Default: no limit. */
@@ -22,6 +23,11 @@ export interface PublishOptions extends PublishSyncOptions {
   signal?: AbortSignal;
 }
 
+export interface PublisherOptions {
+  /** Publishes values through this codec (docs/api.md, "Codecs"); default: none, messages are bytes. */
+  codec?: CodecOption;
+}
+
 const SYNC_KEYS = ['timeout'] as const;
 const ASYNC_KEYS = ['timeout', 'signal'] as const;
 const copy = Uint8Array.prototype.set;
@@ -30,12 +36,12 @@ const copy = Uint8Array.prototype.set;
 export class Reservation implements Disposable {
   /** The reserved bytes, inside the ring itself: what is written here is what every subscriber reads. */
   readonly bytes: Uint8Array;
-  readonly #publisher: Publisher;
+  readonly #publisher: Publisher<unknown>;
   readonly #record: number;
   #open = true;
 
   /** @internal */
-  constructor(publisher: Publisher, bytes: Uint8Array, record: number) {
+  constructor(publisher: Publisher<unknown>, bytes: Uint8Array, record: number) {
     this.bytes = bytes;
     this.#publisher = publisher;
     this.#record = record;
@@ -64,8 +70,10 @@ export class Reservation implements Disposable {
   }
 }
 
-export class Publisher implements Disposable {
+/** A publisher: `T` is what it publishes, bytes unless it has a codec. */
+export class Publisher<T = Uint8Array> implements Disposable {
   readonly #core: TopicCore;
+  readonly #codec: BoundCodec | null;
   readonly #i32: Int32Array;
   readonly #u8: Uint8Array;
   readonly #f64: Float64Array;
@@ -81,8 +89,9 @@ export class Publisher implements Disposable {
   #closed = false;
 
   /** @internal Use Topic.publisher(). */
-  constructor(core: TopicCore) {
+  constructor(core: TopicCore, codec: BoundCodec | null) {
     this.#core = core;
+    this.#codec = codec;
     this.#i32 = core.i32;
     this.#u8 = core.u8;
     this.#f64 = core.f64;
@@ -102,13 +111,13 @@ export class Publisher implements Disposable {
   }
 
   /**
-   * Copies `bytes` into the ring as one message for every subscriber. Waits (on the
+   * Copies `bytes` (with a codec, the value encoded) into the ring as one message for every subscriber. Waits (on the
    * event loop) while there is no room: under 'block', until the slowest subscriber
    * releases some; under the other policies only while the oldest message is still
    * being written by another publisher. Rejects with ETIMEDOUT after `timeout` ms, and
    * with AbortError (cause: the signal's reason) on abort.
    */
-  publish(bytes: Uint8Array, opts?: PublishOptions): Promise<void> {
+  publish(bytes: T, opts?: PublishOptions): Promise<void> {
     try {
       const view = this.#bytes(bytes);
       return this.#whenReady(opts, () => (this.#put(view) ? true : undefined)).then(() => undefined);
@@ -118,7 +127,7 @@ export class Publisher implements Disposable {
   }
 
   /** publish(), blocking this thread while it waits. */
-  publishSync(bytes: Uint8Array, opts?: PublishSyncOptions): void {
+  publishSync(bytes: T, opts?: PublishSyncOptions): void {
     const view = this.#bytes(bytes);
     const deadline = deadlineOf(timeoutMs(options<PublishSyncOptions>(opts, SYNC_KEYS).timeout));
     if (this.#put(view)) return;
@@ -126,7 +135,7 @@ export class Publisher implements Disposable {
   }
 
   /** Publishes if there is room now; false (nothing published) otherwise. Never waits. */
-  tryPublish(bytes: Uint8Array): boolean {
+  tryPublish(bytes: T): boolean {
     const view = this.#bytes(bytes);
     if (this.#put(view)) return true;
     return this.#freeDeadPolling() && this.#put(view);
@@ -197,10 +206,12 @@ export class Publisher implements Disposable {
     wake(this.#core.spaceSleeper);
   }
 
+  // The message's bytes: the hot path for bytes is one type check and one field check.
   #bytes(bytes: unknown): Uint8Array {
-    if (!(bytes instanceof Uint8Array)) {
-      if (!ArrayBuffer.isView(bytes)) throw argType('bytes', 'a Uint8Array, Buffer or other ArrayBufferView', bytes);
-      bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (!(bytes instanceof Uint8Array) || this.#codec !== null) {
+      if (this.#codec !== null) bytes = encodeWith(this.#codec, bytes);
+      else if (!ArrayBuffer.isView(bytes)) throw argType('bytes', 'a Uint8Array, Buffer or other ArrayBufferView', bytes);
+      else bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
     this.#checkSize((bytes as Uint8Array).length);
     return bytes as Uint8Array;

@@ -16,6 +16,7 @@ import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
 import type { PeerWatch } from '../liveness/watch';
 import { integer, options } from '../core/validate';
+import { decodeWith, type BoundCodec } from '../core/codec';
 
 export interface ReceiveSyncOptions {
   /** Milliseconds to wait for a message; ETIMEDOUT after. Default: no limit. */
@@ -37,8 +38,10 @@ const ROOM_WANTED = H.ROOM_WANTED >> 2;
 /** How long a subscriber waits for a publisher to let go of the lock at attach (a few stores, normally). */
 const ATTACH_LOCK_MS = 1000;
 
-export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
+/** A subscriber: `T` is what receive() gives, bytes unless it has a codec. */
+export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> {
   readonly #core: TopicCore;
+  readonly #codec: BoundCodec | null;
   readonly #i32: Int32Array;
   readonly #u8: Uint8Array;
   readonly #f64: Float64Array;
@@ -73,8 +76,9 @@ export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
   #watch: PeerWatch | null = null;
 
   /** @internal Use Topic.subscriber(). */
-  constructor(core: TopicCore, history: number) {
+  constructor(core: TopicCore, history: number, codec: BoundCodec | null) {
     this.#core = core;
+    this.#codec = codec;
     this.#i32 = core.i32;
     this.#u8 = core.u8;
     this.#f64 = core.f64;
@@ -120,18 +124,18 @@ export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
    * `timeout` ms, AbortError (cause: the signal's reason) on abort, and
    * SubscriberDroppedError once a 'disconnect' publisher has dropped this subscriber.
    */
-  receive(opts?: ReceiveOptions): Promise<Uint8Array> {
+  receive(opts?: ReceiveOptions): Promise<T> {
     return this.#receiveAsync(opts, true).then(() => this.#takeCopy());
   }
 
   /** receive(), blocking this thread while it waits. */
-  receiveSync(opts?: ReceiveSyncOptions): Uint8Array {
+  receiveSync(opts?: ReceiveSyncOptions): T {
     this.#receiveSync(opts, true);
     return this.#takeCopy();
   }
 
   /** The next message (a copy) if one is ready now, else null. */
-  tryReceive(): Uint8Array | null {
+  tryReceive(): T | null {
     this.#checkIdle();
     this.#release();
     return this.#nextPolling(true) < 0 ? null : this.#takeCopy();
@@ -195,10 +199,10 @@ export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
     this.#release();
   }
 
-  /** Every message, as owned copies, until this subscriber is closed. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  /** Every message, as owned copies (or decoded values), until this subscriber is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
-      let msg: Uint8Array;
+      let msg: T;
       try {
         msg = await this.receive();
       } catch (err) {
@@ -263,11 +267,13 @@ export class Subscriber implements Disposable, AsyncIterable<Uint8Array> {
     if (this.#pending) throw new SystemError('EBUSY', 'receive', this.#core.name, 'a receive of this subscriber is pending: one receive at a time');
   }
 
-  #takeCopy(): Uint8Array {
+  // The copy #next() made and checked; with a codec, its value (a message that does not
+  // decode is taken all the same: the next receive gets the next one).
+  #takeCopy(): T {
     const c = this.#copy!;
     this.#copy = null;
     this.#release();
-    return c;
+    return (this.#codec === null ? c : decodeWith(this.#codec, c)) as T;
   }
 
   #view(): Uint8Array {

@@ -25,7 +25,8 @@ import {
   type Policy,
   type WaitStrategy,
 } from './layout';
-import { Publisher } from './publisher';
+import { Publisher, type PublisherOptions } from './publisher';
+import { resolveCodec, type CodecOption } from '../core/codec';
 import { Subscriber } from './subscriber';
 import { DEFAULT_MODE, SharedMemory, objectFile } from '../shm/shared_memory';
 import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
@@ -33,7 +34,7 @@ import { posixName } from '../core/names';
 import * as path from 'node:path';
 import { boolean, fileMode, integer, options, string } from '../core/validate';
 
-export { Publisher, Reservation, type PublishOptions, type PublishSyncOptions } from './publisher';
+export { Publisher, Reservation, type PublishOptions, type PublishSyncOptions, type PublisherOptions } from './publisher';
 export { Subscriber, type ReceiveOptions, type ReceiveSyncOptions, type MessageHandler } from './subscriber';
 export type { Policy } from './layout';
 
@@ -69,6 +70,12 @@ export interface TopicOpenOptions extends WaitForCreationOptions {
 export interface SubscribeOptions {
   /** How many of the newest messages still in the ring to receive first. Default 0: only messages published from now on. */
   history?: number;
+  /**
+   * Receives values through this codec (docs/api.md, "Codecs"): receive(), its Sync and
+   * try forms and for await decode; the view forms and drain() still give bytes.
+   * Default: none, messages are bytes.
+   */
+  codec?: CodecOption;
 }
 
 export interface SubscriberStats {
@@ -91,7 +98,7 @@ export interface TopicStats {
 
 const CREATE_KEYS = ['capacity', 'subscribers', 'policy', 'wait', 'mode', 'dir', 'exclusive', 'allowForeignOwner'] as const;
 const OPEN_KEYS = ['dir', 'allowForeignOwner', ...WAIT_KEYS] as const;
-const SUBSCRIBE_KEYS = ['history'] as const;
+const SUBSCRIBE_KEYS = ['history', 'codec'] as const;
 const DEFAULT_CAPACITY = 1 << 20;
 const DEFAULT_SUBSCRIBERS = 8;
 
@@ -106,7 +113,7 @@ export class Topic implements Disposable {
   readonly maxSubscribers: number;
   readonly #shm: SharedMemory;
   readonly #core: TopicCore;
-  readonly #members = new Set<Publisher | Subscriber>();
+  readonly #members = new Set<Publisher<unknown> | Subscriber<unknown>>();
 
   private constructor(shm: SharedMemory, core: TopicCore) {
     this.name = shm.name;
@@ -197,17 +204,24 @@ export class Topic implements Disposable {
     return this.#core.closed;
   }
 
-  /** A new publisher (EBUSY when all 48 publisher slots are held by live publishers). */
-  publisher(): Publisher {
+  /** A new publisher (EBUSY when all 48 publisher slots are held by live publishers); with a codec, it publishes values of type T. */
+  publisher<T = unknown>(opts: PublisherOptions & { codec: CodecOption }): Publisher<T>;
+  publisher(opts?: PublisherOptions): Publisher;
+  publisher(opts?: PublisherOptions): Publisher<unknown> {
+    const codec = resolveCodec(options<PublisherOptions>(opts, ['codec']).codec);
     this.#checkOpen();
-    return this.#keep(new Publisher(this.#core));
+    return this.#keep(new Publisher<unknown>(this.#core, codec));
   }
 
-  /** A new subscriber (EBUSY when every subscriber slot is held by a live subscriber). */
-  subscriber(opts?: SubscribeOptions): Subscriber {
+  /** A new subscriber (EBUSY when every subscriber slot is held by a live subscriber); with a codec, it receives values of type T. */
+  subscriber<T = unknown>(opts: SubscribeOptions & { codec: CodecOption }): Subscriber<T>;
+  subscriber(opts?: SubscribeOptions): Subscriber;
+  subscriber(opts?: SubscribeOptions): Subscriber<unknown> {
+    const o = options<SubscribeOptions>(opts, SUBSCRIBE_KEYS);
+    const history = integer('history', o.history ?? 0, 0);
+    const codec = resolveCodec(o.codec);
     this.#checkOpen();
-    const history = integer('history', options<SubscribeOptions>(opts, SUBSCRIBE_KEYS).history ?? 0, 0);
-    return this.#keep(new Subscriber(this.#core, history));
+    return this.#keep(new Subscriber<unknown>(this.#core, history, codec));
   }
 
   /** Figures read from the header now, and who is alive (system calls: not for a hot loop). */
@@ -260,7 +274,7 @@ export class Topic implements Disposable {
     this.close();
   }
 
-  #keep<T extends Publisher | Subscriber>(member: T): T {
+  #keep<T extends Publisher<unknown> | Subscriber<unknown>>(member: T): T {
     for (const old of this.#members) if (old.closed) this.#members.delete(old);
     this.#members.add(member);
     return member;

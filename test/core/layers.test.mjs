@@ -27,7 +27,7 @@ const MAY_IMPORT = {
   cli: ['*'], // the podshm command
 };
 // Packages outside node: and the folders that may load them.
-const PACKAGES = { 'node-gyp-build': ['addon'] };
+const PACKAGES = { 'node-gyp-build': ['addon'], msgpackr: ['core'] };
 
 const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"]+)['"]/g;
 
