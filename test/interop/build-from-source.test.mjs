@@ -27,7 +27,7 @@ else t.test('npm install --build-from-source of the packed tarball', async (t) =
   t.equal(r.code, 0, `the smoke set ran to its end ${r.stderr}`);
   const res = r.results;
   t.equal(res.addon?.result, 'build/Release/podshm.node', 'node-gyp-build loads the build, not a prebuild');
-  for (const check of ['shared memory', 'futex waitSync', 'futex wait', 'channel', 'message queue']) {
+  for (const check of ['shared memory', 'futex waitSync', 'futex wait', 'semaphore acquire', 'mutex lock', 'channel', 'message queue']) {
     t.equal(res[check]?.result, 'ok', `${check} (${res[check]?.detail})`);
   }
   t.equal(res['native error']?.result, 'ENOENT', 'a C++ exception from the addon becomes a JavaScript error');

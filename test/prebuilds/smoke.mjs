@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Channel, FutexWord, MessageQueue, SharedMemory, backend } from 'podshm';
+import { Channel, FutexWord, MessageQueue, Mutex, Semaphore, SharedMemory, backend } from 'podshm';
 
 const self = fileURLToPath(import.meta.url);
 const prefix = JSON.parse(process.env.PODSHM_SMOKE_EXEC || '[]');
@@ -88,6 +88,38 @@ const checks = {
 
   async 'futex waitSync'() {
     return futexCheck('waitSync');
+  },
+
+  // The async waits built on FutexWord's (the waiter thread's futex_waitv): a unit
+  // released, and a mutex unlocked, only once the peer sleeps in the futex for it.
+  async 'semaphore acquire'() {
+    const shm = SharedMemory.create(`/${tag}-sem`, 4096);
+    try {
+      const sem = Semaphore.init(shm, 0, 0);
+      const { done } = peer('semaphore', shm.name);
+      const slept = await wakeSleeper(new FutexWord(shm.mapping, 0), done);
+      if (slept) sem.release();
+      const seen = await done;
+      return { result: slept && seen.result === 'ok' ? 'ok' : seen.result, detail: JSON.stringify({ ...seen, slept }) };
+    } finally {
+      shm.unlink();
+    }
+  },
+
+  async 'mutex lock'() {
+    const shm = SharedMemory.create(`/${tag}-mutex`, 4096);
+    const mutex = Mutex.init(shm, 0);
+    try {
+      mutex.lockSync();
+      const { done } = peer('mutex', shm.name);
+      const slept = await wakeSleeper(new FutexWord(shm.mapping, 0), done);
+      mutex.unlock();
+      const seen = await done;
+      return { result: slept && seen.result === 'ok' ? 'ok' : seen.result, detail: JSON.stringify({ ...seen, slept }) };
+    } finally {
+      mutex.close();
+      shm.unlink();
+    }
   },
 
   async channel() {
@@ -171,6 +203,27 @@ const roles = {
       return { result };
     } catch (err) {
       return { result: err.code ?? err.name, message: err.message };
+    }
+  },
+  async semaphore(name) {
+    const sem = new Semaphore(SharedMemory.open(name), 0);
+    try {
+      await sem.acquire({ timeout: waitMs });
+      return { result: 'ok' };
+    } catch (err) {
+      return { result: err.code ?? err.name, message: err.message };
+    }
+  },
+  async mutex(name) {
+    const mutex = new Mutex(SharedMemory.open(name), 0);
+    try {
+      await mutex.lock({ timeout: waitMs });
+      mutex.unlock();
+      return { result: 'ok' };
+    } catch (err) {
+      return { result: err.code ?? err.name, message: err.message };
+    } finally {
+      mutex.close();
     }
   },
   async channel(pingName, pongName) {
