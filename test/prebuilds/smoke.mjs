@@ -1,8 +1,9 @@
 // The smoke set, run from a project that installed the packed tarball (copied there by
 // test/prebuilds/packed.mjs), under whichever Node.js runs it: the host's, another
-// version, or an arm64 one under qemu-user. Peers are second processes of the same
-// Node.js; PODSHM_SMOKE_EXEC (a JSON array) is put before their command line, so
-// under qemu they are emulated too. argv[2]: a small tmpfs for the capacity check, or
+// version, an arm64 one under qemu-user, or one run by an older glibc's dynamic linker.
+// Peers are second processes of the same Node.js (PODSHM_SMOKE_NODE, where the process
+// cannot tell: run by a dynamic linker, its execPath is the linker's); PODSHM_SMOKE_EXEC
+// (a JSON array) is put before their command line, so under qemu they are emulated too. argv[2]: a small tmpfs for the capacity check, or
 // nothing to skip it. Prints one JSON line per check: { check, result, detail }.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -12,6 +13,7 @@ import { Channel, FutexWord, MessageQueue, Mutex, Semaphore, SharedMemory, backe
 
 const self = fileURLToPath(import.meta.url);
 const prefix = JSON.parse(process.env.PODSHM_SMOKE_EXEC || '[]');
+const node = process.env.PODSHM_SMOKE_NODE || process.execPath;
 // Hang guards only. Under qemu on a busy machine Node.js takes up to tens of seconds to
 // start; a peer's own waits end first, so a peer that hangs is told from one that waited.
 const waitMs = 120_000;
@@ -19,7 +21,7 @@ const guardMs = 240_000;
 const tag = `podshm-smoke-${process.pid}`;
 
 function peer(role, ...args) {
-  const [cmd, ...rest] = [...prefix, process.execPath, self, role, ...args];
+  const [cmd, ...rest] = [...prefix, node, self, role, ...args];
   const child = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -57,7 +59,8 @@ const checks = {
   async addon() {
     const dir = path.dirname(createRequire(import.meta.url).resolve('podshm/package.json'));
     const file = createRequire(path.join(dir, 'package.json'))('node-gyp-build').path(dir);
-    return { result: path.relative(dir, file), detail: `${process.arch} ${process.version}, SharedArrayBuffer via ${backend}` };
+    const { glibcVersionRuntime } = process.report.getReport().header;
+    return { result: path.relative(dir, file), detail: `${process.arch} ${process.version}, glibc ${glibcVersionRuntime}, SharedArrayBuffer via ${backend}` };
   },
 
   async 'native error'() {
