@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian's musl C library for amd64 and arm64, unpacked into .cache/musl-<arch>/, for
 # test/prebuilds/symbols.test.mjs: every symbol a musl prebuild takes from the C library
-# must be one that musl's libc.so exports. apt-get reads a package list of its own under
+# must be one that musl's libc.so exports; and for test/prebuilds/musl.test.mjs, where it
+# is the dynamic linker that loads them. apt-get reads a package list of its own under
 # .cache/apt and only downloads, so the host's dpkg architectures stay as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."

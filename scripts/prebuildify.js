@@ -72,9 +72,22 @@ async function build({ dir, libc, triple }, tmp) {
   // are configured for glibc: on musl, two glibc names get their musl meaning (they only
   // steer declarations this file does not use; shared_ptr's layout does not depend on them).
   const musl = libc === 'musl' ? ['-D__GLIBC_PREREQ(major,minor)=0', '-D__locale_t=locale_t'] : [];
+  // On glibc, shared_ptr's reference counts read glibc's __libc_single_threaded (new in
+  // 2.32) to skip atomics, because Zig's glibc headers have <sys/single_threaded.h> whatever
+  // the target version; glibc 2.28 to 2.31 would then refuse to load the addon. They read a
+  // byte of ours instead: 0 (threads exist), as glibc's is in every Node.js process, whose
+  // threads start before any addon loads.
+  const glibc = libc === 'glibc' ? ['-D__libc_single_threaded=podshm_libc_single_threaded'] : [];
   const v8Object = path.join(tmp, `v8_sab-${triple}.o`);
-  await zigRun(['cc', '-x', 'c++', '-target', triple, ...compileFlags, ...musl, ...headers.map((d) => `-I${d}`), '-c', v8Source, '-o', v8Object]);
-  await zigRun(['c++', '-target', triple, ...compileFlags, ...linkFlags, ...sources, v8Object, ...gyp.libraries, '-o', out]);
+  await zigRun(['cc', '-x', 'c++', '-target', triple, ...compileFlags, ...musl, ...glibc, ...headers.map((d) => `-I${d}`), '-c', v8Source, '-o', v8Object]);
+  const objects = [v8Object];
+  if (libc === 'glibc') {
+    const source = path.join(tmp, 'single_threaded.c');
+    fs.writeFileSync(source, 'char podshm_libc_single_threaded;\n');
+    objects.push(path.join(tmp, `single_threaded-${triple}.o`));
+    await zigRun(['cc', '-target', triple, '-fPIC', '-c', source, '-o', objects[1]]);
+  }
+  await zigRun(['c++', '-target', triple, ...compileFlags, ...linkFlags, ...sources, ...objects, ...gyp.libraries, '-o', out]);
   return out;
 }
 

@@ -59,7 +59,7 @@ else t.test('npm pack + npm install --ignore-scripts into an empty project', asy
     const res = r.results;
     const label = res.addon?.detail ?? bin;
     t.equal(res.addon?.result, 'prebuilds/linux-x64/podshm.napi.glibc.node', `${label}: node-gyp-build picked the x64 glibc prebuild`);
-    for (const check of ['shared memory', 'futex waitSync', 'futex wait', 'channel', 'message queue']) {
+    for (const check of ['shared memory', 'futex waitSync', 'futex wait', 'semaphore acquire', 'mutex lock', 'channel', 'message queue']) {
       t.equal(res[check]?.result, 'ok', `${label}: ${check} (${res[check]?.detail})`);
     }
     t.equal(res['native error']?.result, 'ENOENT', `${label}: a C++ exception from the addon becomes a JavaScript error`);

@@ -1,17 +1,19 @@
 // The smoke set, run from a project that installed the packed tarball (copied there by
 // test/prebuilds/packed.mjs), under whichever Node.js runs it: the host's, another
-// version, or an arm64 one under qemu-user. Peers are second processes of the same
-// Node.js; PODSHM_SMOKE_EXEC (a JSON array) is put before their command line, so
-// under qemu they are emulated too. argv[2]: a small tmpfs for the capacity check, or
+// version, an arm64 one under qemu-user, or one run by an older glibc's dynamic linker.
+// Peers are second processes of the same Node.js (PODSHM_SMOKE_NODE, where the process
+// cannot tell: run by a dynamic linker, its execPath is the linker's); PODSHM_SMOKE_EXEC
+// (a JSON array) is put before their command line, so under qemu they are emulated too. argv[2]: a small tmpfs for the capacity check, or
 // nothing to skip it. Prints one JSON line per check: { check, result, detail }.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Channel, FutexWord, MessageQueue, SharedMemory, backend } from 'podshm';
+import { Channel, FutexWord, MessageQueue, Mutex, Semaphore, SharedMemory, backend } from 'podshm';
 
 const self = fileURLToPath(import.meta.url);
 const prefix = JSON.parse(process.env.PODSHM_SMOKE_EXEC || '[]');
+const node = process.env.PODSHM_SMOKE_NODE || process.execPath;
 // Hang guards only. Under qemu on a busy machine Node.js takes up to tens of seconds to
 // start; a peer's own waits end first, so a peer that hangs is told from one that waited.
 const waitMs = 120_000;
@@ -19,7 +21,7 @@ const guardMs = 240_000;
 const tag = `podshm-smoke-${process.pid}`;
 
 function peer(role, ...args) {
-  const [cmd, ...rest] = [...prefix, process.execPath, self, role, ...args];
+  const [cmd, ...rest] = [...prefix, node, self, role, ...args];
   const child = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -57,7 +59,8 @@ const checks = {
   async addon() {
     const dir = path.dirname(createRequire(import.meta.url).resolve('podshm/package.json'));
     const file = createRequire(path.join(dir, 'package.json'))('node-gyp-build').path(dir);
-    return { result: path.relative(dir, file), detail: `${process.arch} ${process.version}, SharedArrayBuffer via ${backend}` };
+    const { glibcVersionRuntime } = process.report.getReport().header;
+    return { result: path.relative(dir, file), detail: `${process.arch} ${process.version}, glibc ${glibcVersionRuntime}, SharedArrayBuffer via ${backend}` };
   },
 
   async 'native error'() {
@@ -88,6 +91,38 @@ const checks = {
 
   async 'futex waitSync'() {
     return futexCheck('waitSync');
+  },
+
+  // The async waits built on FutexWord's (the waiter thread's futex_waitv): a unit
+  // released, and a mutex unlocked, only once the peer sleeps in the futex for it.
+  async 'semaphore acquire'() {
+    const shm = SharedMemory.create(`/${tag}-sem`, 4096);
+    try {
+      const sem = Semaphore.init(shm, 0, 0);
+      const { done } = peer('semaphore', shm.name);
+      const slept = await wakeSleeper(new FutexWord(shm.mapping, 0), done);
+      if (slept) sem.release();
+      const seen = await done;
+      return { result: slept && seen.result === 'ok' ? 'ok' : seen.result, detail: JSON.stringify({ ...seen, slept }) };
+    } finally {
+      shm.unlink();
+    }
+  },
+
+  async 'mutex lock'() {
+    const shm = SharedMemory.create(`/${tag}-mutex`, 4096);
+    const mutex = Mutex.init(shm, 0);
+    try {
+      mutex.lockSync();
+      const { done } = peer('mutex', shm.name);
+      const slept = await wakeSleeper(new FutexWord(shm.mapping, 0), done);
+      mutex.unlock();
+      const seen = await done;
+      return { result: slept && seen.result === 'ok' ? 'ok' : seen.result, detail: JSON.stringify({ ...seen, slept }) };
+    } finally {
+      mutex.close();
+      shm.unlink();
+    }
   },
 
   async channel() {
@@ -171,6 +206,27 @@ const roles = {
       return { result };
     } catch (err) {
       return { result: err.code ?? err.name, message: err.message };
+    }
+  },
+  async semaphore(name) {
+    const sem = new Semaphore(SharedMemory.open(name), 0);
+    try {
+      await sem.acquire({ timeout: waitMs });
+      return { result: 'ok' };
+    } catch (err) {
+      return { result: err.code ?? err.name, message: err.message };
+    }
+  },
+  async mutex(name) {
+    const mutex = new Mutex(SharedMemory.open(name), 0);
+    try {
+      await mutex.lock({ timeout: waitMs });
+      mutex.unlock();
+      return { result: 'ok' };
+    } catch (err) {
+      return { result: err.code ?? err.name, message: err.message };
+    } finally {
+      mutex.close();
     }
   },
   async channel(pingName, pongName) {
