@@ -1,6 +1,6 @@
 import t from 'tap';
 import { MessageQueue, SystemError } from 'podshm';
-import { node, fixture, run, uniqueName, within } from '../helpers.mjs';
+import { node, fixture, run, uniqueName, until, within } from '../helpers.mjs';
 import { spawn } from 'node:child_process';
 
 // tap puts a loader in NODE_OPTIONS (even for children) that writes files another user may not.
@@ -255,9 +255,12 @@ t.test('a pending receive keeps the process alive; with none pending it exits', 
     } catch {}
   });
   const { child, done } = start(['wait-one', name2]);
-  await new Promise((resolve) => child.stdout.once('data', resolve));
-  await new Promise((r) => setTimeout(r, 200));
-  t.equal(child.exitCode, null, 'still waiting, kept alive only by the pending receive');
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
+  await until(() => out.includes('"alive"') || ended(), "the child's unref'd timer");
+  t.notOk(ended(), 'still running with only the receive pending');
+  t.match(out, /"alive":true/, "its unref'd timer ran: only the pending receive held the loop");
   const peer = MessageQueue.open(name2);
   peer.sendSync('wake');
   peer.close();
