@@ -55,6 +55,8 @@ const cases = [
   ['service/give-up.test.mjs', []],
   ['service/ends.test.mjs', []],
   ['service/worker.test.mjs', []],
+  ['service/call-sync.test.mjs', []],
+  ['service/serve-sync.test.mjs', []],
 ];
 // Hang guards only: the whole list took 3.5 min on a 2-core machine other runs shared.
 t.setTimeout(900_000);
