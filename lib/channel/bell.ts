@@ -6,6 +6,7 @@
 // waking up; a channel without one works through the futex alone (channel_wait.ts).
 import * as fs from 'node:fs';
 import { AbortError } from '../core/errors';
+import { onAbort } from '../core/timeout';
 import { native, type WatchHandle } from '../addon/native';
 
 export const bellPath = (segmentPath: string): string => `${segmentPath}.bell`;
@@ -91,7 +92,7 @@ export class Bell {
     return new Promise((resolve, reject) => {
       const end = (): void => {
         if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        unwatch?.();
         this.#sleepers.delete(wake);
         if (this.#sleepers.size === 0 && !this.#closed) native.fdWatch.hold(this.#watch, false);
       };
@@ -99,14 +100,15 @@ export class Bell {
         end();
         resolve();
       };
-      const onAbort = (): void => {
-        end();
-        reject(new AbortError(signal!.reason));
-      };
       this.#listen(wake);
       // setTimeout takes at most 2^31 - 1 ms (a longer delay fires at once).
       const timer = ms === Infinity ? undefined : setTimeout(wake, Math.min(ms, 2 ** 31 - 1));
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const unwatch =
+        signal &&
+        onAbort(signal, () => {
+          end();
+          reject(new AbortError(signal.reason));
+        });
     });
   }
 

@@ -5,7 +5,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 
 import { AbortError, PodshmError, SystemError } from './errors';
-import { abortSignal, timeoutMs } from './timeout';
+import { abortSignal, onAbort, timeoutMs } from './timeout';
 import { options } from './validate';
 
 export interface WaitForCreationOptions {
@@ -43,10 +43,9 @@ export function openWhenCreated<T>(open: () => T, dir: string | null, opts: Wait
         watcher?.close();
         clearTimeout(retry);
         clearTimeout(deadline);
-        signal?.removeEventListener('abort', onAbort);
+        unwatch?.();
         settle();
       };
-      const onAbort = (): void => end(() => reject(new AbortError(signal!.reason)));
       const deadline = ms === Infinity ? undefined : setTimeout(() => end(() => reject(new SystemError('ETIMEDOUT', syscall, what, `not created within ${ms} ms`))), ms);
       // True when settled (opened, or failed with something other than ENOENT).
       const attempt = (): boolean => {
@@ -69,7 +68,7 @@ export function openWhenCreated<T>(open: () => T, dir: string | null, opts: Wait
         }, backoff);
         backoff = Math.min(backoff * 2, MAX_RETRY_MS);
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const unwatch = signal && onAbort(signal, () => end(() => reject(new AbortError(signal.reason))));
       // The watch before the first try, so that a creation between the two is not missed.
       if (dir !== null) {
         try {

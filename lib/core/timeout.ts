@@ -15,6 +15,41 @@ export function abortSignal(value: unknown): AbortSignal | undefined {
   return value;
 }
 
+// One 'abort' listener per signal, however many pending calls share it: a signal warns
+// past ten listeners, and one AbortController for a whole consumer is common.
+interface AbortWatch {
+  callbacks: Set<() => void>;
+  listener: () => void;
+}
+const watches = new WeakMap<AbortSignal, AbortWatch>();
+
+/**
+ * Calls `callback` once if `signal` aborts; the function returned stops watching (call
+ * it when the call settles, so a long-lived signal keeps no listener of it).
+ */
+export function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  let watch = watches.get(signal);
+  if (watch === undefined) {
+    const callbacks = new Set<() => void>();
+    const listener = (): void => {
+      watches.delete(signal);
+      for (const f of [...callbacks]) f();
+    };
+    watch = { callbacks, listener };
+    watches.set(signal, watch);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  const w = watch;
+  // A function of its own, so one callback passed twice is watched twice.
+  const entry = (): void => callback();
+  w.callbacks.add(entry);
+  return () => {
+    if (!w.callbacks.delete(entry) || w.callbacks.size > 0) return;
+    signal.removeEventListener('abort', w.listener);
+    if (watches.get(signal) === w) watches.delete(signal);
+  };
+}
+
 /** Time left until an absolute deadline from performance.now() (Infinity stays Infinity). */
 export function remaining(deadline: number): number {
   return deadline === Infinity ? Infinity : Math.max(0, Math.ceil(deadline - performance.now()));

@@ -10,7 +10,7 @@ import { argType, argValue, SystemError, sys } from '../core/errors';
 import { checkQueueLimits, defaultAttributes, explainCreateError, MQ_PRIO_MAX } from '../capacity/mq';
 import { posixName } from '../core/names';
 import { allowForeignOwner, checkOwner } from '../core/owner';
-import { deadlineOf, remaining } from '../core/timeout';
+import { deadlineOf, onAbort, remaining } from '../core/timeout';
 import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
 import { AbortError } from '../core/errors';
 import { native, type WatchHandle } from '../addon/native';
@@ -98,6 +98,8 @@ interface Pending extends Entry {
   reject(err: unknown): void;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
+  /** Stops watching `signal`: called when the call settles. */
+  unwatch: (() => void) | undefined;
   /** Set when the call starts waiting: takes it out and rejects it with `reason`. */
   cancel(reason: unknown): void;
 }
@@ -169,7 +171,6 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   readonly #receivers = new WaitList<PendingReceive>();
   readonly #senders = new WaitList<PendingSend>();
   #events = 0;
-  readonly #signals = new Map<AbortSignal, { entries: Set<Pending>; onAbort: () => void }>();
 
   private constructor(name: string, fd: number, readOnly: boolean, writeOnly: boolean) {
     this.name = name;
@@ -322,7 +323,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       if (this.#senders.size === 0 && sys(this.name, () => native.mq.send(fd, bytes, priority, 0)) === 0) return Promise.resolve();
       if (timeout === 0) return Promise.reject(this.#timedOut('mq_timedsend', 0));
       return new Promise<void>((resolve, reject) => {
-        const entry: PendingSend = { prev: null, next: null, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, cancel: noop, data: Buffer.from(bytes), priority };
+        const entry: PendingSend = { prev: null, next: null, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, unwatch: undefined, cancel: noop, data: Buffer.from(bytes), priority };
         this.#enqueue(this.#senders, entry, timeout, () => this.#timedOut('mq_timedsend', timeout!));
       });
     } catch (err) {
@@ -441,7 +442,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       }
       if (timeout === 0) return Promise.reject(this.#timedOut('mq_timedreceive', 0));
       return new Promise((resolve, reject) => {
-        const entry: PendingReceive = { prev: null, next: null, resolve, reject, timer: undefined, signal, cancel: noop, target };
+        const entry: PendingReceive = { prev: null, next: null, resolve, reject, timer: undefined, signal, unwatch: undefined, cancel: noop, target };
         this.#enqueue(this.#receivers, entry, timeout, () => this.#timedOut('mq_timedreceive', timeout!));
       });
     } catch (err) {
@@ -457,21 +458,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       this.#rewatch();
     };
     if (timeout !== undefined) entry.timer = setTimeout(() => entry.cancel(timedOut()), timeout);
-    if (entry.signal) this.#watchSignal(entry.signal).add(entry);
+    const signal = entry.signal;
+    if (signal) entry.unwatch = onAbort(signal, () => entry.cancel(new AbortError(signal.reason)));
     this.#rewatch();
-  }
-
-  // One abort listener per signal, however many calls share it (a signal warns past
-  // ten listeners, and one AbortController for a whole consumer is common).
-  #watchSignal(signal: AbortSignal): Set<Pending> {
-    let watch = this.#signals.get(signal);
-    if (!watch) {
-      const entries = new Set<Pending>();
-      watch = { entries, onAbort: () => entries.forEach((e) => e.cancel(new AbortError(signal.reason))) };
-      this.#signals.set(signal, watch);
-      signal.addEventListener('abort', watch.onAbort, { once: true });
-    }
-    return watch.entries;
   }
 
   /** Takes a pending call out of its list; it settles once, whoever gets here first. */
@@ -479,12 +468,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     list.remove(entry);
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = undefined;
-    const signal = entry.signal;
-    const watch = signal && this.#signals.get(signal);
-    if (watch && watch.entries.delete(entry) && watch.entries.size === 0) {
-      signal.removeEventListener('abort', watch.onAbort);
-      this.#signals.delete(signal);
-    }
+    entry.unwatch?.();
+    entry.unwatch = undefined;
   }
 
   // Called by the poll handle: serve pending calls in order while the kernel allows.

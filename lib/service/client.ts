@@ -5,7 +5,7 @@
 import { Channel, type Receiver, type Reservation, type Sender } from '../channel/channel';
 import { AbortError, PeerGoneError, PodshmError, SystemError, argType } from '../core/errors';
 import { posixName } from '../core/names';
-import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
+import { abortSignal, deadlineOf, onAbort, remaining, timeoutMs } from '../core/timeout';
 import { boolean, options } from '../core/validate';
 import { decodeWith, encodeWith, resolveCodec, type BoundCodec, type CodecOption } from '../core/codec';
 import { SLICE_MS } from '../wait/loop';
@@ -60,7 +60,8 @@ interface Call {
   sent: boolean;
   timer: NodeJS.Timeout | null;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | null;
+  /** Stops watching `signal`: called when the call settles. */
+  unwatch: (() => void) | undefined;
 }
 
 /** A client: `Req` is what it sends, `Res` what a call resolves with; bytes unless it has a codec. */
@@ -153,14 +154,11 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     const deadline = ms === Infinity ? Infinity : Date.now() + ms;
     const perfDeadline = deadlineOf(ms);
     return new Promise<Res>((resolve, reject) => {
-      const call: Call = { resolve: resolve as (response: unknown) => void, reject, epoch: -1, sent: false, timer: null, signal, onAbort: null };
+      const call: Call = { resolve: resolve as (response: unknown) => void, reject, epoch: -1, sent: false, timer: null, signal, unwatch: undefined };
       this.#calls.set(id, call);
       this.#figures.started();
       if (ms !== Infinity) call.timer = setTimeout(() => this.#finish(id, new SystemError('ETIMEDOUT', 'service', this.name, `no response within ${ms} ms`), null), ms);
-      if (signal !== undefined) {
-        call.onAbort = () => this.#finish(id, new AbortError(signal.reason), null);
-        signal.addEventListener('abort', call.onAbort, { once: true });
-      }
+      if (signal !== undefined) call.unwatch = onAbort(signal, () => this.#finish(id, new AbortError(signal.reason), null));
       this.#send(id, call, bytes, deadline, perfDeadline, waitForServer).then(
         () => {
           call.sent = true;
@@ -193,7 +191,7 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     const deadline = ms === Infinity ? Infinity : Date.now() + ms;
     const perfDeadline = deadlineOf(ms);
     let outcome: { value: unknown } | { error: Error } | null = null;
-    const call: Call = { resolve: (value) => (outcome = { value }), reject: (error) => (outcome = { error }), epoch: -1, sent: false, timer: null, signal: undefined, onAbort: null };
+    const call: Call = { resolve: (value) => (outcome = { value }), reject: (error) => (outcome = { error }), epoch: -1, sent: false, timer: null, signal: undefined, unwatch: undefined };
     this.#calls.set(id, call);
     this.#figures.started();
     try {
@@ -479,7 +477,7 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     this.#calls.delete(id);
     this.#figures.ended();
     if (call.timer !== null) clearTimeout(call.timer);
-    if (call.onAbort !== null) call.signal!.removeEventListener('abort', call.onAbort);
+    call.unwatch?.();
     if (err === null) call.resolve(response);
     else {
       call.reject(err);

@@ -6,6 +6,7 @@
 import { isMainThread } from 'node:worker_threads';
 
 import { AbortError, SystemError } from '../core/errors';
+import { onAbort } from '../core/timeout';
 import { native, type MappingHandle } from '../addon/native';
 
 /**
@@ -93,15 +94,17 @@ function sleepAsync(s: Sleep, signal: AbortSignal | undefined): Promise<SleepRes
   // Already changed: no trip through the waiter thread (two thread wake-ups).
   if (Atomics.load(s.i32, s.index) !== (s.expected | 0)) return Promise.resolve('ok');
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      native.waiter.cancel(id);
-      reject(new AbortError(signal!.reason));
-    };
+    let unwatch: (() => void) | undefined;
     const id = native.waiter.wait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, (result) => {
-      signal?.removeEventListener('abort', onAbort);
+      unwatch?.();
       if (result === 'error') reject(new SystemError('ENOSYS', 'futex_waitv', undefined, 'futex_waitv is not available (Linux 5.16 or later is needed)'));
       else resolve(result);
     });
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) {
+      unwatch = onAbort(signal, () => {
+        native.waiter.cancel(id);
+        reject(new AbortError(signal.reason));
+      });
+    }
   });
 }

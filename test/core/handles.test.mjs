@@ -327,8 +327,8 @@ t.test('fuzz: any value given to fromHandle() opens an object or throws a Podshm
   const any = fc.anything({ withBigInt: true, withNullPrototype: true, maxDepth: 2 });
   // Handles with some fields replaced by anything, some dropped, some added.
   const mangled = fc.tuple(fc.constantFrom(...good), fc.dictionary(fc.constantFrom('podshm', 'name', 'dir', 'fileId', 'readOnly', 'producersGone', 'memory', 'offset', 'id', 'extra'), any)).map(([h, changes]) => ({ ...h, ...changes }));
-  const seed = Date.now() | 0;
-  t.comment(`seed ${seed}`);
+  const seed = process.env.PODSHM_FUZZ_SEED === undefined ? (Date.now() ^ (Math.random() * 2 ** 31)) | 0 : Number(process.env.PODSHM_FUZZ_SEED);
+  t.comment(`fast-check seed ${seed} (PODSHM_FUZZ_SEED=${seed} repeats this run)`);
   fc.assert(
     fc.property(fc.oneof(any, mangled), (value) => {
       let result;

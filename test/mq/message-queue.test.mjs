@@ -1,6 +1,6 @@
 import t from 'tap';
 import { MessageQueue, SystemError } from 'podshm';
-import { node, fixture, run, uniqueName, within } from '../helpers.mjs';
+import { node, fixture, run, uniqueName, until, within } from '../helpers.mjs';
 import { spawn } from 'node:child_process';
 
 // tap puts a loader in NODE_OPTIONS (even for children) that writes files another user may not.
@@ -105,23 +105,29 @@ t.test('receive does not block the event loop: a timer keeps firing while it wai
 t.test('1000 awaited receives from another process while a timer keeps ticking', async (t) => {
   const q = queue(t);
   let received = 0;
-  const seenDuring = [];
-  const timer = setInterval(() => seenDuring.push(received), 1);
+  // The sender stops half way until told to go on, and only a timer callback tells it,
+  // once the first half has arrived: the second half comes only if the event loop ran
+  // the timer while a receive waited.
+  const sender = spawn(process.execPath, [fixture('mq-peer.mjs'), 'send-many', q.name, '1000'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => sender.kill('SIGKILL'));
+  const done = new Promise((resolve) => sender.once('close', resolve));
+  let toldAt = -1;
+  const timer = setInterval(() => {
+    if (received !== 500 || toldAt >= 0) return;
+    toldAt = received;
+    sender.stdin.end('go\n');
+  }, 1);
   t.teardown(() => clearInterval(timer));
-  const { done } = start(['send-many', q.name, '1000']);
   const bad = [];
   for (let i = 0; i < 1000; i++) {
-    const m = await q.receive({ timeout: 15_000 });
+    const m = await within(q.receive(), `message ${i}`);
     if (m.data.toString() !== String(i)) bad.push([i, m.data.toString()]);
     received++;
   }
   clearInterval(timer);
   t.same(bad, [], 'every message, in order');
-  t.equal((await done).code, 0);
-  t.ok(
-    seenDuring.some((n) => n > 0 && n < 1000),
-    'the timer fired between receives (the sender pauses 30 ms half way; a blocked loop would show none)',
-  );
+  t.equal(await done, 0, 'the sender went on and ended');
+  t.equal(toldAt, 500, 'told to go on by the timer, with the first half received and the next receive waiting');
 });
 
 t.test('pending receive calls are served in the order they were made', async (t) => {
@@ -249,9 +255,12 @@ t.test('a pending receive keeps the process alive; with none pending it exits', 
     } catch {}
   });
   const { child, done } = start(['wait-one', name2]);
-  await new Promise((resolve) => child.stdout.once('data', resolve));
-  await new Promise((r) => setTimeout(r, 200));
-  t.equal(child.exitCode, null, 'still waiting, kept alive only by the pending receive');
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
+  await until(() => out.includes('"alive"') || ended(), "the child's unref'd timer");
+  t.notOk(ended(), 'still running with only the receive pending');
+  t.match(out, /"alive":true/, "its unref'd timer ran: only the pending receive held the loop");
   const peer = MessageQueue.open(name2);
   peer.sendSync('wake');
   peer.close();

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { SharedMemory, FutexWord } from 'podshm';
-import { asleepOn, node, rawBinding as _native, uniqueName, until, within } from '../helpers.mjs';
+import { asleepOn, node, rawBinding as _native, uniqueName, until, watching, within } from '../helpers.mjs';
 
 function segment(t, size = 4096) {
   const shm = SharedMemory.create(uniqueName('futex'), size);
@@ -131,7 +131,7 @@ t.test('closing the memory under a pending wait rejects it with EBADF', async (t
   const shm = SharedMemory.create(uniqueName('futex-close'), 4096);
   t.teardown(() => shm.unlink());
   const p = new FutexWord(shm.mapping, 0).wait(0);
-  await sleep(20);
+  await until(() => watching(shm.path), 'the waiter thread asleep on the word');
   shm.close();
   await t.rejects(p, { code: 'EBADF' });
   t.throws(() => new FutexWord(shm.mapping, 0).waitSync(0, { timeout: 10 }), { code: 'EBADF' });
