@@ -34,10 +34,19 @@ t.test('callSync: ETIMEDOUT, and the handler is told', async (t) => {
   const s = await server(t, name);
   const client = Client.connect(name);
   t.teardown(() => client.close());
-  t.throws(() => client.callSync(Buffer.from('hold:t'), { timeout: 3000 }), { name: 'SystemError', code: 'ETIMEDOUT' });
-  t.equal(client.inFlight, 0);
-  t.equal(await s.saw('aborted t'), 'aborted t AbortError', "the handler's signal aborted by the cancel");
-  t.equal(text(client.callSync(Buffer.from('echo:after'))), `${s.pid}:after`);
+  // The timeout has to outlast the call's way to its handler, which a loaded machine can
+  // stretch past any figure: a call its handler never held is made again with twice the
+  // timeout. The server reads requests in order and says each line before it answers,
+  // so once the next call's line is seen, a "held" line of this one would be seen too.
+  for (let n = 0, ms = 500; ; n++, ms *= 2) {
+    t.throws(() => client.callSync(Buffer.from(`hold:t${n}`), { timeout: ms }), { name: 'SystemError', code: 'ETIMEDOUT' }, `ETIMEDOUT after ${ms} ms`);
+    t.equal(client.inFlight, 0);
+    t.equal(text(client.callSync(Buffer.from(`say:after${n}`))), `${s.pid}:after${n}`, 'the next call is answered');
+    await s.saw(`said after${n}`);
+    if (!s.seen.includes(`held t${n}`) && ms < 30_000) continue;
+    t.equal(await s.saw(`aborted t${n}`), `aborted t${n} AbortError`, "the handler's signal aborted by the cancel");
+    break;
+  }
 });
 
 t.test('callSync: a server SIGKILLed with the call in flight throws PeerGoneError', async (t) => {
