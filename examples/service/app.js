@@ -9,7 +9,7 @@ async function main() {
     console.log(`app: request ${i} from alice: ${Buffer.from(answer).toString()}`);
   }
   try {
-    await policy.call(Buffer.alloc(0), { timeout: 100 });
+    await policy.call(Buffer.alloc(0), { timeout: 5_000 });
   } catch (err) {
     if (!(err instanceof RemoteError)) throw err;
     console.log(`app: the policy refused an empty request: ${err.message} (${err.remoteCode})`);
