@@ -11,7 +11,9 @@
 // service whose handler never answers. Standalone: `node bench/idle.js [seconds]
 // [receiver counts...]` (given counts, only channel receivers are measured).
 // IDLE_SETTLE_MS shortens the settling wait (30 s) for a quick look; IDLE_ONLY=kind,...
-// measures only those kinds (after the bare process).
+// measures only those kinds (after the bare process); IDLE_STRACE=1 also counts the
+// system calls of every thread over the window with `strace -f -c` (a waiting process
+// makes none).
 //
 // CPU is read from /proc/<pid>/task/*/schedstat (nanoseconds on a CPU, every thread
 // of the process, so the waiter threads count too), wake-ups from the voluntary and
@@ -171,6 +173,25 @@ function sample(pid) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// strace -f -c attached to `pid` until stop(), which resolves with its count of calls.
+async function strace(pid) {
+  const child = spawn('strace', ['-f', '-c', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  child.stderr.on('data', (d) => (text += d));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // Attached to every thread once it says so for the process.
+  while (!/attached/.test(text)) {
+    if (child.exitCode !== null) throw new Error(`strace: ${text}`);
+    await sleep(50);
+  }
+  return async () => {
+    child.kill('SIGINT');
+    await exited;
+    const total = text.split('\n').find((l) => / total$/.test(l));
+    return total === undefined ? 0 : Number(total.trim().split(/\s+/)[3]);
+  };
+}
+
 // V8 trims its heap in a few rounds during the first 20 s or so after a process goes
 // quiet (its memory reducer, on the main thread and V8's worker threads):
 // waiting that out measures the steady state, not the start.
@@ -182,13 +203,15 @@ async function measure(kind, n) {
   const proc = await start(kind === 'bare' ? 'receivers' : kind, kind === 'bare' ? 0 : n, prefix);
   try {
     await sleep(SETTLE_MS);
+    const stopTrace = process.env.IDLE_STRACE ? await strace(proc.pid) : null;
     const a = sample(proc.pid);
     const t0 = process.hrtime.bigint();
     await sleep(seconds * 1000);
     const b = sample(proc.pid);
     const wall = Number(process.hrtime.bigint() - t0);
+    const syscalls = stopTrace ? await stopTrace() : null;
     if (proc.exitCode !== null) throw new Error(`${kind} ended during the window`);
-    return { cpu: (100 * (b.ns - a.ns)) / wall, wakeups: ((b.switches - a.switches) * 1e9) / wall, threads: b.threads };
+    return { cpu: (100 * (b.ns - a.ns)) / wall, wakeups: ((b.switches - a.switches) * 1e9) / wall, threads: b.threads, syscalls };
   } finally {
     proc.stdin.end();
     await new Promise((r) => proc.exitCode === null ? proc.once('exit', r) : r());
@@ -203,8 +226,8 @@ const labels = { receivers: 'channel receivers', senders: 'channel senders', sub
 
 async function main() {
   console.log(`idle cost over ${seconds} s, node ${process.version}, ${process.platform} ${process.arch}`);
-  console.log('process                          CPU %    wake-ups/s  threads');
-  const row = (label, r) => console.log(`${label.padEnd(32)} ${r.cpu.toFixed(3).padStart(6)}  ${r.wakeups.toFixed(1).padStart(10)}  ${String(r.threads).padStart(7)}`);
+  console.log(`process                          CPU %    wake-ups/s  threads${process.env.IDLE_STRACE ? '  system calls' : ''}`);
+  const row = (label, r) => console.log(`${label.padEnd(32)} ${r.cpu.toFixed(3).padStart(6)}  ${r.wakeups.toFixed(1).padStart(10)}  ${String(r.threads).padStart(7)}${r.syscalls === null ? '' : String(r.syscalls).padStart(14)}`);
   const bare = await measure('bare', 0);
   row('bare node', bare);
   const rows = [...counts.map((n) => ['receivers', n]), ...(process.argv.length > 3 ? [] : others)].filter(([kind]) => !only || only.includes(kind));
