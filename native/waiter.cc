@@ -305,6 +305,7 @@ class Waiter {
     // linger there no more.
     if (!taken) {
       FutexWake(key.first, 1);
+      // After the wake: the entry may hold the last reference to the mapping.
       lingering_.erase(key);
     }
   }
