@@ -7,8 +7,12 @@
 // stopping rings it, which ends the current futex_waitv so the set is rebuilt. Waits
 // on the same word with the same expected value share one entry, so a thousand
 // waiters on one semaphore are one entry. Beyond FUTEX_WAITV_MAX - 1 distinct words
-// the rest are polled every kPollNs (their value is compared with what they expect),
-// which is slower but never loses a change of value.
+// the rest go to helper threads, FUTEX_WAITV_MAX - 1 each, started as needed and kept:
+// a helper waits on its share and a private word of its own, which the thread rings
+// when it hands out new shares; a wake on a share is handed back, and the thread rings
+// itself. Only when a helper cannot be started (a pids limit) are the words left over
+// polled every kPollNs (their value compared with what they expect), which is slower
+// but never loses a change of value.
 //
 // A word whose wait has just ended stays watched ("lingers") at its new value: a caller
 // that waits on it again (a channel's producer between full rings, a semaphore's next
@@ -72,6 +76,14 @@ struct Wait {
 
 struct LingeringWord {
   MappingRef mapping;
+};
+
+using Key = std::pair<uint32_t*, uint32_t>;
+
+// A helper thread's share of the words (docs at the top).
+struct Share {
+  std::vector<Key> keys;
+  std::vector<MappingRef> hold;  // keeps the words mapped while the helper waits
 };
 
 // Every waiter thread of the process, for WakeWaiters.
@@ -162,6 +174,9 @@ class Waiter {
     FutexWake(reinterpret_cast<uint32_t*>(&bell_), 1, false);
   }
 
+  // Helper passes count too: none may happen while nothing does.
+  void CountPass() { loops_.fetch_add(1, std::memory_order_relaxed); }
+
  private:
   // Waiter thread: whole loop. mu_ is held except inside futex_waitv.
   void Run() {
@@ -169,15 +184,18 @@ class Waiter {
     pthread_setname_np(pthread_self(), "podshm-waiter");
     std::unique_lock<std::mutex> lock(mu_);
     std::vector<futex_waitv> set;
-    std::vector<std::pair<uint32_t*, uint32_t>> keys;  // set[i + 1] is keys[i]
+    std::vector<Key> keys;  // set[i + 1] is keys[i]
     std::vector<MappingRef> hold;
     while (!stop_) {
-      loops_.fetch_add(1, std::memory_order_relaxed);
+      CountPass();
+      // Wakes the helpers took since the last pass.
+      for (auto& [key, mapping] : woken_) TakeWake(key);
+      woken_.clear();
       int64_t now = MonotonicNs();
       int64_t wake_at = -1;
       auto earlier = [&](int64_t t) { wake_at = wake_at < 0 ? t : std::min(wake_at, t); };
       // Finish what is due or changed, and gather the distinct (word, expected) pairs.
-      std::map<std::pair<uint32_t*, uint32_t>, int> distinct;
+      std::map<Key, MappingRef> distinct;
       for (auto it = pending_.begin(); it != pending_.end();) {
         Wait& w = it->second;
         Result r;
@@ -198,7 +216,7 @@ class Waiter {
           continue;
         }
         if (w.deadline >= 0) earlier(w.deadline);
-        distinct.emplace(std::make_pair(w.word, w.expected), 0);
+        distinct.emplace(std::make_pair(w.word, w.expected), w.mapping);
         ++it;
       }
       Deliver();
@@ -207,14 +225,18 @@ class Waiter {
       keys.clear();
       hold.clear();
       set.push_back(Entry(reinterpret_cast<uint32_t*>(&bell_), bell, true));
-      for (auto& [key, unused] : distinct) {
-        if (set.size() == FUTEX_WAITV_MAX) {
-          earlier(now + kPollNs);
-          break;
+      std::vector<Share> shares;
+      for (auto& [key, mapping] : distinct) {
+        if (set.size() < FUTEX_WAITV_MAX) {
+          set.push_back(Entry(key.first, key.second, false));
+          keys.push_back(key);
+          continue;
         }
-        set.push_back(Entry(key.first, key.second, false));
-        keys.push_back(key);
+        if (shares.empty() || shares.back().keys.size() == FUTEX_WAITV_MAX - 1) shares.emplace_back();
+        shares.back().keys.push_back(key);
+        shares.back().hold.push_back(mapping);
       }
+      if (!HandOut(std::move(shares))) earlier(now + kPollNs);
       for (auto& [id, w] : pending_) hold.push_back(w.mapping);
       watched_.clear();
       for (auto& [key, unused] : distinct) watched_.insert(key);
@@ -256,32 +278,87 @@ class Waiter {
         continue;
       }
 
-      // A wake on entry r: every wait on it is done even if the word is back at its
-      // expected value (the waker changed it and back; the caller re-checks). Other
-      // entries are settled by comparing values on the next pass.
-      if (r >= 1 && static_cast<size_t>(r) <= keys.size()) {
-        const auto key = keys[r - 1];
-        bool taken = false;
-        for (auto it = pending_.begin(); it != pending_.end();) {
-          if (it->second.word == key.first && it->second.expected == key.second) {
-            Linger(it->second);
-            done_.emplace_back(it->first, Result::kOk);
-            it = pending_.erase(it);
-            taken = true;
-          } else {
-            ++it;
-          }
-        }
-        // Only a lingering entry took this wake. A waker counts the sleepers it wakes
-        // (a mutex's unlock wakes one), so the wake was meant for a sleeper elsewhere,
-        // queued behind the entry: pass it on, and linger there no more.
-        if (!taken) {
-          FutexWake(key.first, 1);
-          // After the wake: the entry may hold the last reference to the mapping.
-          lingering_.erase(key);
-        }
-      }
+      // Other entries are settled by comparing values on the next pass.
+      if (r >= 1 && static_cast<size_t>(r) <= keys.size()) TakeWake(keys[r - 1]);
       hold.clear();
+    }
+  }
+
+  // Waiter thread, mu_ held: a wake on `key`, whose mapping the caller keeps. Every wait
+  // on it is done even if the word is back at its expected value (the waker changed it
+  // and back; the caller re-checks).
+  void TakeWake(const Key& key) {
+    bool taken = false;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.word == key.first && it->second.expected == key.second) {
+        Linger(it->second);
+        done_.emplace_back(it->first, Result::kOk);
+        it = pending_.erase(it);
+        taken = true;
+      } else {
+        ++it;
+      }
+    }
+    // Only a lingering entry (or a helper's share that had just changed) took this
+    // wake. A waker counts the sleepers it wakes (a mutex's unlock wakes one), so the
+    // wake was meant for a sleeper elsewhere, queued behind the entry: pass it on, and
+    // linger there no more.
+    if (!taken) {
+      FutexWake(key.first, 1);
+      // After the wake: the entry may hold the last reference to the mapping.
+      lingering_.erase(key);
+    }
+  }
+
+  // Waiter thread, mu_ held: hands the words beyond its own set to the helpers (the
+  // same shares again after every pass, so that they drop what has settled); false if
+  // some are left to poll because a helper could not be started.
+  bool HandOut(std::vector<Share> shares) {
+    if (shares.empty() && shares_.empty()) return true;
+    bool all = true;
+    while (helpers_.size() < shares.size()) {
+      try {
+        size_t index = helpers_.size();
+        helpers_.emplace_back([this, index] { Help(index); });
+      } catch (const std::system_error&) {
+        all = false;
+        break;
+      }
+    }
+    shares.resize(std::min(shares.size(), helpers_.size()));
+    shares_ = std::move(shares);
+    ++generation_;
+    helper_bell_.fetch_add(1);
+    FutexWake(reinterpret_cast<uint32_t*>(&helper_bell_), INT32_MAX, false);
+    helpers_cv_.notify_all();
+    return all;
+  }
+
+  // Helper thread `index`: waits on its share until a wake, a change of value or a new
+  // generation of shares; what it took goes back to the waiter thread.
+  void Help(size_t index) {
+    pthread_setname_np(pthread_self(), "podshm-waiter");
+    std::unique_lock<std::mutex> lock(mu_);
+    uint64_t seen = 0;
+    std::vector<futex_waitv> set;
+    while (true) {
+      helpers_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      if (index >= shares_.size()) continue;
+      CountPass();
+      const Share share = shares_[index];
+      set.clear();
+      set.push_back(Entry(reinterpret_cast<uint32_t*>(&helper_bell_), helper_bell_.load(), true));
+      for (const Key& key : share.keys) set.push_back(Entry(key.first, key.second, false));
+      lock.unlock();
+      long r = syscall(SYS_futex_waitv, set.data(), set.size(), 0, nullptr, CLOCK_MONOTONIC);
+      lock.lock();
+      // Not its own bell: a word woke, or had already changed (or an error the waiter
+      // thread's own wait meets too) before a new generation: the waiter thread's next
+      // pass settles it and hands out new shares.
+      if (r >= 1) woken_.emplace_back(share.keys[r - 1], share.hold[r - 1]);
+      if (r >= 1 || (r < 0 && generation_ == seen)) Ring();
     }
   }
 
@@ -347,9 +424,13 @@ class Waiter {
     {
       std::lock_guard<std::mutex> lock(self->mu_);
       self->stop_ = true;
+      self->helper_bell_.fetch_add(1);
+      self->helpers_cv_.notify_all();
     }
+    FutexWake(reinterpret_cast<uint32_t*>(&self->helper_bell_), INT32_MAX, false);
     self->Ring();
     self->thread_.join();
+    for (std::thread& helper : self->helpers_) helper.join();
     self->callbacks_.clear();
     self->instance_.waiter = nullptr;
     std::lock_guard<std::mutex> lock(all_mu);
@@ -372,9 +453,17 @@ class Waiter {
   // Guarded by mu_.
   std::mutex mu_;
   std::map<uint64_t, Wait> pending_;
-  std::map<std::pair<uint32_t*, uint32_t>, LingeringWord> lingering_;
-  // What the thread's current futex_waitv covers (set or polled), and when it ends.
-  std::set<std::pair<uint32_t*, uint32_t>> watched_;
+  std::map<Key, LingeringWord> lingering_;
+  // What the thread's current futex_waitv covers (set, shares or polled), and when it ends.
+  std::set<Key> watched_;
+  // The helpers (docs at the top): their shares, a generation counter bumped with each
+  // handing out, the word that ends their waits, and the wakes they took.
+  std::vector<std::thread> helpers_;
+  std::vector<Share> shares_;
+  uint64_t generation_ = 0;
+  std::condition_variable helpers_cv_;
+  std::atomic<uint32_t> helper_bell_{0};
+  std::vector<std::pair<Key, MappingRef>> woken_;
   int64_t wake_at_ = -1;
   std::vector<std::pair<uint64_t, Result>> done_;
   bool scheduled_ = false;

@@ -19,9 +19,42 @@ export interface WaitForCreationOptions {
 
 export const WAIT_KEYS = ['wait', 'timeout', 'signal'] as const;
 
-// Where the directory cannot be watched (not there yet: an emptyDir not mounted; no
-// mqueue file system mounted), the open is retried on a backoff up to this.
+// Where the directory cannot be watched (not there yet: an emptyDir not mounted; a
+// message queue, whose mqueue mount may be another IPC namespace's), the open is
+// retried on a backoff from the first to the second, on one timer per process that
+// serves every such open and runs only while one is pending (docs/design.md, "Waiting
+// without a clock").
+const MIN_RETRY_MS = 10;
 const MAX_RETRY_MS = 1000;
+
+const retrying = new Set<() => boolean>();
+let retryTimer: NodeJS.Timeout | undefined;
+let retryMs = MIN_RETRY_MS;
+
+/** Tries `attempt` again and again until it returns true (settled) or stopRetry(). */
+function retry(attempt: () => boolean): void {
+  retrying.add(attempt);
+  // The newcomer's object may be created just after it asked: start the backoff over.
+  if (retryTimer !== undefined && retryMs === MIN_RETRY_MS) return;
+  clearTimeout(retryTimer);
+  retryMs = MIN_RETRY_MS;
+  scheduleRetry();
+}
+
+function scheduleRetry(): void {
+  retryTimer = setTimeout(() => {
+    for (const attempt of [...retrying]) if (attempt()) retrying.delete(attempt);
+    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    if (retrying.size > 0) scheduleRetry();
+    else retryTimer = undefined;
+  }, retryMs);
+}
+
+function stopRetry(attempt: () => boolean): void {
+  if (!retrying.delete(attempt) || retrying.size > 0) return;
+  clearTimeout(retryTimer);
+  retryTimer = undefined;
+}
 
 /**
  * Resolves with open() once it stops failing with ENOENT. `dir` is where the object's
@@ -35,13 +68,11 @@ export function openWhenCreated<T>(open: () => T, dir: string | null, opts: Wait
     if (signal?.aborted) throw new AbortError(signal.reason);
     return new Promise<T>((resolve, reject) => {
       let watcher: FSWatcher | null = null;
-      let retry: NodeJS.Timeout | undefined;
-      let backoff = 10;
       let settled = false;
       const end = (settle: () => void): void => {
         settled = true;
         watcher?.close();
-        clearTimeout(retry);
+        stopRetry(attempt);
         clearTimeout(deadline);
         unwatch?.();
         settle();
@@ -62,12 +93,6 @@ export function openWhenCreated<T>(open: () => T, dir: string | null, opts: Wait
         }
         return true;
       };
-      const poll = (): void => {
-        retry = setTimeout(() => {
-          if (!attempt()) poll();
-        }, backoff);
-        backoff = Math.min(backoff * 2, MAX_RETRY_MS);
-      };
       const unwatch = signal && onAbort(signal, () => end(() => reject(new AbortError(signal.reason))));
       // The watch before the first try, so that a creation between the two is not missed.
       if (dir !== null) {
@@ -76,13 +101,13 @@ export function openWhenCreated<T>(open: () => T, dir: string | null, opts: Wait
           watcher.on('error', () => {
             watcher?.close();
             watcher = null;
-            poll();
+            retry(attempt);
           });
         } catch {
           watcher = null;
         }
       }
-      if (!attempt() && watcher === null) poll();
+      if (!attempt() && watcher === null) retry(attempt);
     });
   } catch (err) {
     return Promise.reject(err);

@@ -48,3 +48,24 @@ t.test('the wait ends with ETIMEDOUT, AbortError (reason in cause) or a bad opti
   t.throws(() => Channel.open(name, { wiat: true }), { code: 'ERR_UNKNOWN_OPTION', message: /did you mean "wait"/ });
   await t.rejects(Channel.open(name, { wait: true, timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
 });
+
+// A message queue's mqueue mount cannot be watched, so its opens retry on a clock: one
+// timer per process for all of them, and none once nobody waits (docs/design.md,
+// "Waiting without a clock").
+t.test('message queue opens that wait share one retry timer, which goes with the last', async (t) => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const ac = new AbortController();
+  const names = Array.from({ length: 20 }, (_, i) => uniqueName(`waitmq${i}`));
+  const opens = names.map((n) => MessageQueue.open(n, { wait: true, signal: ac.signal }));
+  t.equal(timers() - before, 1, 'one timer for 20 waiting opens');
+  const r = await createElsewhere(`p.MessageQueue.create(process.argv[1], { maxMessages: 2, messageSize: 16 }).close();`, names[7]);
+  t.equal(r.code, 0, r.stderr);
+  t.teardown(() => MessageQueue.unlink(names[7]));
+  (await within(opens[7], 'the created queue opened')).close();
+  t.equal(timers() - before, 1, 'the other 19 still share one');
+  ac.abort();
+  const rest = await Promise.allSettled(opens);
+  t.equal(rest.filter((s) => s.status === 'rejected' && s.reason.name === 'AbortError').length, 19, 'the others end with AbortError');
+  t.equal(timers() - before, 0, 'no timer once nobody waits');
+});

@@ -6,7 +6,7 @@
 // shows there however fast or slow the machine is; nothing waits for the window to act.
 import t from 'tap';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Mutex, Semaphore } from 'podshm';
+import { Mutex, Semaphore, SharedMemory } from 'podshm';
 import { fixture, rawBinding, startUntil, uniqueName } from '../helpers.mjs';
 
 const WINDOW_MS = 3_000;
@@ -44,4 +44,27 @@ t.test('a mutex waiter on the event loop sleeps through, and takes over when the
   t.equal(await pending, undefined, `the owner's death was detected (false: not within the ${HANG_GUARD_MS} ms hang guard)`);
   t.equal(m.ownerDied, true, 'and reported');
   m.unlock();
+});
+
+// More distinct words than one futex_waitv takes (128, one of them the thread's own):
+// the rest go to helper threads, not to a look every 2 ms. The passes are counted from
+// the moment they stop (the waits being taken in), so no settling time is assumed.
+t.test('200 semaphores waited on at once: no pass while nothing happens, and every release is heard', async (t) => {
+  const shm = SharedMemory.create(uniqueName('semmany'), 4096);
+  t.teardown(() => (shm.close(), shm.unlink()));
+  const sems = Array.from({ length: 200 }, (_, i) => Semaphore.init(shm, Semaphore.SIZE * i, 0));
+  const pending = sems.map((sem) => sem.acquire({ timeout: HANG_GUARD_MS }));
+  const start = Date.now();
+  for (let last = -1, loops = rawBinding.waiter.loops(); loops !== last; loops = rawBinding.waiter.loops()) {
+    if (Date.now() - start > HANG_GUARD_MS) throw new Error(`the waiter threads never stopped: ${loops - last} passes in 500 ms (hang guard ${HANG_GUARD_MS} ms)`);
+    last = loops;
+    await delay(500);
+  }
+  const loops = rawBinding.waiter.loops();
+  await delay(WINDOW_MS);
+  t.equal(rawBinding.waiter.loops() - loops, 0, `no pass of the waiter threads over ${WINDOW_MS} ms`);
+  for (let i = sems.length - 1; i >= 0; i--) {
+    sems[i].release();
+    t.equal(await pending[i], undefined, `semaphore ${i}: the release ends its wait (or it timed out at the ${HANG_GUARD_MS} ms hang guard)`);
+  }
 });

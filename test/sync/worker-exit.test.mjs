@@ -122,3 +122,20 @@ t.test("a Worker terminated with a channel receive and a mutex lock pending leav
   t.equal(threads('podshm-waiter'), before.waiter, 'its waiter thread is stopped');
   t.equal(threads('podshm-watch'), before.watch, 'its death watches are cancelled');
 });
+
+t.test('a Worker terminated with 200 waits pending (a helper of its waiter thread running) leaves no waiter thread behind', async (t) => {
+  const { SharedMemory } = await import('podshm');
+  const shm = SharedMemory.create(uniqueName('wkhelpers'), 4096);
+  t.teardown(() => (shm.close(), shm.unlink()));
+  const before = threads('podshm-waiter');
+  const worker = new Worker(
+    `const { Semaphore, SharedMemory } = require('podshm');
+     const shm = SharedMemory.open(require('node:worker_threads').workerData);
+     for (let i = 0; i < 200; i++) Semaphore.init(shm, Semaphore.SIZE * i, 0).acquire();`,
+    { eval: true, workerData: shm.name },
+  );
+  // More distinct words than one futex_waitv takes: the waiter thread and one helper.
+  await until(() => threads('podshm-waiter') >= before + 2, "the Worker's waiter thread and its helper");
+  t.equal(await worker.terminate(), 1, 'terminated while the waits were pending');
+  t.equal(threads('podshm-waiter'), before, 'the waiter thread and its helper are stopped');
+});
