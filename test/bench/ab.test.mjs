@@ -14,7 +14,7 @@ t.test('one build against itself', async (t) => {
   const res = await run(process.execPath, [path.join(root, 'bench/ab.js'), root, root, '--rounds', '3'], { cwd: root, onSpawn: (c) => (pid = c.pid) });
   t.equal(res.code, 0, res.stderr);
   const rows = res.stdout.split('\n').filter((l) => / ns +[\d.]+ ns /.test(l));
-  t.equal(rows.length, 5, res.stdout);
+  t.equal(rows.length, 7, res.stdout);
   for (const row of rows) t.match(row, /^\S.* [\d.]+ ns +[\d.]+ ns +[\d.]+, [\d.]+, [\d.]+$/);
   const left = fs.readdirSync('/dev/shm').filter((f) => f.startsWith(`podshm-ab-${pid}-`));
   const queues = fs.existsSync('/dev/mqueue') ? fs.readdirSync('/dev/mqueue').filter((f) => f.startsWith(`podshm-ab-${pid}-`)) : [];
