@@ -5,11 +5,10 @@
 // reorders nothing that was sent. The counts are printed. PODSHM_CRASH_TRIALS sets the number of
 // trials per primitive; PODSHM_FUZZ_SEED, the random points (printed).
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { Channel, Mutex, Semaphore, SharedMemory, Topic } from 'podshm';
-import { fixture, uniqueName } from '../helpers.mjs';
+import { fixture, isStopped, uniqueName, until } from '../helpers.mjs';
 
 const TRIALS = Number(process.env.PODSHM_CRASH_TRIALS ?? 12);
 let seed = process.env.PODSHM_FUZZ_SEED === undefined ? (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0 : Number(process.env.PODSHM_FUZZ_SEED) >>> 0;
@@ -45,15 +44,8 @@ async function killSomewhere(child) {
   await child.exited;
 }
 
-/** Resolves once `pid` is in the stopped state (T), as /proc says. */
-async function stopped(pid) {
-  for (let i = 0; i < 6000; i++) {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'T') return;
-    await sleep(5);
-  }
-  throw new Error(`process ${pid} never stopped`);
-}
+/** Resolves once `pid` is in the stopped state (T); a hang guard only. */
+const stopped = (pid) => until(() => isStopped(pid), `process ${pid} stopping`);
 
 function segment(t, tag) {
   const name = uniqueName(tag);
