@@ -24,7 +24,7 @@ work=$(mktemp -d /tmp/podshm-sanitize-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # Tests run some children as another user (setpriv), who must reach the copy.
 chmod 755 "$work"
-cp -a "$root/package.json" "$root/binding.gyp" "$root/native" "$root/lib" "$root/dist" "$root/test" "$root/examples" "$work/"
+cp -a "$root/package.json" "$root/binding.gyp" "$root/native" "$root/lib" "$root/dist" "$root/test" "$root/examples" "$root/scripts" "$work/"
 ln -s "$root/node_modules" "$work/node_modules"
 flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
 (cd "$work" && CFLAGS="$flags" CXXFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" npx node-gyp rebuild --loglevel=error >/dev/null)

@@ -129,6 +129,12 @@ export function sleeping(pid, call = 'futex', tid) {
   });
 }
 
+/** Whether process `pid` is in the stopped state (T: SIGSTOP, or a cgroup freezer's stop), as /proc says. */
+export function isStopped(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'T';
+}
+
 /**
  * Whether this process's waiter thread is inside futex_waitv on a word of the file
  * mapped from `path` (e.g. `shm.path`): its waiter set, read from /proc/self/mem at the

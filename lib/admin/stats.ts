@@ -15,6 +15,7 @@ import { listMessageQueues } from '../platform/mq_list';
 import { liveParticipants } from './participants';
 import { COUNTS_PARTICIPANTS, listShmObjects, type ObjectKind } from '../platform/shm_list';
 import { listSegments } from '../platform/sysv_list';
+import { argType } from '../core/errors';
 import { options, string } from '../core/validate';
 import { readTopicFigures, type TopicFigures } from '../topic/figures';
 import { readCallCounts, serviceOfClientRing, type CallCounts } from '../service/figures';
@@ -297,10 +298,19 @@ export interface ChannelRates {
   lastMessageAt: number | null;
 }
 
+function snapshot(name: string, value: unknown): void {
+  const s = value as StatsSnapshot | null;
+  if (s === null || typeof s !== 'object' || typeof s.at !== 'number' || !Array.isArray(s.objects) || !s.objects.every((o) => o !== null && typeof o === 'object')) {
+    throw argType(name, 'a StatsSnapshot (what collectStats() returns)', value);
+  }
+}
+
 const key = (o: ObjectStats) => `${o.kind}\0${o.name}\0${o.id}`;
 
 /** The rates of every channel, topic and service of `next` that `prev` also saw (the same object: same name and file), by its position in next.objects. */
 export function channelRates(prev: StatsSnapshot, next: StatsSnapshot): Map<ObjectStats, ChannelRates> {
+  snapshot('prev', prev);
+  snapshot('next', next);
   const before = new Map(prev.objects.map((o) => [key(o), o]));
   const seconds = (next.at - prev.at) / 1000;
   const out = new Map<ObjectStats, ChannelRates>();

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 
 import { MqueueLimitError, SystemError } from '../core/errors';
+import { integer } from '../core/validate';
 import { formatBytes, probeMqueue, type MqueueLimits } from './limits';
 
 /** Above msg_max / msgsize_max only with CAP_SYS_RESOURCE, and never above these. */
@@ -24,6 +25,8 @@ const TREE_NODE = 6 * WORD;
  * mqueue_get_inode() counts them: every message slot in full plus its bookkeeping.
  */
 export function queueBytes(maxMessages: number, messageSize: number): number {
+  integer('maxMessages', maxMessages, 1);
+  integer('messageSize', messageSize, 1);
   return maxMessages * messageSize + maxMessages * MSG_MSG + Math.min(maxMessages, MQ_PRIO_MAX) * TREE_NODE;
 }
 

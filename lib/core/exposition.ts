@@ -1,6 +1,7 @@
 // The Prometheus text exposition format (version 0.0.4), written by hand: the few
 // counters, gauges and one histogram podshm exports do not call for a runtime
 // dependency (docs/observability.md says why). The tests read it back with a real parser.
+import { printable } from './printable';
 
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -21,8 +22,18 @@ export interface MetricFamily {
 }
 
 // In a label value a backslash, a double quote and a line feed are escaped; in HELP
-// text, a backslash and a line feed.
-const labelValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+// text, a backslash and a line feed. The format lets any other character through, so
+// the control characters of a name someone else chose are written as the text `\x1b`
+// (as `podshm ls` shows them): raw, they would drive the terminal of whoever reads the
+// metrics (`podshm metrics --once`, curl).
+const labelValue = (v: string) =>
+  v
+    .split('\n')
+    .map(printable)
+    .join('\n')
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/\n/g, '\\n');
 const helpText = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
 function number(v: number): string {

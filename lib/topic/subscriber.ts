@@ -484,6 +484,10 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
       },
       watchPeer: () => {
         if (this.#blockedBy < 0) return true;
+        // Stopped at a reservation whose owner is gone: its slot may hold a new publisher
+        // by now, whose lock a watch would wait on for ever. A short sleep, then the peer
+        // check after it skips the record.
+        if (!core.alive(this.#blockedBy)) return false;
         const s = core.dataSleeper;
         this.#watch ??= core.watch();
         return this.#watch.arm(core.livenessOffset(tagParticipant(this.#blockedBy)), 1, { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd: -1 });

@@ -32,6 +32,24 @@ for (const producers of ['single', 'multi']) {
   });
 }
 
+t.test('the async sendMany reports what it sent too', async (t) => {
+  const name = uniqueName('partial-async');
+  const ch = Channel.create(name, { producers: 'multi', capacity: 4096 });
+  t.teardown(() => {
+    ch.close();
+    Channel.unlink(name);
+  });
+  const rx = ch.receiver({ producersGone: 'end' });
+  const tx = ch.sender();
+  const batch = Array.from({ length: 100 }, (_, i) => message(i));
+  const err = await tx.sendMany(batch, { timeout: 30 }).then(() => null, (e) => e);
+  t.match(err, { code: 'ETIMEDOUT' }, 'more than the ring holds, nobody reading');
+  t.ok(err.sent > 0 && err.sent < batch.length, `sent ${err.sent} of ${batch.length}`);
+  const got = [];
+  for (let m; (m = rx.tryReceive()) !== null; ) got.push(indexOf(m));
+  t.same(got, [...Array(err.sent).keys()], 'exactly the first `sent` messages are in the ring');
+});
+
 t.test('a batch cut short by the consumer going reports what it sent', async (t) => {
   const name = uniqueName('partial-gone');
   const ch = Channel.create(name, { capacity: 4096 });

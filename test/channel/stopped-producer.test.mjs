@@ -3,11 +3,10 @@
 // it, and must not fail or block the event loop because of it. trySend() never waits;
 // send() waits as long as it was asked to; send() waits on the event loop.
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { Channel } from 'podshm';
-import { fixture, uniqueName } from '../helpers.mjs';
+import { fixture, isStopped, uniqueName, until } from '../helpers.mjs';
 
 const enc = (s) => new TextEncoder().encode(s);
 const dec = (b) => new TextDecoder().decode(b);
@@ -32,15 +31,8 @@ function child(t, mode, name) {
   return proc;
 }
 
-/** Resolves once `pid` is in the stopped state (T), as /proc says. */
-async function stopped(pid) {
-  for (let i = 0; i < 6000; i++) {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'T') return;
-    await sleep(5);
-  }
-  throw new Error(`process ${pid} never stopped`);
-}
+/** Resolves once `pid` is in the stopped state (T); a hang guard only. */
+const stopped = (pid) => until(() => isStopped(pid), `process ${pid} stopping`);
 
 function channel(t) {
   const name = uniqueName('stopped-producer');

@@ -2,6 +2,7 @@
 // byte but '/' and NUL: every podshm output of a name must show control characters as
 // escapes, never send them to the reader's terminal.
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import t from 'tap';
 import { SharedMemory } from 'podshm';
 import { run } from '../helpers.mjs';
 
+const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format');
 const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
 const podshm = (args) => run(process.execPath, [cli, ...args], { env: { COLUMNS: '200' } });
 // An xterm title change, a bidi override and a C1 CSI.
@@ -46,4 +48,19 @@ t.test('ls, gc, rm and errors print hostile names escaped', async (t) => {
 
   const unknown = await podshm([HOSTILE]);
   t.notMatch(unknown.stderr, ACTIVE, 'an unknown command is printed escaped');
+});
+
+t.test('metrics label values show hostile names escaped, and still parse', async (t) => {
+  const dir = fs.mkdtempSync('/dev/shm/podshm-inject-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  SharedMemory.create(HOSTILE, 4096, { dir }).close();
+  const metrics = await podshm(['metrics', '--once', '--no-mqueue', '--dir', dir]);
+  t.equal(metrics.code, 0, metrics.stderr);
+  t.notMatch(metrics.stdout, ACTIVE, 'metrics prints no control character');
+  const sizes = parsePrometheus(metrics.stdout).find((f) => f.name === 'podshm_object_size_bytes');
+  t.same(
+    sizes.metrics.filter((m) => m.labels.kind === 'shm').map((m) => m.labels.name),
+    ['/evil\\x1b]0;owned\\x07-\\u202e-\\x9b2J'],
+    'a Prometheus parser reads the name as `podshm ls` shows it',
+  );
 });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { Channel, FutexWord, MessageQueue, Semaphore, SharedMemory, diagnose, probeLimits } from 'podshm';
+import { Channel, FutexWord, MessageQueue, Semaphore, SharedMemory, channelRates, collectStats, diagnose, mqueueQueueBytes, probeLimits } from 'podshm';
 import { mutatePod, reviewAdmission } from 'podshm/webhook';
 import { uniqueName } from '../helpers.mjs';
 import { internal } from '../internal.mjs';
@@ -111,4 +111,20 @@ t.test('a Semaphore whose memory is closed answers EBADF, not "empty"', async (t
   t.throws(() => sem.value, EBADF);
   t.throws(() => sem.acquireSync({ timeout: 0 }), EBADF);
   t.throws(() => sem.release(), EBADF);
+});
+
+t.test('channelRates takes two snapshots, mqueueQueueBytes two positive integers', async (t) => {
+  const dir = fs.mkdtempSync('/dev/shm/podshm-args-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const snapshot = collectStats({ dir, sysv: false, mqueue: false });
+  for (const bad of [null, undefined, {}, { at: 1, objects: null }, { at: 1, objects: [null] }, 1n]) {
+    t.throws(() => channelRates(bad, snapshot), { ...TYPE, message: /"prev"/ }, `prev ${String(bad)}`);
+    t.throws(() => channelRates(snapshot, bad), { ...TYPE, message: /"next"/ }, `next ${String(bad)}`);
+  }
+  t.equal(channelRates(snapshot, snapshot).size, 0);
+  t.throws(() => mqueueQueueBytes(null, 64), TYPE, 'not NaN');
+  t.throws(() => mqueueQueueBytes(1n, 64), TYPE, 'no "Cannot mix BigInt"');
+  t.throws(() => mqueueQueueBytes(10, 0.5), RANGE);
+  t.throws(() => mqueueQueueBytes(0, 64), RANGE);
+  t.ok(mqueueQueueBytes(10, 8192) > 10 * 8192);
 });

@@ -17,6 +17,6 @@ t.test('scribbled headers end in typed errors, never a crash or a hang', async (
   const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   for (const l of lines) t.comment(`header fuzz: ${JSON.stringify(l)}`);
   t.same({ code: r.code, signal: r.signal }, { code: 0, signal: null }, r.stderr || JSON.stringify(lines.at(-1)));
-  t.same(lines.map((l) => l.kind), ['semaphore', 'mutex', 'channel']);
+  t.same(lines.map((l) => l.kind), ['semaphore', 'mutex', 'channel', 'topic']);
   for (const l of lines) t.equal(l.cases, runs, `${l.kind}: ${l.cases} cases, ${l.ok} calls worked, ${l.refused} refused with a PodshmError`);
 });

@@ -1,7 +1,7 @@
 // Another user who creates a name first must not get this process's data: objects owned
 // by another user are refused (EPERM) unless the caller passes allowForeignOwner.
 import t from 'tap';
-import { Channel, MessageQueue, Mutex, Semaphore, SharedMemory } from 'podshm';
+import { Channel, MessageQueue, Mutex, Semaphore, SharedMemory, Topic } from 'podshm';
 import { fixture, run, uniqueName } from '../helpers.mjs';
 
 // env -u NODE_OPTIONS: tap's loader would write its process info where nobody may not.
@@ -9,10 +9,10 @@ const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', '-u',
 
 t.test('objects planted by another user are refused unless allowForeignOwner', async (t) => {
   if (process.getuid() !== 0) return t.skip('planting objects as another user needs root (setpriv)');
-  const names = ['sem', 'mutex', 'shm', 'mq', 'chan'].map((tag) => uniqueName(`squat-${tag}`));
-  const [sem, mutex, shm, queue, channel] = names;
+  const names = ['sem', 'mutex', 'shm', 'mq', 'chan', 'topic'].map((tag) => uniqueName(`squat-${tag}`));
+  const [sem, mutex, shm, queue, channel, topic] = names;
   t.teardown(() => {
-    for (const unlink of [() => Semaphore.unlink(sem), () => Mutex.unlink(mutex), () => SharedMemory.unlink(shm), () => MessageQueue.unlink(queue), () => Channel.unlink(channel)]) {
+    for (const unlink of [() => Semaphore.unlink(sem), () => Mutex.unlink(mutex), () => SharedMemory.unlink(shm), () => MessageQueue.unlink(queue), () => Channel.unlink(channel), () => Topic.unlink(topic)]) {
       try {
         unlink();
       } catch {}
@@ -30,7 +30,10 @@ t.test('objects planted by another user are refused unless allowForeignOwner', a
   t.throws(() => SharedMemory.open(shm), refused);
   t.throws(() => MessageQueue.create(queue, { exclusive: false }), { ...refused, syscall: 'mq_open' });
   t.throws(() => MessageQueue.open(queue), refused);
+  t.throws(() => Channel.create(channel, { exclusive: false }), refused);
   t.throws(() => Channel.open(channel), refused);
+  t.throws(() => Topic.create(topic, { exclusive: false }), refused);
+  t.throws(() => Topic.open(topic), refused);
   t.throws(() => Semaphore.open(sem, { allowForeignOwner: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
 
   // Asked for: the planted objects are what the caller gets.
@@ -41,6 +44,7 @@ t.test('objects planted by another user are refused unless allowForeignOwner', a
   SharedMemory.create(shm, 4096, { exclusive: false, allowForeignOwner: true }).close();
   MessageQueue.open(queue, { allowForeignOwner: true }).close();
   Channel.open(channel, { allowForeignOwner: true }).close();
+  Topic.create(topic, { exclusive: false, allowForeignOwner: true }).close();
 });
 
 t.test("this user's and root's objects need no option", async (t) => {

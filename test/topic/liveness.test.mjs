@@ -128,3 +128,24 @@ t.test("a reservation at the tail of a full ring holds publishers until it is co
   await within(waiting2, "the publish going on after the reserver's death");
   t.pass('both waits ended');
 });
+
+t.test('a reservation whose publisher died, its slot taken by a new publisher: waiting receives get past it', async (t) => {
+  for (const wait of ['block', 'adaptive']) {
+    const tp = topic(t, { wait });
+    const sub = tp.subscriber();
+    const stuck = peer(t, ['reserve', tp.name]);
+    await within(stuck.ready, 'the reservation');
+    // The subscriber looks while the owner lives (so it has not skipped the record), then
+    // the owner dies and a new publisher takes its slot, a new generation in it.
+    t.equal(sub.tryReceive(), null, `${wait}: held back by the live reservation`);
+    await killed(stuck.child);
+    const pub = tp.publisher();
+    pub.publishSync(message(0));
+    // Hang guards only: the record is skipped after one short sleep, never a watch on the
+    // new publisher's lock.
+    t.same(check(sub.receiveSync({ timeout: 20_000 })), { n: 0 }, `${wait}: the message behind it arrives (sync)`);
+    pub.publishSync(message(1));
+    t.same(check(await sub.receive({ timeout: 20_000 })), { n: 1 }, `${wait}: and the next (async)`);
+    pub.close();
+  }
+});
