@@ -14,7 +14,7 @@ const { progress } = require('./lib/progress');
 const { writeCharts } = require('./lib/charts');
 const { stopAll } = require('./lib/spawn');
 
-const TRIALS = ['roundtrip', 'oneway', 'rate', 'cpulimit', 'idle', 'micro'];
+const TRIALS = ['roundtrip', 'inflight', 'oneway', 'rate', 'cpulimit', 'idle', 'micro'];
 
 async function main() {
   const { values: opts } = parseArgs({

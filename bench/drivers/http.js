@@ -1,6 +1,7 @@
 // HTTP/1.1 with keep-alive through node:http, the way a sidecar is called today: a POST
 // whose body is the request, answered by a body. Variant `transport`: 'unix' (a Unix
-// socket) or 'tcp' (127.0.0.1).
+// socket) or 'tcp' (127.0.0.1). With calls in flight the client's agent keeps a socket
+// for each: node:http never pipelines, so concurrent calls are concurrent connections.
 'use strict';
 const http = require('node:http');
 const net = require('node:net');
@@ -11,7 +12,7 @@ const { once } = require('node:events');
 
 let counter = 0;
 
-const problem = (kind) => (kind === 'rtt' || kind === 'rate' ? null : 'request/response only');
+const problem = (kind) => (kind === 'rtt' || kind === 'rate' || kind === 'inflight' ? null : 'request/response only');
 
 // A free port for TCP: taken by a listener and given back at once.
 async function setup(kind, p, v) {
@@ -33,10 +34,10 @@ const body = (stream) =>
     stream.on('error', reject);
   });
 
-async function endpoint({ side, res }) {
+async function endpoint({ side, res, p }) {
   const where = res.file ? { socketPath: res.file } : { host: '127.0.0.1', port: res.port };
   if (side === 'a') {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: p.inflight ?? 1 });
     let handler = null;
     const post = (m) =>
       new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ const { Client, Service } = require('podshm');
 
 let counter = 0;
 
-const problem = (kind) => (kind === 'rtt' || kind === 'rate' ? null : 'request/response only');
+const problem = (kind) => (kind === 'rtt' || kind === 'rate' || kind === 'inflight' ? null : 'request/response only');
 const setup = () => ({ name: `/podshm-bench-svc-${process.pid}-${++counter}` });
 
 function cleanup(res) {

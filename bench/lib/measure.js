@@ -15,6 +15,8 @@ function specs(kind, p, row, res) {
       return { servers: [spec('echo', 'b')], clients: [spec('ping', 'a')] };
     case 'rate':
       return { servers: [spec('echo', 'b')], clients: [spec('rate', 'a')] };
+    case 'inflight':
+      return { servers: [spec('echo', 'b')], clients: [spec('window', 'a')] };
     case 'oneway':
       return {
         servers: [spec('sink', 'b')],
@@ -39,6 +41,12 @@ function columns(kind, p, results) {
   }
   if (kind === 'rate') {
     return { p50: client.p50, p99: client.p99, p999: client.p999, cpuUsPerMsg: server.cpuUs / client.ops };
+  }
+  if (kind === 'inflight') {
+    if (client.ops === 0) throw new Error('no call was answered after the warm-up');
+    // The server's CPU over its own measured phase, scaled to the client's.
+    const msgPerSec = client.ops / client.seconds;
+    return { msgPerSec, cpuUsPerMsg: (client.cpuUs + (server.cpuUs * client.seconds) / server.seconds) / client.ops };
   }
   if (kind === 'oneway') {
     const [sink] = by('sink');

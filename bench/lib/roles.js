@@ -80,7 +80,8 @@ async function echo(ep, p) {
       if ((++n & 7) === 0) ph.tick();
     }
   }
-  report({ role: 'server', cpuUs: ph.end().cpuUs });
+  const { cpuUs, ms } = ph.end();
+  report({ role: 'server', cpuUs, seconds: ms / 1000 });
   await close(ep);
 }
 
@@ -184,6 +185,60 @@ async function rate(ep, p) {
   await close(ep);
 }
 
+/**
+ * Calls with `p.inflight` outstanding at all times: each answer starts the next call, so
+ * the window stays full until the measured time is up; then the last ones drain. Counts
+ * the answers that arrive within the measured time, and this side's CPU meanwhile.
+ */
+async function window(ep, p) {
+  if (!ep.async) throw new Error('calls in flight need an endpoint on the event loop');
+  const msg = new Uint8Array(p.size);
+  let out = 0;
+  let n = 0;
+  let bad = 0;
+  let u0 = null;
+  let t0 = 0;
+  let end = Infinity;
+  let cpu = null;
+  let ms = 0;
+  let done;
+  const drained = new Promise((resolve) => (done = resolve));
+  const call = () => {
+    out++;
+    const w = ep.send(msg);
+    if (w) w.catch(fail);
+  };
+  ep.onMessage((b, o, l) => {
+    out--;
+    if (l !== p.size) bad++;
+    const t = now();
+    if (u0 === null) {
+      if (t >= t0) {
+        u0 = usage();
+        t0 = t;
+        end = t + p.seconds * 1000;
+      }
+    } else if (cpu === null) {
+      n++;
+      if (t >= end) {
+        cpu = since(u0);
+        ms = t - t0;
+      }
+    }
+    if (cpu === null) call();
+    else if (out === 0) done();
+    return undefined;
+  });
+  await started();
+  t0 = now() + p.warmSeconds * 1000;
+  for (let k = 0; k < p.inflight; k++) call();
+  await drained;
+  if (bad > 0) throw new Error(`${bad} answers were not the size of their call`);
+  await ep.send(EMPTY);
+  report({ role: 'client', ops: n, seconds: ms / 1000, cpuUs: cpu.cpuUs });
+  await close(ep);
+}
+
 /** Sends stamped messages for warm-up plus the measured time, then the empty one. */
 async function source(ep, p) {
   const id = p.producerId ?? 0;
@@ -269,7 +324,7 @@ async function idle(ep, p) {
   await close(ep);
 }
 
-module.exports = { echo, ping, rate, source, sink, idle, STOP, EMPTY, fail };
+module.exports = { echo, ping, rate, window, source, sink, idle, STOP, EMPTY, fail };
 
 /** One in-process operation, timed by the `benchmark` package. */
 async function micro(ep, p) {

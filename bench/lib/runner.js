@@ -9,6 +9,7 @@ const { summarize } = require('./stats');
 const PRIMARY = {
   rtt: { key: 'ns', lower: true },
   rate: { key: 'p50', lower: true },
+  inflight: { key: 'msgPerSec', lower: false },
   oneway: { key: 'msgPerSec', lower: false },
   idle: { key: 'cpuPct', lower: true },
   micro: { key: 'ns', lower: true },

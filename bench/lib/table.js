@@ -34,6 +34,7 @@ const FORMAT = {
 const COLUMNS = {
   rtt: ['p50', 'p99', 'p999', 'msgPerSec', 'bytesPerSec', 'cpuUsPerMsg'],
   rate: ['p99', 'p999', 'cpuUsPerMsg'],
+  inflight: ['cpuUsPerMsg'],
   oneway: ['bytesPerSec', 'cpuUsPerMsg'],
   idle: ['wakeupsPerSec'],
   micro: ['rme'],

@@ -14,6 +14,7 @@ module.exports = {
   unix: { name: 'Unix socket (net, framed)', driver: 'unix' },
   service: { name: 'podshm Service/Client call()', driver: 'podshm-service' },
   http: (transport) => ({ name: `HTTP/1.1 keep-alive POST, ${transport === 'tcp' ? '127.0.0.1' : 'Unix socket'}`, driver: 'http', v: { transport } }),
+  grpc: { name: '@grpc/grpc-js unary, Unix socket', driver: 'grpc' },
   ipc: { name: 'child_process IPC', driver: 'child-ipc' },
   zmq: (pattern) => ({ name: `zeromq ${pattern} ipc://`, driver: 'zeromq' }),
   mq: (loop) => ({ name: `podshm MessageQueue, ${loop === 'sync' ? 'blocking' : 'event loop'}`, driver: 'podshm-mq', v: { loop } }),

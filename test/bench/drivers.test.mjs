@@ -41,7 +41,7 @@ t.test('the machine header', async (t) => {
 t.test('every kind of trial and every driver appears, measured or skipped with a reason', async (t) => {
   t.same([...new Set(out.groups.map((g) => g.kind))].sort(), ['idle', 'micro', 'oneway', 'rate', 'rtt']);
   const drivers = new Set(out.groups.flatMap((g) => g.rows.map((r) => r.driver)));
-  for (const d of ['c', 'podshm-channel', 'podshm-mq', 'podshm-sem', 'podshm-micro', 'js-ring', 'shm-typed-array', 'unix', 'child-ipc', 'zeromq', 'node']) t.ok(drivers.has(d), d);
+  for (const d of ['c', 'podshm-channel', 'podshm-mq', 'podshm-sem', 'podshm-micro', 'js-ring', 'shm-typed-array', 'unix', 'http', 'grpc', 'podshm-service', 'child-ipc', 'zeromq', 'node']) t.ok(drivers.has(d), d);
   for (const g of out.groups) {
     for (const row of g.rows) {
       t.equal(row.error, null, `${g.title}: ${row.name} did not fail`);

@@ -1,6 +1,6 @@
 // Rows that only the full run (no --quick) has: the round trip of every peer (with
-// reserve/commit), one way with sendMany and C's ring, several producers, and the open
-// and close micro rows. One short repetition of each runs on the current API: every row
+// reserve/commit), one way with sendMany and C's ring, several producers, calls with 64
+// in flight, and the open and close micro rows. One short repetition of each runs on the current API: every row
 // is measured or skipped with its reason, none fails. It asserts no figure.
 import t from 'tap';
 import fs from 'node:fs';
@@ -16,7 +16,7 @@ const json = path.join(dir, 'run.json');
 
 // A hang guard only.
 t.setTimeout(300_000);
-const GROUPS = ['round trip 64 B, every peer', 'one way 64 B, blocking or spinning calls', 'one way 64 B, 2 producers', 'open and close'];
+const GROUPS = ['round trip 64 B, every peer', 'calls with 64 in flight, 64 B, request/response on the event loop', 'one way 64 B, blocking or spinning calls', 'one way 64 B, 2 producers', 'open and close'];
 const args = ['--seconds', '0.05', '--reps', '1', '--only', GROUPS.join('|'), '--json', json];
 const res = await run(process.execPath, [path.join(root, 'bench/run.js'), ...args], { cwd: root, timeoutMs: 280_000 });
 t.equal(res.code, 0, res.stderr);
@@ -28,5 +28,6 @@ for (const g of out.groups) {
     t.equal(row.error, null, `${g.title}: ${row.name} did not fail`);
     if (row.skipped) t.match(row.skipped, /\w+/, `${row.name}: the reason it was skipped`);
     else if (!row.error) t.ok(Number.isFinite(row.summary[g.primary.key]?.median), `${g.title}: ${row.name} has its ${g.primary.key}`);
+    if (g.kind === 'inflight' && row.summary) t.ok(row.summary.cpuUsPerMsg.median > 0, `${row.name}: CPU per call`);
   }
 }

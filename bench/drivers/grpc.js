@@ -1,0 +1,85 @@
+// @grpc/grpc-js over a Unix socket: a unary method whose request and response are the raw
+// bytes (identity serializers, no .proto), on one channel, so one HTTP/2 connection
+// carries every call, in flight together or not, as a gRPC client does.
+'use strict';
+const os = require('node:os');
+const path = require('node:path');
+const fs = require('node:fs');
+
+let grpc = null;
+let missing = null;
+try {
+  grpc = require('@grpc/grpc-js');
+} catch (err) {
+  missing = `@grpc/grpc-js is not installed (${err.code ?? err.message})`;
+}
+
+let counter = 0;
+
+const problem = (kind) => missing ?? (kind === 'rtt' || kind === 'rate' || kind === 'inflight' ? null : 'request/response only');
+const setup = () => ({ file: path.join(os.tmpdir(), `podshm-bench-grpc-${process.pid}-${++counter}.sock`) });
+const cleanup = (res) => fs.rmSync(res.file, { force: true });
+
+const bytes = (m) => Buffer.from(m.buffer, m.byteOffset, m.length);
+const identity = (b) => b;
+const SERVICE = {
+  echo: {
+    path: '/podshm.bench.Echo/Echo',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+async function endpoint({ side, res }) {
+  const address = `unix:${res.file}`;
+  if (side === 'a') {
+    const Client = grpc.makeGenericClientConstructor(SERVICE, 'Echo');
+    const client = new Client(address, grpc.credentials.createInsecure());
+    let handler = null;
+    const call = (m) =>
+      new Promise((resolve, reject) => {
+        client.echo(bytes(m), (err, r) => (err ? reject(err) : resolve(r)));
+      });
+    return {
+      async: true,
+      send(m) {
+        // The last, empty call stops the server, which may close before it answers.
+        if (m.length === 0) return call(m).catch(() => {});
+        call(m).then((r) => handler(r, 0, r.length));
+        return undefined;
+      },
+      onMessage(h) {
+        handler = h;
+      },
+      close: () => client.close(),
+    };
+  }
+  let handler = null;
+  let reply;
+  const server = new grpc.Server();
+  server.addService(SERVICE, {
+    echo(c, callback) {
+      const m = c.request;
+      reply = undefined;
+      handler(m, 0, m.length);
+      callback(null, reply === undefined ? Buffer.alloc(0) : bytes(reply));
+    },
+  });
+  await new Promise((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  return {
+    async: true,
+    send(m) {
+      reply = m;
+    },
+    onMessage(h) {
+      handler = h;
+    },
+    close: () => server.forceShutdown(),
+  };
+}
+
+module.exports = { problem, setup, cleanup, endpoint };
