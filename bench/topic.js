@@ -21,10 +21,12 @@
 // into its first and last 4 bytes (what else fills it is the application's work, not
 // delivery), commits, and waits until every subscriber has acknowledged it; the
 // subscribers take it as a view (receiveViewSync), check the length and both sequence
-// numbers (a torn message would show) and acknowledge. The acknowledgement is one shared
-// counter word: each subscriber adds 1 to it and the one that completes the count wakes
-// the publisher (one FutexWord wake per round trip), where a reply Channel would cost
-// every subscriber a record and a possible wake, and a Channel has one receiver anyway.
+// numbers (a torn message would show) and acknowledge. A third row, for reference,
+// copies the 4 MiB in (publishSync) and out (receiveSync). The acknowledgement is one
+// shared counter word: each subscriber adds 1 to it and the one that completes the count
+// wakes the publisher (one FutexWord wake per round trip), where a reply Channel would
+// cost every subscriber a record and a possible wake, and a Channel has one receiver
+// anyway.
 // Figures: the median and 99th percentile round trip of each run, the medians of the
 // rounds (rows alternated, fresh processes each run), the ratio of the 4 MiB median to
 // the 64 B one of the same round, and the CPU µs per round trip of every process
@@ -148,7 +150,12 @@ function publisherMain(kind, names, seconds) {
 }
 
 const ROUNDTRIP_CAPACITY = 1 << 24;
-const SIZES = [64, 4 << 20];
+// The rows: no copy at 64 B and 4 MiB, and for reference 4 MiB copied in (publishSync) and out (receiveSync).
+const ROUNDTRIP_ROWS = [
+  { size: 64, copy: false },
+  { size: 4 << 20, copy: false },
+  { size: 4 << 20, copy: true },
+];
 
 // CPU time of this process so far: the round trip figures count only the run, not Node's start.
 function cpuUs() {
@@ -163,7 +170,7 @@ function ackWord(name) {
   return { ack: new Int32Array(shm.buffer, 0, 1), word: new podshm.FutexWord(shm.mapping, 0) };
 }
 
-function roundtripSubscriber(name, ackName, subscribers) {
+function roundtripSubscriber(name, ackName, subscribers, copy) {
   const podshm = require('..');
   const sub = podshm.Topic.open(name).subscriber();
   const { ack, word } = ackWord(ackName);
@@ -172,7 +179,7 @@ function roundtripSubscriber(name, ackName, subscribers) {
   let n = 0;
   let errors = 0;
   for (;;) {
-    const msg = sub.receiveViewSync();
+    const msg = copy ? sub.receiveSync() : sub.receiveViewSync();
     const length = msg.length;
     if (length === END) break;
     const words = new Int32Array(msg.buffer, msg.byteOffset, length >> 2);
@@ -184,20 +191,23 @@ function roundtripSubscriber(name, ackName, subscribers) {
   process.stdout.write(`RESULT ${JSON.stringify({ count: n, errors, cpuUs: cpuUs() - cpu0 })}\n`);
 }
 
-function roundtripPublisher(name, ackName, subscribers, size, seconds) {
+function roundtripPublisher(name, ackName, subscribers, size, copy, seconds) {
   const podshm = require('..');
   const pub = podshm.Topic.open(name).publisher();
   const { ack, word } = ackWord(ackName);
+  const copied = new Uint8Array(copy ? size : 0);
   const times = [];
   const cpu0 = cpuUs();
   const end = performance.now() + seconds * 1000;
   let n = 0;
   for (let t0 = performance.now(); t0 < end; n++) {
-    const r = pub.reserveSync(size);
-    const words = new Int32Array(r.bytes.buffer, r.bytes.byteOffset, size >> 2);
+    const r = copy ? null : pub.reserveSync(size);
+    const bytes = r?.bytes ?? copied;
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset, size >> 2);
     words[0] = n;
     words[words.length - 1] = n;
-    r.commit();
+    if (copy) pub.publishSync(copied);
+    else r.commit();
     const target = (n + 1) * subscribers;
     for (let v = Atomics.load(ack, 0); v !== target; v = Atomics.load(ack, 0)) word.waitSync(v);
     const t1 = performance.now();
@@ -263,16 +273,16 @@ async function measure(kind, subscribers, seconds) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function measureRoundtrip(size, subscribers, seconds) {
+async function measureRoundtrip({ size, copy }, subscribers, seconds) {
   const podshm = require('..');
   const tag = `/podshm-bench-topicrt-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const topic = podshm.Topic.create(tag, { capacity: ROUNDTRIP_CAPACITY, subscribers });
   const ack = podshm.SharedMemory.create(`${tag}-ack`, 4096);
   try {
     const subs = [];
-    for (let i = 0; i < subscribers; i++) subs.push(start(['rtsubscriber', topic.name, ack.name, String(subscribers)]));
+    for (let i = 0; i < subscribers; i++) subs.push(start(['rtsubscriber', topic.name, ack.name, String(subscribers), String(copy)]));
     await Promise.all(subs.map((s) => s.ready));
-    const pub = start(['rtpublisher', topic.name, ack.name, String(subscribers), String(size), String(seconds)]);
+    const pub = start(['rtpublisher', topic.name, ack.name, String(subscribers), String(size), String(copy), String(seconds)]);
     const [p, ...r] = await Promise.all([pub.result, ...subs.map((s) => s.result)]);
     const errors = r.reduce((sum, x) => sum + x.errors + (x.count === p.published ? 0 : 1), 0);
     const cpuUs = p.cpuUs + r.reduce((sum, x) => sum + x.cpuUs, 0);
@@ -287,8 +297,8 @@ async function measureRoundtrip(size, subscribers, seconds) {
 
 async function roundtripMain(seconds, subscribers) {
   const reps = Number(process.env.TOPIC_BENCH_REPS ?? 3);
-  const rows = SIZES.map((size) => ({ size, runs: [] }));
-  for (let rep = 0; rep < reps; rep++) for (const row of rows) row.runs.push(await measureRoundtrip(row.size, subscribers, seconds));
+  const rows = ROUNDTRIP_ROWS.map((r) => ({ ...r, runs: [] }));
+  for (let rep = 0; rep < reps; rep++) for (const row of rows) row.runs.push(await measureRoundtrip(row, subscribers, seconds));
   console.log(`${os.cpus()[0]?.model} x${os.cpus().length}, Linux ${os.release()}, Node.js ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`node bench/topic.js ${process.argv.slice(2).join(' ')}`.trim() + ` (${reps} rounds)`);
   console.log('| message | subscribers | round trip µs, median (min to max of the rounds) | 99th percentile µs | vs 64 B of the same round (min to max) | round trips per run | CPU µs per round trip, all processes | errors |');
@@ -297,7 +307,7 @@ async function roundtripMain(seconds, subscribers) {
     const m = row.runs.map((r) => r.medianUs);
     // Each round's runs follow one another: the ratio within a round sees the same load.
     const ratios = row.runs.map((r, i) => r.medianUs / rows[0].runs[i].medianUs);
-    const label = row.size >= 1 << 20 ? `${row.size / (1 << 20)} MiB` : `${row.size} B`;
+    const label = (row.size >= 1 << 20 ? `${row.size / (1 << 20)} MiB` : `${row.size} B`) + (row.copy ? ', copied (publishSync, receiveSync)' : ', no copy (reserveSync, receiveViewSync)');
     console.log(`| ${label} | ${subscribers} | ${median(m).toFixed(1)} (${Math.min(...m).toFixed(1)} to ${Math.max(...m).toFixed(1)}) | ${median(row.runs.map((r) => r.p99Us)).toFixed(0)} | ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)}) | ${median(row.runs.map((r) => r.roundtrips))} | ${median(row.runs.map((r) => r.cpuPerRoundtrip)).toFixed(1)} | ${row.runs.reduce((s, r) => s + r.errors, 0)} |`);
   }
 }
@@ -328,8 +338,8 @@ async function main() {
 const [role, kind, ...rest] = process.argv.slice(2);
 if (role === 'subscriber') subscriberMain(kind, rest[0]);
 else if (role === 'publisher') publisherMain(kind, rest.slice(1), Number(rest[0]));
-else if (role === 'rtsubscriber') roundtripSubscriber(kind, rest[0], Number(rest[1]));
-else if (role === 'rtpublisher') roundtripPublisher(kind, rest[0], Number(rest[1]), Number(rest[2]), Number(rest[3]));
+else if (role === 'rtsubscriber') roundtripSubscriber(kind, rest[0], Number(rest[1]), rest[2] === 'true');
+else if (role === 'rtpublisher') roundtripPublisher(kind, rest[0], Number(rest[1]), Number(rest[2]), rest[3] === 'true', Number(rest[4]));
 else (role === 'roundtrip' ? roundtripMain(Number(kind ?? 2), Number(rest[0] ?? 4)) : main()).catch((err) => {
   console.error(err);
   process.exit(1);
