@@ -13,6 +13,24 @@
 // each subscriber received (the slowest of them), from its first message to the end
 // message, and the CPU µs per message published of every process together. The rows
 // are measured in alternation and each figure is the median of the rounds.
+//
+// `node bench/topic.js roundtrip [seconds] [subscribers]` (default 2 s, 4): round trips
+// of 64 B and 4 MiB messages, both with no copy, through one Topic ('block', 16 MiB ring
+// for both sizes: the smallest that carries 4 MiB, as the largest message is capacity /
+// 2 - 16). The publisher reserves each message in the ring, writes its sequence number
+// into its first and last 4 bytes (what else fills it is the application's work, not
+// delivery), commits, and waits until every subscriber has acknowledged it; the
+// subscribers take it as a view (receiveViewSync), check the length and both sequence
+// numbers (a torn message would show) and acknowledge. A third row, for reference,
+// copies the 4 MiB in (publishSync) and out (receiveSync). The acknowledgement is one
+// shared counter word: each subscriber adds 1 to it and the one that completes the count
+// wakes the publisher (one FutexWord wake per round trip), where a reply Channel would
+// cost every subscriber a record and a possible wake, and a Channel has one receiver
+// anyway.
+// Figures: the median and 99th percentile round trip of each run, the medians of the
+// rounds (rows alternated, fresh processes each run), the ratio of the 4 MiB median to
+// the 64 B one of the same round, and the CPU µs per round trip of every process
+// together, from attaching to the end message.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -131,6 +149,78 @@ function publisherMain(kind, names, seconds) {
   process.stdout.write(`RESULT ${JSON.stringify({ published: n, cpuUs: cpu.userCPUTime + cpu.systemCPUTime })}\n`);
 }
 
+const ROUNDTRIP_CAPACITY = 1 << 24;
+// The rows: no copy at 64 B and 4 MiB, and for reference 4 MiB copied in (publishSync) and out (receiveSync).
+const ROUNDTRIP_ROWS = [
+  { size: 64, copy: false },
+  { size: 4 << 20, copy: false },
+  { size: 4 << 20, copy: true },
+];
+
+// CPU time of this process so far: the round trip figures count only the run, not Node's start.
+function cpuUs() {
+  const cpu = process.resourceUsage();
+  return cpu.userCPUTime + cpu.systemCPUTime;
+}
+
+// The acknowledgement counter: word 0 of a small segment, read as an Int32Array and waited on as a FutexWord.
+function ackWord(name) {
+  const podshm = require('..');
+  const shm = podshm.SharedMemory.open(name);
+  return { ack: new Int32Array(shm.buffer, 0, 1), word: new podshm.FutexWord(shm.mapping, 0) };
+}
+
+function roundtripSubscriber(name, ackName, subscribers, copy) {
+  const podshm = require('..');
+  const sub = podshm.Topic.open(name).subscriber();
+  const { ack, word } = ackWord(ackName);
+  const cpu0 = cpuUs();
+  process.stdout.write('READY\n');
+  let n = 0;
+  let errors = 0;
+  for (;;) {
+    const msg = copy ? sub.receiveSync() : sub.receiveViewSync();
+    const length = msg.length;
+    if (length === END) break;
+    const words = new Int32Array(msg.buffer, msg.byteOffset, length >> 2);
+    if (words[0] !== n || words[words.length - 1] !== n) errors++;
+    sub.release();
+    n++;
+    if (Atomics.add(ack, 0, 1) + 1 === n * subscribers) word.wake();
+  }
+  process.stdout.write(`RESULT ${JSON.stringify({ count: n, errors, cpuUs: cpuUs() - cpu0 })}\n`);
+}
+
+function roundtripPublisher(name, ackName, subscribers, size, copy, seconds) {
+  const podshm = require('..');
+  const pub = podshm.Topic.open(name).publisher();
+  const { ack, word } = ackWord(ackName);
+  const copied = new Uint8Array(copy ? size : 0);
+  const times = [];
+  const cpu0 = cpuUs();
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  for (let t0 = performance.now(); t0 < end; n++) {
+    const r = copy ? null : pub.reserveSync(size);
+    const bytes = r?.bytes ?? copied;
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset, size >> 2);
+    words[0] = n;
+    words[words.length - 1] = n;
+    if (copy) pub.publishSync(copied);
+    else r.commit();
+    const target = (n + 1) * subscribers;
+    for (let v = Atomics.load(ack, 0); v !== target; v = Atomics.load(ack, 0)) word.waitSync(v);
+    const t1 = performance.now();
+    times.push(t1 - t0);
+    t0 = t1;
+  }
+  pub.publishSync(new Uint8Array(END));
+  const cpu = cpuUs() - cpu0;
+  times.sort((a, b) => a - b);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))] * 1000;
+  process.stdout.write(`RESULT ${JSON.stringify({ published: n, medianUs: at(0.5), p99Us: at(0.99), cpuUs: cpu })}\n`);
+}
+
 function start(args) {
   const child = spawn(process.execPath, [__filename, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -183,6 +273,45 @@ async function measure(kind, subscribers, seconds) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+async function measureRoundtrip({ size, copy }, subscribers, seconds) {
+  const podshm = require('..');
+  const tag = `/podshm-bench-topicrt-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const topic = podshm.Topic.create(tag, { capacity: ROUNDTRIP_CAPACITY, subscribers });
+  const ack = podshm.SharedMemory.create(`${tag}-ack`, 4096);
+  try {
+    const subs = [];
+    for (let i = 0; i < subscribers; i++) subs.push(start(['rtsubscriber', topic.name, ack.name, String(subscribers), String(copy)]));
+    await Promise.all(subs.map((s) => s.ready));
+    const pub = start(['rtpublisher', topic.name, ack.name, String(subscribers), String(size), String(copy), String(seconds)]);
+    const [p, ...r] = await Promise.all([pub.result, ...subs.map((s) => s.result)]);
+    const errors = r.reduce((sum, x) => sum + x.errors + (x.count === p.published ? 0 : 1), 0);
+    const cpuUs = p.cpuUs + r.reduce((sum, x) => sum + x.cpuUs, 0);
+    return { medianUs: p.medianUs, p99Us: p.p99Us, roundtrips: p.published, cpuPerRoundtrip: cpuUs / p.published, errors };
+  } finally {
+    for (const o of [topic, ack]) {
+      o.close();
+      o.unlink();
+    }
+  }
+}
+
+async function roundtripMain(seconds, subscribers) {
+  const reps = Number(process.env.TOPIC_BENCH_REPS ?? 3);
+  const rows = ROUNDTRIP_ROWS.map((r) => ({ ...r, runs: [] }));
+  for (let rep = 0; rep < reps; rep++) for (const row of rows) row.runs.push(await measureRoundtrip(row, subscribers, seconds));
+  console.log(`${os.cpus()[0]?.model} x${os.cpus().length}, Linux ${os.release()}, Node.js ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`node bench/topic.js ${process.argv.slice(2).join(' ')}`.trim() + ` (${reps} rounds)`);
+  console.log('| message | subscribers | round trip µs, median (min to max of the rounds) | 99th percentile µs | vs 64 B of the same round (min to max) | round trips per run | CPU µs per round trip, all processes | errors |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) {
+    const m = row.runs.map((r) => r.medianUs);
+    // Each round's runs follow one another: the ratio within a round sees the same load.
+    const ratios = row.runs.map((r, i) => r.medianUs / rows[0].runs[i].medianUs);
+    const label = (row.size >= 1 << 20 ? `${row.size / (1 << 20)} MiB` : `${row.size} B`) + (row.copy ? ', copied (publishSync, receiveSync)' : ', no copy (reserveSync, receiveViewSync)');
+    console.log(`| ${label} | ${subscribers} | ${median(m).toFixed(1)} (${Math.min(...m).toFixed(1)} to ${Math.max(...m).toFixed(1)}) | ${median(row.runs.map((r) => r.p99Us)).toFixed(0)} | ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)}) | ${median(row.runs.map((r) => r.roundtrips))} | ${median(row.runs.map((r) => r.cpuPerRoundtrip)).toFixed(1)} | ${row.runs.reduce((s, r) => s + r.errors, 0)} |`);
+  }
+}
+
 async function main() {
   const seconds = Number(process.argv[2] ?? 2);
   const counts = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [1, 2, 4];
@@ -209,7 +338,9 @@ async function main() {
 const [role, kind, ...rest] = process.argv.slice(2);
 if (role === 'subscriber') subscriberMain(kind, rest[0]);
 else if (role === 'publisher') publisherMain(kind, rest.slice(1), Number(rest[0]));
-else main().catch((err) => {
+else if (role === 'rtsubscriber') roundtripSubscriber(kind, rest[0], Number(rest[1]), rest[2] === 'true');
+else if (role === 'rtpublisher') roundtripPublisher(kind, rest[0], Number(rest[1]), Number(rest[2]), rest[3] === 'true', Number(rest[4]));
+else (role === 'roundtrip' ? roundtripMain(Number(kind ?? 2), Number(rest[0] ?? 4)) : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });
