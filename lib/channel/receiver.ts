@@ -52,6 +52,27 @@ const BATCH_BYTES = 256 * 1024;
 const copyInto = Uint8Array.prototype.set;
 const ASYNC_KEYS = ['timeout', 'signal'] as const;
 
+// A batch of for await: message i is chunk[offsets[i], offsets[i] + lengths[i]).
+// spans: per span copied, its start in the ring (index into the segment, and position)
+// and in the chunk, three numbers each.
+interface Batch {
+  chunk: ArrayBufferLike;
+  count: number;
+  readonly offsets: Int32Array;
+  readonly lengths: Int32Array;
+  readonly spans: number[];
+}
+
+// Where message i's record starts in the ring (a position as #read counts them), found
+// from its span: return() puts the read position back there.
+function ringPosition(batch: Batch, i: number): number {
+  const record = batch.offsets[i] - RECORD_HEADER;
+  const spans = batch.spans;
+  let s = 0;
+  while (s + 3 < spans.length && spans[s + 5] <= record) s += 3;
+  return (spans[s + 1] + record - spans[s + 2]) | 0;
+}
+
 /** drain()'s callback: the message is bytes[offset, offset + length), valid during the call only. */
 export type MessageHandler = (bytes: Uint8Array, offset: number, length: number) => void;
 
@@ -100,8 +121,6 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
   #lastSkipCheck = -Infinity;
   readonly #budget = new SpinBudget();
   readonly #endWhenProducersGone: boolean;
-  /** for await's staging area for a batch (private memory, made at its first batch). */
-  #scratch: Uint8Array | null = null;
   /** A batch is being copied: the messages found so far keep their room (see #caughtUp). */
   #holding = false;
   readonly #presence: Presence;
@@ -273,27 +292,24 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     if (this.#codec !== null) return this.#values();
-    let batch: Uint8Array[] = [];
-    // Where each message of the batch starts in the ring (a record, or padding before it).
-    let starts: number[] = [];
+    const batch: Batch = { chunk: new ArrayBuffer(0), count: 0, offsets: new Int32Array(YIELD_EVERY), lengths: new Int32Array(YIELD_EVERY), spans: [] };
     let next = 0;
     let sinceTurn = 0;
     let ended = false;
     const done = (): IteratorResult<Uint8Array> => {
       ended = true;
-      batch = [];
+      batch.count = 0;
+      batch.chunk = new ArrayBuffer(0);
       return { value: undefined, done: true };
     };
     // Copies out the next batch (waiting for it) and hands out its first message.
     const refill = async (): Promise<IteratorResult<Uint8Array>> => {
       try {
         // Gives back the room of the batch handed out (the receive releases first).
-        const start = this.#read;
         // A wait here may end in the poll phase, before setImmediate's: it does not
         // count as a turn of the loop, only the loop's own yield does.
         if (this.tryReceiveView() === null) await this.receiveView();
-        starts = [start];
-        batch = this.#copyBatch(starts);
+        this.#copyBatch(batch);
         next = 0;
       } catch (err) {
         if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return done();
@@ -306,21 +322,23 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
         sinceTurn = 0;
         return new Promise<void>((resolve) => setImmediate(resolve)).then(step);
       }
-      return { value: batch[next++], done: false };
+      const i = next++;
+      return { value: new Uint8Array(batch.chunk, batch.offsets[i], batch.lengths[i]), done: false };
     };
     const iterator = {
       // A plain function: an async one would cost a second promise per message.
       next: () => {
         if (ended) return Promise.resolve({ value: undefined, done: true });
-        if (next === batch.length) return refill();
+        if (next === batch.count) return refill();
         return Promise.resolve(step());
       },
       // Leaving the loop (break, return, throw) gives back what was copied but not handed
       // out: its room is still held, so the next receive reads it again.
       return: async () => {
-        if (next < batch.length && !ended && !this.#closed) {
-          const left = batch.slice(next);
-          this.#unread(starts[next], left.length, left.reduce((sum, m) => sum + m.length, 0));
+        if (next < batch.count && !ended && !this.#closed) {
+          let bytes = 0;
+          for (let i = next; i < batch.count; i++) bytes += batch.lengths[i];
+          this.#unread(ringPosition(batch, next), batch.count - next, bytes);
         }
         return done();
       },
@@ -343,38 +361,77 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
   }
 
   // The message just received as a view, and whatever else is ready now (up to
-  // YIELD_EVERY messages and BATCH_BYTES), copied out into this receiver's scratch
-  // buffer, then into one new chunk of the exact size that the messages handed out view.
-  // The batch's room stays held (as a view's would) until the next receive; `starts`
-  // gets where each message after the first begins in the ring.
-  #copyBatch(starts: number[]): Uint8Array[] {
+  // YIELD_EVERY messages and BATCH_BYTES), copied out into one new chunk that the
+  // messages handed out view. Records that follow each other in the ring are copied as
+  // one span, headers included (one copy per span, not per message); a span ends where
+  // the ring wraps or a record was skipped. Every record is checked by #nextPolling()
+  // before its span is copied, and the batch's room stays held (as a view's would) until
+  // the next receive, so no producer writes under the copy.
+  #copyBatch(batch: Batch): void {
+    const { offsets, lengths, spans } = batch;
     const first = this.#length;
-    if (first >= BATCH_BYTES) return [new Uint8Array(this.#buffer, this.#at, first).slice()];
-    const scratch = (this.#scratch ??= new Uint8Array(BATCH_BYTES));
-    copyInto.call(scratch, new Uint8Array(this.#buffer, this.#at, first), 0);
-    const lengths = [first];
-    let bytes = first;
+    // The open span: where it starts in the ring (index into #u8, and position) and in
+    // the chunk, and where its last record ends in the ring.
+    let from = this.#at - RECORD_HEADER;
+    let size = this.#recordSize();
+    let fromPos = (this.#read - size) | 0;
+    let base = 0;
+    let end = from + size;
+    spans.length = 0;
+    lengths[0] = first;
+    batch.count = 1;
+    if (size > BATCH_BYTES) {
+      batch.chunk = new Uint8Array(this.#buffer, this.#at, first).slice().buffer;
+      offsets[0] = 0;
+      return;
+    }
+    offsets[0] = RECORD_HEADER;
+    let count = 1;
     this.#holding = true;
     try {
-      while (lengths.length < YIELD_EVERY) {
+      while (count < YIELD_EVERY) {
         const read = this.#read;
         if (this.#nextPolling() < 0) break;
-        if (bytes + this.#length > BATCH_BYTES) {
+        const record = this.#at - RECORD_HEADER;
+        size = this.#recordSize();
+        if (record !== end) {
+          spans.push(from, fromPos, base);
+          base += end - from;
+          from = record;
+          fromPos = (this.#read - size) | 0;
+          end = record;
+        }
+        if (base + end - from + size > BATCH_BYTES) {
           this.#unread(read, 1, this.#length);
           break;
         }
-        starts.push(read);
-        copyInto.call(scratch, new Uint8Array(this.#buffer, this.#at, this.#length), bytes);
-        lengths.push(this.#length);
-        bytes += this.#length;
+        end += size;
+        offsets[count] = base + this.#at - from;
+        lengths[count++] = this.#length;
       }
     } finally {
       this.#holding = false;
     }
-    const chunk = scratch.slice(0, bytes).buffer;
-    const out = new Array<Uint8Array>(lengths.length);
-    for (let i = 0, pos = 0; i < lengths.length; pos += lengths[i++]) out[i] = new Uint8Array(chunk, pos, lengths[i]);
-    return out;
+    spans.push(from, fromPos, base);
+    const bytes = base + end - from;
+    const u8 = this.#u8;
+    let chunk: Uint8Array;
+    if (spans.length === 3) chunk = u8.slice(from, end);
+    else {
+      chunk = new Uint8Array(bytes);
+      for (let s = 0; s < spans.length; s += 3) {
+        const stop = s + 3 < spans.length ? spans[s + 5] - spans[s + 2] + spans[s] : end;
+        copyInto.call(chunk, u8.subarray(spans[s], stop), spans[s + 2]);
+      }
+    }
+    batch.chunk = chunk.buffer;
+    batch.count = count;
+  }
+
+  // The size in the ring (header and extent) of the record #next() just found: it ends
+  // at #read, and is shorter than the ring.
+  #recordSize(): number {
+    return (this.#read - (this.#at - RECORD_HEADER - HEADER_SIZE)) & this.#mask;
   }
 
   // Puts the read position back to `read`, before `count` messages of `bytes` in all

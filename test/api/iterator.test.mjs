@@ -84,3 +84,30 @@ t.test('leaving a loop in the middle of a batch loses nothing: the next receive 
   t.same(rest, [8, 9]);
   t.equal(ch.stats().messagesReceived, 10, 'each counted once');
 });
+
+t.test('a batch that wraps the ring: leaving the loop on either side of the wrap loses nothing', async (t) => {
+  const ch = Channel.create(uniqueName('iterwrap'), { capacity: 4096 });
+  t.teardown(() => (ch.unlink(), ch.close()));
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  // 3600 of the 4096 bytes read and given back: the next records wrap after a few.
+  for (let i = 0; i < 50; i++) tx.sendSync(new Uint8Array(64));
+  t.equal(rx.drain(() => {}), 50);
+  rx.release();
+  // Sizes 4 to 100 (payloads padded to 8 in the ring); byte j of message i is i + j.
+  const total = 40;
+  const body = (i) => Uint8Array.from({ length: 4 + ((i * 37) % 97) }, (_, j) => (i + j) & 255);
+  for (let i = 0; i < total; i++) tx.sendSync(body(i));
+  const got = [];
+  for (const stop of [3, 2, 4, 1, 7, 5, total]) {
+    const start = got.length;
+    for await (const m of rx) {
+      got.push(m);
+      if (got.length - start === stop || got.length === total) break;
+    }
+  }
+  t.equal(got.length, total);
+  t.ok(got.every((m, i) => m.length === body(i).length && m.every((b, j) => b === ((i + j) & 255))), 'every message whole, in order');
+  t.equal(rx.tryReceive(), null, 'nothing delivered twice');
+  t.equal(ch.stats().messagesReceived, 50 + total, 'each counted once');
+});
