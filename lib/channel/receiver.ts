@@ -308,9 +308,9 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
         // Gives back the room of the batch handed out (the receive releases first).
         // A wait here may end in the poll phase, before setImmediate's: it does not
         // count as a turn of the loop, only the loop's own yield does.
+        next = 0;
         if (this.tryReceiveView() === null) await this.receiveView();
         this.#copyBatch(batch);
-        next = 0;
       } catch (err) {
         if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return done();
         throw err;
@@ -320,7 +320,8 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
     const step = (): IteratorResult<Uint8Array> | Promise<IteratorResult<Uint8Array>> => {
       if (++sinceTurn > YIELD_EVERY) {
         sinceTurn = 0;
-        return new Promise<void>((resolve) => setImmediate(resolve)).then(step);
+        // return() may come meanwhile: it un-reads this message, so it is not handed out.
+        return new Promise<void>((resolve) => setImmediate(resolve)).then(() => (ended ? { value: undefined, done: true } : step()));
       }
       const i = next++;
       return { value: new Uint8Array(batch.chunk, batch.offsets[i], batch.lengths[i]), done: false };
@@ -377,15 +378,18 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
     let fromPos = (this.#read - size) | 0;
     let base = 0;
     let end = from + size;
+    // Counted only once the batch is whole: a corrupt record met on the way throws
+    // with nothing of it handed out.
+    batch.count = 0;
     spans.length = 0;
     lengths[0] = first;
-    batch.count = 1;
+    offsets[0] = RECORD_HEADER;
     if (size > BATCH_BYTES) {
-      batch.chunk = new Uint8Array(this.#buffer, this.#at, first).slice().buffer;
-      offsets[0] = 0;
+      spans.push(from, fromPos, base);
+      batch.chunk = this.#u8.slice(from, this.#at + first).buffer;
+      batch.count = 1;
       return;
     }
-    offsets[0] = RECORD_HEADER;
     let count = 1;
     this.#holding = true;
     try {
@@ -429,9 +433,10 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
   }
 
   // The size in the ring (header and extent) of the record #next() just found: it ends
-  // at #read, and is shorter than the ring.
+  // at #read, and takes at most the whole ring (a record of exactly the ring's size, which
+  // only a scribbling peer writes, is not 0).
   #recordSize(): number {
-    return (this.#read - (this.#at - RECORD_HEADER - HEADER_SIZE)) & this.#mask;
+    return (((this.#read - (this.#at - RECORD_HEADER - HEADER_SIZE) - 1) & this.#mask) + 1) | 0;
   }
 
   // Puts the read position back to `read`, before `count` messages of `bytes` in all

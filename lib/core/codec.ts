@@ -69,7 +69,7 @@ const JSON_CODEC: BoundCodec = {
 const V8_CODEC: BoundCodec = {
   name: 'v8',
   encode: (value) => v8.serialize(value),
-  decode: (view) => v8.deserialize(view) as unknown,
+  decode: (view) => v8.deserialize(view.slice()) as unknown,
 };
 
 let msgpackr: BoundCodec | null = null;

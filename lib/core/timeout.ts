@@ -33,7 +33,16 @@ export function onAbort(signal: AbortSignal, callback: () => void): () => void {
     const callbacks = new Set<() => void>();
     const listener = (): void => {
       watches.delete(signal);
-      for (const f of [...callbacks]) f();
+      // One call's callback that throws must not leave the others' calls pending.
+      for (const f of [...callbacks]) {
+        try {
+          f();
+        } catch (err) {
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
     };
     watch = { callbacks, listener };
     watches.set(signal, watch);

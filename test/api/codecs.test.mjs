@@ -213,3 +213,20 @@ t.test("a Channel's sendMany and for await with a codec; a handle carries the co
   t.throws(() => own.handle(), { name: 'ArgumentError', argument: 'codec' }, "a codec of the caller's cannot cross to a worker");
   again.close();
 });
+
+t.test('a value a codec decoded owns its bytes: a Buffer in it stays as it was once the ring is reused', async (t) => {
+  for (const codec of ['v8', 'msgpackr']) {
+    const ch = Channel.create(uniqueName('codecown'), { capacity: 4096 });
+    t.teardown(() => (ch.unlink(), ch.close()));
+    const tx = ch.sender({ codec });
+    const rx = ch.receiver({ codec });
+    tx.sendSync({ b: Buffer.from('the first message') });
+    const kept = rx.receiveSync();
+    for (let i = 0; i < 200; i++) {
+      tx.sendSync({ b: Buffer.from(`XXXXXXXXXXXXXXXXXXXXXXXX${i}`) });
+      rx.receiveSync();
+    }
+    t.equal(Buffer.from(kept.b).toString(), 'the first message', `${codec}: unchanged after 200 more messages`);
+    t.notOk(kept.b.buffer instanceof SharedArrayBuffer, `${codec}: not a view of the ring`);
+  }
+});

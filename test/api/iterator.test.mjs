@@ -111,3 +111,26 @@ t.test('a batch that wraps the ring: leaving the loop on either side of the wrap
   t.equal(rx.tryReceive(), null, 'nothing delivered twice');
   t.equal(ch.stats().messagesReceived, 50 + total, 'each counted once');
 });
+
+t.test('return() while a next() waits on the yield, with messages over a batch each: nothing lost, the ring stays sound', async (t) => {
+  const ch = Channel.create(uniqueName('iterreturn'), { capacity: 1 << 23 });
+  t.teardown(() => (ch.unlink(), ch.close()));
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  const big = Buffer.alloc(300 * 1024);
+  let sent = 0;
+  const it = rx[Symbol.asyncIterator]();
+  // The 1025th message handed out waits for a turn of the event loop first: return() comes then.
+  for (let got = 0; got < 1024; got++) {
+    while (tx.trySend((big.writeUInt32LE(sent, 0), big))) sent++;
+    const { value } = await it.next();
+    t.equal(Buffer.from(value.buffer, value.byteOffset, value.length).readUInt32LE(0), got, `message ${got} in order`, { diagnostic: false });
+  }
+  while (tx.trySend((big.writeUInt32LE(sent, 0), big))) sent++;
+  const pending = it.next();
+  t.same(await it.return(), { value: undefined, done: true });
+  t.same(await pending, { value: undefined, done: true }, 'the waiting next() ends the loop');
+  const m = rx.tryReceive();
+  t.equal(Buffer.from(m.buffer, m.byteOffset, m.length).readUInt32LE(0), 1024, 'the next receive gets the first message not handed out');
+  t.ok(tx.trySend(big), 'a producer still finds the ring sound');
+});

@@ -5,7 +5,7 @@
 import { getEventListeners } from 'node:events';
 import t from 'tap';
 import { Channel, Client, FutexWord, MessageQueue, Mutex, Semaphore, SharedMemory } from 'podshm';
-import { uniqueName, within } from '../helpers.mjs';
+import { run, uniqueName, within } from '../helpers.mjs';
 
 const N = 25; // past the 10 listeners a signal warns at
 const listeners = (signal) => getEventListeners(signal, 'abort').length;
@@ -102,4 +102,22 @@ t.test('Client.call waiting for its server: many pending on one signal', async (
   t.teardown(() => client.close());
   const calls = await shared(t, 'call', (signal) => client.call(Uint8Array.of(1), { signal }), (ac) => ac.abort());
   t.same(new Set(calls), new Set(['ABORT_ERR']));
+});
+
+t.test('a callback of a shared signal that throws does not keep the others from running', async (t) => {
+  // In a process of its own: the error is thrown again, uncaught, after the others ran.
+  const script = `
+    const { onAbort } = require(${JSON.stringify(new URL('../../dist/cjs/core/timeout.js', import.meta.url).pathname)});
+    const ac = new AbortController();
+    const ran = [];
+    onAbort(ac.signal, () => ran.push(1));
+    onAbort(ac.signal, () => { throw new Error('one call failed'); });
+    onAbort(ac.signal, () => ran.push(3));
+    process.on('uncaughtException', (err) => console.log('uncaught ' + err.message));
+    ac.abort();
+    console.log('ran ' + ran.join(','));
+  `;
+  const res = await run(process.execPath, ['-e', script]);
+  t.equal(res.code, 0, res.stderr);
+  t.same(res.stdout.trim().split('\n'), ['ran 1,3', 'uncaught one call failed'], 'every other callback ran, and the error is not swallowed');
 });
