@@ -57,6 +57,34 @@ export function startUntil(t, command, args, line) {
 }
 
 /** Runs a fixture script with this Node; resolves like run(). */
+/** Starts a fixture (killed at teardown); `saw(line)` resolves once a line of its stdout starts with `line`. */
+export function start(t, script, args) {
+  const child = spawn(process.execPath, [fixture(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const seen = [];
+  const waiting = [];
+  let rest = '';
+  child.stdout.on('data', (d) => {
+    const parts = (rest + d).split('\n');
+    rest = parts.pop();
+    for (const line of parts) {
+      seen.push(line);
+      for (const w of waiting.filter((w) => line.startsWith(w.prefix))) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const saw = (prefix) => {
+    const found = seen.find((l) => l.startsWith(prefix));
+    if (found !== undefined) return Promise.resolve(found);
+    const p = new Promise((resolve) => waiting.push({ prefix, resolve }));
+    return within(Promise.race([p, exited.then(({ code, signal }) => Promise.reject(new Error(`${script} exited (${code ?? signal}) before "${prefix}"; it said: ${seen.join(' | ')}`)))]), `${script} saying "${prefix}"`);
+  };
+  return { child, saw, seen, exited };
+}
+
 export function node(script, args = [], opts) {
   return run(process.execPath, [fixture(script), ...args], opts);
 }

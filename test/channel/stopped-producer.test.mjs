@@ -2,34 +2,15 @@
 // while it holds the reservation lock is alive: the others must not take the lock from
 // it, and must not fail or block the event loop because of it. trySend() never waits;
 // send() waits as long as it was asked to; send() waits on the event loop.
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { Channel } from 'podshm';
-import { fixture, isStopped, uniqueName, until } from '../helpers.mjs';
+import { isStopped, start, uniqueName, until } from '../helpers.mjs';
 
 const enc = (s) => new TextEncoder().encode(s);
 const dec = (b) => new TextDecoder().decode(b);
 
-function child(t, mode, name) {
-  const proc = spawn(process.execPath, [fixture('channel-lock-holder.mjs'), mode, name], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => proc.kill('SIGKILL'));
-  let out = '';
-  const waiters = [];
-  proc.stdout.on('data', (d) => {
-    out += d;
-    for (const w of waiters.splice(0)) w();
-  });
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  proc.until = (line) =>
-    new Promise((resolve, reject) => {
-      const check = () => (out.split('\n').includes(line) ? resolve() : waiters.push(check));
-      check();
-      exited.then((e) => reject(new Error(`${mode} exited (${e.code ?? e.signal}) before '${line}': ${out}`)));
-    });
-  proc.exited = exited;
-  return proc;
-}
+const child = (t, mode, name) => start(t, 'channel-lock-holder.mjs', [mode, name]);
 
 /** Resolves once `pid` is in the stopped state (T); a hang guard only. */
 const stopped = (pid) => until(() => isStopped(pid), `process ${pid} stopping`);
@@ -47,8 +28,8 @@ function channel(t) {
 t.test('a stopped lock holder makes others wait, never fail', async (t) => {
   const { name, rx, tx } = channel(t);
   const holder = child(t, 'hold', name);
-  await holder.until('holding');
-  await stopped(holder.pid);
+  await holder.saw('holding');
+  await stopped(holder.child.pid);
 
   t.equal(tx.trySend(enc('try')), false, 'trySend returns false at once: the holder is alive');
   t.equal(tx.tryReserve(8), null, 'tryReserve too');
@@ -59,16 +40,16 @@ t.test('a stopped lock holder makes others wait, never fail', async (t) => {
   t.notOk(settled, 'send returned a pending promise, and the event loop runs');
 
   const blocked = child(t, 'send', name);
-  await blocked.until('sending');
+  await blocked.saw('sending');
   // Longer than any patience a lock might allow a live holder (it was 1 s): with no
   // timeout, send() must wait however long the holder stays stopped.
   await sleep(1500);
   t.notOk(settled, 'send still waits');
 
-  holder.kill('SIGCONT');
-  await holder.until('released');
+  holder.child.kill('SIGCONT');
+  await holder.saw('released');
   await pending;
-  await blocked.until('sent');
+  await blocked.saw('sent');
   t.same(await blocked.exited, { code: 0, signal: null }, 'send() without a timeout waited and sent');
   const got = [dec(rx.receiveSync({ timeout: 10_000 })), dec(rx.receiveSync({ timeout: 10_000 }))].sort();
   t.same(got, ['from-async', 'from-blocked-sender'], 'both messages arrived, once each');
@@ -79,9 +60,9 @@ t.test('a stopped lock holder makes others wait, never fail', async (t) => {
 t.test('a holder killed while stopped is dead: the lock is taken over', async (t) => {
   const { name, rx, tx } = channel(t);
   const holder = child(t, 'hold', name);
-  await holder.until('holding');
-  await stopped(holder.pid);
-  holder.kill('SIGKILL');
+  await holder.saw('holding');
+  await stopped(holder.child.pid);
+  holder.child.kill('SIGKILL');
   await holder.exited;
   t.equal(tx.trySend(enc('after')), true, 'trySend takes the dead holder\'s lock');
   t.equal(dec(rx.receiveSync({ timeout: 10_000 })), 'after');

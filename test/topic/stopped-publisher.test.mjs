@@ -3,34 +3,15 @@
 // fail or block the event loop because of it. tryPublish() never waits; publishSync()
 // waits as long as it was asked to; publish() waits on the event loop. As for a
 // channel's producers (test/channel/stopped-producer.test.mjs).
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { Topic } from 'podshm';
-import { fixture, isStopped, uniqueName, until } from '../helpers.mjs';
+import { isStopped, start, uniqueName, until } from '../helpers.mjs';
 
 const enc = (s) => new TextEncoder().encode(s);
 const dec = (b) => new TextDecoder().decode(b);
 
-function child(t, mode, name) {
-  const proc = spawn(process.execPath, [fixture('topic-lock-holder.mjs'), mode, name], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => proc.kill('SIGKILL'));
-  let out = '';
-  const waiters = [];
-  proc.stdout.on('data', (d) => {
-    out += d;
-    for (const w of waiters.splice(0)) w();
-  });
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  proc.until = (line) =>
-    new Promise((resolve, reject) => {
-      const check = () => (out.split('\n').includes(line) ? resolve() : waiters.push(check));
-      check();
-      exited.then((e) => reject(new Error(`${mode} exited (${e.code ?? e.signal}) before '${line}': ${out}`)));
-    });
-  proc.exited = exited;
-  return proc;
-}
+const child = (t, mode, name) => start(t, 'topic-lock-holder.mjs', [mode, name]);
 
 /** Resolves once `pid` is in the stopped state (T); a hang guard only. */
 const stopped = (pid) => until(() => isStopped(pid), `process ${pid} stopping`);
@@ -49,8 +30,8 @@ function topic(t) {
 t.test('a stopped lock holder makes other publishers wait, never fail', async (t) => {
   const { name, sub, pub } = topic(t);
   const holder = child(t, 'hold', name);
-  await holder.until('holding');
-  await stopped(holder.pid);
+  await holder.saw('holding');
+  await stopped(holder.child.pid);
 
   t.equal(pub.tryPublish(enc('try')), false, 'tryPublish returns false at once: the holder is alive');
   t.equal(pub.tryReserve(8), null, 'tryReserve too');
@@ -61,16 +42,16 @@ t.test('a stopped lock holder makes other publishers wait, never fail', async (t
   t.notOk(settled, 'publish returned a pending promise, and the event loop runs');
 
   const blocked = child(t, 'publish', name);
-  await blocked.until('publishing');
+  await blocked.saw('publishing');
   // Longer than any patience a lock might allow a live holder: with no timeout,
   // publish must wait however long the holder stays stopped.
   await sleep(1500);
   t.notOk(settled, 'publish still waits');
 
-  holder.kill('SIGCONT');
-  await holder.until('released');
+  holder.child.kill('SIGCONT');
+  await holder.saw('released');
   await pending;
-  await blocked.until('published');
+  await blocked.saw('published');
   t.same(await blocked.exited, { code: 0, signal: null }, 'publishSync() without a timeout waited and published');
   const got = [dec(sub.receiveSync({ timeout: 10_000 })), dec(sub.receiveSync({ timeout: 10_000 }))].sort();
   t.same(got, ['from-async', 'from-blocked-publisher'], 'both messages arrived, once each');
@@ -81,9 +62,9 @@ t.test('a stopped lock holder makes other publishers wait, never fail', async (t
 t.test('a holder killed while stopped is dead: the lock is taken over', async (t) => {
   const { name, sub, pub } = topic(t);
   const holder = child(t, 'hold', name);
-  await holder.until('holding');
-  await stopped(holder.pid);
-  holder.kill('SIGKILL');
+  await holder.saw('holding');
+  await stopped(holder.child.pid);
+  holder.child.kill('SIGKILL');
   await holder.exited;
   t.equal(pub.tryPublish(enc('after')), true, "tryPublish takes the dead holder's lock");
   t.equal(dec(sub.receiveSync({ timeout: 10_000 })), 'after');
