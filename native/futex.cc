@@ -69,8 +69,10 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
   int64_t end = limited ? now + timeoutMs * 1000000 : INT64_MAX;
   bool sliced = (info.Length() < 5 || ArgBool(info, 4)) && end - now > kSliceNs;
   timespec deadline = ToTimespec(sliced ? now + kSliceNs : end);
+  // No timer at all for a wait without an end: the kernel arms one for any deadline given.
+  timespec* until = sliced || limited ? &deadline : nullptr;
   for (;;) {
-    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, &deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, until, nullptr, FUTEX_BITSET_MATCH_ANY);
     if (r == 0) return Napi::String::New(env, "ok");
     if (errno == EINTR) continue;
     // EFAULT: a peer shrank the object under the word meanwhile; the caller re-reads it
