@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The benchmark suite: drivers (bench/drivers, one per peer) run trials (bench/trials, one
 // per workload) in fresh processes; rows compared by a ratio are measured in alternation.
-// Not a test: nothing here passes or fails. Usage:
-//   node bench/run.js [--quick] [--json FILE] [--charts DIR] [--only REGEX] [--reps N] [--seconds S]
+// Not a test: nothing here passes or fails. Usage: USAGE below.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -14,19 +13,32 @@ const { progress } = require('./lib/progress');
 const { writeCharts } = require('./lib/charts');
 const { stopAll } = require('./lib/spawn');
 
+const USAGE = 'usage: node bench/run.js [--quick] [--json FILE] [--charts DIR] [--only REGEX] [--reps N] [--seconds S]\n';
 const TRIALS = ['roundtrip', 'inflight', 'oneway', 'rate', 'cpulimit', 'idle', 'micro'];
 
 async function main() {
-  const { values: opts } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      json: { type: 'string' },
-      charts: { type: 'string' },
-      only: { type: 'string' },
-      reps: { type: 'string' },
-      seconds: { type: 'string' },
-    },
-  });
+  let opts;
+  try {
+    ({ values: opts } = parseArgs({
+      options: {
+        help: { type: 'boolean', default: false },
+        quick: { type: 'boolean', default: false },
+        json: { type: 'string' },
+        charts: { type: 'string' },
+        only: { type: 'string' },
+        reps: { type: 'string' },
+        seconds: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`${err.message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const quick = opts.quick;
   const seconds = Number(opts.seconds ?? (quick ? 0.15 : 0.3));
   const time = { seconds, warmSeconds: Math.min(0.15, seconds / 2) };
