@@ -5,6 +5,7 @@
 const os = require('node:os');
 const path = require('node:path');
 const fs = require('node:fs');
+const { caller, answerer } = require('../lib/calls');
 
 let grpc = null;
 let missing = null;
@@ -39,47 +40,22 @@ async function endpoint({ side, res }) {
   if (side === 'a') {
     const Client = grpc.makeGenericClientConstructor(SERVICE, 'Echo');
     const client = new Client(address, grpc.credentials.createInsecure());
-    let handler = null;
     const call = (m) =>
       new Promise((resolve, reject) => {
         client.echo(bytes(m), (err, r) => (err ? reject(err) : resolve(r)));
       });
-    return {
-      async: true,
-      send(m) {
-        // The last, empty call stops the server, which may close before it answers.
-        if (m.length === 0) return call(m).catch(() => {});
-        call(m).then((r) => handler(r, 0, r.length));
-        return undefined;
-      },
-      onMessage(h) {
-        handler = h;
-      },
-      close: () => client.close(),
-    };
+    return caller(call, () => client.close());
   }
-  let handler = null;
-  let reply;
+  const b = answerer();
   const server = new grpc.Server();
   server.addService(SERVICE, {
     echo(c, callback) {
-      const m = c.request;
-      reply = undefined;
-      handler(m, 0, m.length);
+      const reply = b.answer(c.request);
       callback(null, reply === undefined ? Buffer.alloc(0) : bytes(reply));
     },
   });
   await new Promise((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
-  return {
-    async: true,
-    send(m) {
-      reply = m;
-    },
-    onMessage(h) {
-      handler = h;
-    },
-    close: () => server.forceShutdown(),
-  };
+  return b.endpoint(() => server.forceShutdown());
 }
 
 module.exports = { problem, setup, cleanup, endpoint };

@@ -9,6 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const fs = require('node:fs');
 const { once } = require('node:events');
+const { caller, answerer } = require('../lib/calls');
 
 let counter = 0;
 
@@ -38,51 +39,27 @@ async function endpoint({ side, res, p }) {
   const where = res.file ? { socketPath: res.file } : { host: '127.0.0.1', port: res.port };
   if (side === 'a') {
     const agent = new http.Agent({ keepAlive: true, maxSockets: p.inflight ?? 1 });
-    let handler = null;
     const post = (m) =>
       new Promise((resolve, reject) => {
         const req = http.request({ ...where, agent, method: 'POST', path: '/', headers: { 'content-length': m.length } }, (r) => body(r).then(resolve, reject));
         req.on('error', reject);
         req.end(Buffer.from(m.buffer, m.byteOffset, m.length));
       });
-    return {
-      async: true,
-      send(m) {
-        if (m.length === 0) return post(m).catch(() => {});
-        post(m).then((r) => handler(r, 0, r.length));
-        return undefined;
-      },
-      onMessage(h) {
-        handler = h;
-      },
-      close: () => agent.destroy(),
-    };
+    return caller(post, () => agent.destroy());
   }
-  let handler = null;
-  let reply;
+  const b = answerer();
   const server = http.createServer(async (req, r) => {
-    const m = await body(req);
-    reply = undefined;
-    handler(m, 0, m.length);
+    const reply = b.answer(await body(req));
     r.end(reply === undefined ? undefined : Buffer.from(reply.buffer, reply.byteOffset, reply.length));
   });
   server.keepAliveTimeout = 60_000;
   if (res.file) server.listen(res.file);
   else server.listen(res.port, '127.0.0.1');
   await once(server, 'listening');
-  return {
-    async: true,
-    send(m) {
-      reply = m;
-    },
-    onMessage(h) {
-      handler = h;
-    },
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
+  return b.endpoint(() => {
+    server.closeAllConnections();
+    server.close();
+  });
 }
 
 module.exports = { problem, setup, cleanup, endpoint };
