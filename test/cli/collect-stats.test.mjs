@@ -5,15 +5,10 @@ import * as fs from 'node:fs';
 import t from 'tap';
 import { Channel, SharedMemory, collectStats, channelRates } from 'podshm';
 import { fixture, startUntil } from '../helpers.mjs';
-
-function privateDir(t) {
-  const dir = fs.mkdtempSync('/dev/shm/podshm-stats-');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { privateDir } from './figures.mjs';
 
 t.test('a channel used by two other processes, read from a third that never attaches', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'stats');
   const name = '/exchange';
   const consumer = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'consumer', dir, name, '500'], 'ready\n');
   const received = new Promise((resolve) => consumer.stdout.on('data', (d) => String(d).includes('received') && resolve()));
@@ -48,7 +43,7 @@ t.test('a channel used by two other processes, read from a third that never atta
 });
 
 t.test('waits and wake-ups: counted by the participants, read from outside', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'stats');
   const name = '/sleeper';
   const consumer = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'sleeper', dir, name], 'ready\n');
   const received = new Promise((resolve) => consumer.stdout.on('data', (d) => String(d).includes('received') && resolve()));
@@ -85,7 +80,7 @@ t.test('waits and wake-ups: counted by the participants, read from outside', asy
 });
 
 t.test('a consumer that never sleeps (wait: spin) stamps the time of the last message while it spins', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'stats');
   const name = '/spinner';
   const consumer = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'spinner', dir, name], 'ready\n');
   const waited = new Promise((resolve) => consumer.stdout.on('data', (d) => String(d).includes('waited') && resolve()));
@@ -99,7 +94,7 @@ t.test('a consumer that never sleeps (wait: spin) stamps the time of the last me
 });
 
 t.test('rates between two snapshots', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'stats');
   const name = '/trickle';
   await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'hold', dir, name], 'ready\n');
   await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'trickle', dir, name, '100'], 'ready\n');
@@ -137,7 +132,7 @@ t.test('rates: counters that went backwards or are unknown give no rate; another
 });
 
 t.test('other kinds: plain shm objects; bad options are typed errors', (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'stats');
   const shm = SharedMemory.create('/plain', 8192, { dir });
   t.teardown(() => shm.close());
   const [o] = collectStats({ dir, sysv: false, mqueue: false }).objects;

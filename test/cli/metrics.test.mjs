@@ -5,22 +5,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Channel } from 'podshm';
 import { fixture, run, startUntil } from '../helpers.mjs';
-
-const require = createRequire(import.meta.url);
-const parsePrometheus = require('parse-prometheus-text-format');
-const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
-
-/** A private directory on /dev/shm's tmpfs, so that other runs' objects stay out of the figures. */
-export function privateDir(t) {
-  const dir = fs.mkdtempSync('/dev/shm/podshm-metrics-');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { cli, exited, metricValue, parsePrometheus, privateDir } from './figures.mjs';
 
 /** Starts `podshm metrics` on an ephemeral port; resolves with its /metrics URL once it serves. */
 function serve(t, dir) {
@@ -44,16 +32,11 @@ async function scrape(url) {
 }
 
 /** The value of `metric` for the object `name` (and `extra` labels); undefined if the scrape has no such sample. */
-function value(families, metric, name, extra = {}) {
-  const family = families.find((f) => f.name === metric);
-  const sample = family?.metrics.find((m) => m.labels.name === name && Object.entries(extra).every(([k, v]) => m.labels[k] === v));
-  return sample === undefined ? undefined : Number(sample.value);
-}
+const value = (families, metric, name, extra = {}) => metricValue(families, metric, { name, ...extra });
 
-const exited = (child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
 
 t.test('two processes exchange 3000 messages: the endpoint reports exactly 3000, then their deaths', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'metrics');
   const name = `/metrics-${process.pid}`;
   const count = 3000;
   const size = 100;
@@ -99,7 +82,7 @@ t.test('two processes exchange 3000 messages: the endpoint reports exactly 3000,
 });
 
 t.test('a scribbled header: its figures are unknown (no sample), the scrape still works, nothing is written', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'metrics');
   const good = '/good';
   const scribbled = '/scribbled';
   const versioned = '/versioned';
@@ -137,7 +120,7 @@ t.test('a scribbled header: its figures are unknown (no sample), the scrape stil
 });
 
 t.test('a directory that cannot be listed: the scrape says so, still answers', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'metrics');
   const { url } = await serve(t, `${dir}/not-mounted`);
   const { families } = await scrape(url);
   const posix = families.find((f) => f.name === 'podshm_source_readable').metrics.find((m) => m.labels.source === 'posix');
@@ -145,7 +128,7 @@ t.test('a directory that cannot be listed: the scrape says so, still answers', a
 });
 
 t.test('label values are escaped per the format', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'metrics');
   const name = '/a"b\\c\nd';
   Channel.create(name, { dir, capacity: 4096 }).close();
   const { url } = await serve(t, dir);

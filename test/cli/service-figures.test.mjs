@@ -4,36 +4,12 @@
 // the server's deaths; a scribbled figure reads as unknown.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { channelRates, collectStats } from 'podshm';
 import { fixture, run, startUntil, until } from '../helpers.mjs';
-
-const require = createRequire(import.meta.url);
-const parsePrometheus = require('parse-prometheus-text-format');
-const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
-
-function privateDir(t) {
-  const dir = fs.mkdtempSync('/dev/shm/podshm-service-figures-');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { cli, exited, metricValue, metricsOnce, privateDir } from './figures.mjs';
 
 const objects = (dir) => collectStats({ dir, sysv: false, mqueue: false }).objects;
-
-async function metrics(dir) {
-  const r = await run(process.execPath, [cli, 'metrics', '--once', '--dir', dir, '--no-mqueue']);
-  if (r.code !== 0) throw new Error(`podshm metrics --once: ${r.code} ${r.stderr}`);
-  return parsePrometheus(r.stdout);
-}
-
-function value(families, metric, labels) {
-  const sample = families.find((f) => f.name === metric)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels[k] === v));
-  return sample === undefined ? undefined : Number(sample.value);
-}
-
-const exited = (child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
 
 /** Resolves once `child` has printed `line` `times` times in all. */
 function said(child, line, times) {
@@ -42,7 +18,7 @@ function said(child, line, times) {
 }
 
 t.test('a server and two clients: exactly the calls made, in flight and running; then their deaths', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'service-figures');
   const name = `/service-figures-${process.pid}`;
   const server = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'server', dir, name], 'serving\n');
   const held = said(server, 'held', 3);
@@ -66,15 +42,15 @@ t.test('a server and two clients: exactly the calls made, in flight and running;
   ]);
   t.equal(clients[1].channel.messagesSent, 20, "the answers in the client's ring");
 
-  const families = await metrics(dir);
+  const families = await metricsOnce(dir);
   const labels = { kind: 'service', name };
-  t.equal(value(families, 'podshm_service_calls_total', labels), 28, 'metrics: exactly the calls made');
-  t.equal(value(families, 'podshm_service_calls_in_flight', labels), 3);
-  t.equal(value(families, 'podshm_service_calls_running', labels), 3);
-  t.equal(value(families, 'podshm_service_workers', labels), 1);
-  t.equal(value(families, 'podshm_service_clients', { ...labels, state: 'live' }), 2);
-  t.equal(value(families, 'podshm_client_calls_in_flight', { kind: 'client', name: clients[0].name, service: name }), 2);
-  t.equal(value(families, 'podshm_client_calls_total', { kind: 'client', name: clients[1].name, service: name }), 21);
+  t.equal(metricValue(families, 'podshm_service_calls_total', labels), 28, 'metrics: exactly the calls made');
+  t.equal(metricValue(families, 'podshm_service_calls_in_flight', labels), 3);
+  t.equal(metricValue(families, 'podshm_service_calls_running', labels), 3);
+  t.equal(metricValue(families, 'podshm_service_workers', labels), 1);
+  t.equal(metricValue(families, 'podshm_service_clients', { ...labels, state: 'live' }), 2);
+  t.equal(metricValue(families, 'podshm_client_calls_in_flight', { kind: 'client', name: clients[0].name, service: name }), 2);
+  t.equal(metricValue(families, 'podshm_client_calls_total', { kind: 'client', name: clients[1].name, service: name }), 21);
 
   const top = await run(process.execPath, [cli, 'top', '--iterations', '1', '--dir', dir, '--no-mqueue']);
   t.equal(top.code, 0, top.stderr);
@@ -108,7 +84,7 @@ t.test('a server and two clients: exactly the calls made, in flight and running;
 });
 
 t.test('scribbled figures read as unknown, the rest is still read', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'service-figures');
   const name = `/service-scribbled-${process.pid}`;
   const server = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'server', dir, name], 'serving\n');
   const held = said(server, 'held', 1);
@@ -128,9 +104,9 @@ t.test('scribbled figures read as unknown, the rest is still read', async (t) =>
   const all = objects(dir);
   t.same(all.find((o) => o.kind === 'client').client, { service: name, callsMade: 3, callsInFlight: null }, 'a figure past 2^53: unknown');
   t.match(all.find((o) => o.name === name).service, { callsStarted: null, callsRunning: null, callsInFlight: null, clientsLive: 1, workers: 1 });
-  const families = await metrics(dir);
-  t.equal(value(families, 'podshm_service_calls_total', { name }), undefined, 'no sample for an unknown figure');
-  t.equal(value(families, 'podshm_service_workers', { name }), 1);
+  const families = await metricsOnce(dir);
+  t.equal(metricValue(families, 'podshm_service_calls_total', { name }), undefined, 'no sample for an unknown figure');
+  t.equal(metricValue(families, 'podshm_service_workers', { name }), 1);
 
   // A role no participant writes: the ring is a plain channel again.
   const rfd = fs.openSync(path.join(dir, name.slice(1)), 'r+');

@@ -3,19 +3,12 @@
 // alternate screen left, the cursor shown). And its plain lines when stdout is a pipe.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Topic } from 'podshm';
 import { fixture, run, startUntil } from '../helpers.mjs';
+import { cli, privateDir } from './figures.mjs';
 
-const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
 const HANG_GUARD_MS = 60_000;
-
-function privateDir(t) {
-  const dir = fs.mkdtempSync('/dev/shm/podshm-top-');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** A tmux server of this test's own, with one 160x40 window running `command` under sh. */
 function terminal(t, command) {
@@ -46,7 +39,7 @@ async function until(what, probe) {
 }
 
 async function liveChannel(t) {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'top');
   const name = `/top-${process.pid}`;
   await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'hold', dir, name], 'ready\n');
   await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'trickle', dir, name, '100'], 'ready\n');
@@ -77,7 +70,7 @@ t.test('a live channel: its rate and its consumer lag on screen; n sorts by name
 });
 
 t.test('a live topic and a service: the topic rate and farthest lag, the calls in flight; c sorts by calls', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'top');
   const topic = `/top-topic-${process.pid}`;
   const service = `/top-service-${process.pid}`;
   Topic.create(topic, { dir, capacity: 1 << 20 }).close();
@@ -105,7 +98,7 @@ t.test('a live topic and a service: the topic rate and farthest lag, the calls i
 });
 
 t.test('Ctrl-C quits cleanly too', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'top');
   const term = terminal(t, topCommand(dir));
   // Any count: System V segments other runs on this machine hold are listed too.
   await until('the first screen', () => (/podshm top .* \d+ objects?/.test(term.screen()) ? true : undefined));

@@ -4,36 +4,12 @@
 // then the dead subscriber; a scribbled counter or cursor reads as unknown.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Topic, channelRates, collectStats } from 'podshm';
 import { fixture, run, startUntil } from '../helpers.mjs';
-
-const require = createRequire(import.meta.url);
-const parsePrometheus = require('parse-prometheus-text-format');
-const cli = fileURLToPath(new URL('../../dist/cjs/cli/main.js', import.meta.url));
-
-function privateDir(t) {
-  const dir = fs.mkdtempSync('/dev/shm/podshm-topic-figures-');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { cli, exited, metricValue, metricsOnce, privateDir } from './figures.mjs';
 
 const topicOf = (dir, name) => collectStats({ dir, sysv: false, mqueue: false }).objects.find((o) => o.name === name);
-
-async function metrics(dir) {
-  const r = await run(process.execPath, [cli, 'metrics', '--once', '--dir', dir, '--no-mqueue']);
-  if (r.code !== 0) throw new Error(`podshm metrics --once: ${r.code} ${r.stderr}`);
-  return parsePrometheus(r.stdout);
-}
-
-function value(families, metric, labels) {
-  const sample = families.find((f) => f.name === metric)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels[k] === v));
-  return sample === undefined ? undefined : Number(sample.value);
-}
-
-const exited = (child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
 
 const COUNT = 300;
 const SIZE = 100;
@@ -41,7 +17,7 @@ const SIZE = 100;
 const RECORD = 16 + 112;
 
 t.test('a publisher, a subscriber that reads all and one that reads none: exactly the messages and the lags', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'topic-figures');
   const name = `/topic-figures-${process.pid}`;
   Topic.create(name, { dir, capacity: 65536, policy: 'block' }).close();
   await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'topic-hold', dir, name], 'ready\n');
@@ -73,16 +49,16 @@ t.test('a publisher, a subscriber that reads all and one that reads none: exactl
   t.equal(f.maxLagMessages, COUNT);
   t.equal(f.usedBytes, COUNT * RECORD, 'the ring holds what the slowest has not read');
 
-  const families = await metrics(dir);
+  const families = await metricsOnce(dir);
   const labels = { kind: 'topic', name };
-  t.equal(value(families, 'podshm_topic_published_messages_total', labels), COUNT, 'metrics: exactly the messages published');
-  t.equal(value(families, 'podshm_topic_published_bytes_total', labels), COUNT * SIZE);
-  t.equal(value(families, 'podshm_topic_max_lag_messages', labels), COUNT);
-  t.equal(value(families, 'podshm_topic_used_bytes', labels), COUNT * RECORD);
-  t.equal(value(families, 'podshm_topic_subscribers', { ...labels, state: 'live' }), 2);
-  t.equal(value(families, 'podshm_topic_publishers', { ...labels, state: 'live' }), 1);
-  t.equal(value(families, 'podshm_topic_subscriber_lag_messages', { ...labels, subscriber: String(holding.slot) }), COUNT);
-  t.equal(value(families, 'podshm_topic_subscriber_received_messages_total', { ...labels, subscriber: String(reading.slot) }), COUNT);
+  t.equal(metricValue(families, 'podshm_topic_published_messages_total', labels), COUNT, 'metrics: exactly the messages published');
+  t.equal(metricValue(families, 'podshm_topic_published_bytes_total', labels), COUNT * SIZE);
+  t.equal(metricValue(families, 'podshm_topic_max_lag_messages', labels), COUNT);
+  t.equal(metricValue(families, 'podshm_topic_used_bytes', labels), COUNT * RECORD);
+  t.equal(metricValue(families, 'podshm_topic_subscribers', { ...labels, state: 'live' }), 2);
+  t.equal(metricValue(families, 'podshm_topic_publishers', { ...labels, state: 'live' }), 1);
+  t.equal(metricValue(families, 'podshm_topic_subscriber_lag_messages', { ...labels, subscriber: String(holding.slot) }), COUNT);
+  t.equal(metricValue(families, 'podshm_topic_subscriber_received_messages_total', { ...labels, subscriber: String(reading.slot) }), COUNT);
 
   const top = await run(process.execPath, [cli, 'top', '--iterations', '1', '--dir', dir, '--no-mqueue']);
   t.equal(top.code, 0, top.stderr);
@@ -93,7 +69,7 @@ t.test('a publisher, a subscriber that reads all and one that reads none: exactl
 });
 
 t.test('a subscriber killed: it reads as dead, still holding its room', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'topic-figures');
   const name = `/topic-dead-${process.pid}`;
   Topic.create(name, { dir, capacity: 65536, policy: 'block' }).close();
   const holder = await startUntil(t, process.execPath, [fixture('observe-peer.mjs'), 'topic-hold', dir, name], 'ready\n');
@@ -104,12 +80,12 @@ t.test('a subscriber killed: it reads as dead, still holding its room', async (t
   const f = topicOf(dir, name).topic;
   t.match(f, { subscribersLive: 0, subscribersDead: 1, publishersLive: 1, maxLagMessages: 10 });
   t.equal(f.subscribers[0].state, 'dead');
-  const families = await metrics(dir);
-  t.equal(value(families, 'podshm_topic_subscribers', { kind: 'topic', name, state: 'dead' }), 1);
+  const families = await metricsOnce(dir);
+  t.equal(metricValue(families, 'podshm_topic_subscribers', { kind: 'topic', name, state: 'dead' }), 1);
 });
 
 t.test('scribbled figures read as unknown, the rest is still read, nothing is written', async (t) => {
-  const dir = privateDir(t);
+  const dir = privateDir(t, 'topic-figures');
   const name = `/topic-scribbled-${process.pid}`;
   const versioned = `/topic-versioned-${process.pid}`;
   Topic.create(versioned, { dir, capacity: 4096 }).close();
@@ -139,10 +115,10 @@ t.test('scribbled figures read as unknown, the rest is still read, nothing is wr
   t.equal(f.bytesSent, 8, 'what is sound is still read');
   t.match(f.subscribers[0], { state: 'dead', lagBytes: null, lagMessages: null, receivedMessages: null });
   t.equal(f.maxLagMessages, null);
-  const families = await metrics(dir);
-  t.equal(value(families, 'podshm_topic_published_messages_total', { name }), undefined, 'no sample for an unknown figure');
-  t.equal(value(families, 'podshm_topic_published_bytes_total', { name }), 8);
-  t.equal(value(families, 'podshm_object_readable', { name: versioned }), 0, 'an unknown layout version: unreadable, and said so');
+  const families = await metricsOnce(dir);
+  t.equal(metricValue(families, 'podshm_topic_published_messages_total', { name }), undefined, 'no sample for an unknown figure');
+  t.equal(metricValue(families, 'podshm_topic_published_bytes_total', { name }), 8);
+  t.equal(metricValue(families, 'podshm_object_readable', { name: versioned }), 0, 'an unknown layout version: unreadable, and said so');
   t.match(topicOf(dir, versioned).problem, /layout version 99/);
   t.same(fs.readFileSync(file(name)), before, 'the reader wrote nothing');
 });
