@@ -21,12 +21,14 @@ import {
   extentOf,
   maxMessageSize,
   publisherOffset,
+  publisherSlots,
   subscriberOffset,
   tagGeneration,
   tagOf,
   tagParticipant,
   type Geometry,
   type Policy,
+  type PublisherMode,
   type WaitStrategy,
 } from './layout';
 import { PLAIN_LOADS_ORDERED, type Sleeper } from '../channel/wait';
@@ -65,6 +67,7 @@ export class TopicCore {
   readonly mask: number;
   readonly maxMessage: number;
   readonly policy: Policy;
+  readonly publishers: PublisherMode;
   readonly wait: WaitStrategy;
   readonly maxSubscribers: number;
   /** Byte offset of the data area (the header's size). */
@@ -92,6 +95,7 @@ export class TopicCore {
     this.mask = g.capacity - 1;
     this.maxMessage = maxMessageSize(g.capacity);
     this.policy = g.policy;
+    this.publishers = g.publishers;
     this.wait = g.wait;
     this.maxSubscribers = g.maxSubscribers;
     this.data = g.headerSize;
@@ -113,7 +117,11 @@ export class TopicCore {
   // --- participants ---
 
   claimPublisher(): { presence: Presence; tag: number } {
-    const presence = this.#claim(0, MAX_PUBLISHERS, `all ${MAX_PUBLISHERS} publisher slots are taken by live publishers`);
+    const presence = this.#claim(
+      0,
+      publisherSlots(this.publishers),
+      this.publishers === 'single' ? "a single-publisher topic already has a live publisher (create it with publishers: 'multi' for more)" : `all ${MAX_PUBLISHERS} publisher slots are taken by live publishers`,
+    );
     const word = publisherOffset(presence.slot, P.GENERATION) >> 2;
     const generation = (this.i32[word] + 1) & GENERATION_MASK;
     Atomics.store(this.i32, word, generation);
@@ -231,11 +239,13 @@ export class TopicCore {
     return true;
   }
 
-  // The end of the chain of written records from `head`: HEAD lags it only when a
-  // publisher died between a record's word 0 and HEAD; never by more than the ring.
+  // The end of the chain of written records from `head`: HEAD lags it when a publisher
+  // died between a record's word 0 and HEAD, or (single publisher, which does not take
+  // the lock to publish) when it has published since; never by more than the ring, as
+  // TAIL does not move under the lock.
   chainEnd(head: number): number {
     if ((head & 15) !== 0) throw this.corrupt(`head ${head >>> 0} is not a multiple of 16`, H.HEAD, head);
-    // Under the lock, a plain load: the chain nearly always ends at HEAD.
+    // A plain load: the chain nearly always ends at HEAD (a stale 0 only ends it there).
     if (this.i32[(this.data + (head & this.mask)) >> 2] === 0) return head;
     const from = head;
     for (;;) {
@@ -268,27 +278,53 @@ export class TopicCore {
       tail = this.reclaim(head, tail, need);
       if (this.capacity - ((head - tail) >>> 0) < need) return -1;
     }
-    const seq = i32[NEXT_SEQ];
+    const seq = this.seqAt(head);
     if (size > room) {
-      // Not enough room before the end: a padding record fills it, so every message is contiguous.
-      const pad = (this.data + index) >> 2;
-      i32[this.data >> 2] = 0;
-      i32[pad + 1] = 0;
-      i32[pad + 2] = head;
-      i32[pad + 3] = seq;
-      Atomics.store(i32, pad, (room - RECORD_HEADER) | WRITTEN | PAD);
+      this.pad(head, room, seq);
       head = (head + room) | 0;
       index = 0;
     }
-    const w = (this.data + index) >> 2;
-    i32[(this.data + ((index + size) & this.mask)) >> 2] = 0;
-    i32[w + 1] = -(tag + 1);
-    i32[w + 2] = head;
-    i32[w + 3] = seq;
-    Atomics.store(i32, w, extentOf(length) | WRITTEN);
+    this.header(index, size, -(tag + 1), head, seq);
+    Atomics.store(i32, (this.data + index) >> 2, extentOf(length) | WRITTEN);
     i32[NEXT_SEQ] = (seq + 1) | 0;
     i32[HEAD] = (head + size) | 0;
     return this.data + index;
+  }
+
+  /** The sequence number of the message that comes at `pos`, the end of the chain of written records (word 3 there). */
+  seqAt(pos: number): number {
+    return this.i32[((this.data + (pos & this.mask)) >> 2) + 3];
+  }
+
+  /**
+   * Publishes a padding record that fills the `room` bytes from `head` to the end of the
+   * data area, so that every message is contiguous: the one at 0 carries `seq`.
+   */
+  pad(head: number, room: number, seq: number): void {
+    const i32 = this.i32;
+    const w = (this.data + (head & this.mask)) >> 2;
+    i32[this.data >> 2] = 0;
+    i32[(this.data >> 2) + 3] = seq;
+    i32[w + 1] = 0;
+    i32[w + 2] = head;
+    i32[w + 3] = seq;
+    Atomics.store(i32, w, (room - RECORD_HEADER) | WRITTEN | PAD);
+  }
+
+  /**
+   * Writes words 1 to 3 of the `size`-byte record at data `index` (position `pos`), and
+   * the end of the chain after it: word 0 zeroed, word 3 the next sequence number. The
+   * caller stores word 0, which publishes all of it.
+   */
+  header(index: number, size: number, word1: number, pos: number, seq: number): void {
+    const i32 = this.i32;
+    const w = (this.data + index) >> 2;
+    const next = (this.data + ((index + size) & this.mask)) >> 2;
+    i32[next] = 0;
+    i32[next + 3] = (seq + 1) | 0;
+    i32[w + 1] = word1;
+    i32[w + 2] = pos;
+    i32[w + 3] = seq;
   }
 
   /**
@@ -380,12 +416,13 @@ export class TopicCore {
 
   /**
    * Under the lock: where a subscriber that wants the last `history` messages starts,
-   * and the sequence number it expects there.
+   * and the sequence number it expects there. TAIL stays; a single publisher may go on
+   * publishing after the head found, which the subscriber then receives.
    */
   historyStart(history: number): { pos: number; seq: number } {
     const head = this.chainEnd(Atomics.load(this.i32, HEAD));
     const tail = this.tailBefore(head);
-    const next = { pos: head, seq: this.i32[NEXT_SEQ] };
+    const next = { pos: head, seq: this.seqAt(head) };
     if (history === 0) return next;
     // The positions and sequence numbers of the last `history` messages, in a circular buffer.
     const size = Math.min(history, this.capacity / RECORD_HEADER);
