@@ -334,8 +334,11 @@ export class TopicCore {
    * the rest of the ring stays as history); returns the new tail. 'block' stops at the
    * slowest attached subscriber's cursor; 'disconnect' drops that subscriber instead;
    * 'overwrite' ignores cursors. Every policy stops at a reservation whose owner lives.
+   * `starts`: positions where records begin that a single publisher wrote itself, with
+   * no reservation of its own open: TAIL moves to one of them without walking the
+   * records before it (null: walk).
    */
-  reclaim(head: number, tail: number, need: number): number {
+  reclaim(head: number, tail: number, need: number, starts: Int32Array | null = null): number {
     this.heldBy = -1;
     this.heldByReservation = -1;
     for (;;) {
@@ -357,7 +360,9 @@ export class TopicCore {
           }
         }
       }
-      const next = this.#walk(tail, limit, head, Math.min(this.capacity, need + (this.capacity >>> 3)));
+      const want = Math.min(this.capacity, need + (this.capacity >>> 3));
+      let next = starts === null ? -1 : this.#jump(tail, limit, head, want, starts);
+      if (next === -1) next = this.#walk(tail, limit, head, want);
       if (next !== tail) {
         Atomics.store(this.i32, TAIL, next);
         tail = next;
@@ -378,6 +383,24 @@ export class TopicCore {
       }
       return tail;
     }
+  }
+
+  // The nearest of `starts` from `tail` that frees `need` bytes after `head` without
+  // passing `limit`, or -1. Every record before it is whole or abandoned: the single
+  // publisher that wrote them is this one, or dead.
+  #jump(tail: number, limit: number, head: number, need: number, starts: Int32Array): number {
+    const from = need - (this.capacity - ((head - tail) >>> 0)); // how far TAIL must move: > 0, or reclaim() had not been called
+    const most = (limit - tail) >>> 0;
+    let best = -1;
+    let bestBy = 0;
+    for (let i = 0; i < starts.length; i++) {
+      const by = (starts[i] - tail) >>> 0;
+      if (by >= from && by <= most && (best === -1 || by < bestBy)) {
+        best = starts[i];
+        bestBy = by;
+      }
+    }
+    return best;
   }
 
   // Walks records from `tail` toward `limit` until `need` bytes are free after `head`;

@@ -7,7 +7,7 @@
 // system call happens only when a subscriber sleeps.
 import { AbortError, SystemError, argType } from '../core/errors';
 import type { TopicCore } from './core';
-import { CANCELLED, H, P, PAD, MAX_PUBLISHERS, RECORD_HEADER, WRITTEN, extentOf, publisherOffset, tagParticipant } from './layout';
+import { ALIGN, CANCELLED, H, P, PAD, MAX_PUBLISHERS, RECORD_HEADER, WRITTEN, extentOf, publisherOffset, tagParticipant } from './layout';
 import { PLAIN_LOADS_ORDERED, wake, waitAsync, waitSync, type WaitPlan } from '../channel/wait';
 import { SpinBudget } from '../wait/spin';
 import { SLICE_MS } from '../wait/loop';
@@ -36,6 +36,15 @@ const ASYNC_KEYS = ['timeout', 'signal'] as const;
 const copy = Uint8Array.prototype.set;
 const HEAD = H.HEAD >> 2;
 const NEXT_SEQ = H.NEXT_SEQ >> 2;
+// The layout's constants as this module's own: in the compiled CommonJS an imported or
+// exported constant is a property load on every use, which V8 does not fold away.
+const HEADER = RECORD_HEADER;
+const PUBLISHED = WRITTEN;
+const EXTENT_MASK = ~(ALIGN - 1);
+// A single publisher notes where one of its records begins every sixteenth of the ring,
+// the last two rings' worth: TAIL moves to one of them with no walk over the records
+// before it (TopicCore.reclaim()), which had cost a look at every record's header.
+const STARTS = 32;
 
 /** Room reserved in the ring by reserve(): fill `bytes`, then commit() or cancel(). Disposing of it uncommitted cancels it. */
 export class Reservation implements Disposable {
@@ -87,12 +96,22 @@ export class Publisher<T = Uint8Array> implements Disposable {
   readonly #sent: number;
   readonly #budget = new SpinBudget();
   readonly #single: boolean;
+  readonly #capacity: number;
+  readonly #mask: number;
+  readonly #data: number;
   /** Single publisher: the end of its records, which only it moves. */
   #head = 0;
   /** Single publisher: TAIL, which only it moves (under the lock). */
   #tail = 0;
   /** Single publisher: the next message's sequence number. */
   #seq = 0;
+  /** Single publisher: positions where records it wrote begin (STARTS). */
+  readonly #starts = new Int32Array(STARTS);
+  #started = 0;
+  /** Single publisher: where a record that begins is next noted in #starts. */
+  #nextStart = 0;
+  /** Single publisher: its reservations not committed or cancelled yet (TAIL walks past them then). */
+  #reserved = 0;
   #watch: PeerWatch | null = null;
   // The last attempt found the lock kept by a live participant: its release wakes
   // nobody, so sleeps are bounded (watchPeer says so).
@@ -112,12 +131,17 @@ export class Publisher<T = Uint8Array> implements Disposable {
     this.#tag = tag;
     this.#sent = publisherOffset(presence.slot, P.SENT_MESSAGES) >> 3;
     this.#single = core.publishers === 'single';
+    this.#capacity = core.capacity;
+    this.#mask = core.mask;
+    this.#data = core.data;
     if (this.#single) {
       try {
         // Past whatever a predecessor published before it died, even without moving HEAD.
         this.#head = core.chainEnd(Atomics.load(this.#i32, HEAD));
         this.#tail = core.tailBefore(this.#head);
         this.#seq = core.seqAt(this.#head);
+        this.#starts.fill(this.#head);
+        this.#nextStart = this.#head;
       } catch (err) {
         presence.release();
         throw err;
@@ -153,7 +177,7 @@ export class Publisher<T = Uint8Array> implements Disposable {
   /** publish(), blocking this thread while it waits. */
   publishSync(bytes: T, opts?: PublishSyncOptions): void {
     const view = this.#bytes(bytes);
-    const deadline = deadlineOf(timeoutMs(options<PublishSyncOptions>(opts, SYNC_KEYS).timeout));
+    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<PublishSyncOptions>(opts, SYNC_KEYS).timeout));
     if (this.#put(view)) return;
     waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
   }
@@ -212,6 +236,7 @@ export class Publisher<T = Uint8Array> implements Disposable {
   _commit(record: number, length: number): void {
     this.#checkOpen();
     Atomics.store(this.#i32, (record >> 2) + 1, length);
+    if (this.#single) this.#reserved--;
     this.#f64[this.#sent]++;
     this.#f64[this.#sent + 1] += length;
     wake(this.#core.dataSleeper);
@@ -226,6 +251,7 @@ export class Publisher<T = Uint8Array> implements Disposable {
     // The flags before word 1: a subscriber that sees word 1 leave the reservation reads them after.
     this.#i32[w] |= PAD | CANCELLED;
     Atomics.store(this.#i32, w + 1, 0);
+    if (this.#single) this.#reserved--;
     wake(this.#core.dataSleeper);
     wake(this.#core.spaceSleeper);
   }
@@ -263,10 +289,10 @@ export class Publisher<T = Uint8Array> implements Disposable {
     this.#checkOpen();
     const record = this.#claimSingle(length, length);
     if (record < 0) return false;
-    copy.call(this.#u8, bytes, record + RECORD_HEADER);
+    copy.call(this.#u8, bytes, record + HEADER);
     this.#f64[this.#sent]++;
     this.#f64[this.#sent + 1] += length;
-    this.#publish(record, extentOf(length) | WRITTEN);
+    this.#publish(record, ((length + ALIGN - 1) & EXTENT_MASK) | PUBLISHED);
     wake(this.#core.dataSleeper);
     return true;
   }
@@ -277,7 +303,10 @@ export class Publisher<T = Uint8Array> implements Disposable {
       this.#checkOpen();
       // Published reserved: subscribers wait at it, and skip it if this publisher dies.
       record = this.#claimSingle(size, -(this.#tag + 1));
-      if (record >= 0) this.#publish(record, extentOf(size) | WRITTEN);
+      if (record >= 0) {
+        this.#reserved++;
+        this.#publish(record, extentOf(size) | WRITTEN);
+      }
     } else {
       record = this.#claim(size);
     }
@@ -290,25 +319,29 @@ export class Publisher<T = Uint8Array> implements Disposable {
   // reserved mark), and returns its byte offset in the segment, or -1 if the ring is full.
   // The caller fills the payload and publishes the record (#publish).
   #claimSingle(length: number, word1: number): number {
-    const core = this.#core;
-    const capacity = core.capacity;
-    const size = RECORD_HEADER + extentOf(length);
+    const capacity = this.#capacity;
+    const size = HEADER + ((length + ALIGN - 1) & EXTENT_MASK);
     let head = this.#head;
-    let index = head & core.mask;
+    let index = head & this.#mask;
     const room = capacity - index;
     // The record, the padding before it at the wrap, and the next record's header.
-    const need = (size <= room ? size : size + room) + RECORD_HEADER;
+    const need = (size <= room ? size : size + room) + HEADER;
     if (capacity - ((head - this.#tail) >>> 0) < need && !this.#reclaim(head, need)) return -1;
     const seq = this.#seq;
     if (size > room) {
-      core.pad(head, room, seq);
+      this.#core.pad(head, room, seq);
       head = (head + room) | 0;
       index = 0;
     }
-    core.header(index, size, word1, head, seq);
+    this.#core.header(index, size, word1, head, seq);
+    if (((head - this.#nextStart) | 0) >= 0) {
+      this.#starts[this.#started] = head;
+      this.#started = (this.#started + 1) & (STARTS - 1);
+      this.#nextStart = (head + (capacity >>> 4)) | 0;
+    }
     this.#head = (head + size) | 0;
     this.#seq = (seq + 1) | 0;
-    return core.data + index;
+    return this.#data + index;
   }
 
   // Single publisher: stores the word 0 that publishes a record (and all written before
@@ -332,7 +365,7 @@ export class Publisher<T = Uint8Array> implements Disposable {
     this.#lockBusy = !core.lock(this.#tag);
     if (this.#lockBusy) return false;
     try {
-      this.#tail = core.reclaim(head, core.tailBefore(head), need);
+      this.#tail = core.reclaim(head, core.tailBefore(head), need, this.#reserved === 0 ? this.#starts : null);
     } finally {
       core.unlock(this.#tag);
     }

@@ -84,3 +84,25 @@ for (const policy of ['block', 'overwrite']) {
     t.pass('200 subscribers attached during publishing');
   });
 }
+
+t.test("'overwrite': the publisher's own reservation at the tail holds it back, never overwritten, until committed", async (t) => {
+  const tp = topic(t, { policy: 'overwrite' });
+  const sub = tp.subscriber();
+  const pub = tp.publisher();
+  const r = pub.reserveSync(64);
+  r.bytes.set(message(0, 64));
+  let n = 1;
+  while (pub.tryPublish(message(n))) n++;
+  t.ok(n > 20, `${n - 1} messages went in after it, then the ring was full`);
+  t.same(check(r.bytes, 64), { n: 0 }, 'the reservation was not overwritten');
+  r.commit();
+  for (let k = n; k < n + 100; k++) if (!pub.tryPublish(message(k))) t.fail(`message ${k}: no room after the commit`);
+  let last = -1;
+  for (let msg = sub.tryReceive(); msg !== null; msg = sub.tryReceive()) {
+    const { n: got, error } = check(msg, msg.length === 64 ? 64 : undefined);
+    if (error || got <= last) t.fail(error ?? `message ${got} after ${last}`);
+    last = got;
+  }
+  t.equal(last, n + 99, 'the subscriber reached the last one');
+  t.equal(sub.received + sub.lost, n + 100, 'received + lost is what was published');
+});
