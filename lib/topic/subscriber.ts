@@ -367,12 +367,14 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
       const index = pos & this.#mask;
       const w = (this.#data + index) >> 2;
       // Word 1 only once word 0 is seen written (read before, it could be another lap's),
-      // plain where the hardware orders it after that load (lib/channel/wait.ts); then
-      // the flags again: a cancel sets them before it clears word 1.
+      // plain where the hardware orders it after that load (lib/channel/wait.ts), and a
+      // reservation's again with Atomics.load (its commit comes later, after the payload);
+      // then the flags again: a cancel sets them before it clears word 1.
       let word0 = Atomics.load(i32, w);
       let word1 = -1;
       if (word0 !== 0) {
         word1 = PLAIN_LOADS_ORDERED ? i32[w + 1] : Atomics.load(i32, w + 1);
+        if (word1 < 0) word1 = Atomics.load(i32, w + 1);
         word0 = i32[w];
       }
       const extent = word0 & ~RECORD_FLAGS;
