@@ -223,6 +223,14 @@ export class TopicCore {
     let word1 = PLAIN_LOADS_ORDERED ? i32[w + 1] : Atomics.load(i32, w + 1);
     if (word1 < 0) word1 = Atomics.load(i32, w + 1);
     if (word1 >= 0) word0 = i32[w];
+    return this.check(pos, word0, word1);
+  }
+
+  /** Checks the written record at `pos` whose words 0 and 1 were read as record() reads them, into `rec`. */
+  check(pos: number, word0: number, word1: number): true {
+    const i32 = this.i32;
+    const index = pos & this.mask;
+    const w = (this.data + index) >> 2;
     const extent = word0 & ~RECORD_FLAGS;
     const pad = (word0 & PAD) !== 0;
     if (word0 < 0 || (word0 & WRITTEN) === 0 || (!pad && (word0 & CANCELLED) !== 0) || (extent & 15) !== 0 || index + RECORD_HEADER + extent > this.capacity) {

@@ -366,16 +366,18 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
       const pos = this.#read;
       const index = pos & this.#mask;
       const w = (this.#data + index) >> 2;
-      // Word 1 only once word 0 is seen written (read before, it could be another lap's),
-      // plain where the hardware orders it after that load (lib/channel/wait.ts), and a
-      // reservation's again with Atomics.load (its commit comes later, after the payload);
-      // then the flags again: a cancel sets them before it clears word 1.
+      // Read as TopicCore.record() reads them: word 1 only once word 0 is seen written
+      // (read before, it could be another lap's), plain where the hardware orders it
+      // after that load (lib/channel/wait.ts), and a reservation's again with
+      // Atomics.load (its commit comes later, after the payload); then the flags again,
+      // as a cancel sets them before it clears word 1. The words read are what
+      // #inspect() checks too: a record being written is read once per look.
       let word0 = Atomics.load(i32, w);
       let word1 = -1;
       if (word0 !== 0) {
         word1 = PLAIN_LOADS_ORDERED ? i32[w + 1] : Atomics.load(i32, w + 1);
         if (word1 < 0) word1 = Atomics.load(i32, w + 1);
-        word0 = i32[w];
+        if (word1 >= 0) word0 = i32[w];
       }
       const extent = word0 & ~RECORD_FLAGS;
       let length: number;
@@ -394,7 +396,7 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
         length = word1;
         end = (pos + HEADER + extent) | 0;
       } else {
-        const found = this.#inspect(pos);
+        const found = this.#inspect(pos, word0, word1);
         if (found < 0) return -1;
         if (found === 0) continue;
         const rec = this.#core.rec;
@@ -424,15 +426,15 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     }
   }
 
-  // The record at `pos` when it is not a plain next message: 1 if it is one after all (in
-  // core.rec), 0 to look again at #read (padding or a cancelled reservation skipped, or
-  // TAIL passed this subscriber), -1 if there is none yet.
-  #inspect(pos: number): number {
+  // The record at `pos` (its words 0 and 1 as read) when it is not a plain next message:
+  // 1 if it is one after all (in core.rec), 0 to look again at #read (padding or a
+  // cancelled reservation skipped, or TAIL passed this subscriber), -1 if there is none yet.
+  #inspect(pos: number, word0: number, word1: number): number {
     const core = this.#core;
     const rec = core.rec;
     let written: boolean;
     try {
-      written = core.record(pos);
+      written = word0 !== 0 && core.check(pos, word0, word1);
     } catch (err) {
       if (!this.#passed(pos)) throw err;
       this.#overrun();
