@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Fan-out: one publisher process sending 64 B messages as fast as the slowest reader
 // lets it to 1, 2 and 4 subscriber processes, through one Topic ('block' policy: each
-// message written once), through one Channel per subscriber (each message written
+// message written once; created with publishers 'multi', the default, and 'single', whose
+// publisher takes no lock), through one Channel per subscriber (each message written
 // once per subscriber), or through zeromq PUB/SUB over ipc:// (no high-water mark, so
 // nothing is dropped once subscribed; the publisher waits half a second after binding
 // for subscriptions to arrive, and its rate is not held back by its readers). Standalone: `node bench/topic.js [seconds] [subscriber counts...]`
@@ -31,6 +32,16 @@
 // rounds (rows alternated, fresh processes each run), the ratio of the 4 MiB median to
 // the 64 B one of the same round, and the CPU µs per round trip of every process
 // together, from attaching to the end message.
+//
+// `node bench/topic.js inprocess [messages]` (default 2 000 000; TOPIC_BENCH_REPS rounds,
+// default 5): what publishing and receiving cost by themselves, with no other process
+// and no wake-up. One process publishes `messages` 64 B messages with publishSync() and
+// drains them with drain() after every 1024, on a 1 MiB ring: a Topic ('block', one
+// subscriber) created with publishers 'multi' and 'single', and for reference a Channel
+// (sendSync, drain). Each run is a fresh process (so every call site has seen one kind
+// only), the kinds alternated; figures are ns per message: the time spent in the publish
+// loops and in drain() (wall clock, hence on a loaded machine the median and range), and
+// the process's CPU time over both.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -90,7 +101,7 @@ function subscriberMain(kind, name) {
   if (kind === 'zeromq') return zeromqSubscriber(name);
   const podshm = require('..');
   let rx;
-  if (kind === 'topic') rx = podshm.Topic.open(name).subscriber();
+  if (kind.startsWith('topic')) rx = podshm.Topic.open(name).subscriber();
   else rx = podshm.Channel.open(name).receiver();
   process.stdout.write('READY\n');
   let next = 0;
@@ -123,7 +134,7 @@ function publisherMain(kind, names, seconds) {
   const podshm = require('..');
   const msg = new Uint8Array(SIZE);
   const send = [];
-  if (kind === 'topic') {
+  if (kind.startsWith('topic')) {
     const pub = podshm.Topic.open(names[0]).publisher();
     send.push((m) => pub.publishSync(m));
   } else {
@@ -246,7 +257,7 @@ async function measure(kind, subscribers, seconds) {
   const podshm = require('..');
   const tag = `/podshm-bench-topic-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const objects = [];
-  if (kind === 'topic') objects.push(podshm.Topic.create(tag, { capacity: 1 << 20, subscribers }));
+  if (kind.startsWith('topic')) objects.push(podshm.Topic.create(tag, { capacity: 1 << 20, subscribers, publishers: kind === 'topic-single' ? 'single' : 'multi' }));
   else if (kind === 'zeromq') {
     const file = path.join(os.tmpdir(), tag.slice(1));
     objects.push({ name: file, close() {}, unlink: () => fs.rmSync(file, { force: true }) });
@@ -317,10 +328,10 @@ async function main() {
   const counts = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [1, 2, 4];
   const reps = Number(process.env.TOPIC_BENCH_REPS ?? 3);
   const rows = [];
-  const kinds = ['topic', 'channels', ...(process.env.TOPIC_BENCH_ZEROMQ === '0' ? [] : ['zeromq'])];
+  const kinds = ['topic', 'topic-single', 'channels', ...(process.env.TOPIC_BENCH_ZEROMQ === '0' ? [] : ['zeromq'])];
   for (const n of counts) for (const kind of kinds) rows.push({ kind, n, runs: [] });
   for (let rep = 0; rep < reps; rep++) for (const row of rows) row.runs.push(await measure(row.kind, row.n, seconds));
-  console.log(`${os.cpus()[0]?.model} x${os.cpus().length}, Linux ${os.release()}, Node.js ${process.version}`);
+  console.log(`${os.cpus()[0]?.model} x${os.cpus().length}, Linux ${os.release()}, Node.js ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`node bench/topic.js ${process.argv.slice(2).join(' ')}`.trim() + ` (${reps} rounds)`);
   console.log('| subscribers | transport | msg/s per subscriber (min to max) | vs 1 subscriber | CPU µs/msg, all processes | errors |');
   console.log('| --- | --- | --- | --- | --- | --- |');
@@ -329,9 +340,75 @@ async function main() {
     const rates = row.runs.map((r) => r.rate);
     const rate = median(rates);
     if (row.n === counts[0]) one[row.kind] = rate;
-    const transport = row.kind === 'topic' ? 'one Topic' : row.kind === 'zeromq' ? 'zeromq PUB/SUB' : `${row.n} Channel${row.n > 1 ? 's' : ''}`;
+    const transport = { topic: 'one Topic', 'topic-single': "one Topic, publishers 'single'", zeromq: 'zeromq PUB/SUB' }[row.kind] ?? `${row.n} Channel${row.n > 1 ? 's' : ''}`;
     const fmt = (x) => `${(x / 1e6).toFixed(2)} M`;
     console.log(`| ${row.n} | ${transport} | ${fmt(rate)} (${fmt(Math.min(...rates))} to ${fmt(Math.max(...rates))}) | ${(rate / one[row.kind]).toFixed(2)} | ${median(row.runs.map((r) => r.cpuPerMsg)).toFixed(2)} | ${row.runs.reduce((s, r) => s + r.errors, 0)} |`);
+  }
+}
+
+function inprocessRun(kind, messages) {
+  const podshm = require('..');
+  const name = `/podshm-bench-topicinproc-${process.pid}`;
+  let obj;
+  let send;
+  let rx;
+  if (kind === 'channel') {
+    obj = podshm.Channel.create(name, { capacity: 1 << 20 });
+    const tx = obj.sender();
+    rx = obj.receiver();
+    send = (m) => tx.sendSync(m);
+  } else {
+    obj = podshm.Topic.create(name, { capacity: 1 << 20, subscribers: 1, publishers: kind === 'topic-single' ? 'single' : 'multi' });
+    const pub = obj.publisher();
+    rx = obj.subscriber();
+    send = (m) => pub.publishSync(m);
+  }
+  try {
+    const msg = new Uint8Array(SIZE);
+    let received = 0;
+    const handle = () => {
+      received++;
+    };
+    let publishNs = 0n;
+    let drainNs = 0n;
+    const cpu0 = cpuUs();
+    for (let n = 0; n < messages; n += 1024) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < 1024; i++) send(msg);
+      const t1 = process.hrtime.bigint();
+      rx.drain(handle);
+      drainNs += process.hrtime.bigint() - t1;
+      publishNs += t1 - t0;
+    }
+    const count = Math.ceil(messages / 1024) * 1024;
+    const cpu = cpuUs() - cpu0;
+    if (received !== count) throw new Error(`received ${received} of ${count}`);
+    process.stdout.write(`RESULT ${JSON.stringify({ publishNs: Number(publishNs) / count, drainNs: Number(drainNs) / count, cpuNs: (cpu * 1000) / count })}\n`);
+  } finally {
+    obj.close();
+    obj.unlink();
+  }
+}
+
+async function inprocessMain(messages) {
+  const reps = Number(process.env.TOPIC_BENCH_REPS ?? 5);
+  const rows = ['topic', 'topic-single', 'channel'].map((kind) => ({ kind, runs: [] }));
+  const load = [os.loadavg()[0]];
+  for (let rep = 0; rep < reps; rep++) {
+    for (const row of rows) {
+      const run = start(['inprocrun', row.kind, String(messages)]);
+      row.runs.push(await run.result);
+      load.push(os.loadavg()[0]);
+    }
+  }
+  console.log(`${os.cpus()[0]?.model} x${os.cpus().length}, Linux ${os.release()}, Node.js ${process.version}, load average (1 min) ${Math.min(...load).toFixed(2)} to ${Math.max(...load).toFixed(2)} during the run`);
+  console.log(`node bench/topic.js ${process.argv.slice(2).join(' ')}`.trim() + ` (${reps} rounds)`);
+  console.log('| 64 B messages, one process | publish ns/msg, median (min to max) | drain() ns/msg, median (min to max) | CPU ns/msg, median (min to max) |');
+  console.log('| --- | --- | --- | --- |');
+  const fmt = (xs) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)} to ${Math.max(...xs).toFixed(0)})`;
+  const label = { topic: "Topic, publishers 'multi' (publishSync)", 'topic-single': "Topic, publishers 'single' (publishSync)", channel: 'Channel (sendSync)' };
+  for (const row of rows) {
+    console.log(`| ${label[row.kind]} | ${fmt(row.runs.map((r) => r.publishNs))} | ${fmt(row.runs.map((r) => r.drainNs))} | ${fmt(row.runs.map((r) => r.cpuNs))} |`);
   }
 }
 
@@ -340,7 +417,8 @@ if (role === 'subscriber') subscriberMain(kind, rest[0]);
 else if (role === 'publisher') publisherMain(kind, rest.slice(1), Number(rest[0]));
 else if (role === 'rtsubscriber') roundtripSubscriber(kind, rest[0], Number(rest[1]), rest[2] === 'true');
 else if (role === 'rtpublisher') roundtripPublisher(kind, rest[0], Number(rest[1]), Number(rest[2]), rest[3] === 'true', Number(rest[4]));
-else (role === 'roundtrip' ? roundtripMain(Number(kind ?? 2), Number(rest[0] ?? 4)) : main()).catch((err) => {
+else if (role === 'inprocrun') inprocessRun(kind, Number(rest[0]));
+else (role === 'roundtrip' ? roundtripMain(Number(kind ?? 2), Number(rest[0] ?? 4)) : role === 'inprocess' ? inprocessMain(Number(kind ?? 2_000_000)) : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -21,12 +21,14 @@ import {
   extentOf,
   maxMessageSize,
   publisherOffset,
+  publisherSlots,
   subscriberOffset,
   tagGeneration,
   tagOf,
   tagParticipant,
   type Geometry,
   type Policy,
+  type PublisherMode,
   type WaitStrategy,
 } from './layout';
 import { PLAIN_LOADS_ORDERED, type Sleeper } from '../channel/wait';
@@ -65,6 +67,7 @@ export class TopicCore {
   readonly mask: number;
   readonly maxMessage: number;
   readonly policy: Policy;
+  readonly publishers: PublisherMode;
   readonly wait: WaitStrategy;
   readonly maxSubscribers: number;
   /** Byte offset of the data area (the header's size). */
@@ -92,6 +95,7 @@ export class TopicCore {
     this.mask = g.capacity - 1;
     this.maxMessage = maxMessageSize(g.capacity);
     this.policy = g.policy;
+    this.publishers = g.publishers;
     this.wait = g.wait;
     this.maxSubscribers = g.maxSubscribers;
     this.data = g.headerSize;
@@ -113,7 +117,11 @@ export class TopicCore {
   // --- participants ---
 
   claimPublisher(): { presence: Presence; tag: number } {
-    const presence = this.#claim(0, MAX_PUBLISHERS, `all ${MAX_PUBLISHERS} publisher slots are taken by live publishers`);
+    const presence = this.#claim(
+      0,
+      publisherSlots(this.publishers),
+      this.publishers === 'single' ? "a single-publisher topic already has a live publisher (create it with publishers: 'multi' for more)" : `all ${MAX_PUBLISHERS} publisher slots are taken by live publishers`,
+    );
     const word = publisherOffset(presence.slot, P.GENERATION) >> 2;
     const generation = (this.i32[word] + 1) & GENERATION_MASK;
     Atomics.store(this.i32, word, generation);
@@ -215,6 +223,14 @@ export class TopicCore {
     let word1 = PLAIN_LOADS_ORDERED ? i32[w + 1] : Atomics.load(i32, w + 1);
     if (word1 < 0) word1 = Atomics.load(i32, w + 1);
     if (word1 >= 0) word0 = i32[w];
+    return this.check(pos, word0, word1);
+  }
+
+  /** Checks the written record at `pos` whose words 0 and 1 were read as record() reads them, into `rec`. */
+  check(pos: number, word0: number, word1: number): true {
+    const i32 = this.i32;
+    const index = pos & this.mask;
+    const w = (this.data + index) >> 2;
     const extent = word0 & ~RECORD_FLAGS;
     const pad = (word0 & PAD) !== 0;
     if (word0 < 0 || (word0 & WRITTEN) === 0 || (!pad && (word0 & CANCELLED) !== 0) || (extent & 15) !== 0 || index + RECORD_HEADER + extent > this.capacity) {
@@ -231,11 +247,13 @@ export class TopicCore {
     return true;
   }
 
-  // The end of the chain of written records from `head`: HEAD lags it only when a
-  // publisher died between a record's word 0 and HEAD; never by more than the ring.
+  // The end of the chain of written records from `head`: HEAD lags it when a publisher
+  // died between a record's word 0 and HEAD, or (single publisher, which does not take
+  // the lock to publish) when it has published since; never by more than the ring, as
+  // TAIL does not move under the lock.
   chainEnd(head: number): number {
     if ((head & 15) !== 0) throw this.corrupt(`head ${head >>> 0} is not a multiple of 16`, H.HEAD, head);
-    // Under the lock, a plain load: the chain nearly always ends at HEAD.
+    // A plain load: the chain nearly always ends at HEAD (a stale 0 only ends it there).
     if (this.i32[(this.data + (head & this.mask)) >> 2] === 0) return head;
     const from = head;
     for (;;) {
@@ -268,27 +286,53 @@ export class TopicCore {
       tail = this.reclaim(head, tail, need);
       if (this.capacity - ((head - tail) >>> 0) < need) return -1;
     }
-    const seq = i32[NEXT_SEQ];
+    const seq = this.seqAt(head);
     if (size > room) {
-      // Not enough room before the end: a padding record fills it, so every message is contiguous.
-      const pad = (this.data + index) >> 2;
-      i32[this.data >> 2] = 0;
-      i32[pad + 1] = 0;
-      i32[pad + 2] = head;
-      i32[pad + 3] = seq;
-      Atomics.store(i32, pad, (room - RECORD_HEADER) | WRITTEN | PAD);
+      this.pad(head, room, seq);
       head = (head + room) | 0;
       index = 0;
     }
-    const w = (this.data + index) >> 2;
-    i32[(this.data + ((index + size) & this.mask)) >> 2] = 0;
-    i32[w + 1] = -(tag + 1);
-    i32[w + 2] = head;
-    i32[w + 3] = seq;
-    Atomics.store(i32, w, extentOf(length) | WRITTEN);
+    this.header(index, size, -(tag + 1), head, seq);
+    Atomics.store(i32, (this.data + index) >> 2, extentOf(length) | WRITTEN);
     i32[NEXT_SEQ] = (seq + 1) | 0;
     i32[HEAD] = (head + size) | 0;
     return this.data + index;
+  }
+
+  /** The sequence number of the message that comes at `pos`, the end of the chain of written records (word 3 there). */
+  seqAt(pos: number): number {
+    return this.i32[((this.data + (pos & this.mask)) >> 2) + 3];
+  }
+
+  /**
+   * Publishes a padding record that fills the `room` bytes from `head` to the end of the
+   * data area, so that every message is contiguous: the one at 0 carries `seq`.
+   */
+  pad(head: number, room: number, seq: number): void {
+    const i32 = this.i32;
+    const w = (this.data + (head & this.mask)) >> 2;
+    i32[this.data >> 2] = 0;
+    i32[(this.data >> 2) + 3] = seq;
+    i32[w + 1] = 0;
+    i32[w + 2] = head;
+    i32[w + 3] = seq;
+    Atomics.store(i32, w, (room - RECORD_HEADER) | WRITTEN | PAD);
+  }
+
+  /**
+   * Writes words 1 to 3 of the `size`-byte record at data `index` (position `pos`), and
+   * the end of the chain after it: word 0 zeroed, word 3 the next sequence number. The
+   * caller stores word 0, which publishes all of it.
+   */
+  header(index: number, size: number, word1: number, pos: number, seq: number): void {
+    const i32 = this.i32;
+    const w = (this.data + index) >> 2;
+    const next = (this.data + ((index + size) & this.mask)) >> 2;
+    i32[next] = 0;
+    i32[next + 3] = (seq + 1) | 0;
+    i32[w + 1] = word1;
+    i32[w + 2] = pos;
+    i32[w + 3] = seq;
   }
 
   /**
@@ -298,8 +342,11 @@ export class TopicCore {
    * the rest of the ring stays as history); returns the new tail. 'block' stops at the
    * slowest attached subscriber's cursor; 'disconnect' drops that subscriber instead;
    * 'overwrite' ignores cursors. Every policy stops at a reservation whose owner lives.
+   * `starts`: positions where records begin that a single publisher wrote itself, with
+   * no reservation of its own open: TAIL moves to one of them without walking the
+   * records before it (null: walk).
    */
-  reclaim(head: number, tail: number, need: number): number {
+  reclaim(head: number, tail: number, need: number, starts: Int32Array | null = null): number {
     this.heldBy = -1;
     this.heldByReservation = -1;
     for (;;) {
@@ -321,7 +368,9 @@ export class TopicCore {
           }
         }
       }
-      const next = this.#walk(tail, limit, head, Math.min(this.capacity, need + (this.capacity >>> 3)));
+      const want = Math.min(this.capacity, need + (this.capacity >>> 3));
+      let next = starts === null ? -1 : this.#jump(tail, limit, head, want, starts);
+      if (next === -1) next = this.#walk(tail, limit, head, want);
       if (next !== tail) {
         Atomics.store(this.i32, TAIL, next);
         tail = next;
@@ -342,6 +391,24 @@ export class TopicCore {
       }
       return tail;
     }
+  }
+
+  // The nearest of `starts` from `tail` that frees `need` bytes after `head` without
+  // passing `limit`, or -1. Every record before it is whole or abandoned: the single
+  // publisher that wrote them is this one, or dead.
+  #jump(tail: number, limit: number, head: number, need: number, starts: Int32Array): number {
+    const from = need - (this.capacity - ((head - tail) >>> 0)); // how far TAIL must move: > 0, or reclaim() had not been called
+    const most = (limit - tail) >>> 0;
+    let best = -1;
+    let bestBy = 0;
+    for (let i = 0; i < starts.length; i++) {
+      const by = (starts[i] - tail) >>> 0;
+      if (by >= from && by <= most && (best === -1 || by < bestBy)) {
+        best = starts[i];
+        bestBy = by;
+      }
+    }
+    return best;
   }
 
   // Walks records from `tail` toward `limit` until `need` bytes are free after `head`;
@@ -380,12 +447,13 @@ export class TopicCore {
 
   /**
    * Under the lock: where a subscriber that wants the last `history` messages starts,
-   * and the sequence number it expects there.
+   * and the sequence number it expects there. TAIL stays; a single publisher may go on
+   * publishing after the head found, which the subscriber then receives.
    */
   historyStart(history: number): { pos: number; seq: number } {
     const head = this.chainEnd(Atomics.load(this.i32, HEAD));
     const tail = this.tailBefore(head);
-    const next = { pos: head, seq: this.i32[NEXT_SEQ] };
+    const next = { pos: head, seq: this.seqAt(head) };
     if (history === 0) return next;
     // The positions and sequence numbers of the last `history` messages, in a circular buffer.
     const size = Math.min(history, this.capacity / RECORD_HEADER);

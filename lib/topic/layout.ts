@@ -7,10 +7,16 @@ import { MIN_CAPACITY, MAX_CAPACITY, WAIT_STRATEGIES, isValidCapacity, type Wait
 
 export { MIN_CAPACITY, MAX_CAPACITY, WAIT_STRATEGIES, isValidCapacity, type WaitStrategy };
 
-export const LAYOUT_VERSION = 1;
+// 2: word 3 of the position after the last record holds the next message's sequence
+// number (what a restarted publisher and an attaching subscriber start from), and a
+// table of 1 publisher slot makes a single-publisher topic.
+export const LAYOUT_VERSION = 2;
 
 export const POLICIES = ['block', 'overwrite', 'disconnect'] as const;
 export type Policy = (typeof POLICIES)[number];
+
+/** 'multi': up to MAX_PUBLISHERS publishers, each claim under the lock. 'single': one publisher, no lock on its path. */
+export type PublisherMode = 'single' | 'multi';
 
 const PAGE = 4096;
 
@@ -22,10 +28,12 @@ export const H = {
   POLICY: 12, // index in POLICIES
   DATA_OFFSET: 16, // the header's size: the fixed page plus the subscriber table, page-rounded
   MAX_SUBSCRIBERS: 20,
-  MAX_PUBLISHERS: 24,
+  MAX_PUBLISHERS: 24, // MAX_PUBLISHERS, or 1 for a single-publisher topic
   WAIT: 28, // index in WAIT_STRATEGIES
 
-  // Written by publishers under the lock.
+  // Written by publishers: under the lock, or by the single publisher alone. HEAD may lag
+  // the chain of written records (a publisher that died between the two); NEXT_SEQ is
+  // for figures only, the records' word 3 is what publishers and subscribers go by.
   HEAD: 128, // the end of the claimed records (u32 position, wraps)
   LOCK: 132, // 0 free, else the holder's tag + 1
   NEXT_SEQ: 136, // the sequence number of the next message (u32, wraps)
@@ -85,8 +93,10 @@ export const SUB_DROPPED = 2;
 //           another lap's record there, and knows it
 //   word 3: the message's sequence number (u32): what a subscriber that skipped counts as
 //           lost; a padding record at the wrap carries the next message's
-// Word 0 is stored last; a publisher zeroes word 0 of the position after a record before
-// it publishes the record, so the head always reads 0.
+// Word 0 is stored last. Before it publishes a record, a publisher zeroes word 0 of the
+// position after it and writes the next sequence number into that position's word 3,
+// so the end of the chain always reads 0 and tells which message comes there (the same
+// number whatever is written there next: a message, a padding record or a cancelled one).
 // Records are 16-byte aligned, so the room left before the end of the data area always
 // holds at least a padding record's header.
 export const RECORD_HEADER = 16;
@@ -120,9 +130,15 @@ export function maxMessageSize(capacity: number): number {
 export interface Geometry {
   capacity: number;
   policy: Policy;
+  publishers: PublisherMode;
   maxSubscribers: number;
   wait: WaitStrategy;
   headerSize: number;
+}
+
+/** The size of the publisher table of a topic in this mode. */
+export function publisherSlots(mode: PublisherMode): number {
+  return mode === 'single' ? 1 : MAX_PUBLISHERS;
 }
 
 export function subscriberOffset(slot: number, field: number): number {
@@ -140,7 +156,7 @@ export function initHeader(i32: Int32Array, g: Geometry): void {
   i32[H.POLICY >> 2] = POLICIES.indexOf(g.policy);
   i32[H.DATA_OFFSET >> 2] = g.headerSize;
   i32[H.MAX_SUBSCRIBERS >> 2] = g.maxSubscribers;
-  i32[H.MAX_PUBLISHERS >> 2] = MAX_PUBLISHERS;
+  i32[H.MAX_PUBLISHERS >> 2] = publisherSlots(g.publishers);
   i32[H.WAIT >> 2] = WAIT_STRATEGIES.indexOf(g.wait);
   Atomics.store(i32, H.MAGIC >> 2, MAGIC.topic);
 }
@@ -161,10 +177,11 @@ export function readHeader(i32: Int32Array, segmentSize: number, name: string): 
   if (i32[H.DATA_OFFSET >> 2] !== size) bad(`data offset ${i32[H.DATA_OFFSET >> 2]}, expected ${size}`, H.DATA_OFFSET, i32[H.DATA_OFFSET >> 2]);
   const capacity = i32[H.CAPACITY >> 2];
   if (!isValidCapacity(capacity) || size + capacity > segmentSize) bad(`capacity ${capacity} is not a power of two that fits the ${segmentSize}-byte segment`, H.CAPACITY, capacity);
-  if (i32[H.MAX_PUBLISHERS >> 2] !== MAX_PUBLISHERS) bad(`a table of ${i32[H.MAX_PUBLISHERS >> 2]} publishers, expected ${MAX_PUBLISHERS}`, H.MAX_PUBLISHERS, i32[H.MAX_PUBLISHERS >> 2]);
+  const publisherTable = i32[H.MAX_PUBLISHERS >> 2];
+  if (publisherTable !== MAX_PUBLISHERS && publisherTable !== 1) bad(`a table of ${publisherTable} publishers, expected ${MAX_PUBLISHERS} (or 1: single publisher)`, H.MAX_PUBLISHERS, publisherTable);
   const policy = POLICIES[i32[H.POLICY >> 2]];
   if (policy === undefined) bad(`unknown policy ${i32[H.POLICY >> 2]}`, H.POLICY, i32[H.POLICY >> 2]);
   const wait = WAIT_STRATEGIES[i32[H.WAIT >> 2]];
   if (wait === undefined) bad(`unknown wait strategy ${i32[H.WAIT >> 2]}`, H.WAIT, i32[H.WAIT >> 2]);
-  return { capacity, policy: policy!, maxSubscribers, wait: wait!, headerSize: size };
+  return { capacity, policy: policy!, publishers: publisherTable === 1 ? 'single' : 'multi', maxSubscribers, wait: wait!, headerSize: size };
 }

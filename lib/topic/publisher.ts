@@ -1,11 +1,14 @@
 // The publishing side of a Topic. A message is written once into the shared ring,
-// whatever the number of subscribers: a claim under the topic's lock (a few stores),
-// the copy outside it, and one Atomics.store that commits. The wake-up system call
-// happens only when a subscriber sleeps.
+// whatever the number of subscribers. With several publishers: a claim under the
+// topic's lock (a few stores), the copy outside it, and one Atomics.store that commits.
+// A single publisher owns HEAD: it writes the record, copies, and publishes it with one
+// Atomics.store of word 0, as a single-producer channel does; it takes the lock only to
+// move TAIL (once per eighth of the ring), which subscribers attach under. The wake-up
+// system call happens only when a subscriber sleeps.
 import { AbortError, SystemError, argType } from '../core/errors';
 import type { TopicCore } from './core';
-import { CANCELLED, P, PAD, MAX_PUBLISHERS, RECORD_HEADER, publisherOffset, tagParticipant } from './layout';
-import { wake, waitAsync, waitSync, type WaitPlan } from '../channel/wait';
+import { ALIGN, CANCELLED, H, P, PAD, MAX_PUBLISHERS, RECORD_HEADER, WRITTEN, extentOf, publisherOffset, tagParticipant } from './layout';
+import { PLAIN_LOADS_ORDERED, wake, waitAsync, waitSync, type WaitPlan } from '../channel/wait';
 import { SpinBudget } from '../wait/spin';
 import { SLICE_MS } from '../wait/loop';
 import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
@@ -31,6 +34,17 @@ export interface PublisherOptions {
 const SYNC_KEYS = ['timeout'] as const;
 const ASYNC_KEYS = ['timeout', 'signal'] as const;
 const copy = Uint8Array.prototype.set;
+const HEAD = H.HEAD >> 2;
+const NEXT_SEQ = H.NEXT_SEQ >> 2;
+// The layout's constants as this module's own: in the compiled CommonJS an imported or
+// exported constant is a property load on every use, which V8 does not fold away.
+const HEADER = RECORD_HEADER;
+const PUBLISHED = WRITTEN;
+const EXTENT_MASK = ~(ALIGN - 1);
+// A single publisher notes where one of its records begins every sixteenth of the ring,
+// the last two rings' worth: TAIL moves to one of them with no walk over the records
+// before it (TopicCore.reclaim()), which had cost a look at every record's header.
+const STARTS = 32;
 
 /** Room reserved in the ring by reserve(): fill `bytes`, then commit() or cancel(). Disposing of it uncommitted cancels it. */
 export class Reservation implements Disposable {
@@ -81,6 +95,23 @@ export class Publisher<T = Uint8Array> implements Disposable {
   readonly #tag: number;
   readonly #sent: number;
   readonly #budget = new SpinBudget();
+  readonly #single: boolean;
+  readonly #capacity: number;
+  readonly #mask: number;
+  readonly #data: number;
+  /** Single publisher: the end of its records, which only it moves. */
+  #head = 0;
+  /** Single publisher: TAIL, which only it moves (under the lock). */
+  #tail = 0;
+  /** Single publisher: the next message's sequence number. */
+  #seq = 0;
+  /** Single publisher: positions where records it wrote begin (STARTS). */
+  readonly #starts = new Int32Array(STARTS);
+  #started = 0;
+  /** Single publisher: where a record that begins is next noted in #starts. */
+  #nextStart = 0;
+  /** Single publisher: its reservations not committed or cancelled yet (TAIL walks past them then). */
+  #reserved = 0;
   #watch: PeerWatch | null = null;
   // The last attempt found the lock kept by a live participant: its release wakes
   // nobody, so sleeps are bounded (watchPeer says so).
@@ -99,6 +130,23 @@ export class Publisher<T = Uint8Array> implements Disposable {
     this.#presence = presence;
     this.#tag = tag;
     this.#sent = publisherOffset(presence.slot, P.SENT_MESSAGES) >> 3;
+    this.#single = core.publishers === 'single';
+    this.#capacity = core.capacity;
+    this.#mask = core.mask;
+    this.#data = core.data;
+    if (this.#single) {
+      try {
+        // Past whatever a predecessor published before it died, even without moving HEAD.
+        this.#head = core.chainEnd(Atomics.load(this.#i32, HEAD));
+        this.#tail = core.tailBefore(this.#head);
+        this.#seq = core.seqAt(this.#head);
+        this.#starts.fill(this.#head);
+        this.#nextStart = this.#head;
+      } catch (err) {
+        presence.release();
+        throw err;
+      }
+    }
   }
 
   /** The largest message this topic carries, in bytes (capacity / 2 - 16). */
@@ -129,7 +177,7 @@ export class Publisher<T = Uint8Array> implements Disposable {
   /** publish(), blocking this thread while it waits. */
   publishSync(bytes: T, opts?: PublishSyncOptions): void {
     const view = this.#bytes(bytes);
-    const deadline = deadlineOf(timeoutMs(options<PublishSyncOptions>(opts, SYNC_KEYS).timeout));
+    const deadline = opts === undefined ? Infinity : deadlineOf(timeoutMs(options<PublishSyncOptions>(opts, SYNC_KEYS).timeout));
     if (this.#put(view)) return;
     waitSync(this.#plan(() => (this.#put(view) ? true : undefined), deadline));
   }
@@ -188,11 +236,12 @@ export class Publisher<T = Uint8Array> implements Disposable {
   _commit(record: number, length: number): void {
     this.#checkOpen();
     Atomics.store(this.#i32, (record >> 2) + 1, length);
+    if (this.#single) this.#reserved--;
     this.#f64[this.#sent]++;
     this.#f64[this.#sent + 1] += length;
     wake(this.#core.dataSleeper);
-    // A publisher may wait for this reservation, at the tail of a full ring (a plain load when none does).
-    wake(this.#core.spaceSleeper);
+    // Another publisher may wait for this reservation, at the tail of a full ring (a plain load when none does).
+    if (!this.#single) wake(this.#core.spaceSleeper);
   }
 
   /** @internal */
@@ -202,6 +251,7 @@ export class Publisher<T = Uint8Array> implements Disposable {
     // The flags before word 1: a subscriber that sees word 1 leave the reservation reads them after.
     this.#i32[w] |= PAD | CANCELLED;
     Atomics.store(this.#i32, w + 1, 0);
+    if (this.#single) this.#reserved--;
     wake(this.#core.dataSleeper);
     wake(this.#core.spaceSleeper);
   }
@@ -228,17 +278,98 @@ export class Publisher<T = Uint8Array> implements Disposable {
   }
 
   #put(bytes: Uint8Array): boolean {
-    const record = this.#claim(bytes.length);
+    const length = bytes.length;
+    if (!this.#single) {
+      const record = this.#claim(length);
+      if (record < 0) return false;
+      copy.call(this.#u8, bytes, record + RECORD_HEADER);
+      this._commit(record, length);
+      return true;
+    }
+    this.#checkOpen();
+    const record = this.#claimSingle(length, length);
     if (record < 0) return false;
-    copy.call(this.#u8, bytes, record + RECORD_HEADER);
-    this._commit(record, bytes.length);
+    copy.call(this.#u8, bytes, record + HEADER);
+    this.#f64[this.#sent]++;
+    this.#f64[this.#sent + 1] += length;
+    this.#publish(record, ((length + ALIGN - 1) & EXTENT_MASK) | PUBLISHED);
+    wake(this.#core.dataSleeper);
     return true;
   }
 
   #reserveNow(size: number): Reservation | null {
-    const record = this.#claim(size);
+    let record: number;
+    if (this.#single) {
+      this.#checkOpen();
+      // Published reserved: subscribers wait at it, and skip it if this publisher dies.
+      record = this.#claimSingle(size, -(this.#tag + 1));
+      if (record >= 0) {
+        this.#reserved++;
+        this.#publish(record, extentOf(size) | WRITTEN);
+      }
+    } else {
+      record = this.#claim(size);
+    }
     if (record < 0) return null;
     return new Reservation(this, new Uint8Array(this.#core.buffer, record + RECORD_HEADER, size), record);
+  }
+
+  // Single publisher: claims room after #head for a record (and the padding before it at
+  // the wrap), writes all of its header but word 0 (word 1 is `word1`: the length, or the
+  // reserved mark), and returns its byte offset in the segment, or -1 if the ring is full.
+  // The caller fills the payload and publishes the record (#publish).
+  #claimSingle(length: number, word1: number): number {
+    const capacity = this.#capacity;
+    const size = HEADER + ((length + ALIGN - 1) & EXTENT_MASK);
+    let head = this.#head;
+    let index = head & this.#mask;
+    const room = capacity - index;
+    // The record, the padding before it at the wrap, and the next record's header.
+    const need = (size <= room ? size : size + room) + HEADER;
+    if (capacity - ((head - this.#tail) >>> 0) < need && !this.#reclaim(head, need)) return -1;
+    const seq = this.#seq;
+    if (size > room) {
+      this.#core.pad(head, room, seq);
+      head = (head + room) | 0;
+      index = 0;
+    }
+    this.#core.header(index, size, word1, head, seq);
+    if (((head - this.#nextStart) | 0) >= 0) {
+      this.#starts[this.#started] = head;
+      this.#started = (this.#started + 1) & (STARTS - 1);
+      this.#nextStart = (head + (capacity >>> 4)) | 0;
+    }
+    this.#head = (head + size) | 0;
+    this.#seq = (seq + 1) | 0;
+    return this.#data + index;
+  }
+
+  // Single publisher: stores the word 0 that publishes a record (and all written before
+  // it), then HEAD and NEXT_SEQ, in that order: a publisher that dies between them
+  // leaves HEAD behind a written record, which its successor's chainEnd() passes. HEAD
+  // must not be seen before the words written ahead of it (a subscriber that attaches
+  // starts there, with the sequence number in word 3): plain stores keep that order on
+  // x86; elsewhere it is an Atomics.store.
+  #publish(record: number, word0: number): void {
+    const i32 = this.#i32;
+    Atomics.store(i32, record >> 2, word0);
+    i32[NEXT_SEQ] = this.#seq;
+    if (PLAIN_LOADS_ORDERED) i32[HEAD] = this.#head;
+    else Atomics.store(i32, HEAD, this.#head);
+  }
+
+  // Single publisher: moves TAIL for `need` bytes after `head`, under the lock (a
+  // subscriber attaching holds it while it picks its start); true if they are free now.
+  #reclaim(head: number, need: number): boolean {
+    const core = this.#core;
+    this.#lockBusy = !core.lock(this.#tag);
+    if (this.#lockBusy) return false;
+    try {
+      this.#tail = core.reclaim(head, core.tailBefore(head), need, this.#reserved === 0 ? this.#starts : null);
+    } finally {
+      core.unlock(this.#tag);
+    }
+    return core.capacity - ((head - this.#tail) >>> 0) >= need;
   }
 
   // A record reserved for this publisher, or -1 (no room, or the lock is busy).

@@ -7,8 +7,8 @@
 import { AbortError, SystemError, argType } from '../core/errors';
 import { SubscriberDroppedError } from './errors';
 import type { TopicCore } from './core';
-import { CANCELLED, H, RECORD_HEADER, S, SUB_ATTACHED, SUB_DROPPED, SUB_FREE, subscriberOffset, tagParticipant } from './layout';
-import { wake, waitAsync, waitSync, type WaitPlan } from '../channel/wait';
+import { CANCELLED, H, RECORD_FLAGS, RECORD_HEADER, S, SUB_ATTACHED, SUB_DROPPED, SUB_FREE, WRITTEN, subscriberOffset, tagParticipant } from './layout';
+import { PLAIN_LOADS_ORDERED, wake, waitAsync, waitSync, type WaitPlan } from '../channel/wait';
 import { SLICE_MS } from '../wait/loop';
 import { SpinBudget } from '../wait/spin';
 import { native } from '../addon/native';
@@ -35,6 +35,12 @@ const ASYNC_KEYS = ['timeout', 'signal'] as const;
 const TAIL = H.TAIL >> 2;
 const SPACE_SLEEPING = H.SPACE_SLEEPING >> 2;
 const ROOM_WANTED = H.ROOM_WANTED >> 2;
+// This module's own copy of the record header's size (in the compiled CommonJS an
+// imported constant is a property load on every use).
+const HEADER = RECORD_HEADER;
+// Word 0 of a message record, masked with this: WRITTEN alone (no padding, no cancel, a
+// 16-aligned extent, not negative).
+const COMMON_MASK = 15 | (1 << 31);
 /** How long a subscriber waits for a publisher to let go of the lock at attach (a few stores, normally). */
 const ATTACH_LOCK_MS = 1000;
 
@@ -46,6 +52,9 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
   readonly #u8: Uint8Array;
   readonly #f64: Float64Array;
   readonly #mask: number;
+  readonly #capacity: number;
+  /** Byte offset of the data area. */
+  readonly #data: number;
   readonly #publishEvery: number;
   readonly #presence: Presence;
   readonly #state: number;
@@ -83,6 +92,8 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     this.#u8 = core.u8;
     this.#f64 = core.f64;
     this.#mask = core.mask;
+    this.#capacity = core.capacity;
+    this.#data = core.data;
     this.#publishEvery = core.capacity >>> 2;
     this.#checkCopies = core.policy !== 'block';
     const { presence, tag } = core.claimSubscriber();
@@ -343,48 +354,57 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
   // #at, or -1 if there is none yet. A record TAIL has passed is never trusted: its
   // header may be half a new record's, so it is checked against TAIL before it is
   // called corrupt, and a copy is checked after it is taken.
+  //
+  // The common record, a committed message of this lap that comes next, is checked here
+  // in one test of its four words, without a try; anything else (nothing yet, padding,
+  // a reservation, a subscriber that must resynchronise, or a bad or overwritten
+  // record) goes through #inspect(), which tells them apart.
   #next(copy: boolean): number {
-    const core = this.#core;
-    const rec = core.rec;
+    const i32 = this.#i32;
+    const capacity = this.#capacity;
     for (;;) {
       const pos = this.#read;
-      let written: boolean;
-      try {
-        written = core.record(pos);
-      } catch (err) {
-        if (!this.#passed(pos)) throw err;
-        this.#overrun();
-        continue;
+      const index = pos & this.#mask;
+      const w = (this.#data + index) >> 2;
+      // Read as TopicCore.record() reads them: word 1 only once word 0 is seen written
+      // (read before, it could be another lap's), plain where the hardware orders it
+      // after that load (lib/channel/wait.ts), and a reservation's again with
+      // Atomics.load (its commit comes later, after the payload); then the flags again,
+      // as a cancel sets them before it clears word 1. The words read are what
+      // #inspect() checks too: a record being written is read once per look.
+      let word0 = Atomics.load(i32, w);
+      let word1 = -1;
+      if (word0 !== 0) {
+        word1 = PLAIN_LOADS_ORDERED ? i32[w + 1] : Atomics.load(i32, w + 1);
+        if (word1 < 0) word1 = Atomics.load(i32, w + 1);
+        if (word1 >= 0) word0 = i32[w];
       }
-      if (!written || rec.word1 < 0) {
-        if (this.#passed(pos)) {
-          this.#overrun();
-          continue;
-        }
-        this.#blockedBy = written ? -rec.word1 - 1 : -1;
-        this.#caughtUp();
-        return -1;
+      const extent = word0 & ~RECORD_FLAGS;
+      let length: number;
+      let end: number;
+      let seq = this.#expected;
+      if (
+        (word0 & COMMON_MASK) === WRITTEN &&
+        word1 >= 0 &&
+        word1 <= extent &&
+        index + HEADER + extent <= capacity &&
+        ((pos - this.#released) >>> 0) + HEADER + extent <= capacity &&
+        i32[w + 2] === pos &&
+        i32[w + 3] === this.#expected &&
+        !this.#resync
+      ) {
+        length = word1;
+        end = (pos + HEADER + extent) | 0;
+      } else {
+        const found = this.#inspect(pos, word0, word1);
+        if (found < 0) return -1;
+        if (found === 0) continue;
+        const rec = this.#core.rec;
+        length = rec.word1;
+        end = (pos + HEADER + rec.extent) | 0;
+        seq = rec.seq;
       }
-      const seq = rec.seq;
-      const next = (pos + RECORD_HEADER + rec.extent) | 0;
-      if (((pos - this.#released) >>> 0) + RECORD_HEADER + rec.extent > core.capacity) {
-        throw core.corrupt(`the record at ${pos >>> 0} ends more than a ring past this subscriber's cursor ${this.#released >>> 0}`, core.data + (pos & this.#mask), rec.word0);
-      }
-      if (rec.pad) {
-        // A cancelled reservation used up its sequence number; a padding record did not.
-        if ((rec.word0 & CANCELLED) !== 0 && !this.#resync) this.#expected = (seq + 1) | 0;
-        this.#read = next;
-        continue;
-      }
-      if (!this.#resync && seq !== this.#expected) {
-        if (this.#passed(pos)) {
-          this.#overrun();
-          continue;
-        }
-        throw core.corrupt(`the record at ${pos >>> 0} carries message ${seq >>> 0} where ${this.#expected >>> 0} comes next`, core.data + (pos & this.#mask) + 12, seq);
-      }
-      const at = core.data + (pos & this.#mask) + RECORD_HEADER;
-      const length = rec.word1;
+      const at = this.#data + index + HEADER;
       if (copy) {
         this.#copy = this.#u8.slice(at, at + length);
         // Under 'block' no publisher writes where a live subscriber has yet to read.
@@ -398,12 +418,54 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
         this.#resync = false;
       }
       this.#expected = (seq + 1) | 0;
-      this.#read = next;
+      this.#read = end;
       this.#received++;
       this.#at = at;
       this.#length = length;
       return at;
     }
+  }
+
+  // The record at `pos` (its words 0 and 1 as read) when it is not a plain next message:
+  // 1 if it is one after all (in core.rec), 0 to look again at #read (padding or a
+  // cancelled reservation skipped, or TAIL passed this subscriber), -1 if there is none yet.
+  #inspect(pos: number, word0: number, word1: number): number {
+    const core = this.#core;
+    const rec = core.rec;
+    let written: boolean;
+    try {
+      written = word0 !== 0 && core.check(pos, word0, word1);
+    } catch (err) {
+      if (!this.#passed(pos)) throw err;
+      this.#overrun();
+      return 0;
+    }
+    if (!written || rec.word1 < 0) {
+      if (this.#passed(pos)) {
+        this.#overrun();
+        return 0;
+      }
+      this.#blockedBy = written ? -rec.word1 - 1 : -1;
+      this.#caughtUp();
+      return -1;
+    }
+    if (((pos - this.#released) >>> 0) + RECORD_HEADER + rec.extent > core.capacity) {
+      throw core.corrupt(`the record at ${pos >>> 0} ends more than a ring past this subscriber's cursor ${this.#released >>> 0}`, core.data + (pos & this.#mask), rec.word0);
+    }
+    if (rec.pad) {
+      // A cancelled reservation used up its sequence number; a padding record did not.
+      if ((rec.word0 & CANCELLED) !== 0 && !this.#resync) this.#expected = (rec.seq + 1) | 0;
+      this.#read = (pos + RECORD_HEADER + rec.extent) | 0;
+      return 0;
+    }
+    if (!this.#resync && rec.seq !== this.#expected) {
+      if (this.#passed(pos)) {
+        this.#overrun();
+        return 0;
+      }
+      throw core.corrupt(`the record at ${pos >>> 0} carries message ${rec.seq >>> 0} where ${this.#expected >>> 0} comes next`, core.data + (pos & this.#mask) + 12, rec.seq);
+    }
+    return 1;
   }
 
   // TAIL passed this subscriber. Under 'overwrite' it goes on from TAIL, and the next

@@ -23,6 +23,7 @@ import {
   readHeader,
   subscriberOffset,
   type Policy,
+  type PublisherMode,
   type WaitStrategy,
 } from './layout';
 import { Publisher, type PublisherOptions } from './publisher';
@@ -36,7 +37,7 @@ import { boolean, fileMode, integer, options, string } from '../core/validate';
 
 export { Publisher, Reservation, type PublishOptions, type PublishSyncOptions, type PublisherOptions } from './publisher';
 export { Subscriber, type ReceiveOptions, type ReceiveSyncOptions, type MessageHandler } from './subscriber';
-export type { Policy } from './layout';
+export type { Policy, PublisherMode } from './layout';
 
 export interface TopicCreateOptions {
   /** Bytes of the ring: a power of two from 4 KiB to 1 GiB. Default 1 MiB. The largest message is capacity / 2 - 16. */
@@ -45,6 +46,11 @@ export interface TopicCreateOptions {
   subscribers?: number;
   /** What a full ring does to publishers: 'block' (default), 'overwrite' or 'disconnect' (docs/topic.md). */
   policy?: Policy;
+  /**
+   * 'multi' (default): up to 48 publishers at once, each claim under the topic's lock.
+   * 'single': one publisher at a time (a second is EBUSY), which publishes without the lock: the fastest.
+   */
+  publishers?: PublisherMode;
   /** How a side waits: 'adaptive' (default), 'spin' or 'block', as for a Channel. */
   wait?: WaitStrategy;
   /** Permission bits of the segment. Default 0o600. */
@@ -53,7 +59,7 @@ export interface TopicCreateOptions {
   dir?: string;
   /**
    * Fail with EEXIST if the name is taken (default). With false, an existing topic is
-   * opened instead, if its capacity, subscribers and policy are the ones asked for (EINVAL if not).
+   * opened instead, if its capacity, subscribers, policy and publishers are the ones asked for (EINVAL if not).
    */
   exclusive?: boolean;
   /** With exclusive: false, open a topic owned by another user (not root) instead of refusing it with EPERM. Default false. */
@@ -96,7 +102,7 @@ export interface TopicStats {
   subscribers: SubscriberStats[];
 }
 
-const CREATE_KEYS = ['capacity', 'subscribers', 'policy', 'wait', 'mode', 'dir', 'exclusive', 'allowForeignOwner'] as const;
+const CREATE_KEYS = ['capacity', 'subscribers', 'policy', 'publishers', 'wait', 'mode', 'dir', 'exclusive', 'allowForeignOwner'] as const;
 const OPEN_KEYS = ['dir', 'allowForeignOwner', ...WAIT_KEYS] as const;
 const SUBSCRIBE_KEYS = ['history', 'codec'] as const;
 const DEFAULT_CAPACITY = 1 << 20;
@@ -110,6 +116,8 @@ export class Topic implements Disposable {
   readonly name: string;
   readonly capacity: number;
   readonly policy: Policy;
+  /** 'single' or 'multi', as created. */
+  readonly publishers: PublisherMode;
   readonly maxSubscribers: number;
   readonly #shm: SharedMemory;
   readonly #core: TopicCore;
@@ -119,6 +127,7 @@ export class Topic implements Disposable {
     this.name = shm.name;
     this.capacity = core.capacity;
     this.policy = core.policy;
+    this.publishers = core.publishers;
     this.maxSubscribers = core.maxSubscribers;
     this.#shm = shm;
     this.#core = core;
@@ -133,10 +142,12 @@ export class Topic implements Disposable {
     const maxSubscribers = integer('subscribers', o.subscribers ?? DEFAULT_SUBSCRIBERS, 1, MAX_SUBSCRIBERS);
     const policy = o.policy ?? 'block';
     if (!POLICIES.includes(policy)) throw argValue('policy', `must be one of ${POLICIES.map((p) => `'${p}'`).join(', ')}`, policy);
+    const publishers = o.publishers ?? 'multi';
+    if (publishers !== 'single' && publishers !== 'multi') throw argValue('publishers', "must be 'single' or 'multi'", publishers);
     const wait = o.wait ?? 'adaptive';
     if (!WAIT_STRATEGIES.includes(wait)) throw argValue('wait', `must be one of ${WAIT_STRATEGIES.map((w) => `'${w}'`).join(', ')}`, wait);
     const mode = o.mode === undefined ? DEFAULT_MODE : fileMode(o.mode);
-    const geometry = { capacity, policy, maxSubscribers, wait, headerSize: headerSize(maxSubscribers) };
+    const geometry = { capacity, policy, publishers, maxSubscribers, wait, headerSize: headerSize(maxSubscribers) };
     const exclusive = boolean('exclusive', o.exclusive, true);
     let shm: SharedMemory;
     try {
@@ -144,9 +155,14 @@ export class Topic implements Disposable {
     } catch (err) {
       if (exclusive || !(err instanceof SystemError && err.code === 'EEXIST')) throw err;
       const existing = Topic.#open(name, { dir: o.dir, allowForeignOwner: o.allowForeignOwner });
-      if (existing.capacity !== capacity || existing.maxSubscribers !== maxSubscribers || existing.policy !== policy) {
+      if (existing.capacity !== capacity || existing.maxSubscribers !== maxSubscribers || existing.policy !== policy || existing.publishers !== publishers) {
         existing.close();
-        throw new SystemError('EINVAL', 'topic', existing.name, `exists with capacity ${existing.capacity}, ${existing.maxSubscribers} subscribers, policy '${existing.policy}': not the ${capacity}, ${maxSubscribers}, '${policy}' asked for`);
+        throw new SystemError(
+          'EINVAL',
+          'topic',
+          existing.name,
+          `exists with capacity ${existing.capacity}, ${existing.maxSubscribers} subscribers, policy '${existing.policy}', publishers '${existing.publishers}': not the ${capacity}, ${maxSubscribers}, '${policy}', '${publishers}' asked for`,
+        );
       }
       return existing;
     }
@@ -204,7 +220,10 @@ export class Topic implements Disposable {
     return this.#core.closed;
   }
 
-  /** A new publisher (EBUSY when all 48 publisher slots are held by live publishers); with a codec, it publishes values of type T. */
+  /**
+   * A new publisher (EBUSY when all 48 publisher slots are held by live publishers, or a
+   * single-publisher topic has a live one); with a codec, it publishes values of type T.
+   */
   publisher<T = unknown>(opts: PublisherOptions & { codec: CodecOption }): Publisher<T>;
   publisher(opts?: PublisherOptions): Publisher;
   publisher(opts?: PublisherOptions): Publisher<unknown> {

@@ -40,24 +40,44 @@ t.test('open() refuses a bad header with TopicCorruptError naming the word', asy
 
 t.test('a subscriber reading a scribbled record header: TopicCorruptError, never a message', async (t) => {
   // Words 0-3 of the first record (the data area starts after the 8 KiB header).
-  for (const [word, value] of [[0, 0x7ff1], [0, 5], [1, 4000], [2, 64], [3, 99]]) {
-    const { tp, i32 } = scribbled(t);
+  for (const publishers of ['multi', 'single']) for (const [word, value] of [[0, 0x7ff1], [0, 5], [1, 4000], [2, 64], [3, 99]]) {
+    const { tp, i32 } = scribbled(t, { publishers });
     const sub = tp.subscriber();
     tp.publisher().publishSync(message(0));
     i32[(8192 >> 2) + word] = value;
-    t.throws(() => sub.tryReceive(), TopicCorruptError, `record word ${word} = ${value}`);
+    t.throws(() => sub.tryReceive(), TopicCorruptError, `${publishers}: record word ${word} = ${value}`);
   }
 });
 
-t.test("a publisher reading a subscriber's scribbled cursor or state, or a scribbled head: TopicCorruptError", async (t) => {
-  for (const [offset, value] of [[4096 + 8, 24], [4096 + 8, 4], [4096, 9], [128, 8]]) {
-    const { tp, i32 } = scribbled(t);
+t.test("a publisher reading a subscriber's scribbled cursor or state, or a scribbled head or tail: TopicCorruptError", async (t) => {
+  // A single publisher reads HEAD only as it starts (below), and TAIL when the ring is full.
+  for (const [publishers, offset, value] of [
+    ['multi', 4096 + 8, 24],
+    ['multi', 4096 + 8, 4],
+    ['multi', 4096, 9],
+    ['multi', 128, 8],
+    ['single', 4096 + 8, 24],
+    ['single', 4096 + 8, 4],
+    ['single', 4096, 9],
+    ['single', 256, 8],
+  ]) {
+    const { tp, i32 } = scribbled(t, { publishers });
     tp.subscriber();
     const pub = tp.publisher();
     // The cursor is looked at only when the ring is full.
     for (let n = 0; pub.tryPublish(message(n)); n++);
     i32[offset >> 2] = value;
-    t.throws(() => pub.tryPublish(new Uint8Array(2000)), TopicCorruptError, `word ${offset} = ${value}`);
+    t.throws(() => pub.tryPublish(new Uint8Array(2000)), TopicCorruptError, `${publishers}: word ${offset} = ${value}`);
+  }
+  // A single publisher starting where HEAD, or the word 0 at HEAD (after one 100-byte message: 128), is scribbled.
+  for (const [offset, value] of [[128, 8], [128, 4096 + 16], [8192 + 128, 5]]) {
+    const { tp, i32 } = scribbled(t, { publishers: 'single' });
+    const first = tp.publisher();
+    first.publishSync(new Uint8Array(100));
+    first.close();
+    i32[offset >> 2] = value;
+    t.throws(() => tp.publisher(), TopicCorruptError, `single, starting: word ${offset} = ${value}`);
+    t.doesNotThrow(() => Topic.open(tp.name).close(), 'the slot was given back');
   }
 });
 

@@ -7,19 +7,21 @@ import { peer } from './peer.mjs';
 
 const MESSAGES = Number(process.env.PODSHM_TOPIC_MESSAGES ?? 1_000_000);
 
-t.test(`1 publisher and 4 subscriber processes: ${MESSAGES} messages, each subscriber gets all in order (block)`, async (t) => {
-  const topic = Topic.create(uniqueName('topicfan'), { capacity: 1 << 20, subscribers: 4 });
-  t.teardown(() => (topic.close(), topic.unlink()));
-  const subs = [0, 1, 2, 3].map(() => peer(t, ['subscribe', topic.name, String(MESSAGES)]));
-  await within(Promise.all(subs.map((s) => s.ready)), 'four subscribers attaching');
-  const pub = peer(t, ['publish', topic.name, '0', String(MESSAGES)]);
-  const results = await within(Promise.all(subs.map((s) => s.lines)), 'every subscriber receiving every message', 600_000);
-  t.same(await pub.lines, ['done']);
-  for (const lines of results) {
-    t.same(JSON.parse(lines.at(-1)), { received: MESSAGES, lost: 0, first: 0, last: MESSAGES - 1, errors: [] });
-  }
-  t.equal(topic.stats().messagesPublished, MESSAGES, 'each message was written once');
-});
+for (const publishers of ['multi', 'single']) {
+  t.test(`1 publisher and 4 subscriber processes: ${MESSAGES} messages, each subscriber gets all in order (block, publishers '${publishers}')`, async (t) => {
+    const topic = Topic.create(uniqueName('topicfan'), { capacity: 1 << 20, subscribers: 4, publishers });
+    t.teardown(() => (topic.close(), topic.unlink()));
+    const subs = [0, 1, 2, 3].map(() => peer(t, ['subscribe', topic.name, String(MESSAGES)]));
+    await within(Promise.all(subs.map((s) => s.ready)), 'four subscribers attaching');
+    const pub = peer(t, ['publish', topic.name, '0', String(MESSAGES)]);
+    const results = await within(Promise.all(subs.map((s) => s.lines)), 'every subscriber receiving every message', 600_000);
+    t.same(await pub.lines, ['done']);
+    for (const lines of results) {
+      t.same(JSON.parse(lines.at(-1)), { received: MESSAGES, lost: 0, first: 0, last: MESSAGES - 1, errors: [] });
+    }
+    t.equal(topic.stats().messagesPublished, MESSAGES, 'each message was written once');
+  });
+}
 
 t.test('two publisher processes and three subscribers: every message of each arrives, each publisher in its order', async (t) => {
   const topic = Topic.create(uniqueName('topicmulti'), { capacity: 1 << 16, subscribers: 3 });

@@ -27,9 +27,9 @@ function numbers(sub) {
   return got;
 }
 
-for (const wait of ['adaptive', 'block']) {
-  t.test(`a SIGKILLed subscriber stops holding room; a waiting publish goes on and the others lose nothing (wait '${wait}')`, async (t) => {
-    const tp = topic(t, { wait });
+for (const [wait, publishers] of [['adaptive', 'multi'], ['block', 'multi'], ['adaptive', 'single']]) {
+  t.test(`a SIGKILLed subscriber stops holding room; a waiting publish goes on and the others lose nothing (wait '${wait}', publishers '${publishers}')`, async (t) => {
+    const tp = topic(t, { wait, publishers });
     const holder = peer(t, ['hold', tp.name]);
     await within(holder.ready, 'the subscriber attaching');
     const live = tp.subscriber();
@@ -50,59 +50,68 @@ for (const wait of ['adaptive', 'block']) {
   });
 }
 
-t.test('a publisher that only polls (tryPublish) is also released by a dead subscriber', async (t) => {
-  const tp = topic(t);
-  const holder = peer(t, ['hold', tp.name]);
-  await within(holder.ready, 'the subscriber attaching');
-  const pub = tp.publisher();
-  let n = 0;
-  while (pub.tryPublish(message(n))) n++;
-  await killed(holder.child);
-  await within(
-    (async () => {
-      while (!pub.tryPublish(message(n))) await new Promise((resolve) => setTimeout(resolve, 5));
-    })(),
-    'tryPublish succeeding after the holder died',
-  );
-  t.pass('room again');
-});
+for (const publishers of ['multi', 'single']) {
+  t.test(`a publisher that only polls (tryPublish) is also released by a dead subscriber (publishers '${publishers}')`, async (t) => {
+    const tp = topic(t, { publishers });
+    const holder = peer(t, ['hold', tp.name]);
+    await within(holder.ready, 'the subscriber attaching');
+    const pub = tp.publisher();
+    let n = 0;
+    while (pub.tryPublish(message(n))) n++;
+    await killed(holder.child);
+    await within(
+      (async () => {
+        while (!pub.tryPublish(message(n))) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      'tryPublish succeeding after the holder died',
+    );
+    t.pass('room again');
+  });
+}
 
-t.test('a publisher SIGKILLed mid-reserve: no torn message, the others get through, nobody is held', async (t) => {
-  const tp = topic(t, { policy: 'block' });
-  const sub = tp.subscriber();
-  const stuck = peer(t, ['reserve', tp.name]);
-  await within(stuck.ready, 'the reservation');
-  const pub = tp.publisher();
-  for (let n = 0; n < 5; n++) pub.publishSync(message(n));
-  await t.rejects(sub.receive({ timeout: 100 }), { code: 'ETIMEDOUT' }, 'the live reservation holds subscribers back');
-  const receiving = sub.receive();
-  await killed(stuck.child);
-  const first = check(await within(receiving, 'the receive going on after the reserver died'));
-  t.same(first, { n: 0 }, "the dead publisher's record was skipped, not handed out");
-  t.same(numbers(sub), [1, 2, 3, 4]);
-  // Round the ring several times past the abandoned record: its room is reclaimed.
-  for (let n = 5; n < 500; n++) {
-    pub.publishSync(message(n), { timeout: 10_000 });
-    const got = numbers(sub);
-    if (got.length !== 1 || got[0] !== n) t.fail(`message ${n}: got ${got}`);
-  }
-  t.equal(sub.lost, 0);
-});
+for (const publishers of ['multi', 'single']) {
+  t.test(`a publisher SIGKILLed mid-reserve: no torn message, the others get through, nobody is held (publishers '${publishers}')`, async (t) => {
+    const tp = topic(t, { policy: 'block', publishers });
+    const sub = tp.subscriber();
+    const stuck = peer(t, ['reserve', tp.name]);
+    await within(stuck.ready, 'the reservation');
+    // A single-publisher topic takes the next publisher once the reserver is dead.
+    let pub = publishers === 'multi' ? tp.publisher() : null;
+    for (let n = 0; n < 5; n++) pub?.publishSync(message(n));
+    await t.rejects(sub.receive({ timeout: 100 }), { code: 'ETIMEDOUT' }, 'the live reservation holds subscribers back');
+    const receiving = sub.receive();
+    await killed(stuck.child);
+    pub ??= tp.publisher();
+    if (publishers === 'single') for (let n = 0; n < 5; n++) pub.publishSync(message(n));
+    const first = check(await within(receiving, 'the receive going on after the reserver died'));
+    t.same(first, { n: 0 }, "the dead publisher's record was skipped, not handed out");
+    t.same(numbers(sub), [1, 2, 3, 4]);
+    // Round the ring several times past the abandoned record: its room is reclaimed.
+    for (let n = 5; n < 500; n++) {
+      pub.publishSync(message(n), { timeout: 10_000 });
+      const got = numbers(sub);
+      if (got.length !== 1 || got[0] !== n) t.fail(`message ${n}: got ${got}`);
+    }
+    t.equal(sub.lost, 0);
+  });
+}
 
-t.test('subscribers wait through a publisher restart', async (t) => {
-  const tp = topic(t);
-  const sub = tp.subscriber();
-  const first = peer(t, ['publish', tp.name, '0', '3']);
-  t.same(await first.lines, ['done']);
-  const waiting = sub.receive();
-  const more = [];
-  for (let i = 0; i < 3; i++) more.push(check(await within(i === 0 ? waiting : sub.receive(), 'messages of the first publisher')).n);
-  const fourth = sub.receive();
-  const second = peer(t, ['publish', tp.name, '3', '2']);
-  t.same(await second.lines, ['done']);
-  more.push(check(await within(fourth, 'a message of the second publisher')).n, check(await sub.receive()).n);
-  t.same(more, [0, 1, 2, 3, 4]);
-});
+for (const publishers of ['multi', 'single']) {
+  t.test(`subscribers wait through a publisher restart (publishers '${publishers}')`, async (t) => {
+    const tp = topic(t, { publishers });
+    const sub = tp.subscriber();
+    const first = peer(t, ['publish', tp.name, '0', '3']);
+    t.same(await first.lines, ['done']);
+    const waiting = sub.receive();
+    const more = [];
+    for (let i = 0; i < 3; i++) more.push(check(await within(i === 0 ? waiting : sub.receive(), 'messages of the first publisher')).n);
+    const fourth = sub.receive();
+    const second = peer(t, ['publish', tp.name, '3', '2']);
+    t.same(await second.lines, ['done']);
+    more.push(check(await within(fourth, 'a message of the second publisher')).n, check(await sub.receive()).n);
+    t.same(more, [0, 1, 2, 3, 4]);
+  });
+}
 
 t.test("a reservation at the tail of a full ring holds publishers until it is committed, or its publisher dies ('overwrite')", async (t) => {
   const tp = topic(t, { policy: 'overwrite' });
@@ -130,8 +139,8 @@ t.test("a reservation at the tail of a full ring holds publishers until it is co
 });
 
 t.test('a reservation whose publisher died, its slot taken by a new publisher: waiting receives get past it', async (t) => {
-  for (const wait of ['block', 'adaptive']) {
-    const tp = topic(t, { wait });
+  for (const [wait, publishers] of [['block', 'multi'], ['adaptive', 'multi'], ['adaptive', 'single']]) {
+    const tp = topic(t, { wait, publishers });
     const sub = tp.subscriber();
     const stuck = peer(t, ['reserve', tp.name]);
     await within(stuck.ready, 'the reservation');

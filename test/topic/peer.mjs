@@ -27,7 +27,8 @@ export function peer(t, args, env = {}) {
   const next = () => new Promise((resolve) => waiting.push(resolve));
   const ready = next();
   const lines = new Promise((resolve, reject) => {
-    child.once('exit', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited ${code ?? signal}: ${err}`))));
+    // 'close', not 'exit': the last lines may still be in the pipe when the process has exited.
+    child.once('close', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited ${code ?? signal}: ${err}`))));
   });
   lines.catch(() => {});
   const ask = (line) => {
