@@ -75,6 +75,32 @@ t.test("remoteStack: true sends the handler's stack", async (t) => {
   t.match(err.remoteStack, /service-server\.mjs/);
 });
 
+t.test("wait: each ring waits 'block' unless asked otherwise, and calls go either way", async (t) => {
+  const name = uniqueName('svc');
+  t.throws(() => Service.serve(name, (req) => req, { wait: 'busy' }), { code: 'ERR_OUT_OF_RANGE', message: /wait/ });
+  t.throws(() => Client.connect(name, { wait: 'busy' }), { code: 'ERR_OUT_OF_RANGE', message: /wait/ });
+  const svc = Service.serve(name, (req) => req, { wait: 'adaptive' });
+  t.teardown(() => svc.close());
+  const waitOf = (ringName) => {
+    const ring = Channel.open(ringName);
+    const wait = ring.wait;
+    ring.close();
+    return wait;
+  };
+  t.equal(waitOf(name), 'adaptive', 'the request ring');
+  const plain = Client.connect(name);
+  t.teardown(() => plain.close());
+  const spinning = Client.connect(name, { wait: 'spin' });
+  t.teardown(() => spinning.close());
+  t.equal(waitOf(`${name}.client.${plain.id}`), 'block', 'a response ring by default');
+  t.equal(waitOf(`${name}.client.${spinning.id}`), 'spin');
+  for (const client of [plain, spinning]) t.same(await client.call(Buffer.from('x')), Buffer.from('x'));
+  const other = uniqueName('svc');
+  const byDefault = Service.serve(other, (req) => req);
+  t.teardown(() => byDefault.close());
+  t.equal(waitOf(other), 'block', 'a request ring by default');
+});
+
 t.test('bad arguments are typed errors, and a second server of one name is EBUSY', async (t) => {
   const name = uniqueName('svc');
   t.throws(() => Client.connect(42), { code: 'ERR_INVALID_ARG_TYPE' });
