@@ -439,6 +439,7 @@ export class Service implements Disposable {
   // Sends the handler's outcome to the caller, unless nobody waits for it any more
   // (cancelled, the client or this service gone).
   #answer(call: Answer, failed: boolean, outcome: unknown): void {
+    call.answered = true;
     const caller = call.caller;
     let kind = OK;
     let body: Uint8Array;
@@ -477,6 +478,11 @@ export class Service implements Disposable {
   async #reserveFor(call: Answer, size: number): Promise<ResponseReservation> {
     if (call.reserved !== null) throw new SystemError('EINVAL', 'service', this.name, 'a handler reserves one response');
     const r = await this.#reserve(call.caller, RESPONSE_HEADER + size, call.deadline);
+    // Left open, it would hold back every later answer to this caller.
+    if (call.answered) {
+      r.cancel();
+      throw new SystemError('EINVAL', 'service', this.name, 'the handler returned before its reservation was made (await ctx.reserve() in the handler)');
+    }
     writeResponse(r.bytes, OK, call.callId);
     call.reserved = r;
     const bytes = r.bytes.subarray(RESPONSE_HEADER);
@@ -500,6 +506,8 @@ class Answer {
   readonly deadline: number;
   /** ctx.reserve()'s reservation, once made. */
   reserved: Reservation | null = null;
+  /** The handler has returned (or thrown): what it reserves now is refused. */
+  answered = false;
   aborted = false;
   // Made only when the handler asks for ctx.signal: most never do, and an
   // AbortController is a good share of what a small call costs the server.

@@ -66,6 +66,25 @@ t.test('a reservation the handler leaves open is given back: the error arrives, 
   t.equal(text(await client.call(Buffer.from('echo:next'))), `${s.pid}:next`);
 });
 
+t.test('a reservation made after its handler returned is given back, with EINVAL to the handler: later answers still come', async (t) => {
+  const name = uniqueName('svc');
+  let refused = null;
+  const svc = Service.serve(name, (request, ctx) => {
+    if (Buffer.from(request).toString() !== 'late') return request;
+    ctx.reserve(8).then(
+      (r) => r.commit(),
+      (err) => (refused = err),
+    );
+  });
+  t.teardown(() => svc.close());
+  const client = Client.connect(name);
+  t.teardown(() => client.close());
+  t.same(await client.call(Buffer.from('late')), new Uint8Array(0), 'the empty answer the handler returned');
+  // The answer came through the ring after the refusal: it was made in the handler's turn.
+  t.match(refused, { code: 'EINVAL', message: /before its reservation/ });
+  t.same(await client.call(Buffer.from('next')), Buffer.from('next'), 'the ring is not held by it');
+});
+
 t.test("remoteStack: true sends the handler's stack", async (t) => {
   const name = uniqueName('svc');
   await server(t, name, 'remoteStack');
