@@ -1,6 +1,7 @@
 // podshm's Service and Client (docs/service.md): side a is the client, each send a
 // call() whose response is the echo; side b serves, the role's reply being the
-// handler's return value. Both on the event loop.
+// handler's return value. Both on the event loop, waiting as by default unless the row
+// names a `wait` (both sides then use it).
 'use strict';
 const { Client, Service } = require('podshm');
 
@@ -17,9 +18,10 @@ function cleanup(res) {
   }
 }
 
-function endpoint({ side, res }) {
+function endpoint({ side, res, v }) {
+  const opts = v.wait ? { wait: v.wait } : undefined;
   if (side === 'a') {
-    const client = Client.connect(res.name);
+    const client = Client.connect(res.name, opts);
     let handler = null;
     return {
       async: true,
@@ -41,7 +43,7 @@ function endpoint({ side, res }) {
     reply = undefined;
     handler(request, 0, request.length);
     return reply;
-  });
+  }, opts);
   return {
     async: true,
     send(m) {

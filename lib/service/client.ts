@@ -2,7 +2,7 @@
 // request ring, shared by every client; responses come back in this client's own ring,
 // so a slow client never delays another. A client is on the event loop only while it
 // has calls in flight.
-import { Channel, type Receiver, type Reservation, type Sender } from '../channel/channel';
+import { Channel, type Receiver, type Reservation, type Sender, type WaitStrategy } from '../channel/channel';
 import { AbortError, PeerGoneError, PodshmError, SystemError, argType } from '../core/errors';
 import { posixName } from '../core/names';
 import { abortSignal, deadlineOf, onAbort, remaining, timeoutMs } from '../core/timeout';
@@ -27,6 +27,8 @@ export interface ClientOptions {
   onError?: (err: Error) => void;
   /** Requests and responses are values through this codec (docs/api.md, "Codecs"); the service must use the same. Default: none, bytes. */
   codec?: CodecOption;
+  /** How this client waits for responses: its response ring's `wait` (docs/channel.md). Default 'block', as Service's. */
+  wait?: WaitStrategy;
 }
 
 export interface CallSyncOptions {
@@ -45,12 +47,14 @@ export interface CallOptions {
   waitForServer?: boolean;
 }
 
-const KEYS = ['capacity', 'mode', 'dir', 'onError', 'codec'] as const;
+const KEYS = ['capacity', 'mode', 'dir', 'onError', 'codec', 'wait'] as const;
 const CALL_KEYS = ['timeout', 'signal', 'waitForServer'] as const;
 const CALL_SYNC_KEYS = ['timeout', 'waitForServer'] as const;
 // callSync() waiting for a server's request ring to appear: looks at the name this often at most.
 const OPEN_RETRY_MS = SLICE_MS;
 const DEFAULT_CAPACITY = 256 * 1024;
+// Requests up to this size are built here and sent whole (trySend): no Reservation object.
+const SCRATCH_BYTES = 4096;
 
 interface Call {
   readonly resolve: (response: unknown) => void;
@@ -78,6 +82,7 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
   readonly #rx: Receiver;
   readonly #calls = new Map<number, Call>();
   readonly #figures: CallFigures;
+  readonly #scratch = new Uint8Array(SCRATCH_BYTES);
   #requests: Channel | null = null;
   /** "dev:ino" of the request ring #requests is, to tell it from a new ring under its name. */
   #requestsFile = '';
@@ -88,6 +93,8 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
   #epoch = 0;
   #nextId = 0;
   #pump: AbortController | null = null;
+  /** The stop signal of a pump that waits in receiveView(): only an abort ends that wait. */
+  #asleep: AbortSignal | null = null;
   #idleCheck = false;
   #closed = false;
 
@@ -98,7 +105,7 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     this.#idBytes = Buffer.from(this.id, 'hex');
     this.#dir = o.dir;
     this.#onError = o.onError ?? ((err) => process.emitWarning(err));
-    this.#ring = Channel.create(clientRingName(name, this.id), { capacity: o.capacity ?? DEFAULT_CAPACITY, producers: 'single', mode: o.mode, dir: o.dir });
+    this.#ring = Channel.create(clientRingName(name, this.id), { capacity: o.capacity ?? DEFAULT_CAPACITY, producers: 'single', mode: o.mode, dir: o.dir, wait: o.wait ?? 'block' });
     try {
       this.#rx = this.#ring.receiver();
       this.#figures = new CallFigures(this.#ring, ROLE_CLIENT);
@@ -159,7 +166,19 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
       this.#figures.started();
       if (ms !== Infinity) call.timer = setTimeout(() => this.#finish(id, new SystemError('ETIMEDOUT', 'service', this.name, `no response within ${ms} ms`), null), ms);
       if (signal !== undefined) call.unwatch = onAbort(signal, () => this.#finish(id, new AbortError(signal.reason), null));
-      this.#send(id, call, bytes, deadline, perfDeadline, waitForServer).then(
+      let attempt: number;
+      try {
+        attempt = this.#trySend(id, call, bytes, deadline, waitForServer);
+      } catch (err) {
+        this.#finish(id, err as Error, null);
+        return;
+      }
+      if (attempt < 0) {
+        call.sent = true;
+        this.#busy();
+        return;
+      }
+      this.#send(attempt, id, call, bytes, deadline, perfDeadline, waitForServer).then(
         () => {
           call.sent = true;
           // Given up while it was being sent: tell the server.
@@ -184,9 +203,12 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     const ms = timeoutMs(o.timeout);
     const waitForServer = boolean('waitForServer', o.waitForServer, true);
     if (this.#closed) throw this.#closedError();
-    if (this.#pump !== null || this.#calls.size > 0) {
+    if (this.#asleep !== null || this.#calls.size > 0) {
       throw new SystemError('EBUSY', 'service', this.name, 'calls made with call() are in flight on this client: callSync() waits for them to settle, or use another client');
     }
+    // A pump still awake for its callers' turn has nothing left to read.
+    this.#pump?.abort();
+    this.#pump = null;
     const id = this.#newId();
     const deadline = ms === Infinity ? Infinity : Date.now() + ms;
     const perfDeadline = deadlineOf(ms);
@@ -229,15 +251,54 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     this.close();
   }
 
-  async #send(id: number, call: Call, bytes: Uint8Array, deadline: number, perfDeadline: number, waitForServer: boolean): Promise<void> {
+  // #send()'s first attempt in this turn, if the request ring is open and has room (no
+  // promise made): -1 once sent, else the attempt #send() goes on with (1 after a ring
+  // that was closed or removed).
+  #trySend(id: number, call: Call, bytes: Uint8Array, deadline: number, waitForServer: boolean): number {
+    const tx = this.#tx;
+    if (tx === null) return 0;
+    const size = this.#requestSize(tx, bytes);
+    if (size > SCRATCH_BYTES) {
+      let r: Reservation | null;
+      try {
+        r = tx.tryReserve(size);
+      } catch (err) {
+        return this.#refused(err);
+      }
+      if (r === null) return 0;
+      return this.#place(r, 0, call, id, bytes, deadline, waitForServer) ? -1 : 1;
+    }
+    const up = this.#admit(0, waitForServer);
+    if (up === null) {
+      this.#dropRequests();
+      return 1;
+    }
+    const scratch = this.#scratch;
+    writeRequest(scratch, CALL, this.#idBytes, id, deadline);
+    scratch.set(bytes, REQUEST_HEADER);
+    try {
+      if (!tx.trySend(scratch.subarray(0, size))) return 0;
+    } catch (err) {
+      return this.#refused(err);
+    }
+    call.epoch = up ? this.#epoch : -1;
+    return -1;
+  }
+
+  // The ring of a server that closed refuses a call (PeerGoneError): let it go, and go
+  // on with attempt 1, which opens the next server's.
+  #refused(err: unknown): number {
+    if (!(err instanceof PeerGoneError)) throw err;
+    this.#dropRequests();
+    return 1;
+  }
+
+  async #send(first: number, id: number, call: Call, bytes: Uint8Array, deadline: number, perfDeadline: number, waitForServer: boolean): Promise<void> {
     // A second attempt after the server closed and removed its ring: the next server makes a new one.
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = first; ; attempt++) {
       const tx = this.#tx ?? (await this.#openRequests(perfDeadline, call.signal, waitForServer));
       if (this.#calls.get(id) !== call) return;
-      const size = REQUEST_HEADER + bytes.length;
-      if (size > tx.maxMessageSize) {
-        throw new SystemError('EMSGSIZE', 'service', this.name, `a request of ${bytes.length} bytes does not fit the request ring (at most ${tx.maxMessageSize - REQUEST_HEADER})`);
-      }
+      const size = this.#requestSize(tx, bytes);
       let r: Reservation;
       try {
         r = tx.tryReserve(size) ?? (await tx.reserve(size, { timeout: remaining(perfDeadline), signal: call.signal }));
@@ -251,14 +312,19 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     }
   }
 
+  #requestSize(tx: Sender, bytes: Uint8Array): number {
+    const size = REQUEST_HEADER + bytes.length;
+    if (size > tx.maxMessageSize) {
+      throw new SystemError('EMSGSIZE', 'service', this.name, `a request of ${bytes.length} bytes does not fit the request ring (at most ${tx.maxMessageSize - REQUEST_HEADER})`);
+    }
+    return size;
+  }
+
   // callSync()'s #send(): the same steps, each blocking.
   #sendSync(call: Call, id: number, bytes: Uint8Array, deadline: number, perfDeadline: number, waitForServer: boolean): void {
     for (let attempt = 0; ; attempt++) {
       const tx = this.#tx ?? this.#openRequestsSync(perfDeadline, waitForServer);
-      const size = REQUEST_HEADER + bytes.length;
-      if (size > tx.maxMessageSize) {
-        throw new SystemError('EMSGSIZE', 'service', this.name, `a request of ${bytes.length} bytes does not fit the request ring (at most ${tx.maxMessageSize - REQUEST_HEADER})`);
-      }
+      const size = this.#requestSize(tx, bytes);
       let r: Reservation;
       try {
         r = tx.tryReserve(size) ?? tx.reserveSync(size, { timeout: remaining(perfDeadline) });
@@ -271,24 +337,36 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     }
   }
 
-  // Writes the call into reservation `r` if a server serves the ring (or the call may
-  // wait for the next one); false if the ring's name was removed and a first attempt
-  // should open it again.
+  // Writes the call into reservation `r` if the ring may take it (#admit); false if the
+  // ring's name was removed and a first attempt should open it again.
   #place(r: Reservation, attempt: number, call: Call, id: number, bytes: Uint8Array, deadline: number, waitForServer: boolean): boolean {
-    const up = this.#serverUp();
-    if (up === null || (!up && !waitForServer)) {
+    let up: boolean | null;
+    try {
+      up = this.#admit(attempt, waitForServer);
+    } catch (err) {
       r.cancel();
-      if (up === null && attempt === 0) {
-        this.#dropRequests();
-        return false;
-      }
-      throw new PeerGoneError(this.name, 'consumer', up === null ? 'the request ring was removed' : 'no server is up (waitForServer: false)');
+      throw err;
+    }
+    if (up === null) {
+      r.cancel();
+      this.#dropRequests();
+      return false;
     }
     writeRequest(r.bytes, CALL, this.#idBytes, id, deadline);
     r.bytes.set(bytes, REQUEST_HEADER);
     r.commit();
     call.epoch = up ? this.#epoch : -1;
     return true;
+  }
+
+  // Whether a call may go into the request ring: true if a server serves it, false if
+  // none does and the call may wait for the next; null if the ring's name was removed
+  // and a first attempt should open it again; else PeerGoneError.
+  #admit(attempt: number, waitForServer: boolean): boolean | null {
+    const up = this.#serverUp();
+    if (up === true || (up === false && waitForServer)) return up;
+    if (up === null && attempt === 0) return null;
+    throw new PeerGoneError(this.name, 'consumer', up === null ? 'the request ring was removed' : 'no server is up (waitForServer: false)');
   }
 
   // One sleep of callSync() on this client's ring, up to SLICE_MS: delivers what came,
@@ -419,18 +497,27 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     const rx = this.#rx;
     try {
       let delivered = false;
-      while (!stop.aborted && this.#calls.size > 0) {
+      while (!stop.aborted) {
         let view: Uint8Array | null;
         try {
           view = rx.tryReceiveView();
-          if (view === null && delivered) {
-            // The callers' continuations first: a wait spins before it sleeps, holding
-            // the event loop, and the next call they make is what the server waits for.
-            delivered = false;
-            await new Promise(setImmediate);
-            continue;
+          if (view === null) {
+            if (delivered) {
+              // The callers' continuations first: a wait spins before it sleeps, holding
+              // the event loop, and the next call they make is what the server waits for.
+              delivered = false;
+              await new Promise(setImmediate);
+              continue;
+            }
+            // Nothing in flight once the callers have had their turn: off the event loop.
+            if (this.#calls.size === 0) return;
+            this.#asleep = stop;
+            try {
+              view = await rx.receiveView({ signal: stop });
+            } finally {
+              if (this.#asleep === stop) this.#asleep = null;
+            }
           }
-          view ??= await rx.receiveView({ signal: stop });
         } catch (err) {
           if (err instanceof AbortError || this.#closed) return;
           for (const id of [...this.#calls.keys()]) this.#finish(id, err as Error, null);
@@ -441,8 +528,11 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
       }
     } finally {
       if (this.#pump?.signal === stop) this.#pump = null;
-      // A call may have come while this pump was being stopped.
-      if (!this.#closed && this.#calls.size > 0 && this.#pump === null) queueMicrotask(() => this.#busy());
+      if (!this.#closed && this.#pump === null) {
+        // A call may have come while this pump was being stopped.
+        if (this.#calls.size > 0) queueMicrotask(() => this.#busy());
+        else this.#server?.pause();
+      }
     }
   }
 
@@ -483,7 +573,8 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
       call.reject(err);
       if (call.sent && (err instanceof AbortError || (err instanceof SystemError && err.code === 'ETIMEDOUT'))) this.#cancel(id);
     }
-    if (this.#calls.size === 0) this.#idle();
+    // A pump that is awake sees it itself, after the callers' turn.
+    if (this.#calls.size === 0 && (this.#pump === null || this.#asleep === this.#pump.signal)) this.#idle();
   }
 
   // Best effort: a full ring drops the cancel (the handler then runs to the deadline).

@@ -2,7 +2,7 @@
 // Service per name at a time: it is the consumer of the request ring, the one
 // dispatcher that takes every client's calls and runs the handler for each, many at
 // once on this event loop, and the producer of each client's response ring.
-import { Channel, type Reservation, type Sender } from '../channel/channel';
+import { Channel, type Reservation, type Sender, type WaitStrategy } from '../channel/channel';
 import { AbortError, PeerGoneError, PodshmError, SystemError, argType, argValue } from '../core/errors';
 import { posixName } from '../core/names';
 import { remaining, timeoutMs } from '../core/timeout';
@@ -13,7 +13,7 @@ import { objectFile } from '../shm/shared_memory';
 import { DeathNotice } from './death_notice';
 import { CallFigures, ROLE_SERVICE } from './figures';
 import { decodeWith, encodeWith, resolveCodec, type BoundCodec, type CodecOption } from '../core/codec';
-import { CALL, FAILED, OK, REQUEST_HEADER, RESPONSE_HEADER, clientRingName, encodeError, readRequest, writeResponse, type Request } from './protocol';
+import { CALL, FAILED, OK, REQUEST_HEADER, RESPONSE_HEADER, clientRingName, encodeError, readRequest, writeResponse } from './protocol';
 
 /** What a handler gets besides the request. */
 export interface CallContext {
@@ -67,6 +67,13 @@ export interface ServiceOptions {
    * clients must use the same. ctx.reserve() still writes bytes. Default: none, bytes.
    */
   codec?: CodecOption;
+  /**
+   * How the server waits for requests (and clients for room): the request ring's `wait`
+   * (docs/channel.md), when this call makes it. Default 'block': a check of at most 2 µs,
+   * then sleep; 'adaptive' spins up to 20 µs first, which answers sooner while both
+   * sides have a core to themselves and costs CPU on every wait.
+   */
+  wait?: WaitStrategy;
 }
 
 export interface ServeSyncOptions extends ServiceOptions {
@@ -74,7 +81,11 @@ export interface ServeSyncOptions extends ServiceOptions {
   timeout?: number;
 }
 
-const KEYS = ['capacity', 'mode', 'dir', 'remoteStack', 'onError', 'codec'] as const;
+// Responses up to this size are built here and sent whole (trySend): no Reservation
+// object, and the caller never finds a record still open in its ring, which would make
+// its reader wait on this producer alone (a death watch of its own, started and stopped).
+const SCRATCH_BYTES = 4096;
+const KEYS = ['capacity', 'mode', 'dir', 'remoteStack', 'onError', 'codec', 'wait'] as const;
 const SYNC_KEYS = [...KEYS, 'timeout'] as const;
 
 /** A client this service has answered: its ring, and its calls running now. */
@@ -82,7 +93,7 @@ interface Caller {
   readonly ring: Channel;
   readonly tx: Sender;
   readonly notice: DeathNotice;
-  readonly calls: Map<number, AbortController>;
+  readonly calls: Map<number, Answer>;
 }
 
 export class Service implements Disposable {
@@ -97,7 +108,7 @@ export class Service implements Disposable {
   readonly #rx: ReturnType<Channel['receiver']>;
   readonly #callers = new Map<string, Caller>();
   readonly #figures: CallFigures;
-  readonly #stop = new AbortController();
+  readonly #scratch = new Uint8Array(SCRATCH_BYTES);
   #closed = false;
 
   private constructor(name: string, handler: ServiceHandler<unknown, unknown>, codec: BoundCodec | null, o: Partial<ServiceOptions>, requests: Channel, dispatch: boolean) {
@@ -156,7 +167,7 @@ export class Service implements Disposable {
     if (o.onError !== undefined && typeof o.onError !== 'function') throw argType('onError', 'a function', o.onError);
     let requests: Channel;
     try {
-      requests = Channel.create(canonical, { capacity: o.capacity, producers: 'multi', mode: o.mode, dir: o.dir });
+      requests = Channel.create(canonical, { capacity: o.capacity, producers: 'multi', mode: o.mode, dir: o.dir, wait: o.wait ?? 'block' });
     } catch (err) {
       if (!(err instanceof PodshmError && err.code === 'EEXIST')) throw err;
       requests = Channel.open(canonical, { dir: o.dir });
@@ -200,7 +211,6 @@ export class Service implements Disposable {
     } catch (err) {
       if (!(err instanceof PodshmError && err.code === 'ENOENT')) this.#onError(err as Error);
     }
-    this.#stop.abort();
     for (const id of [...this.#callers.keys()]) this.#dropCaller(id, false);
     this.#rx.close();
     this.#requests.close();
@@ -217,7 +227,6 @@ export class Service implements Disposable {
 
   async #dispatch(): Promise<void> {
     const rx = this.#rx;
-    const signal = this.#stop.signal;
     let took = false;
     for (;;) {
       let view: Uint8Array | null;
@@ -231,7 +240,9 @@ export class Service implements Disposable {
           if (this.#closed) return;
           continue;
         }
-        view ??= await rx.receiveView({ signal });
+        // No signal: close() ends this wait, as it closes the ring (a signal costs an
+        // abort listener on every sleep).
+        view ??= await rx.receiveView();
       } catch (err) {
         if (this.#closed) return;
         // The ring itself is broken (ChannelCorruptError): nothing more can be read from
@@ -301,7 +312,7 @@ export class Service implements Disposable {
     try {
       const size = RESPONSE_HEADER + body.length;
       const timeout = req.deadline === Infinity ? Infinity : Math.max(0, Math.ceil(req.deadline - Date.now()));
-      this.#write(caller.tx.tryReserve(size) ?? caller.tx.reserveSync(size, { timeout }), kind, req.callId, body);
+      if (!this.#trySend(caller, kind, req.callId, body)) this.#write(caller.tx.reserveSync(size, { timeout }), kind, req.callId, body);
     } catch (err) {
       this.#unsent(err, req.client);
     }
@@ -321,6 +332,21 @@ export class Service implements Disposable {
     if (RESPONSE_HEADER + body.length <= caller.tx.maxMessageSize) return [kind, body];
     const max = caller.tx.maxMessageSize - RESPONSE_HEADER;
     return [FAILED, encodeError(new SystemError('EMSGSIZE', 'service', this.name, `a response of ${body.length} bytes does not fit the client's ring (at most ${max})`), false)];
+  }
+
+  // Sends a response if the caller's ring has room now; false if it is full.
+  #trySend(caller: Caller, kind: number, callId: number, body: Uint8Array): boolean {
+    const size = RESPONSE_HEADER + body.length;
+    if (size > SCRATCH_BYTES) {
+      const r = caller.tx.tryReserve(size);
+      if (r === null) return false;
+      this.#write(r, kind, callId, body);
+      return true;
+    }
+    const scratch = this.#scratch;
+    writeResponse(scratch, kind, callId);
+    scratch.set(body, RESPONSE_HEADER);
+    return caller.tx.trySend(scratch.subarray(0, size));
   }
 
   #write(r: Reservation, kind: number, callId: number, body: Uint8Array): void {
@@ -347,10 +373,10 @@ export class Service implements Disposable {
     const caller = this.#callers.get(req.client) ?? this.#openCaller(req.client);
     if (caller.calls.has(req.callId)) throw new SystemError('EPROTO', 'service', this.name, `client ${req.client} sent call ${req.callId} while it was running`);
     const request = view.slice(REQUEST_HEADER);
-    const ac = new AbortController();
-    caller.calls.set(req.callId, ac);
+    const call = new Answer(caller, req.client, req.callId, req.deadline);
+    caller.calls.set(req.callId, call);
     this.#figures.started();
-    void this.#run(req, caller, request, ac);
+    this.#run(call, new Context(call, (size) => this.#reserveFor(call, size)), request);
   }
 
   #openCaller(client: string): Caller {
@@ -378,7 +404,7 @@ export class Service implements Disposable {
     if (caller === undefined) return;
     this.#callers.delete(client);
     const reason = gone ? new PeerGoneError(caller.ring.name, 'consumer', 'the client has gone') : new AbortError('the service is closing');
-    for (const ac of caller.calls.values()) ac.abort(reason);
+    for (const call of caller.calls.values()) call.abort(reason);
     caller.notice.close();
     caller.ring.close();
     if (!gone) return;
@@ -390,49 +416,77 @@ export class Service implements Disposable {
     }
   }
 
-  async #run(req: Request, caller: Caller, request: Uint8Array, ac: AbortController): Promise<void> {
-    let reserved: Reservation | null = null;
-    const ctx: CallContext = {
-      deadline: req.deadline,
-      signal: ac.signal,
-      reserve: async (size) => {
-        if (reserved !== null) throw new SystemError('EINVAL', 'service', this.name, 'a handler reserves one response');
-        const r = await this.#reserve(caller, RESPONSE_HEADER + size, req.deadline);
-        writeResponse(r.bytes, OK, req.callId);
-        reserved = r;
-        const bytes = r.bytes.subarray(RESPONSE_HEADER);
-        return { bytes, commit: (length = bytes.length) => r.commit(RESPONSE_HEADER + length) };
-      },
-    };
+  // Runs the handler; a handler that returns (not a Promise) is answered at once, in
+  // this turn: no promise is made for it.
+  #run(call: Answer, ctx: CallContext, request: Uint8Array): void {
+    let result: unknown;
+    let later: boolean;
+    try {
+      const codec = this.#codec;
+      result = this.#handler(codec === null ? request : decodeWith(codec, request), ctx);
+      later = typeof (result as PromiseLike<unknown> | null)?.then === 'function';
+    } catch (err) {
+      return this.#answer(call, true, err);
+    }
+    if (later) {
+      Promise.resolve(result).then(
+        (value) => this.#answer(call, false, value),
+        (err: unknown) => this.#answer(call, true, err),
+      );
+    } else this.#answer(call, false, result);
+  }
+
+  // Sends the handler's outcome to the caller, unless nobody waits for it any more
+  // (cancelled, the client or this service gone).
+  #answer(call: Answer, failed: boolean, outcome: unknown): void {
+    call.answered = true;
+    const caller = call.caller;
     let kind = OK;
     let body: Uint8Array;
     try {
-      const codec = this.#codec;
-      const result = await this.#handler(codec === null ? request : decodeWith(codec, request), ctx);
+      if (failed) throw outcome;
+      const reserved = call.reserved;
       if (reserved !== null) {
-        const r: Reservation = reserved;
-        if (!r.open) return;
-        r.cancel();
+        if (!reserved.open) return;
+        reserved.cancel();
         throw new SystemError('EINVAL', 'service', this.name, 'the handler reserved a response and did not commit it');
       }
-      body = this.#body(result);
+      body = this.#body(outcome);
     } catch (err) {
       kind = FAILED;
       body = encodeError(err, this.#remoteStack);
       // Left open, it would hold back every later answer to this caller.
-      (reserved as Reservation | null)?.[Symbol.dispose]();
+      call.reserved?.[Symbol.dispose]();
     } finally {
-      if (caller.calls.get(req.callId) === ac) caller.calls.delete(req.callId);
+      if (caller.calls.get(call.callId) === call) caller.calls.delete(call.callId);
       this.#figures.ended();
     }
-    // Nobody waits for it any more (cancelled, the client or this service gone).
-    if (ac.signal.aborted) return;
+    if (call.aborted) return;
     [kind, body] = this.#fit(caller, kind, body);
     try {
-      this.#write(await this.#reserve(caller, RESPONSE_HEADER + body.length, req.deadline), kind, req.callId, body);
+      if (this.#trySend(caller, kind, call.callId, body)) return;
     } catch (err) {
-      this.#unsent(err, req.client);
+      return this.#unsent(err, call.client);
     }
+    this.#reserve(caller, RESPONSE_HEADER + body.length, call.deadline).then(
+      (r) => this.#write(r, kind, call.callId, body),
+      (err: unknown) => this.#unsent(err, call.client),
+    );
+  }
+
+  // ctx.reserve() of `call`.
+  async #reserveFor(call: Answer, size: number): Promise<ResponseReservation> {
+    if (call.reserved !== null) throw new SystemError('EINVAL', 'service', this.name, 'a handler reserves one response');
+    const r = await this.#reserve(call.caller, RESPONSE_HEADER + size, call.deadline);
+    // Left open, it would hold back every later answer to this caller.
+    if (call.answered) {
+      r.cancel();
+      throw new SystemError('EINVAL', 'service', this.name, 'the handler returned before its reservation was made (await ctx.reserve() in the handler)');
+    }
+    writeResponse(r.bytes, OK, call.callId);
+    call.reserved = r;
+    const bytes = r.bytes.subarray(RESPONSE_HEADER);
+    return { bytes, commit: (length = bytes.length) => r.commit(RESPONSE_HEADER + length) };
   }
 
   async #reserve(caller: Caller, size: number, deadline: number): Promise<Reservation> {
@@ -441,5 +495,62 @@ export class Service implements Disposable {
     }
     const timeout = deadline === Infinity ? Infinity : remaining(performance.now() + deadline - Date.now());
     return caller.tx.tryReserve(size) ?? caller.tx.reserve(size, { timeout });
+  }
+}
+
+/** One call being answered: what the service keeps of it while its handler runs. */
+class Answer {
+  readonly caller: Caller;
+  readonly client: string;
+  readonly callId: number;
+  readonly deadline: number;
+  /** ctx.reserve()'s reservation, once made. */
+  reserved: Reservation | null = null;
+  /** The handler has returned (or thrown): what it reserves now is refused. */
+  answered = false;
+  aborted = false;
+  // Made only when the handler asks for ctx.signal: most never do, and an
+  // AbortController is a good share of what a small call costs the server.
+  #controller: AbortController | null = null;
+  #reason: unknown = undefined;
+
+  constructor(caller: Caller, client: string, callId: number, deadline: number) {
+    this.caller = caller;
+    this.client = client;
+    this.callId = callId;
+    this.deadline = deadline;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+/** A handler's ctx: what it may see of its Answer. */
+class Context implements CallContext {
+  readonly deadline: number;
+  readonly #answer: Answer;
+  // A function of its own, as a handler may take it out of ctx.
+  readonly reserve: (size: number) => Promise<ResponseReservation>;
+
+  constructor(answer: Answer, reserve: (size: number) => Promise<ResponseReservation>) {
+    this.deadline = answer.deadline;
+    this.#answer = answer;
+    this.reserve = reserve;
+  }
+
+  get signal(): AbortSignal {
+    return this.#answer.signal;
   }
 }

@@ -66,6 +66,25 @@ t.test('a reservation the handler leaves open is given back: the error arrives, 
   t.equal(text(await client.call(Buffer.from('echo:next'))), `${s.pid}:next`);
 });
 
+t.test('a reservation made after its handler returned is given back, with EINVAL to the handler: later answers still come', async (t) => {
+  const name = uniqueName('svc');
+  let refused = null;
+  const svc = Service.serve(name, (request, ctx) => {
+    if (Buffer.from(request).toString() !== 'late') return request;
+    ctx.reserve(8).then(
+      (r) => r.commit(),
+      (err) => (refused = err),
+    );
+  });
+  t.teardown(() => svc.close());
+  const client = Client.connect(name);
+  t.teardown(() => client.close());
+  t.same(await client.call(Buffer.from('late')), new Uint8Array(0), 'the empty answer the handler returned');
+  // The answer came through the ring after the refusal: it was made in the handler's turn.
+  t.match(refused, { code: 'EINVAL', message: /before its reservation/ });
+  t.same(await client.call(Buffer.from('next')), Buffer.from('next'), 'the ring is not held by it');
+});
+
 t.test("remoteStack: true sends the handler's stack", async (t) => {
   const name = uniqueName('svc');
   await server(t, name, 'remoteStack');
@@ -73,6 +92,32 @@ t.test("remoteStack: true sends the handler's stack", async (t) => {
   t.teardown(() => client.close());
   const err = await client.call(Buffer.from('fail:E1:x')).catch((e) => e);
   t.match(err.remoteStack, /service-server\.mjs/);
+});
+
+t.test("wait: each ring waits 'block' unless asked otherwise, and calls go either way", async (t) => {
+  const name = uniqueName('svc');
+  t.throws(() => Service.serve(name, (req) => req, { wait: 'busy' }), { code: 'ERR_OUT_OF_RANGE', message: /wait/ });
+  t.throws(() => Client.connect(name, { wait: 'busy' }), { code: 'ERR_OUT_OF_RANGE', message: /wait/ });
+  const svc = Service.serve(name, (req) => req, { wait: 'adaptive' });
+  t.teardown(() => svc.close());
+  const waitOf = (ringName) => {
+    const ring = Channel.open(ringName);
+    const wait = ring.wait;
+    ring.close();
+    return wait;
+  };
+  t.equal(waitOf(name), 'adaptive', 'the request ring');
+  const plain = Client.connect(name);
+  t.teardown(() => plain.close());
+  const spinning = Client.connect(name, { wait: 'spin' });
+  t.teardown(() => spinning.close());
+  t.equal(waitOf(`${name}.client.${plain.id}`), 'block', 'a response ring by default');
+  t.equal(waitOf(`${name}.client.${spinning.id}`), 'spin');
+  for (const client of [plain, spinning]) t.same(await client.call(Buffer.from('x')), Buffer.from('x'));
+  const other = uniqueName('svc');
+  const byDefault = Service.serve(other, (req) => req);
+  t.teardown(() => byDefault.close());
+  t.equal(waitOf(other), 'block', 'a request ring by default');
 });
 
 t.test('bad arguments are typed errors, and a second server of one name is EBUSY', async (t) => {

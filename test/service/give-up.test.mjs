@@ -1,7 +1,7 @@
 // A caller that gives up (its timeout, its abort) tells the server: the handler's
 // signal aborts; the handler sees the caller's deadline.
 import t from 'tap';
-import { AbortError, Client } from 'podshm';
+import { AbortError, Client, Service } from 'podshm';
 import { uniqueName } from '../helpers.mjs';
 import { server } from '../service-peers.mjs';
 
@@ -64,4 +64,29 @@ t.test('an aborted signal rejects at once, and nothing is sent', async (t) => {
   ac.abort();
   await t.rejects(after, { code: 'ABORT_ERR' });
   t.notOk(s.seen.includes('held c'), 'the server never saw the aborted call');
+});
+
+t.test('a handler that first reads its signal after the caller gave up finds it aborted', async (t) => {
+  const name = uniqueName('svc');
+  let held = null;
+  const svc = Service.serve(name, (request, ctx) => (Buffer.from(request).toString() === 'hold' ? new Promise((resolve) => (held = { ctx, resolve })) : request));
+  t.teardown(() => svc.close());
+  const client = Client.connect(name);
+  t.teardown(() => client.close());
+  const ac = new AbortController();
+  const call = client.call(Buffer.from('hold'), { signal: ac.signal });
+  // Answered in order: once this echo is back, the server has taken the hold.
+  await client.call(Buffer.from('echo'));
+  t.ok(held !== null, 'the handler holds the call');
+  ac.abort();
+  await t.rejects(call, { code: 'ABORT_ERR' });
+  // The cancel went into the request ring before this call: the server has taken it.
+  await client.call(Buffer.from('echo'));
+  t.equal(held.ctx.signal.aborted, true);
+  t.ok(held.ctx.signal.reason instanceof AbortError, 'its reason an AbortError');
+  t.equal(held.ctx.signal, held.ctx.signal, 'one signal per call');
+  held.resolve(Buffer.from('too late'));
+  // Its answer (dropped: nobody waits for it) is made in a microtask, all run by the next turn.
+  await new Promise(setImmediate);
+  t.equal(svc.inFlight, 0);
 });
