@@ -4,6 +4,7 @@
 // names a `wait` (both sides then use it).
 'use strict';
 const { Client, Service } = require('podshm');
+const { caller, answerer } = require('../lib/calls');
 
 let counter = 0;
 
@@ -22,38 +23,11 @@ function endpoint({ side, res, v }) {
   const opts = v.wait ? { wait: v.wait } : undefined;
   if (side === 'a') {
     const client = Client.connect(res.name, opts);
-    let handler = null;
-    return {
-      async: true,
-      send(m) {
-        // The last, empty call stops the server, which may close before it answers.
-        if (m.length === 0) return client.call(m).catch(() => {});
-        client.call(m).then((r) => handler(r, 0, r.length));
-        return undefined;
-      },
-      onMessage(h) {
-        handler = h;
-      },
-      close: () => client.close(),
-    };
+    return caller((m) => client.call(m), () => client.close());
   }
-  let handler = null;
-  let reply;
-  const service = Service.serve(res.name, (request) => {
-    reply = undefined;
-    handler(request, 0, request.length);
-    return reply;
-  }, opts);
-  return {
-    async: true,
-    send(m) {
-      reply = m;
-    },
-    onMessage(h) {
-      handler = h;
-    },
-    close: () => service.close(),
-  };
+  const b = answerer();
+  const service = Service.serve(res.name, b.answer, opts);
+  return b.endpoint(() => service.close());
 }
 
 module.exports = { problem, setup, cleanup, endpoint };

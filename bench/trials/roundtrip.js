@@ -35,7 +35,7 @@ module.exports = ({ quick, time }) => {
       title: 'call round trip 64 B, request/response on the event loop',
       kind: 'rtt',
       p: p(),
-      rows: [r.service, r.http('unix'), r.http('tcp'), r.grpc, r.unix],
+      rows: [r.service, r.serviceWait('adaptive'), r.http('unix'), r.http('tcp'), r.grpc, r.unix],
     },
     {
       title: 'message queue round trip 64 B, blocking',

@@ -13,6 +13,7 @@ module.exports = {
   shmta: { name: 'shm-typed-array + JS ring (spin)', driver: 'shm-typed-array' },
   unix: { name: 'Unix socket (net, framed)', driver: 'unix' },
   service: { name: 'podshm Service/Client call()', driver: 'podshm-service' },
+  serviceWait: (wait) => ({ name: `podshm Service/Client call(), wait '${wait}'`, driver: 'podshm-service', v: { wait } }),
   http: (transport) => ({ name: `HTTP/1.1 keep-alive POST, ${transport === 'tcp' ? '127.0.0.1' : 'Unix socket'}`, driver: 'http', v: { transport } }),
   grpc: { name: '@grpc/grpc-js unary, Unix socket', driver: 'grpc' },
   ipc: { name: 'child_process IPC', driver: 'child-ipc' },
