@@ -1,9 +1,10 @@
 // The C programs in bench/c, the machine's floor: each runs both sides itself (fork) or,
 // for the message queue, as two processes started here. Rows give the program, its
 // arguments with {n} for the count (sized from the trial's seconds and `perSecond`, a
-// rough rate) and what it prints: ns per operation (and a round trip's percentiles) or
-// messages per second. Their CPU is that of every process of the program over its whole
-// run, warm-up included.
+// rough rate; {rate} and {size} are the trial's) and what it prints: ns per operation
+// (and a round trip's percentiles) or messages per second. Their CPU is that of every
+// process of the program over its whole run, warm-up included, unless the program prints
+// its own figure (socket_rate: the echo's, as the rate rows count theirs).
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -36,7 +37,8 @@ const seconds = (m, s) => Number(m) * 60 + Number(s);
 
 /**
  * Runs a program; resolves with the figure it prints (if any), the p50, p99 and p99.9 on
- * the next line (if any: bench/c/latency.h) and its CPU µs. It runs under sh,
+ * the next line (if any: bench/c/latency.h), the CPU µs per message on the third (if
+ * any) and its CPU µs. It runs under sh,
  * whose `times` then prints the user and system time of its children: the program and,
  * since each program waits for what it forks, every process it forked.
  */
@@ -51,8 +53,9 @@ function capture(file, args) {
       const t = lines.at(-1).match(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/);
       if (code !== 0 || !t) reject(new Error(`${path.basename(file)} ${args.join(' ')} exited ${code}`));
       else {
-        const [figure, pcts] = lines.slice(0, -2);
-        resolve({ value: Number(figure), percentiles: pcts?.split(' ').map(Number), cpuUs: (seconds(t[1], t[2]) + seconds(t[3], t[4])) * 1e6 });
+        const [figure, pcts, perMsg] = lines.slice(0, -2);
+        const cpuUs = (seconds(t[1], t[2]) + seconds(t[3], t[4])) * 1e6;
+        resolve({ value: Number(figure), percentiles: pcts?.split(' ').map(Number), cpuUs, cpuUsPerMsg: perMsg === undefined ? undefined : Number(perMsg) });
       }
     });
   });
@@ -76,15 +79,16 @@ async function messageQueues(args, size) {
 
 async function measure(kind, p, v) {
   const n = String(Math.max(1000, Math.round(v.perSecond * (p.seconds + p.warmSeconds))));
-  const fill = (args) => args.map((a) => String(a).replace('{n}', n).replace('{size}', String(p.size)));
-  const { value, percentiles, cpuUs } = v.program === 'mq'
+  const fill = (args) => args.map((a) => String(a).replace('{n}', n).replace('{size}', String(p.size)).replace('{rate}', String(p.rate)));
+  const { value, percentiles, cpuUs, cpuUsPerMsg } = v.program === 'mq'
     ? await messageQueues({ echo: (q) => fill(['echo', ...q, '{n}']), ping: (q) => fill(['ping', ...q, '{n}', '{size}']) }, p.size)
     : await capture(program(v.program), fill(v.args));
   // A micro row's figure is a call in one process; the others' CPU is per message.
-  const cpu = kind === 'micro' ? {} : { cpuUsPerMsg: cpuUs / Number(n) };
+  const cpu = kind === 'micro' ? {} : { cpuUsPerMsg: cpuUsPerMsg ?? cpuUs / Number(n) };
   const pcts = percentiles ? { p50: percentiles[0], p99: percentiles[1], p999: percentiles[2] } : {};
   // A round trip's rate, as the other rows give it; no bytes/s: most floors carry no payload.
-  const figure = v.unit !== 'ns' ? { msgPerSec: value } : kind === 'rtt' ? { ns: value, msgPerSec: 1e9 / value } : { ns: value };
+  // A rate row's figures are its percentiles alone.
+  const figure = kind === 'rate' ? {} : v.unit !== 'ns' ? { msgPerSec: value } : kind === 'rtt' ? { ns: value, msgPerSec: 1e9 / value } : { ns: value };
   return { ...figure, ...pcts, ...cpu };
 }
 

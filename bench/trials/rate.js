@@ -10,5 +10,5 @@ module.exports = ({ quick, time }) =>
     // A rate trial runs long enough for a thousand samples at least.
     p: { size: 64, rate, warmSeconds: time.warmSeconds, seconds: Math.max(time.seconds, 0.1) * 2 },
     chart: rate === 10_000 ? 'percentiles' : null,
-    rows: [r.unix, r.channel('block'), r.forAwait('block'), r.batch('block'), r.ipc, r.zmq('REQ/REP'), r.mq('async')],
+    rows: [r.unix, r.channel('block'), r.forAwait('block'), r.batch('block'), r.ipc, r.zmq('REQ/REP'), r.mq('async'), r.c('C Unix socket, epoll', 'socket_rate', ['{n}', '{rate}', '{size}'], 'count', rate)],
   }));
