@@ -38,22 +38,42 @@ const revivers = new Map<string, { keys: readonly string[]; revive: (h: Record<s
 /**
  * Makes a structured clone of `object` (postMessage, workerData, structuredClone) throw a
  * DataCloneError that says what to do instead: the clone reads every own enumerable
- * property, and this one throws when read. `advice` ends the message. JSON.stringify and
- * util.inspect show the object's fields without it. The clone reads properties in order:
- * a class with a field that cannot be cloned (FutexWord's mapping) calls this before
- * that field exists, or the clone fails first with a message that says nothing.
+ * property, and this one holds an object whose own property throws when read. `advice`
+ * ends the message. JSON.stringify and util.inspect show the object's fields without it.
+ * The clone reads properties in order: a class with a field that cannot be cloned
+ * (FutexWord's mapping) calls this before that field exists, or the clone fails first
+ * with a message that says nothing.
  */
 export function refuseClone(object: object, kind: string, advice = 'pass its handle() and call fromHandle() in the worker'): void {
-  Object.defineProperty(object, KEY, {
-    enumerable: true,
-    get() {
-      throw new DOMException(`A podshm ${kind} cannot be cloned (postMessage, workerData, structuredClone): ${advice}`, 'DataCloneError');
-    },
-  });
+  // A plain store, not defineProperty, which costs as much as the rest of a Reservation.
+  (object as Record<string, unknown>)[KEY] = guardOf(kind, advice);
   const proto = Object.getPrototypeOf(object) as object;
   if (Object.hasOwn(proto, 'toJSON')) return;
   Object.defineProperty(proto, 'toJSON', { value: toJSON, configurable: true, writable: true });
   Object.defineProperty(proto, inspect.custom, { value: inspectFields, configurable: true, writable: true });
+}
+
+// One guard per kind and advice, shared by every object of the kind, so that a guarded
+// object costs one plain property: a getter made per object gave each object a hidden
+// class of its own (a Reservation, made per message, then cost ten sends).
+const guards = new Map<string, Map<string, object>>();
+
+function guardOf(kind: string, advice: string): object {
+  let byAdvice = guards.get(kind);
+  if (byAdvice === undefined) guards.set(kind, (byAdvice = new Map()));
+  let guard = byAdvice.get(advice);
+  if (guard === undefined) {
+    guard = Object.freeze(
+      Object.defineProperty({}, 'refused', {
+        enumerable: true,
+        get() {
+          throw new DOMException(`A podshm ${kind} cannot be cloned (postMessage, workerData, structuredClone): ${advice}`, 'DataCloneError');
+        },
+      }),
+    );
+    byAdvice.set(advice, guard);
+  }
+  return guard;
 }
 
 /** The object's own fields without the clone guard. */
