@@ -126,8 +126,6 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
   readonly #presence: Presence;
   // Armed at the first sleep (lib/channel/wait.ts): the producers' end wakes it.
   #watch: PeerWatch | null = null;
-  /** What the last #watch.arm() said: a watch stands on producers that were alive. */
-  #armed = false;
 
   /** @internal Use Channel.receiver(). */
   constructor(core: ChannelCore, producersGone: 'wait' | 'end', codec: BoundCodec | null) {
@@ -460,7 +458,6 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
     }
     this.#closed = true;
     this.#watch?.close();
-    this.#armed = false;
     this.#presence.release();
     if (!this.#core.closed) {
       wake(this.#core.spaceSleeper);
@@ -623,10 +620,8 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
       sleeping: () => this.#stampCaughtUp(),
       watchPeer: () => {
         // Waiting across restarts: with no producer alive there is no death to hear of,
-        // and the next producer's attach wakes this sleep (its flag is raised by now). A
-        // watch armed and not fired says a producer lives without a look (system calls
-        // on every sleep).
-        if (!this.#endWhenProducersGone && this.#blockedBy < 0 && !(this.#armed && !this.#watch!.fired) && this.#core.peers.liveProducers() === 0) return true;
+        // and the next producer's attach wakes this sleep (its flag is raised by now).
+        if (!this.#endWhenProducersGone && this.#blockedBy < 0 && this.#core.peers.liveProducers() === 0) return true;
         // Stopped at a reservation whose owner is gone: its slot may hold a new producer
         // by now, whose lock a watch would wait on for ever. A short sleep, then the peer
         // check after it skips the record.
@@ -636,7 +631,7 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
         if (range === null) return true;
         const s = this.#core.dataSleeper;
         this.#watch ??= this.#core.peers.watch();
-        return (this.#armed = this.#watch.arm(range[0], range[1], { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd: s.bell !== null && !s.bell.closed ? s.bell.fd : -1 }));
+        return this.#watch.arm(range[0], range[1], { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd: s.bell !== null && !s.bell.closed ? s.bell.fd : -1 });
       },
       sleeper: this.#core.dataSleeper,
       strategy: this.#core.wait,
