@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { C_FIELDS, FIELDS } from './fields.mjs';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,11 +32,6 @@ t.test('the README and performance.md state that run', async (t) => {
     for (const fact of facts) t.ok(text.includes(fact), `${doc} states "${fact}"`);
   }
 });
-
-// What a measured row reports, by kind of trial (C rows: their figure, a round trip's
-// percentiles, and CPU per message where two processes exchange them).
-const FIELDS = { rtt: ['ns', 'p50', 'p99', 'p999', 'cpuUsPerMsg'], rate: ['p50', 'p99', 'p999', 'cpuUsPerMsg'], inflight: ['msgPerSec', 'cpuUsPerMsg'], oneway: ['msgPerSec', 'cpuUsPerMsg'], idle: ['cpuPct'], micro: ['ns'] };
-const C_FIELDS = { rtt: ['ns', 'p50', 'p99', 'p999', 'msgPerSec', 'cpuUsPerMsg'], rate: ['p50', 'p99', 'p999', 'cpuUsPerMsg'], oneway: ['msgPerSec', 'cpuUsPerMsg'], micro: ['ns'] };
 
 t.test('the run is of the suite as it is', async (t) => {
   const trials = fs.readdirSync(path.join(root, 'bench/trials')).filter((f) => f !== 'rows.js');

@@ -8,22 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../helpers.mjs';
+import { C_FIELDS, FIELDS } from './fields.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podshm-bench-test-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const json = path.join(dir, 'run.json');
-// What each kind of trial reports for a measured row (C programs: their figure, a round
-// trip's percentiles, and CPU per message where two processes exchange them).
-const FIELDS = {
-  rtt: ['ns', 'p50', 'p99', 'p999', 'msgPerSec', 'bytesPerSec', 'cpuUsPerMsg'],
-  rate: ['p50', 'p99', 'p999', 'cpuUsPerMsg'],
-  oneway: ['msgPerSec', 'bytesPerSec', 'cpuUsPerMsg'],
-  idle: ['cpuPct', 'wakeupsPerSec'],
-  micro: ['ns'],
-};
-const C_FIELDS = { rtt: ['ns', 'p50', 'p99', 'p999', 'msgPerSec', 'cpuUsPerMsg'], oneway: ['msgPerSec', 'cpuUsPerMsg'], micro: ['ns'] };
-
 // A hang guard only: the run takes well under a minute on an idle 2-core machine.
 t.setTimeout(360_000);
 const GROUPS = 'busy|event loop|message queue|semaphore|10 k msg/s|0.5 CPU|idle|uncontended';
