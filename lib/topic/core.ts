@@ -267,6 +267,29 @@ export class TopicCore {
   }
 
   /**
+   * Where a publisher that starts writes: the end of the chain of records from TAIL,
+   * which HEAD must lead to. What a crash leaves does: HEAD behind the chain's end (a
+   * publisher died between a record's word 0 and HEAD), even behind TAIL (the next one
+   * then moved TAIL past those records, which no subscriber held, and died too). A HEAD
+   * that leads elsewhere was written by no publisher: trusted, it would have this one
+   * write where no subscriber looks. Single publisher: with no other publisher alive
+   * (claimPublisher), nothing moves HEAD or TAIL meanwhile; several: under the lock.
+   */
+  startHead(): number {
+    const head = Atomics.load(this.i32, HEAD);
+    const end = this.chainEnd(head);
+    const tail = this.tailBefore(end);
+    let pos = tail;
+    while (this.record(pos)) {
+      const next = (pos + RECORD_HEADER + this.rec.extent) | 0;
+      if ((next - tail) >>> 0 > this.capacity) throw this.corrupt(`the records from tail ${tail >>> 0} go on past a whole ring`, H.TAIL, tail);
+      pos = next;
+    }
+    if (pos !== end) throw this.corrupt(`head ${head >>> 0} does not lead to the end of the records from tail ${tail >>> 0}, at ${pos >>> 0}`, H.HEAD, head);
+    return end;
+  }
+
+  /**
    * Under the lock: claims a record for a `length`-byte message, reserved for `tag`, and
    * returns its byte offset in the segment, or -1 if the ring has no room for it now
    * (heldBy then names the subscriber that keeps it, if one does).

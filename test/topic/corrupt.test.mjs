@@ -81,6 +81,37 @@ t.test("a publisher reading a subscriber's scribbled cursor or state, or a scrib
   }
 });
 
+t.test('a publisher that starts where HEAD does not lead to the end of the records from TAIL: TopicCorruptError, before it writes', async (t) => {
+  for (const publishers of ['single', 'multi']) for (const policy of ['block', 'overwrite', 'disconnect']) {
+    const what = `${publishers}, '${policy}'`;
+    const { tp, i32 } = scribbled(t, { publishers, policy });
+    const sub = tp.subscriber();
+    const first = tp.publisher();
+    first.publishSync(message(0, 100));
+    first.close();
+    // Word 0 at 1024 is 0, as at the end of the records (128), where the subscriber waits.
+    i32[128 >> 2] = 1024;
+    const refused = { name: 'TopicCorruptError', offset: 128, value: 1024 };
+    if (publishers === 'single') t.throws(() => tp.publisher(), refused, `${what}: the publisher does not start`);
+    else {
+      // Several publishers: checked under the lock, at the first claim.
+      const pub = tp.publisher();
+      t.throws(() => pub.tryPublish(message(1)), refused, `${what}: its first publish`);
+      t.throws(() => pub.tryReserve(8), refused, `${what}: and every claim after`);
+      pub.close();
+    }
+    t.same(sub.tryReceive(), message(0, 100), `${what}: the message published is there`);
+    t.equal(sub.tryReceive(), null, `${what}: nothing else`);
+    // HEAD behind the last record is what a publisher that died before moving it leaves: not corruption.
+    i32[128 >> 2] = 0;
+    const next = tp.publisher();
+    next.publishSync(message(1));
+    t.same(sub.tryReceive(), message(1), `${what}: a HEAD left behind the records is passed`);
+    t.equal(sub.lost, 0, `${what}: nothing lost`);
+    next.close();
+  }
+});
+
 t.test("under 'block', a TAIL scribbled past a subscriber is corruption once it reaches it; messages stay intact", async (t) => {
   const { tp, i32 } = scribbled(t);
   const sub = tp.subscriber();
