@@ -1,5 +1,5 @@
 // What the publishers and subscribers of one Topic object share: the views over the
-// segment, the geometry read once at open (never re-read from shared memory), the
+// segment, the geometry read once at open (word 24 is re-read only to see it unchanged), the
 // participants' liveness, the lock, and the walks over the ring that only happen under
 // the lock: claiming room, reclaiming it, and finding a late joiner's history.
 import { SystemError, PodshmError } from '../core/errors';
@@ -125,7 +125,31 @@ export class TopicCore {
     const word = publisherOffset(presence.slot, P.GENERATION) >> 2;
     const generation = (this.i32[word] + 1) & GENERATION_MASK;
     Atomics.store(this.i32, word, generation);
+    try {
+      this.#admit(presence.slot);
+    } catch (err) {
+      presence.release();
+      throw err;
+    }
     return { presence, tag: tagOf(presence.slot, generation) };
+  }
+
+  // Word 24 is read once by each opener: scribbled, it would let a publisher that claims
+  // under the lock write beside a single publisher that does not (or the reverse), each
+  // over the other's records. So each publisher marks its slot with the mode it read,
+  // then looks for a publisher of the other mode. Both sides claim and mark before they
+  // look: of two that start at once, the later sees the earlier, before it writes.
+  #admit(slot: number): void {
+    const slots = publisherSlots(this.publishers);
+    Atomics.store(this.i32, publisherOffset(slot, P.MODE) >> 2, slots);
+    if (this.publishers === 'single') {
+      const others = this.#probe.liveSlots({ base: LIVENESS_BASE + 1, slots: MAX_PUBLISHERS - 1 });
+      if (others.length > 0) {
+        throw this.corrupt(`the header changed: it says 1 publisher slot (single publisher), but publisher slot ${others[0] + 1} is held by a live publisher`, H.MAX_PUBLISHERS, slots);
+      }
+    } else if (slot !== 0 && Atomics.load(this.i32, publisherOffset(0, P.MODE) >> 2) === 1 && this.#probe.isAlive(LIVENESS_BASE)) {
+      throw this.corrupt(`the header changed: it says ${slots} publisher slots, but slot 0 is held by a live single publisher`, H.MAX_PUBLISHERS, slots);
+    }
   }
 
   /** Claims a subscriber slot's liveness byte; the caller attaches it under the lock (attachSubscriber). */
@@ -267,6 +291,29 @@ export class TopicCore {
   }
 
   /**
+   * Where a publisher that starts writes: the end of the chain of records from TAIL,
+   * which HEAD must lead to. What a crash leaves does: HEAD behind the chain's end (a
+   * publisher died between a record's word 0 and HEAD), even behind TAIL (the next one
+   * then moved TAIL past those records, which no subscriber held, and died too). A HEAD
+   * that leads elsewhere was written by no publisher: trusted, it would have this one
+   * write where no subscriber looks. Single publisher: with no other publisher alive
+   * (claimPublisher), nothing moves HEAD or TAIL meanwhile; several: under the lock.
+   */
+  startHead(): number {
+    const head = Atomics.load(this.i32, HEAD);
+    const end = this.chainEnd(head);
+    const tail = this.tailBefore(end);
+    let pos = tail;
+    while (this.record(pos)) {
+      const next = (pos + RECORD_HEADER + this.rec.extent) | 0;
+      if ((next - tail) >>> 0 > this.capacity) throw this.corrupt(`the records from tail ${tail >>> 0} go on past a whole ring`, H.TAIL, tail);
+      pos = next;
+    }
+    if (pos !== end) throw this.corrupt(`head ${head >>> 0} does not lead to the end of the records from tail ${tail >>> 0}, at ${pos >>> 0}`, H.HEAD, head);
+    return end;
+  }
+
+  /**
    * Under the lock: claims a record for a `length`-byte message, reserved for `tag`, and
    * returns its byte offset in the segment, or -1 if the ring has no room for it now
    * (heldBy then names the subscriber that keeps it, if one does).
@@ -347,6 +394,10 @@ export class TopicCore {
    * records before it (null: walk).
    */
   reclaim(head: number, tail: number, need: number, starts: Int32Array | null = null): number {
+    // Once per eighth of the ring, under the lock: a changed mode is a publisher of the
+    // other kind that may come (claimPublisher() turns it away if it comes after this one).
+    const slots = this.i32[H.MAX_PUBLISHERS >> 2];
+    if (slots !== publisherSlots(this.publishers)) throw this.corrupt(`the header changed: it says ${slots} publisher slots, this topic was opened with ${publisherSlots(this.publishers)}`, H.MAX_PUBLISHERS, slots);
     this.heldBy = -1;
     this.heldByReservation = -1;
     for (;;) {

@@ -62,6 +62,8 @@ export const MAX_PUBLISHERS = (PAGE - H.PUBLISHER_SLOTS) / PUBLISHER_SLOT_SIZE; 
 /** Fields of a publisher slot. */
 export const P = {
   GENERATION: 0,
+  // Word 24 as its holder read it (1: a single publisher): tells the others what it is.
+  MODE: 4,
   SENT_MESSAGES: 8, // Float64, written by the slot's owner only
   SENT_BYTES: 16, // Float64
 } as const;

@@ -117,6 +117,8 @@ export class Publisher<T = Uint8Array> implements Disposable {
   // nobody, so sleeps are bounded (watchPeer says so).
   #lockBusy = false;
   #lastDeadCheck = -Infinity;
+  /** Several publishers: HEAD was checked (TopicCore.startHead()) at this one's first claim, under the lock. */
+  #headChecked = false;
   #closed = false;
 
   /** @internal Use Topic.publisher(). */
@@ -137,7 +139,7 @@ export class Publisher<T = Uint8Array> implements Disposable {
     if (this.#single) {
       try {
         // Past whatever a predecessor published before it died, even without moving HEAD.
-        this.#head = core.chainEnd(Atomics.load(this.#i32, HEAD));
+        this.#head = core.startHead();
         this.#tail = core.tailBefore(this.#head);
         this.#seq = core.seqAt(this.#head);
         this.#starts.fill(this.#head);
@@ -380,6 +382,10 @@ export class Publisher<T = Uint8Array> implements Disposable {
     if (this.#lockBusy) return -1;
     let record = -1;
     try {
+      if (!this.#headChecked) {
+        core.startHead();
+        this.#headChecked = true;
+      }
       record = core.claim(length, this.#tag);
       return record;
     } finally {

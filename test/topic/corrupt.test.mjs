@@ -4,6 +4,7 @@ import t from 'tap';
 import { CorruptionError, SharedMemory, Topic, TopicCorruptError } from 'podshm';
 import { node, uniqueName } from '../helpers.mjs';
 import { message } from '../fixtures/topic-messages.mjs';
+import { peer } from './peer.mjs';
 
 function scribbled(t, opts) {
   const tp = Topic.create(uniqueName('topiccorrupt'), { capacity: 4096, subscribers: 2, ...opts });
@@ -78,6 +79,79 @@ t.test("a publisher reading a subscriber's scribbled cursor or state, or a scrib
     i32[offset >> 2] = value;
     t.throws(() => tp.publisher(), TopicCorruptError, `single, starting: word ${offset} = ${value}`);
     t.doesNotThrow(() => Topic.open(tp.name).close(), 'the slot was given back');
+  }
+});
+
+t.test('a publisher that starts where HEAD does not lead to the end of the records from TAIL: TopicCorruptError, before it writes', async (t) => {
+  for (const publishers of ['single', 'multi']) for (const policy of ['block', 'overwrite', 'disconnect']) {
+    const what = `${publishers}, '${policy}'`;
+    const { tp, i32 } = scribbled(t, { publishers, policy });
+    const sub = tp.subscriber();
+    const first = tp.publisher();
+    first.publishSync(message(0, 100));
+    first.close();
+    // Word 0 at 1024 is 0, as at the end of the records (128), where the subscriber waits.
+    i32[128 >> 2] = 1024;
+    const refused = { name: 'TopicCorruptError', offset: 128, value: 1024 };
+    if (publishers === 'single') t.throws(() => tp.publisher(), refused, `${what}: the publisher does not start`);
+    else {
+      // Several publishers: checked under the lock, at the first claim.
+      const pub = tp.publisher();
+      t.throws(() => pub.tryPublish(message(1)), refused, `${what}: its first publish`);
+      t.throws(() => pub.tryReserve(8), refused, `${what}: and every claim after`);
+      pub.close();
+    }
+    t.same(sub.tryReceive(), message(0, 100), `${what}: the message published is there`);
+    t.equal(sub.tryReceive(), null, `${what}: nothing else`);
+    // HEAD behind the last record is what a publisher that died before moving it leaves: not corruption.
+    i32[128 >> 2] = 0;
+    const next = tp.publisher();
+    next.publishSync(message(1));
+    t.same(sub.tryReceive(), message(1), `${what}: a HEAD left behind the records is passed`);
+    t.equal(sub.lost, 0, `${what}: nothing lost`);
+    next.close();
+  }
+});
+
+t.test('word 24 (the publisher mode) scribbled: a publisher of the other mode beside a live one is refused before it writes', async (t) => {
+  // [created as, scribbled to]: a lock-taking publisher beside a live single one, and the reverse.
+  for (const [publishers, scribble] of [['single', 48], ['multi', 1]]) {
+    const { tp, i32 } = scribbled(t, { publishers });
+    const sub = tp.subscriber();
+    // A multi publisher takes the lowest free slot: the live one is put in slot 1, so a
+    // single publisher's slot 0 is free for the one that comes next.
+    const slot0 = publishers === 'multi' ? tp.publisher() : null;
+    const live = peer(t, ['publisher', tp.name]);
+    await live.ready;
+    slot0?.close();
+    t.same(await live.ask('0 3'), { published: 3 });
+    i32[24 >> 2] = scribble;
+    const other = Topic.open(tp.name);
+    t.equal(other.publishers, publishers === 'single' ? 'multi' : 'single', `${publishers}: the opener reads the scribbled mode`);
+    t.throws(() => other.publisher(), { name: 'TopicCorruptError', offset: 24, message: /header changed/ }, `${publishers}: refused`);
+    other.close();
+    i32[24 >> 2] = publishers === 'single' ? 1 : 48;
+    t.same(await live.ask('3 3'), { published: 3 });
+    for (let n = 0; n < 6; n++) t.same(sub.tryReceive(), message(n), `${publishers}: message ${n}`);
+    t.equal(sub.tryReceive(), null);
+    t.equal(sub.lost, 0, `${publishers}: nothing lost`);
+    live.child.kill('SIGKILL');
+  }
+});
+
+t.test('word 24 scribbled under a live publisher: TopicCorruptError when it next moves TAIL', async (t) => {
+  for (const [publishers, scribble] of [['single', 48], ['multi', 1]]) {
+    const { tp, i32 } = scribbled(t, { publishers });
+    const pub = tp.publisher();
+    i32[24 >> 2] = scribble;
+    // Less than two rings of messages: TAIL moves at least once.
+    t.throws(
+      () => {
+        for (let n = 0; n < 128; n++) pub.publishSync(message(n));
+      },
+      { name: 'TopicCorruptError', offset: 24, value: scribble, message: /header changed/ },
+      publishers,
+    );
   }
 });
 
