@@ -39,7 +39,8 @@ const revivers = new Map<string, { keys: readonly string[]; revive: (h: Record<s
  * Makes a structured clone of `object` (postMessage, workerData, structuredClone) throw a
  * DataCloneError that says what to do instead: the clone reads every own enumerable
  * property, and this one holds an object whose own property throws when read. `advice`
- * ends the message. JSON.stringify and util.inspect show the object's fields without it.
+ * ends the message. JSON.stringify and util.inspect show the object's fields without it;
+ * a spread copy (`{...channel}`) carries the guard along, and refuses as the object would.
  * The clone reads properties in order: a class with a field that cannot be cloned
  * (FutexWord's mapping) calls this before that field exists, or the clone fails first
  * with a message that says nothing.
