@@ -144,18 +144,17 @@ t.test('semaphore users killed anywhere: never corrupt, at most the unit they he
   t.comment(`semaphore: ${TRIALS} users SIGKILLed, ${lost} while holding the unit (lost, as with sem_t)`);
 });
 
-t.test('channel producers killed anywhere: nothing sent is lost, duplicated or reordered', async (t) => {
-  const name = uniqueName('crash-channel');
-  const ch = Channel.create(name, { capacity: 16384, producers: 'multi' });
-  t.teardown(() => {
-    ch.close();
-    Channel.unlink(name);
-  });
-  const rx = ch.receiver();
+/**
+ * SIGKILLs TRIALS producers (`kind`: the worker's 'channel' or 'topic') each at a random
+ * moment of its stream, reading with `reader` (a receiver or subscriber) meanwhile and
+ * after each death: everything committed before dying is there, a reservation left behind
+ * is skipped. Counts the messages received and those lost, duplicated, reordered or damaged.
+ */
+async function killProducers(t, kind, name, reader) {
   let total = 0;
   let bad = 0;
   for (let trial = 0; trial < TRIALS; trial++) {
-    const child = worker(t, ['channel', name, String(trial)]);
+    const child = worker(t, [kind, name, String(trial)]);
     let next = 0;
     const handle = (u8, offset, length) => {
       const w = new Uint32Array(u8.buffer.slice(u8.byteOffset + offset, u8.byteOffset + offset + length));
@@ -164,13 +163,24 @@ t.test('channel producers killed anywhere: nothing sent is lost, duplicated or r
     };
     await child.ready;
     const until = performance.now() + random() * 30;
-    while (performance.now() < until) if (rx.drain(handle) === 0) await sleep(0);
+    while (performance.now() < until) if (reader.drain(handle) === 0) await sleep(0);
     child.kill('SIGKILL');
     await child.exited;
-    // Everything it committed before dying is there; a reservation it left is skipped.
-    for (let m; (m = rx.tryReceive()) !== null; ) handle(m, 0, m.length);
+    for (let m; (m = reader.tryReceive()) !== null; ) handle(m, 0, m.length);
     total += next;
   }
+  return { total, bad };
+}
+
+t.test('channel producers killed anywhere: nothing sent is lost, duplicated or reordered', async (t) => {
+  const name = uniqueName('crash-channel');
+  const ch = Channel.create(name, { capacity: 16384, producers: 'multi' });
+  t.teardown(() => {
+    ch.close();
+    Channel.unlink(name);
+  });
+  const rx = ch.receiver();
+  const { total, bad } = await killProducers(t, 'channel', name, rx);
   t.comment(`channel: ${TRIALS} producers SIGKILLed mid-stream, ${total} messages received, ${bad} lost, duplicated, reordered or damaged`);
   t.equal(bad, 0);
   const tx = ch.sender();
@@ -188,25 +198,7 @@ for (const publishers of ['multi', 'single']) {
       Topic.unlink(name);
     });
     const sub = tp.subscriber();
-    let total = 0;
-    let bad = 0;
-    for (let trial = 0; trial < TRIALS; trial++) {
-      const child = worker(t, ['topic', name, String(trial)]);
-      let next = 0;
-      const handle = (u8, offset, length) => {
-        const w = new Uint32Array(u8.buffer.slice(u8.byteOffset + offset, u8.byteOffset + offset + length));
-        if (length !== 12 || w[0] !== trial || w[1] !== next || w[2] !== ((next ^ 0x5a5a5a5a) >>> 0)) bad++;
-        next = w[1] + 1;
-      };
-      await child.ready;
-      const until = performance.now() + random() * 30;
-      while (performance.now() < until) if (sub.drain(handle) === 0) await sleep(0);
-      child.kill('SIGKILL');
-      await child.exited;
-      // Everything it published before dying is there; a reservation it left is skipped.
-      for (let m; (m = sub.tryReceive()) !== null; ) handle(m, 0, m.length);
-      total += next;
-    }
+    const { total, bad } = await killProducers(t, 'topic', name, sub);
     t.comment(`topic (${publishers}): ${TRIALS} publishers SIGKILLed mid-stream, ${total} messages received, ${bad} lost, duplicated, reordered or damaged`);
     t.equal(bad, 0);
     const pub = tp.publisher();
