@@ -56,7 +56,6 @@ export function startUntil(t, command, args, line) {
   });
 }
 
-/** Runs a fixture script with this Node; resolves like run(). */
 /** Starts a fixture (killed at teardown); `saw(line)` resolves once a line of its stdout starts with `line`. */
 export function start(t, script, args) {
   const child = spawn(process.execPath, [fixture(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -85,6 +84,7 @@ export function start(t, script, args) {
   return { child, saw, seen, exited };
 }
 
+/** Runs a fixture script with this Node; resolves like run(). */
 export function node(script, args = [], opts) {
   return run(process.execPath, [fixture(script), ...args], opts);
 }
