@@ -10,7 +10,7 @@ import { isStopped, start, uniqueName, until } from '../helpers.mjs';
 const enc = (s) => new TextEncoder().encode(s);
 const dec = (b) => new TextDecoder().decode(b);
 
-const child = (t, mode, name) => start(t, 'channel-lock-holder.mjs', [mode, name]);
+const child = (t, mode, name) => start(t, 'lock-holder.mjs', ['channel', mode, name]);
 
 /** Resolves once `pid` is in the stopped state (T); a hang guard only. */
 const stopped = (pid) => until(() => isStopped(pid), `process ${pid} stopping`);
@@ -39,8 +39,8 @@ t.test('a stopped lock holder makes others wait, never fail', async (t) => {
   await new Promise(setImmediate);
   t.notOk(settled, 'send returned a pending promise, and the event loop runs');
 
-  const blocked = child(t, 'send', name);
-  await blocked.saw('sending');
+  const blocked = child(t, 'write', name);
+  await blocked.saw('writing');
   // Longer than any patience a lock might allow a live holder (it was 1 s): with no
   // timeout, send() must wait however long the holder stays stopped.
   await sleep(1500);
@@ -49,10 +49,10 @@ t.test('a stopped lock holder makes others wait, never fail', async (t) => {
   holder.child.kill('SIGCONT');
   await holder.saw('released');
   await pending;
-  await blocked.saw('sent');
+  await blocked.saw('written');
   t.same(await blocked.exited, { code: 0, signal: null }, 'send() without a timeout waited and sent');
   const got = [dec(rx.receiveSync({ timeout: 10_000 })), dec(rx.receiveSync({ timeout: 10_000 }))].sort();
-  t.same(got, ['from-async', 'from-blocked-sender'], 'both messages arrived, once each');
+  t.same(got, ['from-async', 'from-blocked-writer'], 'both messages arrived, once each');
   t.equal(rx.tryReceive(), null, 'and nothing else (the stopped holder sent nothing)');
   t.same(await holder.exited, { code: 0, signal: null });
 });

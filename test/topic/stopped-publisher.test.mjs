@@ -11,7 +11,7 @@ import { isStopped, start, uniqueName, until } from '../helpers.mjs';
 const enc = (s) => new TextEncoder().encode(s);
 const dec = (b) => new TextDecoder().decode(b);
 
-const child = (t, mode, name) => start(t, 'topic-lock-holder.mjs', [mode, name]);
+const child = (t, mode, name) => start(t, 'lock-holder.mjs', ['topic', mode, name]);
 
 /** Resolves once `pid` is in the stopped state (T); a hang guard only. */
 const stopped = (pid) => until(() => isStopped(pid), `process ${pid} stopping`);
@@ -41,8 +41,8 @@ t.test('a stopped lock holder makes other publishers wait, never fail', async (t
   await new Promise(setImmediate);
   t.notOk(settled, 'publish returned a pending promise, and the event loop runs');
 
-  const blocked = child(t, 'publish', name);
-  await blocked.saw('publishing');
+  const blocked = child(t, 'write', name);
+  await blocked.saw('writing');
   // Longer than any patience a lock might allow a live holder: with no timeout,
   // publish must wait however long the holder stays stopped.
   await sleep(1500);
@@ -51,10 +51,10 @@ t.test('a stopped lock holder makes other publishers wait, never fail', async (t
   holder.child.kill('SIGCONT');
   await holder.saw('released');
   await pending;
-  await blocked.saw('published');
+  await blocked.saw('written');
   t.same(await blocked.exited, { code: 0, signal: null }, 'publishSync() without a timeout waited and published');
   const got = [dec(sub.receiveSync({ timeout: 10_000 })), dec(sub.receiveSync({ timeout: 10_000 }))].sort();
-  t.same(got, ['from-async', 'from-blocked-publisher'], 'both messages arrived, once each');
+  t.same(got, ['from-async', 'from-blocked-writer'], 'both messages arrived, once each');
   t.equal(sub.tryReceive(), null, 'and nothing else (the stopped holder published nothing)');
   t.same(await holder.exited, { code: 0, signal: null });
 });
