@@ -56,22 +56,27 @@ export function startUntil(t, command, args, line) {
   });
 }
 
+/** Calls `onLine` with each whole line of `stream`: a chunk may end inside a line. */
+export function eachLine(stream, onLine) {
+  let rest = '';
+  stream.on('data', (d) => {
+    const parts = (rest + d).split('\n');
+    rest = parts.pop();
+    for (const line of parts) onLine(line);
+  });
+}
+
 /** Starts a fixture (killed at teardown); `saw(line)` resolves once a line of its stdout starts with `line`. */
 export function start(t, script, args) {
   const child = spawn(process.execPath, [fixture(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => child.kill('SIGKILL'));
   const seen = [];
   const waiting = [];
-  let rest = '';
-  child.stdout.on('data', (d) => {
-    const parts = (rest + d).split('\n');
-    rest = parts.pop();
-    for (const line of parts) {
-      seen.push(line);
-      for (const w of waiting.filter((w) => line.startsWith(w.prefix))) {
-        waiting.splice(waiting.indexOf(w), 1);
-        w.resolve(line);
-      }
+  eachLine(child.stdout, (line) => {
+    seen.push(line);
+    for (const w of waiting.filter((w) => line.startsWith(w.prefix))) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve(line);
     }
   });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { AbortError, Channel, ChannelCorruptError, SharedMemory, SystemError } from 'podshm';
-import { fixture, uniqueName, until, within } from '../helpers.mjs';
+import { eachLine, fixture, uniqueName, until, within } from '../helpers.mjs';
 
 // The consumer's sleeping flag (lib/channel_layout.ts), as an Int32 index.
 const CONSUMER_SLEEPING = 384 >> 2;
@@ -334,7 +334,7 @@ t.test('zero copy across processes: the view is the producer process memory', as
   const child = spawn(process.execPath, [fixture('channel-producer.mjs'), ch.name, '0', '0', 'share'], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => child.kill('SIGKILL'));
   const lines = [];
-  child.stdout.on('data', (d) => lines.push(...String(d).trim().split('\n')));
+  eachLine(child.stdout, (line) => lines.push(line));
   // A hang guard only: the producer is a new node process (slow to start under ASan on a loaded machine).
   const view = await rx.receiveView({ timeout: 60_000 });
   t.same([...view.subarray(0, 4)], [1, 1, 1, 1]);

@@ -1,6 +1,6 @@
 // Topic participants in their own processes (test/fixtures/topic-peer.mjs), for the topic tests.
 import { spawn } from 'node:child_process';
-import { fixture } from '../helpers.mjs';
+import { eachLine, fixture } from '../helpers.mjs';
 
 /**
  * Starts a topic-peer.mjs process (killed at teardown). `ready` resolves once it printed
@@ -13,15 +13,10 @@ export function peer(t, args, env = {}) {
   t.teardown(() => child.kill('SIGKILL'));
   const out = [];
   const waiting = [];
-  let partial = '';
   let err = '';
-  child.stdout.on('data', (d) => {
-    const parts = (partial + d).split('\n');
-    partial = parts.pop();
-    for (const line of parts) {
-      out.push(line);
-      waiting.shift()?.(line);
-    }
+  eachLine(child.stdout, (line) => {
+    out.push(line);
+    waiting.shift()?.(line);
   });
   child.stderr.on('data', (d) => (err += d));
   const next = () => new Promise((resolve) => waiting.push(resolve));
