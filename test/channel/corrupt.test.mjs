@@ -114,7 +114,7 @@ t.test('stats() of scribbled counters: finite, non-negative figures', async (t) 
 
 t.test('fuzz: random header and record words never crash or hang (bounded run in a child)', async (t) => {
   // PODSHM_TEST_SEED replays a run: the fixture prints its seed on stderr and in its summary.
-  const r = await node('channel-fuzz.mjs', ['200'], { timeoutMs: 90_000 });
+  const r = await node('ring-fuzz.mjs', ['channel', '200'], { timeoutMs: 90_000 });
   t.equal(r.signal, null, `not killed (no crash, no hang); ${r.stderr.trim()}`);
   t.equal(r.code, 0, r.stderr);
   const outcomes = JSON.parse(r.stdout);

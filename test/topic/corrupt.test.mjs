@@ -170,7 +170,7 @@ t.test("under 'block', a TAIL scribbled past a subscriber is corruption once it 
 
 t.test('fuzz: random header, slot and record words never crash or hang (bounded run in a child)', async (t) => {
   // PODSHM_TEST_SEED replays a run: the fixture prints its seed on stderr and in its summary.
-  const r = await node('topic-fuzz.mjs', ['300'], { timeoutMs: 90_000 });
+  const r = await node('ring-fuzz.mjs', ['topic', '300'], { timeoutMs: 90_000 });
   t.equal(r.signal, null, `not killed (no crash, no hang); ${r.stderr.trim()}`);
   t.equal(r.code, 0, r.stderr);
   const outcomes = JSON.parse(r.stdout);
