@@ -2,7 +2,8 @@
 // is a TopicCorruptError (a CorruptionError), never a crash, a hang or a wrong message.
 import t from 'tap';
 import { CorruptionError, SharedMemory, Topic, TopicCorruptError } from 'podshm';
-import { node, uniqueName } from '../helpers.mjs';
+import { uniqueName } from '../helpers.mjs';
+import { fuzzInChild } from '../corrupt-fuzz.mjs';
 import { message } from '../fixtures/topic-messages.mjs';
 import { peer } from './peer.mjs';
 
@@ -169,14 +170,5 @@ t.test("under 'block', a TAIL scribbled past a subscriber is corruption once it 
 });
 
 t.test('fuzz: random header, slot and record words never crash or hang (bounded run in a child)', async (t) => {
-  // PODSHM_TEST_SEED replays a run: the fixture prints its seed on stderr and in its summary.
-  const r = await node('ring-fuzz.mjs', ['topic', '300'], { timeoutMs: 90_000 });
-  t.equal(r.signal, null, `not killed (no crash, no hang); ${r.stderr.trim()}`);
-  t.equal(r.code, 0, r.stderr);
-  const outcomes = JSON.parse(r.stdout);
-  t.comment(`seed ${outcomes.seed} (PODSHM_TEST_SEED=${outcomes.seed} replays this run)`);
-  t.equal(outcomes.runs, 300, '300 topics corrupted');
-  t.ok(outcomes.corrupt > 0, `TopicCorruptError seen ${outcomes.corrupt} times`);
-  t.ok(outcomes.ok > 0, `${outcomes.ok} operations still worked`);
-  t.comment(JSON.stringify(outcomes));
+  await fuzzInChild(t, 'topic', 300, 'TopicCorruptError');
 });
