@@ -11,8 +11,11 @@ export function kill(peer) {
   return peer.exited;
 }
 
-/** A server of `name`, resolved once it serves. */
-export async function server(t, name, ...flags) {
+/**
+ * Starts the server fixture `script` of `name`, resolved with its pid once it says `line`
+ * (followed by its pid).
+ */
+async function serverFixture(t, script, line, name, args) {
   // A killed server leaves its ring for the next one: the test removes it.
   t.teardown(() => {
     try {
@@ -21,7 +24,13 @@ export async function server(t, name, ...flags) {
       if (err.code !== 'ENOENT') throw err;
     }
   });
-  const peer = start(t, 'service-server.mjs', [name, ...flags]);
-  const line = await peer.saw('serving ');
-  return { ...peer, pid: Number(line.split(' ')[1]) };
+  const peer = start(t, script, [name, ...args]);
+  const said = await peer.saw(line);
+  return { ...peer, pid: Number(said.split(' ')[1]) };
 }
+
+/** A server of `name`, resolved once it serves. */
+export const server = (t, name, ...flags) => serverFixture(t, 'service-server.mjs', 'serving ', name, flags);
+
+/** A Service.serveSync() server of `name`, resolved once it starts (before its ring is made). */
+export const syncServer = (t, name, ...args) => serverFixture(t, 'service-sync-server.mjs', 'starting ', name, args);

@@ -2,25 +2,11 @@
 // own, answering clients of the event loop and callSync alike.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { Channel, Client, RemoteError, Service } from 'podshm';
-import { until } from '../helpers.mjs';
-import { kill, start } from '../service-peers.mjs';
-import { uniqueName } from '../helpers.mjs';
+import { Channel, Client, RemoteError } from 'podshm';
+import { uniqueName, until } from '../helpers.mjs';
+import { kill, start, syncServer } from '../service-peers.mjs';
 
 const text = (bytes) => Buffer.from(bytes).toString();
-
-function syncServer(t, name, ...args) {
-  // A server killed at teardown leaves its ring, as a server that dies does.
-  t.teardown(() => {
-    try {
-      Service.unlink(name);
-    } catch (err) {
-      if (err.code !== 'ENOENT') throw err;
-    }
-  });
-  const peer = start(t, 'service-sync-server.mjs', [name, ...args]);
-  return peer.saw('starting ').then((line) => ({ ...peer, pid: Number(line.split(' ')[1]) }));
-}
 
 t.test('serveSync answers calls, callSync and handler errors; a handler that returns a Promise is told', async (t) => {
   const name = uniqueName('svc');
