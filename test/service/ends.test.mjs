@@ -10,6 +10,16 @@ import { kill, server, start } from '../service-peers.mjs';
 
 const text = (bytes) => Buffer.from(bytes).toString();
 
+/** A server of a new name (`first`), and a client whose first call it answered. */
+async function answered(t) {
+  const name = uniqueName('svc');
+  const first = await server(t, name);
+  const client = Client.connect(name);
+  t.teardown(() => client.close());
+  t.equal(text(await client.call(Buffer.from('echo:1'))), `${first.pid}:1`);
+  return { name, first, client };
+}
+
 t.test('a server SIGKILLed with calls in flight: each rejects with PeerGoneError', async (t) => {
   const name = uniqueName('svc');
   const s = await server(t, name);
@@ -41,11 +51,7 @@ t.test('a client SIGKILLed mid-call: its handler is aborted and its ring removed
 });
 
 t.test('a restarted server: calls made while it is away wait for it; calls go on', async (t) => {
-  const name = uniqueName('svc');
-  const first = await server(t, name);
-  const client = Client.connect(name);
-  t.teardown(() => client.close());
-  t.equal(text(await client.call(Buffer.from('echo:1'))), `${first.pid}:1`);
+  const { name, first, client } = await answered(t);
   await kill(first);
   await t.rejects(client.call(Buffer.from('echo:fast'), { waitForServer: false }), PeerGoneError, 'waitForServer: false fails at once');
   const waiting = client.call(Buffer.from('echo:2'), { timeout: 60_000 });
@@ -60,11 +66,7 @@ t.test('a restarted server: calls made while it is away wait for it; calls go on
 });
 
 t.test('a server killed, its ring removed and a new one made by the next server: calls go on', async (t) => {
-  const name = uniqueName('svc');
-  const first = await server(t, name);
-  const client = Client.connect(name);
-  t.teardown(() => client.close());
-  t.equal(text(await client.call(Buffer.from('echo:1'))), `${first.pid}:1`);
+  const { name, first, client } = await answered(t);
   await kill(first);
   Service.unlink(name);
   const second = await server(t, name);
@@ -72,11 +74,7 @@ t.test('a server killed, its ring removed and a new one made by the next server:
 });
 
 t.test('a server that closes (and removes its ring): its callers get PeerGoneError, the next server is found', async (t) => {
-  const name = uniqueName('svc');
-  const first = await server(t, name);
-  const client = Client.connect(name);
-  t.teardown(() => client.close());
-  t.equal(text(await client.call(Buffer.from('echo:1'))), `${first.pid}:1`);
+  const { name, first, client } = await answered(t);
   const held = client.call(Buffer.from('hold:h')).catch((e) => e);
   await first.saw('held h');
   first.child.kill('SIGTERM');
