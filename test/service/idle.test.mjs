@@ -15,11 +15,14 @@ const { sleepCount } = internal('channel/wait');
 const WINDOW_MS = 3_000;
 const HANG_GUARD_MS = 60_000;
 
-// The window's counts from `sleeps` and `loops`: at most one sleep begun (one may have
-// been ended by the event that came just before the window), and the pass of the
-// waiter thread that took the notice's wait in and at most one more: slices of 100 ms
-// would begin 30 sleeps, a look every second make three passes.
-function quiet(t, sleeps, loops) {
+// Over the window: at most one sleep begun (one may have been ended by the event that
+// came just before the window), and the pass of the waiter thread that took the notice's
+// wait in and at most one more: slices of 100 ms would begin 30 sleeps, a look every
+// second make three passes.
+async function quietWindow(t) {
+  const sleeps = sleepCount.value;
+  const loops = rawBinding.waiter.loops();
+  await delay(WINDOW_MS);
   const begun = sleepCount.value - sleeps;
   t.ok(begun <= 1, `sleeps begun over ${WINDOW_MS} ms: ${begun}`);
   const passes = rawBinding.waiter.loops() - loops;
@@ -33,10 +36,7 @@ t.test('a client with a call in flight sleeps on; the server dying ends the call
   t.teardown(() => client.close());
   const call = client.call(Buffer.from('hold:idle')).catch((err) => err);
   await s.saw('held idle');
-  const sleeps = sleepCount.value;
-  const loops = rawBinding.waiter.loops();
-  await delay(WINDOW_MS);
-  quiet(t, sleeps, loops);
+  await quietWindow(t);
   await kill(s);
   t.ok((await within(call, "the server's death", HANG_GUARD_MS)) instanceof PeerGoneError, 'the call rejects with PeerGoneError');
 });
@@ -58,10 +58,7 @@ t.test('a service waiting for calls sleeps on; a caller dying mid-call aborts it
     'the call arriving',
     HANG_GUARD_MS,
   );
-  const sleeps = sleepCount.value;
-  const loops = rawBinding.waiter.loops();
-  await delay(WINDOW_MS);
-  quiet(t, sleeps, loops);
+  await quietWindow(t);
   await kill(c);
   t.ok((await within(aborted, "the caller's death", HANG_GUARD_MS)) instanceof PeerGoneError, "the handler's signal aborts with PeerGoneError");
 });
