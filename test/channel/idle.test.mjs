@@ -8,7 +8,7 @@
 import t from 'tap';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Channel, PeerGoneError, SharedMemory } from 'podshm';
-import { fixture, rawBinding, startUntil, uniqueName } from '../helpers.mjs';
+import { fixture, rawBinding, startUntil, uniqueName, within } from '../helpers.mjs';
 import { internal } from '../internal.mjs';
 
 const { sleepCount } = internal('channel/wait');
@@ -23,15 +23,6 @@ function channel(t, opts) {
 
 const peer = (t, mode, name) => startUntil(t, process.execPath, [fixture('idle-peer.mjs'), mode, name], 'ready');
 
-// The promise, or a rejection naming what was not detected once the hang guard passes.
-function guarded(promise, what) {
-  let timer;
-  const guard = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} was not detected within ${HANG_GUARD_MS} ms (hang guard)`)), HANG_GUARD_MS);
-  });
-  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
-}
-
 t.test('a receiver waiting on the event loop sleeps once, and wakes when its producer dies', async (t) => {
   const ch = channel(t, { wait: 'block' });
   const producer = await peer(t, 'producer', ch.name);
@@ -41,7 +32,7 @@ t.test('a receiver waiting on the event loop sleeps once, and wakes when its pro
   await delay(WINDOW_MS);
   t.equal(sleepCount.value - before, 1, 'one sleep over the whole window: no slices');
   producer.kill('SIGKILL');
-  await t.rejects(guarded(pending, "the producer's death"), PeerGoneError, 'the death ends the wait');
+  await t.rejects(within(pending, "the producer's death", HANG_GUARD_MS), PeerGoneError, 'the death ends the wait');
 });
 
 t.test('the same for a consumer on the futex (no bell), through the waiter thread', async (t) => {
@@ -61,7 +52,7 @@ t.test('the same for a consumer on the futex (no bell), through the waiter threa
   // after the count above): a look every second would make three or more.
   t.ok(rawBinding.waiter.loops() - loops <= 2, `waiter thread passes: ${rawBinding.waiter.loops() - loops}`);
   producer.kill('SIGKILL');
-  await t.rejects(guarded(pending, "the producer's death"), PeerGoneError);
+  await t.rejects(within(pending, "the producer's death", HANG_GUARD_MS), PeerGoneError);
 });
 
 t.test('a sender waiting for room sleeps once, and wakes when the consumer dies', async (t) => {
@@ -76,7 +67,7 @@ t.test('a sender waiting for room sleeps once, and wakes when the consumer dies'
   t.equal(sleepCount.value - sleeps, 1, 'one sleep');
   t.ok(rawBinding.waiter.loops() - loops <= 2, `waiter thread passes: ${rawBinding.waiter.loops() - loops}`);
   consumer.kill('SIGKILL');
-  await t.rejects(guarded(pending, "the consumer's death"), PeerGoneError);
+  await t.rejects(within(pending, "the consumer's death", HANG_GUARD_MS), PeerGoneError);
 });
 
 t.test('a blocking receive on the main thread sleeps once, and wakes when its producer dies', async (t) => {
@@ -92,6 +83,6 @@ t.test('a blocking receive on the main thread sleeps once, and wakes when its pr
   });
   await delay(WINDOW_MS);
   producer.kill('SIGKILL');
-  const text = await guarded(out, "the producer's death");
+  const text = await within(out, "the producer's death", HANG_GUARD_MS);
   t.match(text, /PeerGoneError sleeps=1\b/, text);
 });
