@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { SharedMemory, Semaphore, Mutex, CorruptionError } from 'podshm';
+import { SharedMemory, Semaphore, Mutex, CorruptionError, FutexWord } from 'podshm';
 import { fixture, node, rawBinding as _native, seededRandom, sleeping, startUntil, testSeed, uniqueName, until, watching, within } from '../helpers.mjs';
 
 function segment(t, size = 4096, opts) {
@@ -59,6 +59,34 @@ t.test('semaphore: try, value, release, timeouts', async (t) => {
   t.throws(() => sem.release(0), { code: 'ERR_OUT_OF_RANGE' });
   sem.release(Semaphore.MAX - 2);
   t.throws(() => sem.release(1), { code: 'EOVERFLOW' });
+});
+
+t.test('a blocking acquire asleep in another process: served by a release, or woken onto a corrupt value, it is no longer counted as a waiter', async (t) => {
+  const shm = segment(t);
+  const sem = Semaphore.init(shm, 0, 0);
+  const i32 = new Int32Array(shm.buffer);
+  const asleep = async (what) => {
+    let pid;
+    const run = node('sync-peer.mjs', ['sem-acquire', shm.name, '0', '60000'], { onSpawn: (c) => (pid = c.pid) });
+    await until(() => Atomics.load(i32, 1) === 1, `${what}: the other process counted as a waiter`);
+    await until(() => sleeping(pid, 'futex', pid), `${what}: the other process asleep on the futex`);
+    return { run }; // not the promise itself, which await would wait for
+  };
+
+  const served = await asleep('served');
+  sem.release();
+  const r = await served.run;
+  t.equal(r.stdout.trim(), 'acquired', r.stderr);
+  t.equal(sem.value, 0, 'it took the unit');
+  t.equal(Atomics.load(i32, 1), 0, 'no waiter counted after it was served');
+
+  const corrupt = await asleep('corrupt');
+  Atomics.store(i32, 0, -5);
+  new FutexWord(shm.mapping, 0).wake();
+  const c = await corrupt.run;
+  t.not(c.code, 0, 'the acquire failed');
+  t.match(c.stderr, /ERR_PODSHM_CORRUPT/, 'with the corruption named');
+  t.equal(Atomics.load(i32, 1), 0, 'no waiter counted after it failed');
 });
 
 t.test('semaphore: acquire is woken from another process while the event loop ticks', async (t) => {
