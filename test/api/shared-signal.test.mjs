@@ -29,6 +29,8 @@ function segment(t) {
 async function shared(t, what, start, settle) {
   const ac = new AbortController();
   const pending = Array.from({ length: N }, (_, i) => start(ac.signal, i).then(() => 'done', (e) => e.code));
+  // A channel's wait begins after the caller's queued work has run (docs/performance.md).
+  await new Promise((resolve) => setImmediate(resolve));
   t.equal(listeners(ac.signal), 1, `${what}: ${N} pending calls, one listener`);
   await settle(ac);
   const outcomes = await within(Promise.all(pending), `${what}: the ${N} calls settling`);
