@@ -24,8 +24,13 @@ t.test('receive, receiveSync, tryReceive and for await give copies that never ch
     rx.receiveSync();
   }
   const it = rx[Symbol.asyncIterator]();
+  // A batch of one message (its own copy), then one of two (views of one chunk).
   tx.sendSync(fill(13));
   kept.push([13, (await it.next()).value]);
+  tx.sendSync(fill(14));
+  tx.sendSync(fill(15));
+  kept.push([14, (await it.next()).value]);
+  kept.push([15, (await it.next()).value]);
   for (let i = 0; i < 300; i++) {
     tx.sendSync(fill(98));
     await it.next();
