@@ -84,11 +84,11 @@ export class Bell {
   }
 
   /**
-   * Resolves once the bell rings (or rang since it was last heard), after `ms`
+   * Resolves ('ok', as a sleep's result) once the bell rings (or rang since it was last heard), after `ms`
    * (Infinity: no timer at all), or at close(); rejects on abort.
    */
-  sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  sleep(ms: number, signal: AbortSignal | undefined): Promise<'ok'> {
+    if (this.#closed) return Promise.resolve('ok');
     return new Promise((resolve, reject) => {
       const end = (): void => {
         if (timer !== undefined) clearTimeout(timer);
@@ -98,7 +98,7 @@ export class Bell {
       };
       const wake = (): void => {
         end();
-        resolve();
+        resolve('ok');
       };
       this.#listen(wake);
       // setTimeout takes at most 2^31 - 1 ms (a longer delay fires at once).

@@ -34,7 +34,7 @@ export interface FutexSleep {
 /** Something only the event loop sleeps on (a channel's bell): the sync driver never meets it. */
 export interface EventSleep {
   on: 'event';
-  target: { sleep(ms: number, signal: AbortSignal | undefined): Promise<void> };
+  target: { sleep(ms: number, signal: AbortSignal | undefined): Promise<'ok'> };
   ms: number;
 }
 
@@ -90,7 +90,7 @@ export async function runAsync<T>(op: WaitOp<T>, signal: AbortSignal | undefined
 }
 
 function sleepAsync(s: Sleep, signal: AbortSignal | undefined): Promise<SleepResult> {
-  if (s.on === 'event') return s.target.sleep(s.ms, signal).then(() => 'ok');
+  if (s.on === 'event') return s.target.sleep(s.ms, signal);
   // Already changed: no trip through the waiter thread (two thread wake-ups).
   if (Atomics.load(s.i32, s.index) !== (s.expected | 0)) return Promise.resolve('ok');
   return new Promise((resolve, reject) => {

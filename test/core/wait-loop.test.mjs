@@ -8,14 +8,14 @@ import { uniqueName } from '../helpers.mjs';
 const { runSync, runAsync } = internal('wait/loop');
 const { FutexWord } = internal('wait/futex');
 
-/** A sleep target that ends each sleep when told to, and refuses on abort as a bell does. */
+/** A sleep target that ends each sleep ('ok') when told to, and refuses on abort as a bell does. */
 function fakeTarget() {
   const sleeps = [];
   return {
     sleeps,
     sleep(ms, signal) {
       return new Promise((resolve, reject) => {
-        sleeps.push({ ms, resolve });
+        sleeps.push({ ms, resolve: () => resolve('ok') });
         signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), { once: true });
       });
     },
