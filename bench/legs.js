@@ -5,8 +5,8 @@
 // message with CLOCK_MONOTONIC (process.hrtime, the same clock in every process): when
 // the request is sent, when the echo's code has it, when the echo sends the answer, when
 // the requester's code has it. It prints, per way of receiving, the median and the 90th
-// percentile of each leg, and the time the requester's send call itself took (a wake-up
-// is a system call inside it). The suite's figure, from when each request was due, adds
+// percentile of each leg, the time the requester's send call itself took (a wake-up
+// is a system call inside it), and the echo's CPU per message. The suite's figure, from when each request was due, adds
 // the requester's own lateness to these (docs/performance.md, "Latency at a fixed rate").
 //   node bench/legs.js [--rate N] [--count N] [--loop sync,view,for-await]
 // sync: blocking receive and send on both sides; view: receiveView() on the event loop;
@@ -23,13 +23,16 @@ const SENT = 8;
 const HEARD = 16;
 const ANSWERED = 24;
 
-async function echo(names, loop) {
+async function echo(names, loop, count) {
   const [ask, answer] = names.map((n) => Channel.open(n));
   const rx = ask.receiver();
   const tx = answer.sender();
   const out = new Uint8Array(64);
   const dv = new DataView(out.buffer);
+  let n = 0;
+  let cpu0 = null;
   const reply = (m) => {
+    if (++n === count >> 2) cpu0 = process.cpuUsage();
     const heard = hr();
     out.set(m);
     dv.setBigInt64(HEARD, heard, true);
@@ -46,6 +49,9 @@ async function echo(names, loop) {
       if (!tx.trySend(reply(m))) await tx.send(out);
     }
   }
+  // The answer to the empty message: this side's CPU per message since the warm-up.
+  const cpu = process.cpuUsage(cpu0);
+  tx.sendSync(new Float64Array([(cpu.user + cpu.system) / (n - (count >> 2))]));
   ask.close();
   answer.close();
 }
@@ -67,8 +73,9 @@ async function requester(names, loop, rate, count) {
     legs.back.push(Number(back - answered));
   };
   let answered = null;
-  if (loop === 'view') (async () => { for (;;) record(await rx.receiveView()), answered(); })();
-  if (loop === 'for-await') (async () => { for await (const m of rx) record(m), answered(); })();
+  let heard = (m) => (record(m), answered());
+  if (loop === 'view') (async () => { for (;;) { const m = await rx.receiveView(); heard(m); } })();
+  if (loop === 'for-await') (async () => { for await (const m of rx) heard(m); })();
   const interval = 1e9 / rate;
   const t0 = hr() + 5_000_000n;
   for (let i = 0; i < count; i++) {
@@ -84,11 +91,13 @@ async function requester(names, loop, rate, count) {
     if (loop === 'sync') record(rx.receiveViewSync());
     else await back;
   }
+  const last = loop === 'sync' ? null : new Promise((resolve) => (heard = resolve));
   tx.sendSync(new Uint8Array(0));
+  const echoCpu = new Float64Array((last === null ? rx.receiveSync() : await last).slice().buffer)[0];
   const warm = count >> 2;
   const at = (xs, q) => (xs.slice(warm).sort((a, b) => a - b)[Math.floor((xs.length - warm) * q)] / 1000).toFixed(1);
   const leg = (name, xs) => `${name} ${at(xs, 0.5)} (p90 ${at(xs, 0.9)})`;
-  console.log(`${loop.padEnd(9)} µs: ${leg('to the echo', legs.there)} | ${leg('echo', legs.echo)} | ${leg('back', legs.back)} | ${leg('send call', legs.send)}`);
+  console.log(`${loop.padEnd(9)} µs: ${leg('to the echo', legs.there)} | ${leg('echo', legs.echo)} | ${leg('back', legs.back)} | ${leg('send call', legs.send)} | echo's CPU ${echoCpu.toFixed(1)} per message`);
   process.exit(0);
 }
 
@@ -101,7 +110,7 @@ function run(args) {
 
 async function main() {
   const { values: o } = parseArgs({ options: { rate: { type: 'string', default: '10000' }, count: { type: 'string', default: '20000' }, loop: { type: 'string', default: 'sync,view,for-await' }, role: { type: 'string' }, names: { type: 'string' } } });
-  if (o.role === 'echo') return echo(o.names.split(','), o.loop);
+  if (o.role === 'echo') return echo(o.names.split(','), o.loop, Number(o.count));
   if (o.role === 'requester') return requester(o.names.split(','), o.loop, Number(o.rate), Number(o.count));
   console.log(`# legs of a 64 B round trip at ${Number(o.rate) / 1000} k msg/s, 'block', Node ${process.version}`);
   for (const loop of o.loop.split(',')) {
@@ -109,7 +118,7 @@ async function main() {
     const chans = [0, 1].map((i) => Channel.create(`/podshm-legs-${process.pid}-${i}`, { wait: 'block' }));
     const names = chans.map((c) => c.name).join(',');
     try {
-      await Promise.all([run(['--role', 'echo', '--names', names, '--loop', loop]), run(['--role', 'requester', '--names', names, '--loop', loop, '--rate', o.rate, '--count', o.count])]);
+      await Promise.all([run(['--role', 'echo', '--names', names, '--loop', loop, '--count', o.count]), run(['--role', 'requester', '--names', names, '--loop', loop, '--rate', o.rate, '--count', o.count])]);
     } finally {
       for (const c of chans) (c.close(), c.unlink());
     }
