@@ -84,8 +84,8 @@ export class Bell {
   }
 
   /**
-   * Resolves ('ok', as a sleep's result) once the bell rings (or rang since it was last heard), after `ms`
-   * (Infinity: no timer at all), or at close(); rejects on abort.
+   * Resolves ('ok', a sleep's result) once the bell rings (or rang since it was last
+   * heard), after `ms` (Infinity: no timer at all), or at close(); rejects on abort.
    */
   sleep(ms: number, signal: AbortSignal | undefined): Promise<'ok'> {
     if (this.#closed) return Promise.resolve('ok');
