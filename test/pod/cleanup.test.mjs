@@ -9,15 +9,40 @@ import { MiB, podSupport, startPod } from '../pod.mjs';
 
 const why = podSupport({ cgroup: true });
 
-const alive = (pid) => {
+// State and start time from /proc/<pid>/stat (after the last ')': a command may hold one), or null once reaped.
+const stat = (pid) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0], start: f[19] };
   } catch {
-    return false;
+    return null;
   }
 };
-// Host pids of every process in an IPC namespace.
+const identify = (pid) => ({ pid, start: stat(pid)?.start });
+// An exited process counts as gone before it is reaped: a dead runner's pod processes are
+// orphans, reaped by this machine's init on its own schedule (the VM's PID 1 here, process_api,
+// reaps about every 2 s). A start time that differs is a new process that was given the pid.
+const running = ({ pid, start }) => {
+  const s = stat(pid);
+  return s !== null && s.start === start && s.state !== 'Z' && s.state !== 'X';
+};
+// Holds the IPC namespace of `pid` (expected to be `ipc`) open while a test waits for it to
+// empty. A freed namespace's inode number goes to the next namespace created anywhere
+// (lowest free first), so a pod a test file beside this one starts would be counted as this
+// pod's; a held namespace keeps its number.
+const holdNamespace = (t, pid, ipc) => {
+  let fd = fs.openSync(`/proc/${pid}/ns/ipc`, 'r');
+  const release = () => {
+    if (fd === null) return;
+    fs.closeSync(fd);
+    fd = null;
+  };
+  t.teardown(release);
+  if (fs.readlinkSync(`/proc/self/fd/${fd}`) !== ipc) throw new Error(`process ${pid} is no longer in ${ipc}`);
+  return release;
+};
+// Host pids of every process in an IPC namespace (an exited process, a zombie too, is in none).
 const inNamespace = (ipc) =>
   fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try {
@@ -39,15 +64,18 @@ t.test('close() ends every process and removes the cgroup; the host sees no moun
   t.teardown(() => closed || pod.close());
   const c = await pod.container('c', { memoryLimit: 128 * MiB });
   const sleeper = c.spawn('sleep', ['1000'], { stdio: 'ignore' });
-  t.ok(alive(pod.pid) && alive(c.pid) && alive(sleeper.pid));
+  const procs = [pod.pid, c.pid, sleeper.pid].map(identify);
+  t.ok(procs.every(running));
   const ipc = pod.ipcNamespace;
+  const release = holdNamespace(t, pod.pid, ipc);
   t.ok(fs.existsSync(c.cgroup));
   t.notOk(hostMounts().includes('podshm-emptydir'), 'the emptyDir is not mounted on the host');
   t.match((await c.run('grep', ['podshm-emptydir', '/proc/self/mountinfo'])).stdout, /\/dev\/shm/, 'but in the container');
   await pod.close();
   closed = true;
-  t.notOk(alive(pod.pid) || alive(c.pid) || alive(sleeper.pid), 'no process left');
+  t.notOk(procs.some(running), 'no process left');
   t.same(inNamespace(ipc), [], "none in the pod's IPC namespace");
+  release();
   t.notOk(fs.existsSync(c.cgroup), 'no cgroup left');
   await pod.close();
   t.pass('close twice is fine');
@@ -63,13 +91,15 @@ t.test('a SIGKILLed runner takes its pod along', { skip: why ?? false }, async (
     });
     runner.once('exit', (code) => reject(new Error(`runner exited with ${code}`)));
   });
-  const pids = [started.pod, started.init, started.agent, started.sleeper];
-  t.ok(pids.every(alive), 'pod, container init, agent and sleeper run');
+  const procs = [started.pod, started.init, started.agent, started.sleeper].map(identify);
+  t.ok(procs.every(running), 'pod, container init, agent and sleeper run');
+  const release = holdNamespace(t, started.pod, started.ipc);
   await until('the pod has its processes', () => inNamespace(started.ipc).length >= 6);
   t.pass('the pod has its processes (pause, init, and two commands with their nsenter)');
   runner.kill('SIGKILL');
-  await until('every process of the pod is gone', () => !pids.some(alive) && inNamespace(started.ipc).length === 0);
+  await until('every process of the pod is gone', () => !procs.some(running) && inNamespace(started.ipc).length === 0);
   t.pass('no process left in the pod\'s IPC namespace');
+  release();
   t.notOk(hostMounts().includes('podshm-emptydir'), 'no mount on the host');
   // Its cgroup and pod directory outlive it; any pod started later (this test's, or one
   // in a test file running beside it) sweeps them, so only that end state is asserted.
