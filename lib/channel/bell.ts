@@ -5,9 +5,13 @@
 // the FIFO's inode in the header, and openers take only that FIFO. The bell only speeds
 // waking up; a channel without one works through the futex alone (channel_wait.ts).
 import * as fs from 'node:fs';
-import { AbortError } from '../core/errors';
-import { onAbort } from '../core/timeout';
 import { native, type WatchHandle } from '../addon/native';
+
+/** Who sleeps on a bell (lib/channel/wait.ts). */
+export interface BellSleeper {
+  /** The bell rang, or closed: this sleep has ended. */
+  rung(): void;
+}
 
 export const bellPath = (segmentPath: string): string => `${segmentPath}.bell`;
 
@@ -19,7 +23,8 @@ export class Bell {
   /** The descriptor, owned by the watch handle: valid until close(). */
   readonly #fd: number;
   readonly #watch: WatchHandle;
-  readonly #sleepers = new Set<() => void>();
+  // One at a time: the wait of the channel's one consumer (a receive at a time).
+  #sleeper: BellSleeper | null = null;
   // The watch holds its callback weakly while nobody sleeps: this field keeps it.
   readonly #onPoll = (status: number): void => this.#heard(status);
   #watching = false;
@@ -84,66 +89,58 @@ export class Bell {
   }
 
   /**
-   * Resolves ('ok', a sleep's result) once the bell rings (or rang since it was last
-   * heard), after `ms` (Infinity: no timer at all), or at close(); rejects on abort.
+   * Starts hearing the bell for `sleeper`: its rung() is called once, when the bell rings
+   * (or rang since it was last heard) or closes. False if it is closed already. Throws
+   * (the watch could not start) with nothing registered.
    */
-  sleep(ms: number, signal: AbortSignal | undefined): Promise<'ok'> {
-    if (this.#closed) return Promise.resolve('ok');
-    return new Promise((resolve, reject) => {
-      const end = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        unwatch?.();
-        this.#sleepers.delete(wake);
-        if (this.#sleepers.size === 0 && !this.#closed) native.fdWatch.hold(this.#watch, false);
-      };
-      const wake = (): void => {
-        end();
-        resolve('ok');
-      };
-      this.#listen(wake);
-      // setTimeout takes at most 2^31 - 1 ms (a longer delay fires at once).
-      const timer = ms === Infinity ? undefined : setTimeout(wake, Math.min(ms, 2 ** 31 - 1));
-      const unwatch =
-        signal &&
-        onAbort(signal, () => {
-          end();
-          reject(new AbortError(signal.reason));
-        });
-    });
+  listen(sleeper: BellSleeper): boolean {
+    if (this.#closed) return false;
+    if (this.#sleeper !== null) throw new Error('internal: a bell has one sleeper at a time');
+    // The sleeper starts the watch, or holds it if it is still running (fd_watch.cc:
+    // starting it costs epoll_ctl calls).
+    if (this.#watching) native.fdWatch.hold(this.#watch, true);
+    else native.fdWatch.watch(this.#watch, 1);
+    this.#watching = true;
+    this.#sleeper = sleeper;
+    return true;
   }
 
-  /** Ends every sleep, then closes the descriptor. */
+  /** Stops hearing it for `sleeper` (its sleep ended otherwise: a deadline, an abort). */
+  unlisten(sleeper: BellSleeper): void {
+    if (this.#sleeper !== sleeper) return;
+    this.#sleeper = null;
+    if (!this.#closed) native.fdWatch.hold(this.#watch, false);
+  }
+
+  /** Ends the sleep, then closes the descriptor. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const wake of [...this.#sleepers]) wake();
+    this.#wake();
     native.fdWatch.close(this.#watch);
-  }
-
-  // The first sleeper starts the watch, or holds it if it is still running (fd_watch.cc:
-  // starting it costs epoll_ctl calls). Throws before `wake` is registered anywhere.
-  #listen(wake: () => void): void {
-    if (this.#sleepers.size === 0) {
-      if (this.#watching) native.fdWatch.hold(this.#watch, true);
-      else native.fdWatch.watch(this.#watch, 1);
-      this.#watching = true;
-    }
-    this.#sleepers.add(wake);
   }
 
   // Rung while nobody here sleeps: the byte is not ours to take. A consumer in another
   // process (this one's receiver has closed) may be sleeping on it, so stop watching and
   // leave it; our next sleep starts the watch again and finds it at once. A poll error
-  // closes the bell: its sleepers check again what they wait for, then use the futex.
+  // closes the bell: its sleeper checks again what it waits for, then uses the futex.
   #heard(status: number): void {
     if (status !== 0) return this.close();
-    if (this.#sleepers.size === 0) {
+    if (this.#sleeper === null) {
       native.fdWatch.watch(this.#watch, 0);
       this.#watching = false;
       return;
     }
     native.bell.drain(this.#fd);
-    for (const wake of [...this.#sleepers]) wake();
+    this.#wake();
+  }
+
+  // The sleeper is told once; it may listen again from its rung(), for the next ring.
+  #wake(): void {
+    const sleeper = this.#sleeper;
+    if (sleeper === null) return;
+    this.unlisten(sleeper);
+    sleeper.rung();
   }
 }
 

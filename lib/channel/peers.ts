@@ -11,6 +11,11 @@ import { PeerWatch } from '../liveness/watch';
 const CONSUMER = { base: LIVENESS_REGIONS.channel, slots: 1 };
 const PRODUCERS = { base: LIVENESS_REGIONS.channel + 1, slots: MAX_PRODUCERS };
 
+/** [start, length] of lock offsets; the common ones are shared (asked for before every sleep). */
+type LockRange = readonly [number, number];
+const ALL_PRODUCERS: LockRange = [PRODUCERS.base, PRODUCERS.slots];
+const THE_CONSUMER: LockRange = [CONSUMER.base, 1];
+
 export class Peers {
   readonly #name: string;
   readonly #file: MappedFile;
@@ -84,14 +89,14 @@ export class Peers {
    * producer that owns the reservation it stopped at (slot >= 0), else every producer
    * once one has attached, else none (the first producer's attach wakes the consumer).
    */
-  producersToWatch(blockedSlot: number): [number, number] | null {
+  producersToWatch(blockedSlot: number): LockRange | null {
     if (blockedSlot >= 0 && blockedSlot < MAX_PRODUCERS) return [PRODUCERS.base + blockedSlot, 1];
-    return Atomics.load(this.#i32, H.PRODUCERS_EVER >> 2) !== 0 ? [PRODUCERS.base, PRODUCERS.slots] : null;
+    return Atomics.load(this.#i32, H.PRODUCERS_EVER >> 2) !== 0 ? ALL_PRODUCERS : null;
   }
 
   /** The same for a waiting producer: the consumer's slot, once one has attached (its attach wakes producers). */
-  consumerToWatch(): [number, number] | null {
-    return Atomics.load(this.#i32, H.CONSUMER_STATE >> 2) === CONSUMER_ATTACHED ? [CONSUMER.base, 1] : null;
+  consumerToWatch(): LockRange | null {
+    return Atomics.load(this.#i32, H.CONSUMER_STATE >> 2) === CONSUMER_ATTACHED ? THE_CONSUMER : null;
   }
 
   close(): void {

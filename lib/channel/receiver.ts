@@ -11,7 +11,7 @@ import { SLICE_MS } from '../wait/loop';
 import { SpinBudget } from '../wait/spin';
 import { abortSignal, deadlineOf, timeoutMs } from '../core/timeout';
 import type { Presence } from '../liveness/presence';
-import type { PeerWatch } from '../liveness/watch';
+import type { PeerWatch, WatchTarget } from '../liveness/watch';
 import { integer, options } from '../core/validate';
 import { refuseClone } from '../core/handle';
 import { receiverReadable, type StreamOptions } from './stream';
@@ -222,27 +222,42 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
   #receiveAsync(opts: unknown, copy: boolean): Promise<Uint8Array | T> {
     try {
       const o = options<ReceiveOptions>(opts, ASYNC_KEYS);
-      const deadline = deadlineOf(timeoutMs(o.timeout));
       const signal = abortSignal(o.signal);
       if (signal?.aborted) throw new AbortError(signal.reason);
-      this.#checkIdle();
-      this.#release();
-      if (this.#next() >= 0) return Promise.resolve(this.#handOut(copy));
-      this.#pending = true;
-      return waitAsync(this.#plan(deadline), signal).then(
-        () => {
-          this.#pending = false;
-          return this.#handOut(copy);
-        },
-        (err: unknown) => {
-          this.#pending = false;
-          throw err;
-        },
-      );
+      const arrival = this.#arrival(deadlineOf(timeoutMs(o.timeout)), signal);
+      if (arrival === null) return Promise.resolve(this.#handOut(copy));
+      return arrival.then(copy ? this.#waitedCopy : this.#waitedView, this.#waitFailed);
     } catch (err) {
       return Promise.reject(err);
     }
   }
+
+  // Releases the last message and finds the next: null if it is there now, else the
+  // wait for it, which the caller must end with #waited() or #waitFailed.
+  #arrival(deadline: number, signal: AbortSignal | undefined): Promise<true> | null {
+    this.#checkIdle();
+    this.#release();
+    if (this.#next() >= 0) return null;
+    this.#pending = true;
+    return waitAsync(this.#plan(deadline), signal);
+  }
+
+  // The ends of a wait on the event loop, made once (per wait, they would be garbage per message).
+  readonly #waited = (): void => {
+    this.#pending = false;
+  };
+  readonly #waitedView = (): Uint8Array | T => {
+    this.#waited();
+    return this.#handOut(false);
+  };
+  readonly #waitedCopy = (): Uint8Array | T => {
+    this.#waited();
+    return this.#handOut(true);
+  };
+  readonly #waitFailed = (err: unknown): never => {
+    this.#waited();
+    throw err;
+  };
 
   // A copy's room, like a view's, goes back at the next receive: a consumer that dies
   // while it handles the message gets it again after a restart (at least once).
@@ -307,20 +322,44 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
       batch.lone = null;
       return { value: undefined, done: true };
     };
-    // Copies out the next batch (waiting for it) and hands out its first message.
-    const refill = async (): Promise<IteratorResult<Uint8Array>> => {
+    // A receive ended in an error: the loop ends if the producers have gone (with
+    // producersGone: 'end') or this receiver was closed, and throws otherwise.
+    const failed = (err: unknown): IteratorResult<Uint8Array> => {
+      if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return done();
+      throw err;
+    };
+    // Copies out the batch from the message just found, and hands out its first message.
+    const copied = (): IteratorResult<Uint8Array> | Promise<IteratorResult<Uint8Array>> => {
       try {
-        // Gives back the room of the batch handed out (the receive releases first).
-        // A wait here may end in the poll phase, before setImmediate's: it does not
-        // count as a turn of the loop, only the loop's own yield does.
-        next = 0;
-        if (this.tryReceiveView() === null) await this.receiveView();
         this.#copyBatch(batch);
       } catch (err) {
-        if (err instanceof PeerGoneError || (this.#closed && (err as SystemError).code === 'EBADF')) return done();
-        throw err;
+        return failed(err);
       }
       return step();
+    };
+    // Ends the wait for the next batch (made once: per wait it would be garbage per message).
+    const waited = (): IteratorResult<Uint8Array> | Promise<IteratorResult<Uint8Array>> => {
+      this.#waited();
+      return copied();
+    };
+    const waitFailed = (err: unknown): IteratorResult<Uint8Array> => {
+      this.#waited();
+      return failed(err);
+    };
+    // Gives back the room of the batch handed out (the receive releases first) and
+    // copies out the next, waiting for it on the event loop. A wait may end in the poll
+    // phase, before setImmediate's: it does not count as a turn of the loop, only the
+    // loop's own yield does.
+    const refill = (): Promise<IteratorResult<Uint8Array>> => {
+      next = 0;
+      let arrival: Promise<true> | null;
+      try {
+        arrival = this.#arrival(Infinity, undefined);
+      } catch (err) {
+        return new Promise((resolve) => resolve(failed(err)));
+      }
+      if (arrival !== null) return arrival.then(waited, waitFailed);
+      return Promise.resolve(copied());
     };
     const step = (): IteratorResult<Uint8Array> | Promise<IteratorResult<Uint8Array>> => {
       if (++sinceTurn > YIELD_EVERY) {
@@ -607,8 +646,20 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
     this.#blockedBy = -1;
   }
 
+  // One plan for every wait of this receiver (they come one at a time): made per wait,
+  // its closures would be garbage per message on the event loop.
   #plan(deadline: number): WaitPlan<true> {
-    this.#f64[WAITS]++; // one plan per wait; only the consumer writes it
+    this.#f64[WAITS]++; // only the consumer writes it
+    const plan = (this.#waitPlan ??= this.#makePlan());
+    plan.deadline = deadline;
+    return plan;
+  }
+
+  #waitPlan: WaitPlan<true> | null = null;
+  // What the death watch does, kept while the bell stays as it is (re-armed before every sleep).
+  #watchTarget: WatchTarget | null = null;
+
+  #makePlan(): WaitPlan<true> {
     return {
       attempt: () => {
         // Closed while waiting (the memory now reads as zeros): say so, not "corrupt".
@@ -633,7 +684,8 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
       watchPeer: () => {
         // Waiting across restarts: with no producer alive there is no death to hear of,
         // and the next producer's attach wakes this sleep (its flag is raised by now).
-        if (!this.#endWhenProducersGone && this.#blockedBy < 0 && this.#core.peers.liveProducers() === 0) return true;
+        // A live watch says a producer is (system calls per sleep, and their garbage, spared).
+        if (!this.#endWhenProducersGone && this.#blockedBy < 0 && !this.#watch?.live && this.#core.peers.liveProducers() === 0) return true;
         // Stopped at a reservation whose owner is gone: its slot may hold a new producer
         // by now, whose lock a watch would wait on for ever. A short sleep, then the peer
         // check after it skips the record.
@@ -642,13 +694,15 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
         const range = this.#core.peers.producersToWatch(this.#blockedBy >= 0 ? tagSlot(this.#blockedBy) : -1);
         if (range === null) return true;
         const s = this.#core.dataSleeper;
+        const bellFd = s.bell !== null && !s.bell.closed ? s.bell.fd : -1;
+        if (this.#watchTarget?.bellFd !== bellFd) this.#watchTarget = { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd };
         this.#watch ??= this.#core.peers.watch();
-        return this.#watch.arm(range[0], range[1], { handle: s.handle, byteOffset: s.seq << 2, flagOffset: s.flag << 2, from: 0, to: 0, bellFd: s.bell !== null && !s.bell.closed ? s.bell.fd : -1 });
+        return this.#watch.arm(range[0], range[1], this.#watchTarget);
       },
       sleeper: this.#core.dataSleeper,
       strategy: this.#core.wait,
       budget: this.#budget,
-      deadline,
+      deadline: Infinity,
       object: this.#core.name,
       what: 'a message',
     };

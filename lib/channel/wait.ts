@@ -29,11 +29,12 @@
 // the event loop that watches the channel's bell (bell.ts). A producer that cannot
 // open the bell raises the header word `bellOff`, and consumers then sleep on the
 // futex: a ring it could not make would cost the consumer a whole sleep slice.
-import type { Bell } from './bell';
+import type { Bell, BellSleeper } from './bell';
 import { AbortError, SystemError } from '../core/errors';
+import { onAbort } from '../core/timeout';
 import type { WaitStrategy } from './layout';
 import { native, type MappingHandle } from '../addon/native';
-import { SLICE_MS, futexSleep, runAsync, runSync, type Sleep, type WaitOp } from '../wait/loop';
+import { SLICE_MS, blockOn, futexWaitvMissing } from '../wait/loop';
 import { spinFor, type SpinBudget } from '../wait/spin';
 
 /**
@@ -120,88 +121,228 @@ function spinMs(plan: WaitPlan<unknown>): number {
   return (plan.strategy === 'block' ? BLOCK_SPIN_NS : plan.budget.ns) / 1e6;
 }
 
+// The wait spin() ticks for, and when it last looked at the peer: module state rather
+// than a closure per spin (garbage per message), as spins never nest.
+let spinning: WaitPlan<unknown> | null = null;
+let lastPeerCheck = 0;
+
+function spinTick(now: number): void {
+  const plan = spinning!;
+  if (now >= plan.deadline) {
+    // A peer that has gone is the better answer than a timeout (so does a sleep's end).
+    plan.checkPeer();
+    throw timedOut(plan);
+  }
+  if (now - lastPeerCheck >= SLICE_MS) {
+    plan.checkPeer();
+    lastPeerCheck = now;
+  }
+}
+
 /** Spins on attempt(); returns its result, or undefined when the strategy says to sleep instead. */
 function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
-  let lastPeerCheck = performance.now();
-  return spinFor(plan.attempt, budgetMs, (now) => {
-    if (now >= plan.deadline) {
-      // A peer that has gone is the better answer than a timeout (so does a sleep's end).
-      plan.checkPeer();
-      throw timedOut(plan);
-    }
-    if (now - lastPeerCheck >= SLICE_MS) {
-      plan.checkPeer();
-      lastPeerCheck = now;
-    }
-  });
+  spinning = plan;
+  lastPeerCheck = performance.now();
+  try {
+    return spinFor(plan.attempt, budgetMs, spinTick);
+  } finally {
+    spinning = null;
+  }
 }
 
 /** Blocks this thread until attempt() succeeds, the deadline passes (ETIMEDOUT) or the peer goes (checkPeer throws). */
 export function waitSync<T>(plan: WaitPlan<T>): T {
   const start = performance.now();
-  const r = spin(plan, plan.strategy === 'spin' ? Infinity : spinMs(plan));
+  let r = spin(plan, plan.strategy === 'spin' ? Infinity : spinMs(plan));
   if (r !== undefined) {
     plan.budget.hit();
     return r;
   }
-  const slept = runSync(sleep(plan, false));
+  const { handle, seq } = plan.sleeper;
+  const wait = new Wait(plan, false);
+  do {
+    r = wait.prepare();
+    if (r === undefined) {
+      if (wait.ms > 0) blockOn(handle, seq << 2, wait.expected, wait.ms);
+      r = wait.woken();
+    }
+  } while (r === undefined);
   plan.budget.slept(performance.now() - start);
-  return slept;
+  return r;
 }
 
+const SETTLED = Promise.resolve();
+
 /** The same without blocking the event loop: a short spin, then the bell or the per-process waiter thread. */
-export async function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | undefined): Promise<T> {
-  // What the caller set going before it came to wait (a promise its last message
-  // settled) runs first: the spin and the sleep's set-up would otherwise hold it up by
-  // several µs (docs/performance.md, "Latency at a fixed rate").
-  await undefined;
-  if (signal?.aborted) throw new AbortError(signal.reason);
-  const start = performance.now();
-  // Bounded even for 'spin' (by adaptive's budget): spinning here holds the event loop.
-  const r = spin(plan, spinMs(plan));
-  if (r !== undefined) {
-    plan.budget.hit();
-    return r;
-  }
-  const slept = await runAsync(sleep(plan, true), signal);
-  plan.budget.slept(performance.now() - start);
-  return slept;
+export function waitAsync<T>(plan: WaitPlan<T>, signal: AbortSignal | undefined): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    // What the caller set going before it came to wait (a promise its last message
+    // settled) runs first: the spin and the sleep's set-up would otherwise hold it up by
+    // several µs (docs/performance.md, "Latency at a fixed rate").
+    // (A promise reaction, not queueMicrotask(), which allocates an async resource per call.)
+    SETTLED.then(new AsyncWait(plan, signal, resolve, reject).begin);
+  });
 }
 
 /**
- * The sleep loop, for either driver (lib/wait/loop.ts). A sleep lasts until a wake, a
- * peer's death (its watch) or the deadline. On the event loop, a consumer
- * whose bell works sleeps on the bell; a late ring for an earlier message stays in the
- * FIFO, so the bell, like the word, ends this sleep at once. A sleep that ends 'closed'
- * (this process closed the channel) is followed by an attempt, which reports it.
+ * One wait's sleeps, for either driver. A sleep lasts until a wake, a peer's death (its
+ * watch) or the deadline. On the event loop, a consumer whose bell works sleeps on the
+ * bell; a late ring for an earlier message stays in the FIFO, so the bell, like the
+ * word, ends this sleep at once. A sleep that ends because this process closed the
+ * channel is followed by an attempt, which reports it.
  */
-function* sleep<T>(plan: WaitPlan<T>, onEventLoop: boolean): WaitOp<T> {
-  const { i32, handle, flag, seq, bell, bellOff } = plan.sleeper;
-  for (;;) {
-    const onBell = onEventLoop && bell !== null && !bell.closed && Atomics.load(i32, bellOff) === 0;
+class Wait<T> {
+  readonly plan: WaitPlan<T>;
+  readonly #onEventLoop: boolean;
+  /** The sleep prepare() set up: the futex word's value, how long, and whether on the bell. */
+  expected = 0;
+  ms = 0;
+  onBell = false;
+
+  constructor(plan: WaitPlan<T>, onEventLoop: boolean) {
+    this.plan = plan;
+    this.#onEventLoop = onEventLoop;
+  }
+
+  /**
+   * Raises the sleeping flag and looks once more: the result, or undefined with the
+   * sleep to take (none if `ms` is 0: the deadline has come).
+   */
+  prepare(): T | undefined {
+    const plan = this.plan;
+    const { i32, flag, seq, bell, bellOff } = plan.sleeper;
+    this.onBell = this.#onEventLoop && bell !== null && !bell.closed && Atomics.load(i32, bellOff) === 0;
     // The word first (see the top of this file). The flag is raised before every
     // sleep and cleared by the waker (never by us: another sleeper of the same
     // direction may have raised it too).
-    const expected = Atomics.load(i32, seq);
-    Atomics.store(i32, flag, onBell ? ON_BELL : ON_FUTEX);
-    let r = plan.attempt();
-    if (r === undefined) {
-      // After the flag: a peer that attaches from now on sees it and wakes us, and one
-      // that attached before is watched.
-      const heard = plan.watchPeer();
-      const left = plan.deadline - performance.now();
-      const ms = Math.ceil(heard ? left : Math.min(left, SLICE_MS));
-      plan.sleeping?.();
-      if (left > 0) {
-        const s: Sleep = onBell ? { on: 'event', target: bell, ms } : futexSleep(i32, seq, handle, expected, ms);
-        sleepCount.value++;
-        yield s;
-      }
-      r = plan.attempt();
-    }
+    this.expected = Atomics.load(i32, seq);
+    Atomics.store(i32, flag, this.onBell ? ON_BELL : ON_FUTEX);
+    const r = plan.attempt();
+    if (r !== undefined) return r;
+    // After the flag: a peer that attaches from now on sees it and wakes us, and one
+    // that attached before is watched.
+    const heard = plan.watchPeer();
+    const left = plan.deadline - performance.now();
+    this.ms = left > 0 ? Math.ceil(heard ? left : Math.min(left, SLICE_MS)) : 0;
+    plan.sleeping?.();
+    if (this.ms > 0) sleepCount.value++;
+    return undefined;
+  }
+
+  /** After a sleep: the result, or undefined to sleep again; throws if the peer has gone or the deadline has passed. */
+  woken(): T | undefined {
+    const plan = this.plan;
+    const r = plan.attempt();
     if (r !== undefined) return r;
     // Woken without what we wait for: a peer may have gone.
     plan.checkPeer();
     if (performance.now() >= plan.deadline) throw timedOut(plan);
+    return undefined;
+  }
+}
+
+/**
+ * The event loop's driver: one promise per wait, settled from the bell's or the waiter
+ * thread's callback itself, with no generator or promise between (each would be garbage
+ * per message and a microtask on the wake-up path).
+ */
+class AsyncWait<T> extends Wait<T> implements BellSleeper {
+  readonly #signal: AbortSignal | undefined;
+  readonly #resolve: (value: T) => void;
+  readonly #reject: (err: unknown) => void;
+  #start = 0;
+  /** What the current sleep must undo when it ends otherwise than by its own wake. */
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #waiter = -1;
+  #unwatch: (() => void) | undefined = undefined;
+
+  constructor(plan: WaitPlan<T>, signal: AbortSignal | undefined, resolve: (value: T) => void, reject: (err: unknown) => void) {
+    super(plan, true);
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  readonly begin = (): void => {
+    try {
+      if (this.#signal?.aborted) throw new AbortError(this.#signal.reason);
+      this.#start = performance.now();
+      // Bounded even for 'spin' (by adaptive's budget): spinning here holds the event loop.
+      const r = spin(this.plan, spinMs(this.plan));
+      if (r !== undefined) {
+        this.plan.budget.hit();
+        this.#resolve(r);
+      } else {
+        this.#sleepOrSettle(undefined);
+      }
+    } catch (err) {
+      this.#reject(err);
+    }
+  };
+
+  /** The bell rang (or closed). */
+  rung(): void {
+    this.#ended();
+  }
+
+  // Sleeps again until a sleep is under way, or settles; `r` is what a wake found.
+  #sleepOrSettle(r: T | undefined): void {
+    while (r === undefined) {
+      r = this.prepare();
+      if (r !== undefined) break;
+      if (this.ms > 0 && this.#sleep()) return;
+      r = this.woken();
+    }
+    this.plan.budget.slept(performance.now() - this.#start);
+    this.#resolve(r);
+  }
+
+  // Starts the sleep prepare() set up; false if there is none to take (the word moved).
+  #sleep(): boolean {
+    const signal = this.#signal;
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    const { handle, seq, i32, bell } = this.plan.sleeper;
+    const ms = this.ms;
+    if (this.onBell) {
+      if (!bell!.listen(this)) return false;
+      // setTimeout takes at most 2^31 - 1 ms (a longer delay fires at once).
+      if (ms !== Infinity) this.#timer = setTimeout(() => this.#ended(), Math.min(ms, 2 ** 31 - 1));
+    } else {
+      // Already changed: no trip through the waiter thread (two thread wake-ups).
+      if (Atomics.load(i32, seq) !== this.expected) return false;
+      this.#waiter = native.waiter.wait(handle, seq << 2, this.expected >>> 0, ms === Infinity ? -1 : ms, (result) => {
+        this.#waiter = -1;
+        if (result === 'error') this.#fail(futexWaitvMissing());
+        else this.#ended();
+      });
+    }
+    if (signal !== undefined) this.#unwatch = onAbort(signal, () => this.#fail(new AbortError(signal.reason)));
+    return true;
+  }
+
+  // Undoes what is left of the current sleep.
+  #stop(): void {
+    if (this.onBell) this.plan.sleeper.bell!.unlisten(this);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#waiter >= 0) native.waiter.cancel(this.#waiter);
+    this.#waiter = -1;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+  }
+
+  // The sleep ended (a wake, its time, a closed bell or mapping): look again.
+  #ended(): void {
+    this.#stop();
+    try {
+      this.#sleepOrSettle(this.woken());
+    } catch (err) {
+      this.#reject(err);
+    }
+  }
+
+  #fail(err: unknown): void {
+    this.#stop();
+    this.#reject(err);
   }
 }

@@ -14,13 +14,16 @@ export function fileMode(value: unknown): number {
   return integer('mode', value, 0, 0o7777);
 }
 
+// Shared (a receive per message must not allocate one), so frozen.
+const NO_OPTIONS = Object.freeze({});
+
 /**
  * An options object: undefined reads as {}; a key outside `keys` (a misspelling would
  * otherwise be silently ignored and give a default) is an ERR_UNKNOWN_OPTION naming the
  * nearest known key.
  */
 export function options<T extends object>(value: unknown, keys: readonly (keyof T & string)[]): Partial<T> {
-  if (value === undefined) return {};
+  if (value === undefined) return NO_OPTIONS;
   if (value === null || typeof value !== 'object') throw argType('options', 'an object', value);
   for (const key in value) {
     if (!keys.includes(key as keyof T & string)) throw unknownOption(key, nearest(key, keys), keys);

@@ -28,7 +28,11 @@ export interface WatchTarget {
 export class PeerWatch {
   readonly #probe: LivenessProbe;
   #watch: DeathWatchHandle | null = null;
-  #key = '';
+  // What the armed watch is for, compared field by field: a waiter re-arms before every
+  // sleep, and a key built per sleep would be garbage per message on the event loop.
+  #start = 0;
+  #length = 0;
+  #target: WatchTarget | null = null;
 
   constructor(probe: LivenessProbe) {
     this.#probe = probe;
@@ -40,12 +44,21 @@ export class PeerWatch {
    * must then look for itself, within a bounded sleep.
    */
   arm(start: number, length: number, target: WatchTarget): boolean {
-    const key = `${start}:${length}:${target.byteOffset}:${target.flagOffset}:${target.from}:${target.to}:${target.bellFd}`;
-    if (this.#watch !== null && key === this.#key && !native.deathWatch.fired(this.#watch)) return true;
+    if (this.live && start === this.#start && length === this.#length && sameTarget(target, this.#target!)) return true;
     this.close();
     this.#watch = this.#probe.watchDeath(start, length, target.handle, target.byteOffset, target.flagOffset, target.from, target.to, target.bellFd);
-    this.#key = key;
+    this.#start = start;
+    this.#length = length;
+    this.#target = target;
     return this.#watch !== null;
+  }
+
+  /**
+   * Armed and not fired: some participant it watches was alive at arm() and, until it
+   * fires (which wakes the waiter), still is.
+   */
+  get live(): boolean {
+    return this.#watch !== null && !native.deathWatch.fired(this.#watch);
   }
 
   /** Whether the watched participants have all gone since arm(). */
@@ -58,4 +71,8 @@ export class PeerWatch {
     native.deathWatch.stop(this.#watch);
     this.#watch = null;
   }
+}
+
+function sameTarget(a: WatchTarget, b: WatchTarget): boolean {
+  return a.handle === b.handle && a.byteOffset === b.byteOffset && a.flagOffset === b.flagOffset && a.from === b.from && a.to === b.to && a.bellFd === b.bellFd;
 }

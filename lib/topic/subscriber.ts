@@ -308,19 +308,20 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
       this.#release();
       if (this.#next(copy) >= 0) return Promise.resolve();
       this.#pending = true;
-      return waitAsync(this.#plan(deadline, copy), signal).then(
-        () => {
-          this.#pending = false;
-        },
-        (err: unknown) => {
-          this.#pending = false;
-          throw err;
-        },
-      );
+      return waitAsync(this.#plan(deadline, copy), signal).then(this.#waited, this.#waitFailed);
     } catch (err) {
       return Promise.reject(err);
     }
   }
+
+  // The ends of a wait on the event loop, made once (per wait, they would be garbage per message).
+  readonly #waited = (): void => {
+    this.#pending = false;
+  };
+  readonly #waitFailed = (err: unknown): never => {
+    this.#pending = false;
+    throw err;
+  };
 
   #checkOpen(): void {
     if (this.#closed || this.#core.closed) throw this.#core.closedError();
@@ -533,12 +534,25 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     this.#blockedBy = -1;
   }
 
+  // One plan for every wait of this subscriber (they come one at a time): made per wait,
+  // its closures would be garbage per message on the event loop.
   #plan(deadline: number, copy: boolean): WaitPlan<true> {
+    const plan = (this.#waitPlan ??= this.#makePlan());
+    plan.deadline = deadline;
+    this.#waitCopies = copy;
+    return plan;
+  }
+
+  #waitPlan: WaitPlan<true> | null = null;
+  /** Whether the message the current wait finds is copied out (receive) or viewed. */
+  #waitCopies = false;
+
+  #makePlan(): WaitPlan<true> {
     const core = this.#core;
     return {
       attempt: () => {
         this.#checkOpen();
-        return this.#next(copy) >= 0 ? true : undefined;
+        return this.#next(this.#waitCopies) >= 0 ? true : undefined;
       },
       checkPeer: () => {
         this.#checkOpen();
@@ -557,7 +571,7 @@ export class Subscriber<T = Uint8Array> implements Disposable, AsyncIterable<T> 
       sleeper: core.dataSleeper,
       strategy: core.wait,
       budget: this.#budget,
-      deadline,
+      deadline: Infinity,
       object: core.name,
       what: 'a message',
     };

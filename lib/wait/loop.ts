@@ -1,8 +1,10 @@
-// The one wait loop. A blocking operation (Semaphore acquire, Mutex lock, a channel
-// side's sleep, FutexWord wait) is written once, as a generator that yields each sleep
-// it needs and gets the sleep's result back; a sync driver runs it by blocking this
-// thread, an async driver by awaiting the waiter thread or a bell on the event loop.
-// Only slow paths come here: an operation's fast path and its spin stay in front of it.
+// The wait loop of the synchronization objects. A blocking operation (Semaphore acquire,
+// Mutex lock, FutexWord wait) is written once, as a generator that yields each sleep it
+// needs and gets the sleep's result back; a sync driver runs it by blocking this thread,
+// an async driver by awaiting the waiter thread. Only slow paths come here: an
+// operation's fast path and its spin stay in front of it. A channel side, which may
+// sleep once per message, has a driver of its own over the same sleeps
+// (lib/channel/wait.ts), without a generator's and its promises' garbage per wait.
 import { isMainThread } from 'node:worker_threads';
 
 import { AbortError, SystemError } from '../core/errors';
@@ -22,7 +24,6 @@ const SLICED = !isMainThread;
 
 /** Sleep on a futex word until it leaves `expected`, a wake, or `ms` (Infinity: no limit). */
 export interface FutexSleep {
-  on: 'futex';
   i32: Int32Array;
   /** Int32 index of the word in i32; the same word as byteOffset in the mapping. */
   index: number;
@@ -31,14 +32,6 @@ export interface FutexSleep {
   ms: number;
 }
 
-/** Something only the event loop sleeps on (a channel's bell): the sync driver never meets it. */
-export interface EventSleep {
-  on: 'event';
-  target: { sleep(ms: number, signal: AbortSignal | undefined): Promise<'ok'> };
-  ms: number;
-}
-
-export type Sleep = FutexSleep | EventSleep;
 
 /**
  * What a sleep ended in. 'ok': woken, or the word no longer held `expected` (re-check
@@ -48,10 +41,20 @@ export type Sleep = FutexSleep | EventSleep;
  */
 export type SleepResult = 'ok' | 'timeout' | 'mismatch' | 'slice' | 'closed';
 
-export type WaitOp<T> = Generator<Sleep, T, SleepResult>;
+export type WaitOp<T> = Generator<FutexSleep, T, SleepResult>;
 
 export function futexSleep(i32: Int32Array, index: number, handle: MappingHandle, expected: number, ms: number): FutexSleep {
-  return { on: 'futex', i32, index, handle, expected, ms };
+  return { i32, index, handle, expected, ms };
+}
+
+/** One futex sleep blocking this thread (sliced on a Worker's thread, see SLICE_MS). */
+export function blockOn(handle: MappingHandle, byteOffset: number, expected: number, ms: number): 'ok' | 'timeout' | 'mismatch' | 'slice' {
+  return native.futex.wait(handle, byteOffset, expected >>> 0, ms === Infinity ? -1 : ms, SLICED);
+}
+
+/** The error of a futex wait on the waiter thread that reported 'error'. */
+export function futexWaitvMissing(): SystemError {
+  return new SystemError('ENOSYS', 'futex_waitv', undefined, 'futex_waitv is not available (Linux 5.16 or later is needed)');
 }
 
 /** Runs `op` on this thread, blocking it in each sleep. */
@@ -61,8 +64,7 @@ export function runSync<T>(op: WaitOp<T>): T {
     const s = step.value;
     let result: SleepResult;
     try {
-      if (s.on !== 'futex') throw new TypeError('a synchronous wait cannot sleep on an event');
-      result = native.futex.wait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, SLICED);
+      result = blockOn(s.handle, s.index << 2, s.expected, s.ms);
     } catch (err) {
       step = op.throw(err);
       continue;
@@ -89,15 +91,14 @@ export async function runAsync<T>(op: WaitOp<T>, signal: AbortSignal | undefined
   return step.value;
 }
 
-function sleepAsync(s: Sleep, signal: AbortSignal | undefined): Promise<SleepResult> {
-  if (s.on === 'event') return s.target.sleep(s.ms, signal);
+function sleepAsync(s: FutexSleep, signal: AbortSignal | undefined): Promise<SleepResult> {
   // Already changed: no trip through the waiter thread (two thread wake-ups).
   if (Atomics.load(s.i32, s.index) !== (s.expected | 0)) return Promise.resolve('ok');
   return new Promise((resolve, reject) => {
     let unwatch: (() => void) | undefined;
     const id = native.waiter.wait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, (result) => {
       unwatch?.();
-      if (result === 'error') reject(new SystemError('ENOSYS', 'futex_waitv', undefined, 'futex_waitv is not available (Linux 5.16 or later is needed)'));
+      if (result === 'error') reject(futexWaitvMissing());
       else resolve(result);
     });
     if (signal !== undefined) {

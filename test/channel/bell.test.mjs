@@ -17,6 +17,8 @@ const { Bell } = require('../../dist/cjs/channel/bell.js');
 const { removeIfAbandoned } = require('../../dist/cjs/admin/participants.js');
 const bellOf = (name) => `/dev/shm${name}.bell`;
 const text = (bytes) => new TextDecoder().decode(bytes);
+// Resolves when the bell wakes its sleeper (a ring, or close()).
+const rung = (bell) => new Promise((resolve) => bell.listen({ rung: resolve }));
 
 function header(t, name) {
   const raw = SharedMemory.open(name);
@@ -66,8 +68,8 @@ t.test('a ring on one descriptor of the bell wakes a sleeper on another', async 
   const inode = fs.lstatSync(bellOf(ch.name)).ino;
   const [a, b] = [Bell.open(segment, inode), Bell.open(segment, inode)];
   t.teardown(() => (a.close(), b.close()));
-  // Nothing but the ring ends this hour-long sleep before the hang guard.
-  const heard = a.sleep(3_600_000, undefined);
+  // Nothing but the ring ends this sleep (it has no deadline) before the hang guard.
+  const heard = rung(a);
   b.ring();
   await within(heard, 'the ring ending the sleep');
   t.pass('heard');
@@ -82,14 +84,16 @@ t.test('a process that no longer sleeps on the bell leaves its rings to the one 
   const script = `
     const { Bell } = require(${JSON.stringify(require.resolve('../../dist/cjs/channel/bell.js'))});
     const bell = Bell.open(${JSON.stringify(segment)}, ${inode});
-    bell.sleep(1, undefined).then(() => console.log('idle'));
+    const sleeper = { rung() {} };
+    bell.listen(sleeper);
+    setTimeout(() => (bell.unlisten(sleeper), console.log('idle')), 1);
     setInterval(() => {}, 1000);`;
   await startUntil(t, process.execPath, ['-e', script], 'idle\n');
   const [a, b] = [Bell.open(segment, inode), Bell.open(segment, inode)];
   t.teardown(() => (a.close(), b.close()));
   // A ring the other process took would leave this sleep to the hang guard.
   for (let i = 0; i < 300; i++) {
-    const heard = a.sleep(3_600_000, undefined);
+    const heard = rung(a);
     b.ring();
     await within(heard, `ring ${i} ending the sleep`);
   }

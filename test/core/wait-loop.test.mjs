@@ -1,51 +1,56 @@
-// The one wait loop (lib/wait/loop.ts) under fake sleeps: what a driver feeds back
-// into an operation, and that an abort or a failed sleep still runs its finally blocks.
+// The wait loop of the synchronization objects (lib/wait/loop.ts): what a driver feeds
+// back into an operation, and that an abort or a failed sleep still runs its finally blocks.
 import t from 'tap';
 import { SharedMemory } from 'podshm';
 import { internal } from '../internal.mjs';
 import { uniqueName } from '../helpers.mjs';
 
-const { runSync, runAsync } = internal('wait/loop');
+const { runAsync, futexSleep } = internal('wait/loop');
 const { FutexWord } = internal('wait/futex');
 
-/** A sleep target that ends each sleep ('ok') when told to, and refuses on abort as a bell does. */
-function fakeTarget() {
-  const sleeps = [];
+/** A word of real shared memory to sleep on, and a way to change it and wake its sleepers. */
+function word(t) {
+  const name = uniqueName('waitloop');
+  const shm = SharedMemory.create(name, 4096);
+  t.teardown(() => {
+    shm.close();
+    SharedMemory.unlink(name);
+  });
+  const i32 = new Int32Array(shm.buffer);
   return {
-    sleeps,
-    sleep(ms, signal) {
-      return new Promise((resolve, reject) => {
-        sleeps.push({ ms, resolve: () => resolve('ok') });
-        signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), { once: true });
-      });
+    sleep: (expected, ms) => futexSleep(i32, 0, shm.mapping.handle, expected, ms),
+    set: (value) => {
+      Atomics.store(i32, 0, value);
+      new FutexWord(shm.mapping, 0).wake(1);
     },
   };
 }
 
 t.test('the async driver feeds each sleep result back, until the operation returns', async (t) => {
-  const target = fakeTarget();
+  const w = word(t);
   const seen = [];
+  let sleeps = 0;
   const op = (function* () {
-    seen.push(yield { on: 'event', target, ms: 5 });
-    seen.push(yield { on: 'event', target, ms: 7 });
+    sleeps++;
+    seen.push(yield w.sleep(0, Infinity));
+    sleeps++;
+    seen.push(yield w.sleep(1, 5));
     return 'done';
   })();
   const result = runAsync(op, undefined);
   await new Promise(setImmediate);
-  t.strictSame(target.sleeps.map((s) => s.ms), [5], 'one sleep at a time');
-  target.sleeps[0].resolve();
-  await new Promise(setImmediate);
-  target.sleeps[1].resolve();
+  t.equal(sleeps, 1, 'one sleep at a time');
+  w.set(1);
   t.equal(await result, 'done');
-  t.strictSame(seen, ['ok', 'ok']);
+  t.strictSame(seen, ['ok', 'timeout'], 'woken, then timed out');
 });
 
 t.test('an abort is thrown into the operation: its finally runs, and the call rejects', async (t) => {
-  const target = fakeTarget();
+  const w = word(t);
   let cleaned = false;
   const op = (function* () {
     try {
-      for (;;) yield { on: 'event', target, ms: 100 };
+      for (;;) yield w.sleep(0, Infinity);
     } finally {
       cleaned = true;
     }
@@ -59,30 +64,18 @@ t.test('an abort is thrown into the operation: its finally runs, and the call re
 });
 
 t.test('an operation may catch what its sleep threw, and still answer', async (t) => {
+  const w = word(t);
   const ac = new AbortController();
   ac.abort();
   const op = (function* () {
     try {
-      yield { on: 'event', target: fakeTarget(), ms: 1 };
+      yield w.sleep(0, Infinity);
       return 'slept';
     } catch (err) {
       return `caught ${err.name}`;
     }
   })();
   t.equal(await runAsync(op, ac.signal), 'caught AbortError', 'an already aborted signal never starts the sleep');
-});
-
-t.test('the sync driver refuses an event sleep inside the operation, and its finally runs', async (t) => {
-  let cleaned = false;
-  const op = (function* () {
-    try {
-      yield { on: 'event', target: fakeTarget(), ms: 1 };
-    } finally {
-      cleaned = true;
-    }
-  })();
-  t.throws(() => runSync(op), TypeError);
-  t.ok(cleaned);
 });
 
 t.test("FutexWord.sleep: slices are slept again with the time left; 'closed' throws", async (t) => {
@@ -95,7 +88,7 @@ t.test("FutexWord.sleep: slices are slept again with the time left; 'closed' thr
   const word = new FutexWord(shm.mapping, 8);
   const op = word.sleep(5, 10_000);
   const first = op.next().value;
-  t.match(first, { on: 'futex', index: 2, expected: 5 });
+  t.match(first, { index: 2, expected: 5 });
   t.ok(first.ms > 0 && first.ms <= 10_000);
   const second = op.next('slice');
   t.notOk(second.done, "a 'slice' is not the end");
