@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Where a round trip at a fixed rate spends its time, leg by leg: a requester sends 64 B
-// at a fixed rate (spinning on the event loop's turns until each is due, as the suite's
-// rate trial does) to an echo in another process, which answers it. Both stamp the
+// at a fixed rate (spinning until each is due, as the suite's rate trial does) to an echo
+// in another process, which answers it. Both stamp the
 // message with CLOCK_MONOTONIC (process.hrtime, the same clock in every process): when
 // the request is sent, when the echo's code has it, when the echo sends the answer, when
 // the requester's code has it. It prints, per way of receiving, the median and the 90th
@@ -17,7 +17,6 @@ const { parseArgs } = require('node:util');
 const { Channel } = require('podshm');
 
 const hr = () => process.hrtime.bigint();
-const turn = () => new Promise((resolve) => setImmediate(resolve));
 // Offsets of the stamps in a message.
 const SENT = 8;
 const HEARD = 16;
@@ -80,8 +79,7 @@ async function requester(names, loop, rate, count) {
   const t0 = hr() + 5_000_000n;
   for (let i = 0; i < count; i++) {
     const due = t0 + BigInt(Math.round(i * interval));
-    if (loop === 'sync') while (hr() < due);
-    else while (hr() < due) await turn();
+    while (hr() < due);
     const back = loop === 'sync' ? null : new Promise((resolve) => (answered = resolve));
     const sent = hr();
     dv.setBigInt64(SENT, sent, true);
