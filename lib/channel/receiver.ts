@@ -222,9 +222,10 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
   #receiveAsync(opts: unknown, copy: boolean): Promise<Uint8Array | T> {
     try {
       const o = options<ReceiveOptions>(opts, ASYNC_KEYS);
+      const deadline = deadlineOf(timeoutMs(o.timeout));
       const signal = abortSignal(o.signal);
       if (signal?.aborted) throw new AbortError(signal.reason);
-      const arrival = this.#arrival(deadlineOf(timeoutMs(o.timeout)), signal);
+      const arrival = this.#arrival(deadline, signal);
       if (arrival === null) return Promise.resolve(this.#handOut(copy));
       return arrival.then(copy ? this.#waitedCopy : this.#waitedView, this.#waitFailed);
     } catch (err) {
@@ -237,7 +238,7 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
   #arrival(deadline: number, signal: AbortSignal | undefined): Promise<true> | null {
     this.#checkIdle();
     this.#release();
-    if (this.#next() >= 0) return null;
+    if (this.#nextPolling() >= 0) return null;
     this.#pending = true;
     return waitAsync(this.#plan(deadline), signal);
   }
@@ -330,6 +331,11 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
     };
     // Copies out the batch from the message just found, and hands out its first message.
     const copied = (): IteratorResult<Uint8Array> | Promise<IteratorResult<Uint8Array>> => {
+      if (ended) {
+        // return() came while the refill waited: the message it found is read again next time.
+        this.#unread((this.#read - this.#recordSize()) | 0, 1, this.#length);
+        return { value: undefined, done: true };
+      }
       try {
         this.#copyBatch(batch);
       } catch (err) {
@@ -351,7 +357,9 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
     // phase, before setImmediate's: it does not count as a turn of the loop, only the
     // loop's own yield does.
     const refill = (): Promise<IteratorResult<Uint8Array>> => {
+      // Nothing of the last batch is left to hand out, or for return() to give back.
       next = 0;
+      batch.count = 0;
       let arrival: Promise<true> | null;
       try {
         arrival = this.#arrival(Infinity, undefined);
@@ -359,7 +367,8 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
         return new Promise((resolve) => resolve(failed(err)));
       }
       if (arrival !== null) return arrival.then(waited, waitFailed);
-      return Promise.resolve(copied());
+      // A corrupt record throws out of the copy: a rejection, as next() must give.
+      return new Promise((resolve) => resolve(copied()));
     };
     const step = (): IteratorResult<Uint8Array> | Promise<IteratorResult<Uint8Array>> => {
       if (++sinceTurn > YIELD_EVERY) {
@@ -510,12 +519,10 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
     this.#closed = true;
     this.#watch?.close();
     this.#presence.release();
-    if (!this.#core.closed) {
-      wake(this.#core.spaceSleeper);
-      // A receive of ours asleep on the event loop: it wakes, finds us closed, rejects
-      // with EBADF (and a for-await loop ends).
-      if (this.#pending) wake(this.#core.dataSleeper);
-    }
+    if (!this.#core.closed) wake(this.#core.spaceSleeper);
+    // A receive of ours waiting on the event loop rejects with EBADF now (and a
+    // for-await loop ends), and leaves the bell to the next receiver.
+    if (this.#pending) this.#waitPlan?.waiting?.cancel(this.#core.closedError());
     this.#owner?.close();
   }
 
@@ -607,10 +614,11 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
     this.#f64[CAUGHT_UP_MESSAGES] = this.#messages;
   }
 
-  // #next() for the calls that never wait (tryReceive, drain): when it stops at a
-  // reservation, a look, at most every SLICE_MS, at whether its owner died, to skip the
-  // record if so. A waiting receive does that in its waits' peer checks; a consumer
-  // that only polls would otherwise stop there for good.
+  // #next() for the calls that never wait (tryReceive, drain) and for an event-loop
+  // receive's first look: when it stops at a reservation, a look, at most every
+  // SLICE_MS, at whether its owner died, to skip the record if so. A wait does that in
+  // its peer checks, but only after a sleep; a consumer that only polls would otherwise
+  // stop there for good.
   #nextPolling(): number {
     if (this.#next() >= 0) return this.#at;
     if (this.#blockedBy < 0) return -1;

@@ -107,6 +107,8 @@ export interface WaitPlan<T> {
   strategy: WaitStrategy;
   budget: SpinBudget;
   deadline: number;
+  /** The wait under way on the event loop, if any: its owner ends it at close(). */
+  waiting?: { cancel(err: unknown): void } | null;
   /** The object's name and what is being waited for, for the ETIMEDOUT error. */
   object: string;
   what: string;
@@ -127,24 +129,21 @@ let spinning: WaitPlan<unknown> | null = null;
 let lastPeerCheck = 0;
 
 function spinTick(now: number): void {
-  const plan = spinning!;
-  if (now >= plan.deadline) {
-    // A peer that has gone is the better answer than a timeout (so does a sleep's end).
-    plan.checkPeer();
-    throw timedOut(plan);
-  }
-  if (now - lastPeerCheck >= SLICE_MS) {
-    plan.checkPeer();
-    lastPeerCheck = now;
-  }
+  if (now - lastPeerCheck < SLICE_MS) return;
+  // What the check finds (the last message of producers that have gone) the next attempt takes.
+  spinning!.checkPeer();
+  lastPeerCheck = now;
 }
 
-/** Spins on attempt(); returns its result, or undefined when the strategy says to sleep instead. */
+/**
+ * Spins on attempt(); returns its result, or undefined when the strategy says to sleep
+ * instead or the deadline has come (the sleep loop then reports the timeout).
+ */
 function spin<T>(plan: WaitPlan<T>, budgetMs: number): T | undefined {
   spinning = plan;
   lastPeerCheck = performance.now();
   try {
-    return spinFor(plan.attempt, budgetMs, spinTick);
+    return spinFor(plan.attempt, Math.min(budgetMs, plan.deadline - lastPeerCheck), spinTick);
   } finally {
     spinning = null;
   }
@@ -219,13 +218,16 @@ class Wait<T> {
     Atomics.store(i32, flag, this.onBell ? ON_BELL : ON_FUTEX);
     const r = plan.attempt();
     if (r !== undefined) return r;
+    this.ms = 0;
+    if (performance.now() >= plan.deadline) return undefined;
     // After the flag: a peer that attaches from now on sees it and wakes us, and one
     // that attached before is watched.
     const heard = plan.watchPeer();
     const left = plan.deadline - performance.now();
-    this.ms = left > 0 ? Math.ceil(heard ? left : Math.min(left, SLICE_MS)) : 0;
+    if (left <= 0) return undefined;
+    this.ms = Math.ceil(heard ? left : Math.min(left, SLICE_MS));
     plan.sleeping?.();
-    if (this.ms > 0) sleepCount.value++;
+    sleepCount.value++;
     return undefined;
   }
 
@@ -234,10 +236,13 @@ class Wait<T> {
     const plan = this.plan;
     const r = plan.attempt();
     if (r !== undefined) return r;
-    // Woken without what we wait for: a peer may have gone.
+    // Woken without what we wait for: a peer may have gone (a better answer than a timeout).
     plan.checkPeer();
-    if (performance.now() >= plan.deadline) throw timedOut(plan);
-    return undefined;
+    if (performance.now() < plan.deadline) return undefined;
+    // The check may have found the last message of producers that have gone: that, not a timeout.
+    const last = plan.attempt();
+    if (last !== undefined) return last;
+    throw timedOut(plan);
   }
 }
 
@@ -255,15 +260,18 @@ class AsyncWait<T> extends Wait<T> implements BellSleeper {
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #waiter = -1;
   #unwatch: (() => void) | undefined = undefined;
+  #settled = false;
 
   constructor(plan: WaitPlan<T>, signal: AbortSignal | undefined, resolve: (value: T) => void, reject: (err: unknown) => void) {
     super(plan, true);
     this.#signal = signal;
     this.#resolve = resolve;
     this.#reject = reject;
+    plan.waiting = this;
   }
 
   readonly begin = (): void => {
+    if (this.#settled) return; // cancelled before it began
     try {
       if (this.#signal?.aborted) throw new AbortError(this.#signal.reason);
       this.#start = performance.now();
@@ -271,14 +279,19 @@ class AsyncWait<T> extends Wait<T> implements BellSleeper {
       const r = spin(this.plan, spinMs(this.plan));
       if (r !== undefined) {
         this.plan.budget.hit();
-        this.#resolve(r);
+        this.#settle(r);
       } else {
         this.#sleepOrSettle(undefined);
       }
     } catch (err) {
-      this.#reject(err);
+      this.#fail(err);
     }
   };
+
+  /** Ends the wait now with `err`, whatever it is doing (its owner closed). */
+  cancel(err: unknown): void {
+    if (!this.#settled) this.#fail(err);
+  }
 
   /** The bell rang (or closed). */
   rung(): void {
@@ -294,7 +307,7 @@ class AsyncWait<T> extends Wait<T> implements BellSleeper {
       r = this.woken();
     }
     this.plan.budget.slept(performance.now() - this.#start);
-    this.#resolve(r);
+    this.#settle(r);
   }
 
   // Starts the sleep prepare() set up; false if there is none to take (the word moved).
@@ -337,12 +350,23 @@ class AsyncWait<T> extends Wait<T> implements BellSleeper {
     try {
       this.#sleepOrSettle(this.woken());
     } catch (err) {
-      this.#reject(err);
+      this.#fail(err);
     }
+  }
+
+  #settle(r: T): void {
+    this.#finish();
+    this.#resolve(r);
   }
 
   #fail(err: unknown): void {
     this.#stop();
+    this.#finish();
     this.#reject(err);
+  }
+
+  #finish(): void {
+    this.#settled = true;
+    if (this.plan.waiting === this) this.plan.waiting = null;
   }
 }

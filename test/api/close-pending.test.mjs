@@ -39,3 +39,33 @@ t.test('tx.close() under a send waiting for room rejects it, and sends nothing',
   while (rx.tryReceive() !== null) n++;
   t.equal(n, fitted, 'only the messages that fitted');
 });
+
+// The receive is asleep on the channel's bell when its receiver closes: it must leave the
+// bell then, not when the bell next rings, or the next receiver of the same Channel,
+// made in the same turn, could not wait on it.
+t.test('a receiver made right after closing one whose wait sleeps gets the next message', async (t) => {
+  for (const wait of ['block', 'adaptive']) {
+    for (const form of ['receive', 'for await']) {
+      const ch = Channel.create(uniqueName('closeswap'), { capacity: 4096, wait });
+      const tx = ch.sender();
+      const rx1 = ch.receiver();
+      const first =
+        form === 'receive'
+          ? rx1.receive().then(() => 'a message', (err) => err.code)
+          : (async () => {
+              for await (const msg of rx1) return `a message ${msg}`;
+              return 'ended';
+            })();
+      // Past the wait's spin: asleep.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      rx1.close();
+      const rx2 = ch.receiver();
+      const second = rx2.receive();
+      t.equal(await within(first, `${wait}, ${form}: the closed receiver's wait settling`), form === 'receive' ? 'EBADF' : 'ended', `${wait}, ${form}: the closed one's wait ended`);
+      tx.sendSync(Uint8Array.of(7));
+      t.same([...(await within(second, `${wait}, ${form}: the new receiver's receive`))], [7], `${wait}, ${form}: the new one receives`);
+      ch.unlink();
+      ch.close();
+    }
+  }
+});

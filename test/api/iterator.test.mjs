@@ -3,8 +3,9 @@
 // messages pour in runs before the loop has handed out more than 1024 more (a count).
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { Channel } from 'podshm';
+import { Channel, SharedMemory } from 'podshm';
 import { fixture, uniqueName, within } from '../helpers.mjs';
+import { internal } from '../internal.mjs';
 
 const seq = (m) => new DataView(m.buffer, m.byteOffset, m.byteLength).getUint32(0, true);
 
@@ -133,4 +134,55 @@ t.test('return() while a next() waits on the yield, with messages over a batch e
   const m = rx.tryReceive();
   t.equal(Buffer.from(m.buffer, m.byteOffset, m.length).readUInt32LE(0), 1024, 'the next receive gets the first message not handed out');
   t.ok(tx.trySend(big), 'a producer still finds the ring sound');
+});
+
+t.test('return() while a next() waits for a message: the loop ends, and the message that comes is the next receive\'s', async (t) => {
+  const ch = Channel.create(uniqueName('iterrefill'), { capacity: 4096 });
+  t.teardown(() => (ch.unlink(), ch.close()));
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  for (let i = 1; i <= 3; i++) tx.sendSync(Uint8Array.of(i));
+  const it = rx[Symbol.asyncIterator]();
+  for (let i = 1; i <= 3; i++) t.same([...(await it.next()).value], [i]);
+  const pending = it.next();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.same(await it.return(), { value: undefined, done: true });
+  tx.sendSync(Uint8Array.of(4));
+  t.same(await within(pending, 'the waiting next()'), { value: undefined, done: true }, 'the waiting next() ends the loop');
+  t.same([...rx.tryReceive()], [4], 'the message it found is not lost');
+  t.equal(rx.tryReceive(), null, 'and nothing is handed out twice');
+});
+
+t.test('a next() that fails its receive (EBUSY) hands out nothing old when tried again', async (t) => {
+  const ch = Channel.create(uniqueName('iterbusy'), { capacity: 4096 });
+  t.teardown(() => (ch.unlink(), ch.close()));
+  const tx = ch.sender();
+  const rx = ch.receiver();
+  tx.sendSync(Uint8Array.of(1));
+  const it = rx[Symbol.asyncIterator]();
+  t.same([...(await it.next()).value], [1]);
+  const taken = rx.receive();
+  await t.rejects(it.next(), { code: 'EBUSY' }, 'one receive at a time');
+  tx.sendSync(Uint8Array.of(2));
+  t.same([...(await taken)], [2]);
+  tx.sendSync(Uint8Array.of(3));
+  t.same([...(await within(it.next(), 'the next message')).value], [3], 'the next message, not the first again');
+  await it.return();
+});
+
+t.test('a corrupt record met while a batch is copied: next() rejects, it does not throw', async (t) => {
+  const { HEADER_SIZE, RECORD_HEADER } = internal('channel/layout');
+  const ch = Channel.create(uniqueName('itercorrupt'), { capacity: 4096 });
+  t.teardown(() => (ch.unlink(), ch.close()));
+  const tx = ch.sender();
+  tx.sendSync(new Uint8Array(8));
+  tx.sendSync(new Uint8Array(8));
+  const shm = SharedMemory.open(ch.name);
+  t.teardown(() => shm.close());
+  // The second record's header (after the first: its header and 8 bytes), with flags no producer writes.
+  new Int32Array(shm.buffer)[(HEADER_SIZE + RECORD_HEADER + 8) >> 2] = 0x7ff00001;
+  const it = ch.receiver()[Symbol.asyncIterator]();
+  let next;
+  t.doesNotThrow(() => (next = it.next()), 'next() returns');
+  await t.rejects(next, { code: 'ERR_PODSHM_CORRUPT' }, 'a rejection');
 });

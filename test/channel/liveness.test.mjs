@@ -5,6 +5,7 @@ import t from 'tap';
 import { Channel, PeerGoneError, SharedMemory } from 'podshm';
 import { fixture, node, startUntil, uniqueName, until, within } from '../helpers.mjs';
 import { checker } from '../fixtures/channel-messages.mjs';
+import { internal } from '../internal.mjs';
 
 // Starts a fixture and resolves once it has printed `line`; the child is killed at teardown.
 const startFixture = (t, script, args, line) => startUntil(t, process.execPath, [fixture(script), ...args], line);
@@ -125,6 +126,23 @@ t.test('a consumer that only polls (tryReceive, drain) gets past a dead producer
       else got.push(...(rx.tryReceive() ?? []));
     }
     t.same(got, [42], `${poll}: the message behind the abandoned record arrives`);
+  }
+});
+
+t.test('a receive on the event loop gets past a dead producer\'s reservation without a sleep', async (t) => {
+  const { sleepCount } = internal('channel/wait');
+  for (const form of ['receive', 'for await']) {
+    const ch = channel(t, { producers: 'multi', wait: 'block' });
+    const rx = ch.receiver();
+    const dead = ch.sender();
+    const live = ch.sender();
+    dead.reserveSync(16);
+    dead.close(); // its reservation is abandoned, as at a death
+    live.sendSync(Uint8Array.of(42));
+    const before = sleepCount.value;
+    const got = form === 'receive' ? await rx.receive() : (await rx[Symbol.asyncIterator]().next()).value;
+    t.same([...got], [42], `${form}: the message behind the abandoned record`);
+    t.equal(sleepCount.value - before, 0, `${form}: looked at the record's owner at once, instead of after a sleep`);
   }
 });
 
