@@ -1,7 +1,7 @@
 // Round trip between two processes over a shared word: the C baseline for a channel's
 // round trip. `spin`: both sides spin on the word; `futex`: both sleep on it with the
 // shared futex and wake each other; `futex-spin`: as a channel's `block` waits, a spin
-// of at most 2 us (BLOCK_SPIN_NS in lib/channel/wait.ts), then the channel's sleep
+// of at most 5 us (BLOCK_SPIN_NS in lib/channel/wait.ts), then the channel's sleep
 // protocol (a sleeping flag and a futex word per direction, woken only when the flag
 // is raised). Prints the mean round trip and its percentiles in ns (latency.h).
 //   channel_pingpong spin|futex|futex-spin [round_trips]
@@ -20,7 +20,7 @@
 
 #include "latency.h"
 
-#define SPIN_FIRST_NS 2000
+#define SPIN_FIRST_NS 5000
 
 // One direction's sleeping place, on its own cache line.
 struct sleeper {

@@ -20,7 +20,7 @@ module.exports = ({ quick, time }) => {
       kind: 'rtt',
       p: p(),
       rows: [
-        r.c('C futex ping-pong, 2 µs spin first', 'channel_pingpong', ['futex-spin', '{n}'], 'ns', 1e5),
+        r.c('C futex ping-pong, 5 µs spin first', 'channel_pingpong', ['futex-spin', '{n}'], 'ns', 1e5),
         r.c('C futex ping-pong', 'channel_pingpong', ['futex', '{n}'], 'ns', 5e4),
         r.channel('block'),
       ],

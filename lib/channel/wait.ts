@@ -39,11 +39,12 @@ import { spinFor, type SpinBudget } from '../wait/spin';
 
 /**
  * How long `block` checks before it sleeps: a peer that is running answers a small
- * message within about a microsecond, and the sleep and wake-up this saves cost 10 to
- * 25 µs here, so a round trip whose answer comes that soon never sleeps (docs/performance.md,
- * Targets). It bounds the CPU an idle `block` side burns to this per wait.
+ * message within one to three microseconds (its own receive and send in JavaScript),
+ * and the sleep and wake-up this saves cost 10 to 130 µs on the machines measured, so a
+ * round trip whose answer comes that soon never sleeps (docs/performance.md, "The spin
+ * of block"). It bounds the CPU an idle `block` side burns to this per wait.
  */
-export const BLOCK_SPIN_NS = 2_000;
+export const BLOCK_SPIN_NS = 5_000;
 
 /**
  * Whether a plain load that follows an Atomics.store is ordered after it. V8 makes

@@ -69,7 +69,7 @@ export interface ServiceOptions {
   codec?: CodecOption;
   /**
    * How the server waits for requests (and clients for room): the request ring's `wait`
-   * (docs/channel.md), when this call makes it. Default 'block': a check of at most 2 µs,
+   * (docs/channel.md), when this call makes it. Default 'block': a check of at most 5 µs,
    * then sleep; 'adaptive' spins up to 20 µs first, which answers sooner while both
    * sides have a core to themselves and costs CPU on every wait.
    */
