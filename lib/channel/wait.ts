@@ -34,7 +34,7 @@ import { AbortError, SystemError } from '../core/errors';
 import { onAbort } from '../core/timeout';
 import type { WaitStrategy } from './layout';
 import { native, type MappingHandle } from '../addon/native';
-import { SLICE_MS, blockOn, futexWaitvMissing } from '../wait/loop';
+import { SLICE_MS, blockOn, sleepOnWaiter } from '../wait/loop';
 import { spinFor, type SpinBudget } from '../wait/spin';
 
 /**
@@ -322,13 +322,12 @@ class AsyncWait<T> extends Wait<T> implements BellSleeper {
       // setTimeout takes at most 2^31 - 1 ms (a longer delay fires at once).
       if (ms !== Infinity) this.#timer = setTimeout(() => this.#ended(), Math.min(ms, 2 ** 31 - 1));
     } else {
-      // Already changed: no trip through the waiter thread (two thread wake-ups).
-      if (Atomics.load(i32, seq) !== this.expected) return false;
-      this.#waiter = native.waiter.wait(handle, seq << 2, this.expected >>> 0, ms === Infinity ? -1 : ms, (result) => {
+      this.#waiter = sleepOnWaiter(i32, seq, handle, this.expected, ms, (result) => {
         this.#waiter = -1;
-        if (result === 'error') this.#fail(futexWaitvMissing());
+        if (result instanceof SystemError) this.#fail(result);
         else this.#ended();
       });
+      if (this.#waiter < 0) return false;
     }
     if (signal !== undefined) this.#unwatch = onAbort(signal, () => this.#fail(new AbortError(signal.reason)));
     return true;

@@ -52,9 +52,17 @@ export function blockOn(handle: MappingHandle, byteOffset: number, expected: num
   return native.futex.wait(handle, byteOffset, expected >>> 0, ms === Infinity ? -1 : ms, SLICED);
 }
 
-/** The error of a futex wait on the waiter thread that reported 'error'. */
-export function futexWaitvMissing(): SystemError {
-  return new SystemError('ENOSYS', 'futex_waitv', undefined, 'futex_waitv is not available (Linux 5.16 or later is needed)');
+/**
+ * One futex sleep on the per-process waiter thread, without blocking this one: `ended`
+ * gets how it ended ('ok', 'timeout', 'closed') or the error. Returns the id that
+ * native.waiter.cancel() takes, or -1 with no sleep (and no call of `ended`) if the word
+ * no longer holds `expected`: the trip through the waiter thread costs two thread wake-ups.
+ */
+export function sleepOnWaiter(i32: Int32Array, index: number, handle: MappingHandle, expected: number, ms: number, ended: (result: 'ok' | 'timeout' | 'closed' | SystemError) => void): number {
+  if (Atomics.load(i32, index) !== (expected | 0)) return -1;
+  return native.waiter.wait(handle, index << 2, expected >>> 0, ms === Infinity ? -1 : ms, (result) =>
+    ended(result === 'error' ? new SystemError('ENOSYS', 'futex_waitv', undefined, 'futex_waitv is not available (Linux 5.16 or later is needed)') : result),
+  );
 }
 
 /** Runs `op` on this thread, blocking it in each sleep. */
@@ -92,15 +100,14 @@ export async function runAsync<T>(op: WaitOp<T>, signal: AbortSignal | undefined
 }
 
 function sleepAsync(s: FutexSleep, signal: AbortSignal | undefined): Promise<SleepResult> {
-  // Already changed: no trip through the waiter thread (two thread wake-ups).
-  if (Atomics.load(s.i32, s.index) !== (s.expected | 0)) return Promise.resolve('ok');
   return new Promise((resolve, reject) => {
     let unwatch: (() => void) | undefined;
-    const id = native.waiter.wait(s.handle, s.index << 2, s.expected >>> 0, s.ms === Infinity ? -1 : s.ms, (result) => {
+    const id = sleepOnWaiter(s.i32, s.index, s.handle, s.expected, s.ms, (result) => {
       unwatch?.();
-      if (result === 'error') reject(futexWaitvMissing());
+      if (result instanceof SystemError) reject(result);
       else resolve(result);
     });
+    if (id < 0) return resolve('ok');
     if (signal !== undefined) {
       unwatch = onAbort(signal, () => {
         native.waiter.cancel(id);
