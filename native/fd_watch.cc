@@ -2,6 +2,7 @@
 // message waits, writable while there is room; docs/design.md, "Waiting") or a channel's bell
 // (readable once rung). The handle owns the descriptor.
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -87,11 +88,16 @@ class FdWatch {
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "no event loop");
     Poll* poll = new Poll();
+    int flags = fcntl(fd_, F_GETFL);
     int err = uv_poll_init(loop, &poll->handle, fd_);
     if (err != 0) {
       delete poll;
       ThrowErrno(env, "uv_poll_init", -err);
     }
+    // uv_poll_init makes the descriptor non-blocking, though libuv never reads it: the
+    // owner's choice stands (a message queue's blocking calls sleep in the kernel's own
+    // wait, native/mq.cc).
+    if (flags >= 0 && (flags & O_NONBLOCK) == 0) fcntl(fd_, F_SETFL, flags);
     poll->handle.data = this;
     napi_add_async_cleanup_hook(env, OnEnvironmentEnd, poll, &poll->hook);
     poll_ = poll;

@@ -1,12 +1,15 @@
-// POSIX message queues. Every descriptor is opened O_NONBLOCK (the kernel adds
-// close-on-exec to every mq descriptor itself), so a try is one system call and the
-// event loop can watch the descriptor with uv_poll: readable while a message waits,
-// writable while there is room (docs/design.md, "Waiting"). A caller that asks to block gets
-// O_NONBLOCK cleared for that one call only.
+// POSIX message queues (docs/design.md, "Waiting"). The event loop watches a descriptor
+// with uv_poll: readable while a message waits, writable while there is room. The
+// descriptor itself stays blocking, so that a blocking call sleeps in mq_timedreceive
+// (or mq_timedsend) itself, as C does: there the kernel hands a message straight to
+// the receiver it wakes, one system call per message where a try, poll() and a second
+// try took three. A try passes a deadline of 0, which the kernel takes as "do not
+// wait", so it is one system call too. (The kernel adds close-on-exec to every mq
+// descriptor itself.)
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
-#include <poll.h>
+#include <time.h>
 
 #include <string>
 
@@ -43,32 +46,38 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i) {
   return {static_cast<char*>(data), data == nullptr ? 0 : length};
 }
 
-// Runs op (non-blocking: every descriptor is O_NONBLOCK) once; if the queue is full (or
-// empty) and the caller allows waiting (timeoutMs < 0: for ever), polls the descriptor
-// and runs op again until it succeeds or the wait ends, but for at most kSliceMs: a
-// Worker being terminated (or process.exit() while one is blocked here) cannot
-// interrupt a system call, only JavaScript. A slice that ends before the caller's
-// timeout fails with EINTR, and lib/ calls again with the time left. poll() and the
-// monotonic clock, not mq_timed*()'s CLOCK_REALTIME deadline, which a clock stepped
-// back would stretch. Returns op's result; errno set.
+// Runs op(deadline) once. timeoutMs 0 tries (ETIMEDOUT becomes EAGAIN); < 0 waits
+// without limit, and with no deadline at all, as a wait that never ends needs no timer.
+// `sliced` (a Worker's thread, which terminate() must be able to reach: a system call
+// cannot be interrupted, only JavaScript) ends a longer wait after kSliceMs with EINTR,
+// and lib/ calls again with the time left. mq_timed*() take a CLOCK_REALTIME deadline
+// only: one that a step of the clock brings forward also says EINTR (lib/ measures what
+// is left on the monotonic clock), and one it pushes back stretches that call by the
+// step. Returns op's result; errno set.
 template <typename Op>
-ssize_t Timed(mqd_t fd, short events, double timeoutMs, Op op) {
-  ssize_t r = op();
-  if (r >= 0 || errno != EAGAIN || timeoutMs == 0) return r;
-  bool sliced = timeoutMs < 0 || timeoutMs > kSliceMs;
-  int64_t end = MonotonicNs() + static_cast<int64_t>((sliced ? static_cast<double>(kSliceMs) : timeoutMs) * 1e6);
-  for (;;) {
-    int64_t left = end - MonotonicNs();
-    if (left <= 0) {
-      errno = sliced ? EINTR : ETIMEDOUT;
-      return -1;
-    }
-    struct pollfd p = {fd, events, 0};
-    // Another reader or writer may take what poll() saw: op() then says EAGAIN again.
-    if (poll(&p, 1, static_cast<int>((left + 999999) / 1000000)) < 0 && errno != EINTR) return -1;
-    r = op();
-    if (r >= 0 || errno != EAGAIN) return r;
+ssize_t Timed(int64_t timeoutMs, bool sliced, Op op) {
+  if (timeoutMs == 0) {
+    static const timespec kNow = {0, 0};
+    ssize_t r = op(&kNow);
+    if (r < 0 && errno == ETIMEDOUT) errno = EAGAIN;
+    return r;
   }
+  sliced = sliced && (timeoutMs < 0 || timeoutMs > kSliceMs);
+  if (timeoutMs < 0 && !sliced) {
+    for (;;) {
+      ssize_t r = op(nullptr);
+      if (r >= 0 || errno != EINTR) return r;
+    }
+  }
+  int64_t waitNs = (sliced ? kSliceMs : timeoutMs) * 1000000;
+  int64_t end = MonotonicNs() + waitNs;
+  timespec realNow;
+  clock_gettime(CLOCK_REALTIME, &realNow);
+  int64_t realEnd = static_cast<int64_t>(realNow.tv_sec) * 1000000000 + realNow.tv_nsec + waitNs;
+  timespec deadline = ToTimespec(realEnd);
+  ssize_t r = op(&deadline);
+  if (r < 0 && errno == ETIMEDOUT && (sliced || MonotonicNs() < end)) errno = EINTR;
+  return r;
 }
 
 // mq.open(name, flags, mode, maxMessages, messageSize) -> fd. maxMessages 0 passes no
@@ -80,7 +89,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   struct mq_attr attr = {};
   attr.mq_maxmsg = static_cast<long>(ArgInt(info, 3));
   attr.mq_msgsize = static_cast<long>(ArgInt(info, 4));
-  mqd_t fd = mq_open(name.c_str(), flags | O_NONBLOCK | O_CLOEXEC, mode, attr.mq_maxmsg > 0 ? &attr : nullptr);
+  mqd_t fd = mq_open(name.c_str(), flags | O_CLOEXEC, mode, attr.mq_maxmsg > 0 ? &attr : nullptr);
   if (fd == static_cast<mqd_t>(-1)) ThrowErrno(info.Env(), "mq_open", errno);
   return Napi::Number::New(info.Env(), fd);
 }
@@ -96,17 +105,19 @@ Napi::Value GetAttr(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// mq.send(fd, data, priority, timeoutMs) -> 0, or -EAGAIN (full, timeoutMs 0),
+// mq.send(fd, data, priority, timeoutMs, sliced) -> 0, or -EAGAIN (full, timeoutMs 0),
 // -ETIMEDOUT, or -EINTR (a slice ended: call again); anything else throws.
 // timeoutMs < 0 waits for ever.
 Napi::Value Send(const Napi::CallbackInfo& info) {
   mqd_t fd = ArgFd(info, 0);
   Bytes data = ArgBytes(info, 1);
   unsigned priority = static_cast<unsigned>(ArgInt(info, 2));
-  double timeoutMs = static_cast<double>(ArgTimeoutMs(info, 3));
+  int64_t timeoutMs = ArgTimeoutMs(info, 3);
+  bool sliced = timeoutMs != 0 && info.Length() > 4 && ArgBool(info, 4);
   // An empty message still needs a pointer: mq_send declares it non-null.
-  ssize_t r = Timed(fd, POLLOUT, timeoutMs,
-                    [&]() -> ssize_t { return mq_send(fd, data.length > 0 ? data.data : "", data.length, priority); });
+  ssize_t r = Timed(timeoutMs, sliced, [&](const timespec* deadline) -> ssize_t {
+    return mq_timedsend(fd, data.length > 0 ? data.data : "", data.length, priority, deadline);
+  });
   if (r < 0) {
     if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
     ThrowErrno(info.Env(), "mq_send", errno);
@@ -114,15 +125,17 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-// mq.receive(fd, target, timeoutMs) -> size * 32768 + priority, or -EAGAIN / -ETIMEDOUT /
-// -EINTR (a slice ended: call again).
+// mq.receive(fd, target, timeoutMs, sliced) -> size * 32768 + priority, or -EAGAIN /
+// -ETIMEDOUT / -EINTR (a slice ended: call again).
 Napi::Value Receive(const Napi::CallbackInfo& info) {
   mqd_t fd = ArgFd(info, 0);
   Bytes target = ArgBytes(info, 1);
-  double timeoutMs = static_cast<double>(ArgTimeoutMs(info, 2));
+  int64_t timeoutMs = ArgTimeoutMs(info, 2);
+  bool sliced = timeoutMs != 0 && info.Length() > 3 && ArgBool(info, 3);
   unsigned priority = 0;
-  ssize_t r =
-      Timed(fd, POLLIN, timeoutMs, [&]() -> ssize_t { return mq_receive(fd, target.data, target.length, &priority); });
+  ssize_t r = Timed(timeoutMs, sliced, [&](const timespec* deadline) -> ssize_t {
+    return mq_timedreceive(fd, target.data, target.length, &priority, deadline);
+  });
   if (r < 0) {
     if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
     ThrowErrno(info.Env(), "mq_receive", errno);

@@ -2,6 +2,7 @@
 // interface per group of native/addon.cc's export table; the rest of lib/ imports
 // `native` from this module and calls native.<group>.<name>.
 import * as path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 
 /** An opaque handle to one mapped range (native/mapping.cc). */
 export type MappingHandle = { readonly __mapping: unique symbol };
@@ -105,17 +106,17 @@ export interface SysvBinding {
 }
 
 /**
- * native/mq.cc: POSIX message queues. Descriptors are non-blocking (closed with
- * fd.close); send/receive return a negative errno for EAGAIN, ETIMEDOUT and EINTR (a
- * slice ended: call again) and throw anything else.
+ * native/mq.cc: POSIX message queues (descriptors closed with fd.close). send/receive
+ * return a negative errno for EAGAIN, ETIMEDOUT and EINTR (a slice ended, or the wall
+ * clock moved: call again with the time left) and throw anything else.
  */
 export interface MqBinding {
   open(name: string, flags: number, mode: number, maxMessages: number, messageSize: number): number;
   attributes(fd: number): MqAttributes;
-  /** timeoutMs: 0 tries once, < 0 waits for ever. Returns 0, -EAGAIN, -ETIMEDOUT or -EINTR. */
-  send(fd: number, data: Uint8Array, priority: number, timeoutMs: number): number;
+  /** timeoutMs: 0 tries once, < 0 waits for ever; `sliced` as futex.wait's. Returns 0, -EAGAIN, -ETIMEDOUT or -EINTR. */
+  send(fd: number, data: Uint8Array, priority: number, timeoutMs: number, sliced: boolean): number;
   /** Returns size * 32768 + priority, -EAGAIN, -ETIMEDOUT or -EINTR. */
-  receive(fd: number, target: Uint8Array, timeoutMs: number): number;
+  receive(fd: number, target: Uint8Array, timeoutMs: number, sliced: boolean): number;
   unlink(name: string): void;
 }
 
@@ -209,3 +210,10 @@ export interface MqAttributes {
 const load = require('node-gyp-build') as (dir: string) => unknown;
 
 export const native = load(path.join(__dirname, '..', '..', '..')) as NativeBinding;
+
+/**
+ * Whether the addon's blocking calls (futex.wait, mq.send, mq.receive) must come back
+ * to JavaScript every sliceMs: only a Worker's blocked thread needs to, to be
+ * terminated; the main thread sleeps unsliced.
+ */
+export const SLICED = !isMainThread;

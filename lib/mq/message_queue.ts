@@ -13,7 +13,7 @@ import { allowForeignOwner, checkOwner } from '../core/owner';
 import { deadlineOf, onAbort, remaining } from '../core/timeout';
 import { openWhenCreated, WAIT_KEYS, type WaitForCreationOptions } from '../core/created';
 import { AbortError } from '../core/errors';
-import { native, type WatchHandle } from '../addon/native';
+import { native, SLICED, type WatchHandle } from '../addon/native';
 import { boolean, fileMode, integer, options, string } from '../core/validate';
 import { WaitList, type Entry } from './wait_list';
 import { refuseClone, revivable, type Handle } from '../core/handle';
@@ -115,9 +115,10 @@ interface PendingSend extends Pending {
 }
 
 /**
- * Runs a blocking native call until it is not cut short. The addon waits at most
- * a slice per call, so that JavaScript runs in between and a Worker being terminated
- * is not stuck in a system call; it answers -EINTR when a slice ends early.
+ * Runs a blocking native call until it is not cut short. On a Worker's thread the
+ * addon waits at most a slice per call, so that JavaScript runs in between and a Worker
+ * being terminated is not stuck in a system call; it answers -EINTR when a slice ends,
+ * a signal came, or the wall clock (the only one mq_timed*() take) was stepped forward.
  */
 function sliced(timeout: number | undefined, call: (ms: number) => number): number {
   const deadline = deadlineOf(timeout ?? Infinity);
@@ -320,7 +321,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       const signal = signalOption(o.signal);
       const fd = this.#writable();
       if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
-      if (this.#senders.size === 0 && sys(this.name, () => native.mq.send(fd, bytes, priority, 0)) === 0) return Promise.resolve();
+      if (this.#senders.size === 0 && sys(this.name, () => native.mq.send(fd, bytes, priority, 0, false)) === 0) return Promise.resolve();
       if (timeout === 0) return Promise.reject(this.#timedOut('mq_timedsend', 0));
       return new Promise<void>((resolve, reject) => {
         const entry: PendingSend = { prev: null, next: null, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, unwatch: undefined, cancel: noop, data: Buffer.from(bytes), priority };
@@ -338,7 +339,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const priority = priorityOption(o.priority);
     const timeout = timeoutOption(o.timeout);
     const fd = this.#writable();
-    const r = sliced(timeout, (ms) => sys(this.name, () => native.mq.send(fd, bytes, priority, ms)));
+    const r = sliced(timeout, (ms) => sys(this.name, () => native.mq.send(fd, bytes, priority, ms, SLICED)));
     if (r === EAGAIN || r === ETIMEDOUT) throw this.#timedOut('mq_timedsend', timeout!);
   }
 
@@ -347,7 +348,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const bytes = this.#message(data);
     const priority = priorityOption(options<SendSyncOptions>(opts, ['priority']).priority);
     const fd = this.#writable();
-    return sys(this.name, () => native.mq.send(fd, bytes, priority, 0)) === 0;
+    return sys(this.name, () => native.mq.send(fd, bytes, priority, 0, false)) === 0;
   }
 
   /** Receives the highest-priority (then oldest) message, waiting on the event loop; pending calls are served in the order they were made. */
@@ -492,7 +493,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #serveReceivers(): void {
     this.#serve(
       this.#receivers,
-      (e) => native.mq.receive(this.#fd, e.target ?? this.#scratchBuffer(), 0),
+      (e) => native.mq.receive(this.#fd, e.target ?? this.#scratchBuffer(), 0, false),
       (e, r) => e.resolve(e.target ? decode(r) : this.#copy(r, this.#scratchBuffer())),
     );
   }
@@ -500,7 +501,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #serveSenders(): void {
     this.#serve(
       this.#senders,
-      (e) => native.mq.send(this.#fd, e.data, e.priority, 0),
+      (e) => native.mq.send(this.#fd, e.data, e.priority, 0, false),
       (e) => e.resolve(undefined),
     );
   }
@@ -534,12 +535,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   #receiveNow(target: Uint8Array): number {
     const fd = this.#readable();
-    return sys(this.name, () => native.mq.receive(fd, target, 0));
+    return sys(this.name, () => native.mq.receive(fd, target, 0, false));
   }
 
   #receiveBlocking(target: Uint8Array, timeout: number | undefined): number {
     const fd = this.#readable();
-    const r = sliced(timeout, (ms) => sys(this.name, () => native.mq.receive(fd, target, ms)));
+    const r = sliced(timeout, (ms) => sys(this.name, () => native.mq.receive(fd, target, ms, SLICED)));
     if (r === EAGAIN || r === ETIMEDOUT) throw this.#timedOut('mq_timedreceive', timeout!);
     return r;
   }

@@ -5,11 +5,9 @@
 // operation's fast path and its spin stay in front of it. A channel side, which may
 // sleep once per message, has a driver of its own over the same sleeps
 // (lib/channel/wait.ts), without a generator's and its promises' garbage per wait.
-import { isMainThread } from 'node:worker_threads';
-
 import { AbortError, SystemError } from '../core/errors';
 import { onAbort } from '../core/timeout';
-import { native, type MappingHandle } from '../addon/native';
+import { native, SLICED, type MappingHandle } from '../addon/native';
 
 /**
 
@@ -19,8 +17,6 @@ import { native, type MappingHandle } from '../addon/native';
  * thread could start), which then looks at the peer after each.
  */
 export const SLICE_MS = native.futex.sliceMs;
-// Only a Worker's blocked thread needs to come back to JavaScript (to be terminated).
-const SLICED = !isMainThread;
 
 /** Sleep on a futex word until it leaves `expected`, a wake, or `ms` (Infinity: no limit). */
 export interface FutexSleep {

@@ -2,6 +2,7 @@ import t from 'tap';
 import { MessageQueue, SystemError } from 'podshm';
 import { node, fixture, run, uniqueName, until, within } from '../helpers.mjs';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 // tap puts a loader in NODE_OPTIONS (even for children) that writes files another user may not.
 const NO_TAP = ['env', '-u', 'NODE_OPTIONS'];
@@ -86,6 +87,30 @@ t.test('a blocking receive with a timeout is served by a message sent while it w
   t.same([m.priority, m.data.toString()], [2, 'late']);
   t.equal((await done).code, 0);
 });
+
+// A thread blocked in receiveSync is woken by the message, never on a period (a main
+// thread needs no slices: nothing but a signal could interrupt it). Its voluntary
+// context switches over a window twenty times the 100 ms slice count every wake-up.
+for (const [what, args] of [
+  ['without a timeout', []],
+  ['with a timeout', ['60000']],
+]) {
+  t.test(`a blocking receive ${what} sleeps until its message, without waking`, async (t) => {
+    const q = queue(t);
+    const { child, done } = start(['block-one', q.name, ...args]);
+    await within(new Promise((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve())), 'the peer to say it is ready');
+    const switches = () => Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/task/${child.pid}/status`, 'utf8'))[1]);
+    await new Promise((r) => setTimeout(r, 200));
+    const before = switches();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const woke = switches() - before;
+    q.sendSync('wake up');
+    const r = await done;
+    t.equal(r.code, 0, r.stderr);
+    t.same(lines(r.stdout).at(-1), { text: 'wake up' });
+    t.ok(woke <= 2, `the blocked thread woke ${woke} times in the window`);
+  });
+}
 
 t.test('receive does not block the event loop: a timer keeps firing while it waits', async (t) => {
   const q = queue(t);
