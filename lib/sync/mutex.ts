@@ -187,8 +187,10 @@ export class Mutex implements Disposable {
       const deadline = deadlineOf(ms);
       // Spin while it is held, then sleep with WAITERS set.
       const seen = Atomics.load(this.#i32, this.#index);
-      if (seen !== 0 && this.#word.spin(seen) && this.#attempt(false, false)) return;
-      if (!runSync(this.#lock(deadline))) throw timedOut(o.timeout!);
+      if (seen !== 0 && this.#word.spinBeforeBlocking(seen) && this.#attempt(false, false)) return;
+      const got = runSync(this.#lock(deadline));
+      this.#word.waited(got);
+      if (!got) throw timedOut(o.timeout!);
     } finally {
       this.#busy = false;
     }

@@ -147,8 +147,10 @@ export class Semaphore implements Disposable {
     if (this.tryAcquire()) return;
     const deadline = deadlineOf(ms);
     // Spin before announcing ourselves, so a releaser does not pay for a wake.
-    if (this.#word.spin(0) && this.tryAcquire()) return;
-    if (!runSync(this.#acquire(deadline))) throw this.#timedOut(o.timeout!);
+    if (this.#word.spinBeforeBlocking(0) && this.tryAcquire()) return;
+    const got = runSync(this.#acquire(deadline));
+    this.#word.waited(got);
+    if (!got) throw this.#timedOut(o.timeout!);
   }
 
   #timedOut(timeout: number): SystemError {

@@ -48,6 +48,8 @@ export class FutexWord {
   readonly #i32: Int32Array;
   readonly #index: number;
   readonly #budget = new SpinBudget(SPIN_MAX_NS);
+  // When the last spin gave up, until the wait after it ends; -1 when none is pending.
+  #gaveUpAt = -1;
 
   constructor(mapping: Mapping, byteOffset: number) {
     refuseClone(this, 'FutexWord', "post its memory's handle() and make a FutexWord on that memory in the worker");
@@ -93,8 +95,9 @@ export class FutexWord {
     const spin = boolean('spin', o.spin, true);
     const ms = timeoutMs(o.timeout);
     this.#checkOpen();
-    if (spin && this.spin(expected)) return 'mismatch';
+    if (spin && this.spinBeforeBlocking(expected)) return 'mismatch';
     const r = runSync(this.sleep(expected, ms));
+    if (spin) this.waited(r !== 'timeout');
     if (r === 'timeout') throw timedOut(ms);
     return r;
   }
@@ -126,15 +129,53 @@ export class FutexWord {
 
   /**
    * Spins on Atomics.load for the adaptive budget (no system call); true if the word
-   * left `expected` meanwhile.
+   * left `expected` meanwhile. A spin that gives up halves the budget: the wait after it
+   * is the caller's (on the event loop, where a spin holds the loop, and an event-loop
+   * wait's length, with the waiter thread's hop and other callbacks in it, says little
+   * about when the peer answered).
    */
   spin(expected: number): boolean {
-    if (this.#budget.ns === 0) return false;
-    const changed = spinFor(() => (Atomics.load(this.#i32, this.#index) !== expected ? true : undefined), this.#budget.ns / 1e6);
-    if (changed) this.#budget.hit();
-    // The sleep that follows is the caller's, and not timed here: it counts as a long one.
-    else this.#budget.slept(Infinity);
+    const changed = this.#spin(expected);
+    if (changed === false) this.#budget.slept(Infinity);
     return changed === true;
+  }
+
+  /**
+   * @internal spin() before a wait that blocks this thread: a spin that gives up is
+   * judged when that wait ends (waited()), by how long the whole wait took. Judged by
+   * the spin alone, a budget that had shrunk below the peer's usual answer time would
+   * never grow again, and every handoff would pay a sleep and a wake-up.
+   */
+  spinBeforeBlocking(expected: number): boolean {
+    const start = performance.now();
+    const changed = this.#spin(expected);
+    this.#gaveUpAt = changed === false ? start : -1;
+    return changed === true;
+  }
+
+  // true: the word left `expected` (the budget grows); false: the spin gave up;
+  // undefined: no budget (one CPU).
+  #spin(expected: number): boolean | undefined {
+    if (this.#budget.ns === 0) return undefined;
+    const changed = spinFor(() => (Atomics.load(this.#i32, this.#index) !== expected ? true : undefined), this.#budget.ns / 1e6) === true;
+    if (changed) this.#budget.hit();
+    return changed;
+  }
+
+  /** @internal The spin's budget now, in ns (for tests). */
+  get spinNs(): number {
+    return this.#budget.ns;
+  }
+
+  /**
+   * @internal The blocking wait after spinBeforeBlocking() gave up has ended:
+   * `answered`, it got what it waited for (judged by how long it took); not (a
+   * timeout), the peer was away.
+   */
+  waited(answered: boolean): void {
+    if (this.#gaveUpAt < 0) return;
+    this.#budget.slept(answered ? performance.now() - this.#gaveUpAt : Infinity);
+    this.#gaveUpAt = -1;
   }
 }
 

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { SharedMemory, FutexWord } from 'podshm';
 import { asleepOn, node, rawBinding as _native, uniqueName, until, watching, within } from '../helpers.mjs';
 
@@ -204,4 +205,33 @@ t.test('a Worker with pending async waits is terminated and ends cleanly (its wa
   }
   // This process's own waiter still works.
   await t.rejects(new FutexWord(shm.mapping, 0).wait(0, { timeout: 10 }), { code: 'ETIMEDOUT' });
+});
+
+// A spin before a blocking wait is judged by the whole wait (lib/wait/spin.ts): one that
+// gave up, followed by a short wait, means the peer was running and answered a little
+// late, so the budget grows back; judged by the spin alone it would only ever shrink, and
+// a semaphore handoff whose answer came after the shrunk spin slept on every round.
+t.test('a spin that gave up before a short blocking wait grows the budget back; a timeout shrinks it', { skip: availableParallelism() < 2 && 'no spin on one CPU' }, async (t) => {
+  const shm = segment(t);
+  const word = new FutexWord(shm.mapping, 0);
+  const full = word.spinNs;
+  let seen = 0;
+  for (let i = 0; i < 100; i++) if (word.spin(0)) seen++;
+  t.equal(seen, 0, 'nobody changes the word');
+  const floor = word.spinNs;
+  t.ok(floor > 0 && floor < full / 16, `spins that gave up, judged at once, shrink the budget (${floor} ns of ${full})`);
+  t.notOk(word.spinBeforeBlocking(0));
+  t.equal(word.spinNs, floor, 'a spin before a blocking wait waits for the wait to be judged');
+  word.waited(true);
+  t.equal(word.spinNs, floor * 2, 'an answered wait shorter than a time slice doubles it');
+  for (let i = 0; i < 100; i++) {
+    word.spinBeforeBlocking(0);
+    word.waited(true);
+  }
+  t.equal(word.spinNs, full, 'back to the full budget');
+  t.throws(() => word.waitSync(0, { timeout: 1 }), { code: 'ETIMEDOUT' });
+  t.equal(word.spinNs, full / 2, "waitSync's timeout (the peer away) halves it");
+  Atomics.store(new Int32Array(shm.buffer), 0, 1);
+  t.equal(word.waitSync(0), 'mismatch');
+  t.equal(word.spinNs, full, 'a spin that sees the change doubles it');
 });
