@@ -46,35 +46,46 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i) {
   return {static_cast<char*>(data), data == nullptr ? 0 : length};
 }
 
-// Runs op(deadline) once. timeoutMs 0 tries (ETIMEDOUT becomes EAGAIN); < 0 waits
-// without limit, and with no deadline at all, as a wait that never ends needs no timer.
-// `sliced` (a Worker's thread, which terminate() must be able to reach: a system call
-// cannot be interrupted, only JavaScript) ends a longer wait after kSliceMs with EINTR,
-// and lib/ calls again with the time left. mq_timed*() take a CLOCK_REALTIME deadline
-// only: one that a step of the clock brings forward also says EINTR (lib/ measures what
-// is left on the monotonic clock), and one it pushes back stretches that call by the
-// step. Returns op's result; errno set.
+// Runs op(deadline). timeoutMs 0 tries once (ETIMEDOUT becomes EAGAIN). Otherwise it
+// first tries for up to spinNs (lib/'s adaptive spin budget: an answer that comes
+// meanwhile costs no sleep and no wake-up), then sleeps in op: without any deadline when
+// the wait has no limit (a wait that never ends needs no timer), else until the
+// deadline. `sliced` (a Worker's thread, which terminate() must be able to reach: a
+// system call cannot be interrupted, only JavaScript) ends a longer wait after kSliceMs
+// with EINTR, and lib/ calls again with the time left. mq_timed*() take a CLOCK_REALTIME
+// deadline only: one that a step of the clock brings forward also says EINTR (lib/
+// measures what is left on the monotonic clock), and one it pushes back stretches that
+// call by the step. Returns op's result; errno set.
 template <typename Op>
-ssize_t Timed(int64_t timeoutMs, bool sliced, Op op) {
+ssize_t Timed(int64_t timeoutMs, bool sliced, int64_t spinNs, Op op) {
+  static const timespec kNow = {0, 0};
   if (timeoutMs == 0) {
-    static const timespec kNow = {0, 0};
     ssize_t r = op(&kNow);
     if (r < 0 && errno == ETIMEDOUT) errno = EAGAIN;
     return r;
   }
   sliced = sliced && (timeoutMs < 0 || timeoutMs > kSliceMs);
-  if (timeoutMs < 0 && !sliced) {
+  int64_t waitNs = timeoutMs < 0 && !sliced ? -1 : (sliced ? kSliceMs : timeoutMs) * 1000000;
+  int64_t start = MonotonicNs();
+  if (spinNs > 0) {
+    int64_t spinEnd = start + (waitNs >= 0 && waitNs < spinNs ? waitNs : spinNs);
+    do {
+      ssize_t r = op(&kNow);
+      if (r >= 0 || errno != ETIMEDOUT) return r;
+    } while (MonotonicNs() < spinEnd);
+  }
+  if (waitNs < 0) {
     for (;;) {
       ssize_t r = op(nullptr);
       if (r >= 0 || errno != EINTR) return r;
     }
   }
-  int64_t waitNs = (sliced ? kSliceMs : timeoutMs) * 1000000;
-  int64_t end = MonotonicNs() + waitNs;
+  int64_t end = start + waitNs;
+  int64_t left = end - MonotonicNs();
   timespec realNow;
   clock_gettime(CLOCK_REALTIME, &realNow);
-  int64_t realEnd = static_cast<int64_t>(realNow.tv_sec) * 1000000000 + realNow.tv_nsec + waitNs;
-  timespec deadline = ToTimespec(realEnd);
+  timespec deadline =
+      ToTimespec(static_cast<int64_t>(realNow.tv_sec) * 1000000000 + realNow.tv_nsec + (left > 0 ? left : 0));
   ssize_t r = op(&deadline);
   if (r < 0 && errno == ETIMEDOUT && (sliced || MonotonicNs() < end)) errno = EINTR;
   return r;
@@ -105,7 +116,7 @@ Napi::Value GetAttr(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// mq.send(fd, data, priority, timeoutMs, sliced) -> 0, or -EAGAIN (full, timeoutMs 0),
+// mq.send(fd, data, priority, timeoutMs, sliced, spinNs) -> 0, or -EAGAIN (full, timeoutMs 0),
 // -ETIMEDOUT, or -EINTR (a slice ended: call again); anything else throws.
 // timeoutMs < 0 waits for ever.
 Napi::Value Send(const Napi::CallbackInfo& info) {
@@ -113,9 +124,10 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   Bytes data = ArgBytes(info, 1);
   unsigned priority = static_cast<unsigned>(ArgInt(info, 2));
   int64_t timeoutMs = ArgTimeoutMs(info, 3);
-  bool sliced = timeoutMs != 0 && info.Length() > 4 && ArgBool(info, 4);
+  bool sliced = timeoutMs != 0 && ArgBool(info, 4);
+  int64_t spinNs = timeoutMs != 0 ? ArgInt(info, 5) : 0;
   // An empty message still needs a pointer: mq_send declares it non-null.
-  ssize_t r = Timed(timeoutMs, sliced, [&](const timespec* deadline) -> ssize_t {
+  ssize_t r = Timed(timeoutMs, sliced, spinNs, [&](const timespec* deadline) -> ssize_t {
     return mq_timedsend(fd, data.length > 0 ? data.data : "", data.length, priority, deadline);
   });
   if (r < 0) {
@@ -125,15 +137,16 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-// mq.receive(fd, target, timeoutMs, sliced) -> size * 32768 + priority, or -EAGAIN /
+// mq.receive(fd, target, timeoutMs, sliced, spinNs) -> size * 32768 + priority, or -EAGAIN /
 // -ETIMEDOUT / -EINTR (a slice ended: call again).
 Napi::Value Receive(const Napi::CallbackInfo& info) {
   mqd_t fd = ArgFd(info, 0);
   Bytes target = ArgBytes(info, 1);
   int64_t timeoutMs = ArgTimeoutMs(info, 2);
-  bool sliced = timeoutMs != 0 && info.Length() > 3 && ArgBool(info, 3);
+  bool sliced = timeoutMs != 0 && ArgBool(info, 3);
+  int64_t spinNs = timeoutMs != 0 ? ArgInt(info, 4) : 0;
   unsigned priority = 0;
-  ssize_t r = Timed(timeoutMs, sliced, [&](const timespec* deadline) -> ssize_t {
+  ssize_t r = Timed(timeoutMs, sliced, spinNs, [&](const timespec* deadline) -> ssize_t {
     return mq_timedreceive(fd, target.data, target.length, &priority, deadline);
   });
   if (r < 0) {

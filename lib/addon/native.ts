@@ -113,10 +113,13 @@ export interface SysvBinding {
 export interface MqBinding {
   open(name: string, flags: number, mode: number, maxMessages: number, messageSize: number): number;
   attributes(fd: number): MqAttributes;
-  /** timeoutMs: 0 tries once, < 0 waits for ever; `sliced` as futex.wait's. Returns 0, -EAGAIN, -ETIMEDOUT or -EINTR. */
-  send(fd: number, data: Uint8Array, priority: number, timeoutMs: number, sliced: boolean): number;
+  /**
+   * timeoutMs: 0 tries once, < 0 waits for ever; `sliced` as futex.wait's; a wait first
+   * tries for up to spinNs. Returns 0, -EAGAIN, -ETIMEDOUT or -EINTR.
+   */
+  send(fd: number, data: Uint8Array, priority: number, timeoutMs: number, sliced: boolean, spinNs: number): number;
   /** Returns size * 32768 + priority, -EAGAIN, -ETIMEDOUT or -EINTR. */
-  receive(fd: number, target: Uint8Array, timeoutMs: number, sliced: boolean): number;
+  receive(fd: number, target: Uint8Array, timeoutMs: number, sliced: boolean, spinNs: number): number;
   unlink(name: string): void;
 }
 

@@ -16,6 +16,7 @@ import { AbortError } from '../core/errors';
 import { native, SLICED, type WatchHandle } from '../addon/native';
 import { boolean, fileMode, integer, options, string } from '../core/validate';
 import { WaitList, type Entry } from './wait_list';
+import { SpinBudget, spinMax, SPIN_NS } from '../wait/spin';
 import { refuseClone, revivable, type Handle } from '../core/handle';
 
 export interface MessageQueueOpenOptions extends WaitForCreationOptions {
@@ -114,21 +115,39 @@ interface PendingSend extends Pending {
   priority: number;
 }
 
+// The channel's budget: a queue's answer costs the same wake-up a channel's does.
+const SPIN_MAX_NS = spinMax(SPIN_NS);
+
 /**
- * Runs a blocking native call until it is not cut short. On a Worker's thread the
- * addon waits at most a slice per call, so that JavaScript runs in between and a Worker
- * being terminated is not stuck in a system call; it answers -EINTR when a slice ends,
- * a signal came, or the wall clock (the only one mq_timed*() take) was stepped forward.
+ * Runs a blocking native call until it is not cut short. The addon first tries for
+ * `budget`'s spin (none on one CPU), and the whole call then judges the spin, as every
+ * spin before a blocking wait is judged (lib/wait/spin.ts): a handoff between running
+ * processes keeps the full spin and catches its answers without a sleep and a wake-up,
+ * a peer that answers seldom shrinks it. On a Worker's thread the addon waits at most a
+ * slice per call, so that JavaScript runs in between and a Worker being terminated is
+ * not stuck in a system call; it answers -EINTR when a slice ends, a signal came, or the
+ * wall clock (the only one mq_timed*() take) was stepped forward.
  */
-function sliced(timeout: number | undefined, call: (ms: number) => number): number {
+function blocking(budget: SpinBudget, timeout: number | undefined, call: (ms: number, spinNs: number) => number): number {
+  // Nothing to judge without a spin (one CPU, or a try): no clock read either.
+  const judged = timeout !== 0 && budget.max > 0;
+  const start = judged ? performance.now() : 0;
   const deadline = deadlineOf(timeout ?? Infinity);
   let ms = timeout ?? -1;
+  let spinNs = budget.ns;
   for (;;) {
-    const r = call(ms);
-    if (r !== EINTR) return r;
+    const r = call(ms, spinNs);
+    if (r !== EINTR) {
+      if (judged) budget.slept(r >= 0 ? performance.now() - start : Infinity);
+      return r;
+    }
+    spinNs = 0;
     const left = remaining(deadline);
     // Out of time between two slices: that is a timeout, not a full (or empty) queue.
-    if (left === 0) return ETIMEDOUT;
+    if (left === 0) {
+      if (judged) budget.slept(Infinity);
+      return ETIMEDOUT;
+    }
     ms = left === Infinity ? -1 : left;
   }
 }
@@ -172,6 +191,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   readonly #receivers = new WaitList<PendingReceive>();
   readonly #senders = new WaitList<PendingSend>();
   #events = 0;
+  // The spins of the blocking calls, one per direction.
+  readonly #receiveSpin = new SpinBudget(SPIN_MAX_NS);
+  readonly #sendSpin = new SpinBudget(SPIN_MAX_NS);
 
   private constructor(name: string, fd: number, readOnly: boolean, writeOnly: boolean) {
     this.name = name;
@@ -321,7 +343,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       const signal = signalOption(o.signal);
       const fd = this.#writable();
       if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
-      if (this.#senders.size === 0 && sys(this.name, () => native.mq.send(fd, bytes, priority, 0, false)) === 0) return Promise.resolve();
+      if (this.#senders.size === 0 && sys(this.name, () => native.mq.send(fd, bytes, priority, 0, false, 0)) === 0) return Promise.resolve();
       if (timeout === 0) return Promise.reject(this.#timedOut('mq_timedsend', 0));
       return new Promise<void>((resolve, reject) => {
         const entry: PendingSend = { prev: null, next: null, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, unwatch: undefined, cancel: noop, data: Buffer.from(bytes), priority };
@@ -339,7 +361,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const priority = priorityOption(o.priority);
     const timeout = timeoutOption(o.timeout);
     const fd = this.#writable();
-    const r = sliced(timeout, (ms) => sys(this.name, () => native.mq.send(fd, bytes, priority, ms, SLICED)));
+    const r = blocking(this.#sendSpin, timeout, (ms, spinNs) => sys(this.name, () => native.mq.send(fd, bytes, priority, ms, SLICED, spinNs)));
     if (r === EAGAIN || r === ETIMEDOUT) throw this.#timedOut('mq_timedsend', timeout!);
   }
 
@@ -348,7 +370,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const bytes = this.#message(data);
     const priority = priorityOption(options<SendSyncOptions>(opts, ['priority']).priority);
     const fd = this.#writable();
-    return sys(this.name, () => native.mq.send(fd, bytes, priority, 0, false)) === 0;
+    return sys(this.name, () => native.mq.send(fd, bytes, priority, 0, false, 0)) === 0;
   }
 
   /** Receives the highest-priority (then oldest) message, waiting on the event loop; pending calls are served in the order they were made. */
@@ -493,7 +515,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #serveReceivers(): void {
     this.#serve(
       this.#receivers,
-      (e) => native.mq.receive(this.#fd, e.target ?? this.#scratchBuffer(), 0, false),
+      (e) => native.mq.receive(this.#fd, e.target ?? this.#scratchBuffer(), 0, false, 0),
       (e, r) => e.resolve(e.target ? decode(r) : this.#copy(r, this.#scratchBuffer())),
     );
   }
@@ -501,7 +523,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #serveSenders(): void {
     this.#serve(
       this.#senders,
-      (e) => native.mq.send(this.#fd, e.data, e.priority, 0, false),
+      (e) => native.mq.send(this.#fd, e.data, e.priority, 0, false, 0),
       (e) => e.resolve(undefined),
     );
   }
@@ -535,12 +557,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   #receiveNow(target: Uint8Array): number {
     const fd = this.#readable();
-    return sys(this.name, () => native.mq.receive(fd, target, 0, false));
+    return sys(this.name, () => native.mq.receive(fd, target, 0, false, 0));
   }
 
   #receiveBlocking(target: Uint8Array, timeout: number | undefined): number {
     const fd = this.#readable();
-    const r = sliced(timeout, (ms) => sys(this.name, () => native.mq.receive(fd, target, ms, SLICED)));
+    const r = blocking(this.#receiveSpin, timeout, (ms, spinNs) => sys(this.name, () => native.mq.receive(fd, target, ms, SLICED, spinNs)));
     if (r === EAGAIN || r === ETIMEDOUT) throw this.#timedOut('mq_timedreceive', timeout!);
     return r;
   }

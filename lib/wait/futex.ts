@@ -2,7 +2,6 @@
 // V8's Atomics.wait is per process, so blocking goes through the Linux futex in the
 // addon: synchronously on this thread after a short spin, or asynchronously through
 // the per-process waiter thread, which never blocks the event loop.
-import { availableParallelism } from 'node:os';
 
 import { AbortError, SystemError, argType, argValue } from '../core/errors';
 import { Mapping } from '../addon/mapping';
@@ -11,7 +10,7 @@ import { abortSignal, deadlineOf, remaining, timeoutMs } from '../core/timeout';
 import { boolean, integer, options } from '../core/validate';
 import { refuseClone } from '../core/handle';
 import { futexSleep, runAsync, runSync, type WaitOp } from './loop';
-import { SpinBudget, spinFor } from './spin';
+import { SpinBudget, spinFor, spinMax } from './spin';
 
 /** 'ok': woken or the word changed (re-check it); 'mismatch': it already held another value. */
 export type WaitResult = 'ok' | 'mismatch';
@@ -34,7 +33,7 @@ export interface FutexWaitSyncOptions extends WaitSyncOptions {
 // Spinning only pays when the waker runs on another CPU at the same time. Half the
 // channel's budget: a released unit or lock is taken by whoever is awake, so a long
 // spin here mostly races the other waiters.
-const SPIN_MAX_NS = availableParallelism() > 1 ? 10_000 : 0;
+const SPIN_MAX_NS = spinMax(10_000);
 
 /**
  * One 32-bit word of a mapping, 4-byte aligned and inside it (checked here, and again

@@ -1,9 +1,15 @@
 // The one spin policy: how long a waiter checks before it sleeps, adapted per waiter.
 // Spinning pays only when the side that will answer is running on another CPU at the
 // same moment; a sleep and a wake-up cost 10 to 100 µs here (docs/design.md, "Waiting").
+import { availableParallelism } from 'node:os';
 
 /** The longest a waiter spins before it sleeps: about the cost of a futex wake-up here. */
 export const SPIN_NS = 20_000;
+/** A spin budget's maximum `ns` on this machine: none on one CPU, where the peer cannot run meanwhile. */
+export function spinMax(ns: number): number {
+  return availableParallelism() > 1 ? ns : 0;
+}
+
 // A wait longer than this means the peer was not running (about a scheduler time slice).
 const PEER_AWAY_MS = 1;
 

@@ -17,7 +17,7 @@ const MAY_IMPORT = {
   liveness: ['core', 'addon'], // OFD-lock presence slots
   capacity: ['core', 'addon', 'platform'], // limits and the errors that explain a refusal
   shm: ['core', 'addon', 'platform', 'capacity'], // POSIX and System V shared memory
-  mq: ['core', 'addon', 'capacity'], // POSIX message queues
+  mq: ['core', 'addon', 'capacity', 'wait'], // POSIX message queues; the spin policy
   sync: ['core', 'addon', 'wait', 'liveness', 'shm'], // Semaphore, Mutex
   channel: ['core', 'addon', 'wait', 'liveness', 'shm'], // the shared-memory channel
   topic: ['core', 'addon', 'wait', 'liveness', 'platform', 'capacity', 'shm', 'channel'], // publish/subscribe; reuses the channel's wait protocol and layout limits
