@@ -508,6 +508,15 @@ export class Receiver<T = Uint8Array> implements Disposable, AsyncIterable<T> {
     this.#bytes -= bytes;
   }
 
+  /**
+   * @internal Ends this receiver's pending receive, if any, with `err`: for a loop that
+   * stops its many waits at once (a service client's pump), where a signal passed to
+   * every wait costs an abort listener, added and removed, per wait.
+   */
+  interrupt(err: unknown): void {
+    if (this.#pending) this.#waitPlan?.waiting?.cancel(err);
+  }
+
   /** Detaches the consumer: producers see it gone. */
   close(): void {
     if (this.#closed) return;

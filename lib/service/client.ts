@@ -495,6 +495,9 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
 
   async #receive(stop: AbortSignal): Promise<void> {
     const rx = this.#rx;
+    // One listener for the pump's life, not a signal (and its listener) per wait.
+    const interrupt = (): void => rx.interrupt(new AbortError(stop.reason));
+    stop.addEventListener('abort', interrupt, { once: true });
     try {
       let delivered = false;
       while (!stop.aborted) {
@@ -513,7 +516,7 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
             if (this.#calls.size === 0) return;
             this.#asleep = stop;
             try {
-              view = await rx.receiveView({ signal: stop });
+              view = await rx.receiveView();
             } finally {
               if (this.#asleep === stop) this.#asleep = null;
             }
@@ -527,6 +530,7 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
         delivered = true;
       }
     } finally {
+      stop.removeEventListener('abort', interrupt);
       if (this.#pump?.signal === stop) this.#pump = null;
       if (!this.#closed && this.#pump === null) {
         // A call may have come while this pump was being stopped.

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, PeerGoneError, Service } from 'podshm';
-import { rawBinding, uniqueName, within } from '../helpers.mjs';
+import { node, rawBinding, uniqueName, within } from '../helpers.mjs';
 import { internal } from '../internal.mjs';
 import { kill, server, start } from '../service-peers.mjs';
 
@@ -61,4 +61,16 @@ t.test('a service waiting for calls sleeps on; a caller dying mid-call aborts it
   await quietWindow(t);
   await kill(c);
   t.ok((await within(aborted, "the caller's death", HANG_GUARD_MS)) instanceof PeerGoneError, "the handler's signal aborts with PeerGoneError");
+});
+
+t.test('a client whose last call times out while it sleeps leaves the event loop; its next call brings it back', async (t) => {
+  const name = uniqueName('svcidle');
+  // hold:... is never answered.
+  const service = Service.serve(name, (request) => (Buffer.from(request).toString().startsWith('hold') ? new Promise(() => {}) : request));
+  t.teardown(() => service.close());
+  // The fixture never closes its client: it ends only if the client's pump stopped.
+  const r = await node('service-client.mjs', [name, 'idle'], { timeoutMs: HANG_GUARD_MS });
+  t.equal(r.signal, null, 'not killed by the hang guard');
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout.trim(), 'answered echo:1 echo:2 ETIMEDOUT');
 });
