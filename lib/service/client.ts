@@ -62,7 +62,9 @@ interface Call {
   /** The server generation it was sent to while that server was up, else -1. */
   epoch: number;
   sent: boolean;
-  timer: NodeJS.Timeout | null;
+  /** When it times out (performance.now() ms; Infinity: never), and its timeout. */
+  due: number;
+  ms: number;
   signal: AbortSignal | undefined;
   /** Stops watching `signal`: called when the call settles. */
   unwatch: (() => void) | undefined;
@@ -97,6 +99,10 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
   #asleep: AbortSignal | null = null;
   #idleCheck = false;
   #closed = false;
+  // One timer for every call's timeout, due at the earliest: a timer per call was a
+  // tenth of what a call allocated. Unreferenced while no call is in flight.
+  #deadlines: NodeJS.Timeout | null = null;
+  #deadlinesDue = Infinity;
 
   private constructor(name: string, o: Partial<ClientOptions>, codec: BoundCodec | null) {
     this.name = name;
@@ -161,10 +167,10 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     const deadline = ms === Infinity ? Infinity : Date.now() + ms;
     const perfDeadline = deadlineOf(ms);
     return new Promise<Res>((resolve, reject) => {
-      const call: Call = { resolve: resolve as (response: unknown) => void, reject, epoch: -1, sent: false, timer: null, signal, unwatch: undefined };
+      const call: Call = { resolve: resolve as (response: unknown) => void, reject, epoch: -1, sent: false, due: perfDeadline, ms, signal, unwatch: undefined };
       this.#calls.set(id, call);
       this.#figures.started();
-      if (ms !== Infinity) call.timer = setTimeout(() => this.#finish(id, new SystemError('ETIMEDOUT', 'service', this.name, `no response within ${ms} ms`), null), ms);
+      if (ms !== Infinity) this.#timeOut(perfDeadline);
       if (signal !== undefined) call.unwatch = onAbort(signal, () => this.#finish(id, new AbortError(signal.reason), null));
       let attempt: number;
       try {
@@ -213,7 +219,7 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     const deadline = ms === Infinity ? Infinity : Date.now() + ms;
     const perfDeadline = deadlineOf(ms);
     let outcome: { value: unknown } | { error: Error } | null = null;
-    const call: Call = { resolve: (value) => (outcome = { value }), reject: (error) => (outcome = { error }), epoch: -1, sent: false, timer: null, signal: undefined, unwatch: undefined };
+    const call: Call = { resolve: (value) => (outcome = { value }), reject: (error) => (outcome = { error }), epoch: -1, sent: false, due: Infinity, ms, signal: undefined, unwatch: undefined };
     this.#calls.set(id, call);
     this.#figures.started();
     try {
@@ -233,6 +239,8 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     if (this.#closed) return;
     this.#closed = true;
     for (const id of [...this.#calls.keys()]) this.#finish(id, this.#closedError(), null);
+    if (this.#deadlines !== null) clearTimeout(this.#deadlines);
+    this.#deadlines = null;
     this.#pump?.abort();
     this.#server?.close();
     this.#server = null;
@@ -570,16 +578,40 @@ export class Client<Req = ArrayBufferView, Res = Uint8Array> implements Disposab
     if (call === undefined) return;
     this.#calls.delete(id);
     this.#figures.ended();
-    if (call.timer !== null) clearTimeout(call.timer);
     call.unwatch?.();
     if (err === null) call.resolve(response);
     else {
       call.reject(err);
       if (call.sent && (err instanceof AbortError || (err instanceof SystemError && err.code === 'ETIMEDOUT'))) this.#cancel(id);
     }
+    if (this.#calls.size === 0) this.#deadlines?.unref();
     // A pump that is awake sees it itself, after the callers' turn.
     if (this.#calls.size === 0 && (this.#pump === null || this.#asleep === this.#pump.signal)) this.#idle();
   }
+
+  // Makes the timer due by `due` at the latest (calls of one timeout come due in the
+  // order they were made: only the first arms it).
+  #timeOut(due: number): void {
+    if (this.#deadlines !== null) this.#deadlines.ref();
+    if (due >= this.#deadlinesDue) return;
+    if (this.#deadlines !== null) clearTimeout(this.#deadlines);
+    this.#deadlinesDue = due;
+    // setTimeout takes at most 2^31 - 1 ms (a longer delay fires at once).
+    this.#deadlines = setTimeout(this.#expire, Math.min(Math.max(0, due - performance.now()), 2 ** 31 - 1));
+  }
+
+  // Times out the calls that are due, and waits for the next.
+  readonly #expire = (): void => {
+    this.#deadlines = null;
+    this.#deadlinesDue = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, call] of this.#calls) {
+      if (call.due <= now) this.#finish(id, new SystemError('ETIMEDOUT', 'service', this.name, `no response within ${call.ms} ms`), null);
+      else next = Math.min(next, call.due);
+    }
+    if (next !== Infinity) this.#timeOut(next);
+  };
 
   // Best effort: a full ring drops the cancel (the handler then runs to the deadline).
   #cancel(id: number): void {

@@ -2,7 +2,7 @@
 // signal aborts; the handler sees the caller's deadline.
 import t from 'tap';
 import { AbortError, Client, Service } from 'podshm';
-import { uniqueName } from '../helpers.mjs';
+import { uniqueName, within } from '../helpers.mjs';
 import { server } from '../service-peers.mjs';
 
 async function setup(t) {
@@ -44,6 +44,17 @@ t.test("a timeout rejects the call with ETIMEDOUT and aborts the handler's signa
     t.equal(await s.saw(`aborted b${n}`), `aborted b${n} AbortError`);
     break;
   }
+});
+
+t.test('a call with a shorter timeout, made after a longer one, times out at its own', async (t) => {
+  const { client } = await setup(t);
+  const ac = new AbortController();
+  const long = client.call(Buffer.from('hold:long'), { timeout: 600_000, signal: ac.signal }).catch((e) => e);
+  const short = client.call(Buffer.from('hold:short'), { timeout: 200 }).catch((e) => e);
+  t.match(await within(short, 'the 200 ms call timing out'), { name: 'SystemError', code: 'ETIMEDOUT' });
+  t.equal(client.inFlight, 1, 'the 600 s call is still in flight');
+  ac.abort();
+  t.ok((await long) instanceof AbortError);
 });
 
 t.test('the handler sees the deadline the caller set', async (t) => {
