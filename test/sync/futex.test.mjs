@@ -231,6 +231,19 @@ t.test('a spin that gave up before a short blocking wait grows the budget back; 
     word.waited(true);
   }
   t.equal(word.spinNs, full, `answered waits bring it back to the full budget (${waits} waits)`);
+  // A peer that never answers within a spin, however soon after: it could not run while
+  // this side spun (a shared CPU). Past 64 such spins in a row the budget shrinks; the
+  // count starts over every 1024, and a spin that sees the word move starts it over too.
+  for (; waits < 200; waits++) {
+    word.spinBeforeBlocking(0);
+    word.waited(true);
+  }
+  t.equal(word.spinNs, floor, 'a long run of spins that all gave up shrinks it to the floor, though each wait was short');
+  for (; waits < 1024 + 32; waits++) {
+    word.spinBeforeBlocking(0);
+    word.waited(true);
+  }
+  t.ok(word.spinNs > floor, `a while later it may grow again (${word.spinNs} ns)`);
   t.throws(() => word.waitSync(0, { timeout: 1 }), { code: 'ETIMEDOUT' });
   t.equal(word.spinNs, full / 2, "waitSync's timeout (the peer away) halves it");
   Atomics.store(new Int32Array(shm.buffer), 0, 1);
