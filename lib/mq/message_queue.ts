@@ -134,22 +134,29 @@ function blocking(budget: SpinBudget, timeout: number | undefined, call: (ms: nu
   const start = judged ? performance.now() : 0;
   const deadline = deadlineOf(timeout ?? Infinity);
   let ms = timeout ?? -1;
-  let spinNs = budget.ns;
+  // Whole ns for the addon: a halved budget need not be one.
+  let spinNs = Math.ceil(budget.ns);
   for (;;) {
     const r = call(ms, spinNs);
     if (r !== EINTR) {
-      if (judged) budget.slept(r >= 0 ? performance.now() - start : Infinity);
+      if (judged) judge(budget, spinNs, r >= 0 ? performance.now() - start : Infinity);
       return r;
     }
     spinNs = 0;
     const left = remaining(deadline);
     // Out of time between two slices: that is a timeout, not a full (or empty) queue.
     if (left === 0) {
-      if (judged) budget.slept(Infinity);
+      if (judged) budget.missed(Infinity);
       return ETIMEDOUT;
     }
     ms = left === Infinity ? -1 : left;
   }
+}
+
+// A call no longer than its spin ended within it (or found the queue ready at once).
+function judge(budget: SpinBudget, spinNs: number, tookMs: number): void {
+  if (tookMs * 1e6 <= spinNs) budget.hit();
+  else budget.missed(tookMs);
 }
 
 function timeoutOption(value: unknown): number | undefined {

@@ -34,14 +34,6 @@ export interface FutexWaitSyncOptions extends WaitSyncOptions {
 // channel's budget: a released unit or lock is taken by whoever is awake, so a long
 // spin here mostly races the other waiters.
 const SPIN_MAX_NS = spinMax(10_000);
-// A spin before a blocking wait that gives up still grows the budget when the answer
-// came soon after it, but not after this many such spins in a row: then the peer could
-// not run while this side spun (other work on the CPUs, and the spin only burned this
-// side's share), and the budget shrinks as for a peer away. Every PROBE_EVERY misses
-// the count starts over, so that a budget shrunk while the machine was busy, or while
-// the peer's code was still unoptimized, can grow again.
-const MISS_LIMIT = 64;
-const PROBE_EVERY = 1024;
 
 /**
  * One 32-bit word of a mapping, 4-byte aligned and inside it (checked here, and again
@@ -57,8 +49,6 @@ export class FutexWord {
   readonly #budget = new SpinBudget(SPIN_MAX_NS);
   // When the last spin gave up, until the wait after it ends; -1 when none is pending.
   #gaveUpAt = -1;
-  // Spins before blocking waits that gave up in a row, since the last that saw the word move.
-  #misses = 0;
 
   constructor(mapping: Mapping, byteOffset: number) {
     refuseClone(this, 'FutexWord', "post its memory's handle() and make a FutexWord on that memory in the worker");
@@ -151,8 +141,8 @@ export class FutexWord {
 
   /**
    * @internal spin() before a wait that blocks this thread: a spin that gives up is
-   * judged when that wait ends (waited()), by how long the whole wait took (within
-   * MISS_LIMIT). Judged by the spin alone, a budget that had shrunk below the peer's
+   * judged when that wait ends (waited()), by how long the whole wait took
+   * (SpinBudget.missed()). Judged by the spin alone, a budget that had shrunk below the peer's
    * usual answer time would never grow again, and every handoff would pay a sleep and a
    * wake-up.
    */
@@ -160,8 +150,6 @@ export class FutexWord {
     const start = performance.now();
     const changed = this.#spin(expected);
     this.#gaveUpAt = changed === false ? start : -1;
-    if (changed) this.#misses = 0;
-    else if (changed === false) this.#misses = (this.#misses + 1) % PROBE_EVERY;
     return changed === true;
   }
 
@@ -181,12 +169,12 @@ export class FutexWord {
 
   /**
    * @internal The blocking wait after spinBeforeBlocking() gave up has ended:
-   * `answered`, it got what it waited for (judged by how long it took, unless the
-   * spins have missed too often in a row); not (a timeout), the peer was away.
+   * `answered`, it got what it waited for (judged by how long it took); not (a
+   * timeout), the peer was away.
    */
   waited(answered: boolean): void {
     if (this.#gaveUpAt < 0) return;
-    this.#budget.slept(answered && this.#misses <= MISS_LIMIT ? performance.now() - this.#gaveUpAt : Infinity);
+    this.#budget.missed(answered ? performance.now() - this.#gaveUpAt : Infinity);
     this.#gaveUpAt = -1;
   }
 }

@@ -12,6 +12,9 @@ export function spinMax(ns: number): number {
 
 // A wait longer than this means the peer was not running (about a scheduler time slice).
 const PEER_AWAY_MS = 1;
+// missed()'s bound, and how often its count starts over.
+const MISS_LIMIT = 64;
+const PROBE_EVERY = 1024;
 
 /**
  * One waiter's spin budget, adapted as an adaptive mutex adapts its own: doubled (up to
@@ -27,6 +30,8 @@ const PEER_AWAY_MS = 1;
 export class SpinBudget {
   readonly max: number;
   ns: number;
+  // Spins that gave up in a row (missed()), since the last that saw the answer.
+  #misses = 0;
 
   /** `maxNs` 0: never spin (as on a single CPU, where the peer cannot run meanwhile). */
   constructor(maxNs = SPIN_NS) {
@@ -36,13 +41,31 @@ export class SpinBudget {
 
   /** The spin saw what it waited for. */
   hit(): void {
-    this.ns = Math.min(this.max, this.ns * 2);
+    this.#misses = 0;
+    this.#grow();
   }
 
   /** The spin gave up, and the whole wait took `waitedMs` (Infinity when it is not timed). */
   slept(waitedMs: number): void {
-    if (waitedMs < PEER_AWAY_MS) this.hit();
+    if (waitedMs < PEER_AWAY_MS) this.#grow();
     else this.ns = Math.max(this.max / 40, this.ns / 2);
+  }
+
+  /**
+   * slept(), for a spin before a wait that blocks the thread, with a bound: past
+   * MISS_LIMIT spins in a row that gave up, however soon the answer came after each,
+   * the peer could not run while this side spun (other work on the CPUs, and the spin
+   * only burned this side's share), so the budget shrinks as for a peer away. Every
+   * PROBE_EVERY misses the count starts over, so that a budget shrunk while the machine
+   * was busy, or while the peer's code was still unoptimized, can grow again.
+   */
+  missed(waitedMs: number): void {
+    this.#misses = (this.#misses + 1) % PROBE_EVERY;
+    this.slept(this.#misses <= MISS_LIMIT ? waitedMs : Infinity);
+  }
+
+  #grow(): void {
+    this.ns = Math.min(this.max, this.ns * 2);
   }
 }
 

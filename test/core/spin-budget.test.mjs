@@ -36,3 +36,21 @@ t.test('a spin that sees the answer doubles the budget up to the full one', asyn
   for (let i = 0; i < 10; i++) b.hit();
   t.equal(b.ns, SPIN_NS);
 });
+
+t.test('before a blocking wait: 64 misses in a row shrink it however short the waits, and the count starts over every 1024', async (t) => {
+  const b = new SpinBudget();
+  for (let i = 0; i < 100; i++) b.slept(50);
+  const floor = b.ns;
+  for (let i = 0; i < 10; i++) b.missed(0.06);
+  t.equal(b.ns, SPIN_NS, 'short waits after misses grow it, as slept() does');
+  for (let i = 10; i < 100; i++) b.missed(0.06);
+  t.equal(b.ns, floor, 'past 64 misses in a row the peer could not run meanwhile: down to the floor');
+  b.hit();
+  t.equal(b.ns, floor * 2, 'a spin that sees the answer grows it');
+  for (let i = 0; i < 10; i++) b.missed(0.06);
+  t.equal(b.ns, SPIN_NS, 'and starts the count over');
+  for (let i = 10; i < 1024 + 10; i++) b.missed(0.06);
+  t.equal(b.ns, SPIN_NS, 'after 1024 misses short waits grow it again');
+  b.missed(Infinity);
+  t.equal(b.ns, SPIN_NS / 2, 'a wait that ran out halves it');
+});
