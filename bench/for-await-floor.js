@@ -7,9 +7,11 @@
 // batches. No implementation of the iteration protocol that hands out a view per message
 // can go faster than the first figure on this machine, so it bounds how close `for
 // await` over a channel can come to the batch path
-// (docs/performance.md, "The for-await loop"). Standalone:
+// (docs/performance.md, "The for-await loop"). Then what each allocates per message.
+// Standalone:
 // `node bench/for-await-floor.js [messages] [rounds]`.
 'use strict';
+const v8 = require('node:v8');
 
 const messages = Number(process.argv[2] ?? 5e6);
 const rounds = Number(process.argv[3] ?? 5);
@@ -69,6 +71,22 @@ function plainLoop() {
   return bytes;
 }
 
+// Bytes a loop allocates per message: the growth of V8's young generation over windows
+// of 500 messages in which no collection ran (the median of them).
+const young = () => v8.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space').space_used_size;
+async function bytesPerMessage(make) {
+  const growth = [];
+  for (let w = 0; w < 300; w++) {
+    let i = 0;
+    const before = young();
+    for await (const m of make()) if (++i === 500 || m === undefined) break;
+    const after = young();
+    if (w >= 100 && after > before) growth.push((after - before) / 500);
+  }
+  growth.sort((a, b) => a - b);
+  return growth[growth.length >> 1];
+}
+
 const rate = (ns) => `${((messages / ns) * 1e3).toFixed(2)} M msg/s (${(ns / messages).toFixed(1)} ns/msg)`;
 
 async function main() {
@@ -90,6 +108,8 @@ async function main() {
     console.log(`round ${r + 1}: for await ${rate(a)}; protocol alone ${rate(p)}; plain loop ${rate(b)}`);
   }
   console.log(`best: for await ${rate(best.forAwait)}; protocol alone ${rate(best.bare)}; plain loop ${rate(best.plain)}`);
+  const [viewBytes, bareBytes] = [await bytesPerMessage(iterator), await bytesPerMessage(bareProtocol)];
+  console.log(`allocated per message: for await ${viewBytes.toFixed(0)} B; protocol alone ${bareBytes.toFixed(0)} B`);
 }
 
 main();
