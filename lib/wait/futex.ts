@@ -142,9 +142,9 @@ export class FutexWord {
   /**
    * @internal spin() before a wait that blocks this thread: a spin that gives up is
    * judged when that wait ends (waited()), by how long the whole wait took
-   * (SpinBudget.missed()). Judged by the spin alone, a budget that had shrunk below the peer's
-   * usual answer time would never grow again, and every handoff would pay a sleep and a
-   * wake-up.
+   * (SpinBudget.missed()). Judged by the spin alone, a budget that had shrunk below the
+   * peer's usual answer time would never grow again, and every handoff would pay a
+   * sleep and a wake-up.
    */
   spinBeforeBlocking(expected: number): boolean {
     const start = performance.now();
