@@ -46,7 +46,7 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i) {
   return {static_cast<char*>(data), data == nullptr ? 0 : length};
 }
 
-// Runs op(deadline). timeoutMs 0 tries once (ETIMEDOUT becomes EAGAIN). Otherwise it
+// Runs op(deadline), deadline null for none. timeoutMs 0 tries once (ETIMEDOUT becomes EAGAIN). Otherwise it
 // first tries for up to spinNs (lib/'s adaptive spin budget: an answer that comes
 // meanwhile costs no sleep and no wake-up), then sleeps in op: without any deadline when
 // the wait has no limit (a wait that never ends needs no timer), else until the
@@ -128,7 +128,10 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   int64_t spinNs = timeoutMs != 0 ? ArgInt(info, 5) : 0;
   // An empty message still needs a pointer: mq_send declares it non-null.
   ssize_t r = Timed(timeoutMs, sliced, spinNs, [&](const timespec* deadline) -> ssize_t {
-    return mq_timedsend(fd, data.length > 0 ? data.data : "", data.length, priority, deadline);
+    const char* bytes = data.length > 0 ? data.data : "";
+    // glibc declares the deadline non-null: mq_send is the call without one.
+    return deadline != nullptr ? mq_timedsend(fd, bytes, data.length, priority, deadline)
+                               : mq_send(fd, bytes, data.length, priority);
   });
   if (r < 0) {
     if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
@@ -147,7 +150,8 @@ Napi::Value Receive(const Napi::CallbackInfo& info) {
   int64_t spinNs = timeoutMs != 0 ? ArgInt(info, 4) : 0;
   unsigned priority = 0;
   ssize_t r = Timed(timeoutMs, sliced, spinNs, [&](const timespec* deadline) -> ssize_t {
-    return mq_timedreceive(fd, target.data, target.length, &priority, deadline);
+    return deadline != nullptr ? mq_timedreceive(fd, target.data, target.length, &priority, deadline)
+                               : mq_receive(fd, target.data, target.length, &priority);
   });
   if (r < 0) {
     if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR) return Napi::Number::New(info.Env(), -errno);
