@@ -58,9 +58,11 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i) {
 // call by the step. Returns op's result; errno set.
 template <typename Op>
 ssize_t Timed(int64_t timeoutMs, bool sliced, int64_t spinNs, Op op) {
-  static const timespec kNow = {0, 0};
+  // Writable, and set afresh for every call: qemu-user writes the deadline back after a
+  // call that succeeds, and fails it with EFAULT if it cannot.
+  timespec now = {0, 0};
   if (timeoutMs == 0) {
-    ssize_t r = op(&kNow);
+    ssize_t r = op(&now);
     if (r < 0 && errno == ETIMEDOUT) errno = EAGAIN;
     return r;
   }
@@ -70,7 +72,8 @@ ssize_t Timed(int64_t timeoutMs, bool sliced, int64_t spinNs, Op op) {
   if (spinNs > 0) {
     int64_t spinEnd = start + (waitNs >= 0 && waitNs < spinNs ? waitNs : spinNs);
     do {
-      ssize_t r = op(&kNow);
+      now = {0, 0};
+      ssize_t r = op(&now);
       if (r >= 0 || errno != ETIMEDOUT) return r;
     } while (MonotonicNs() < spinEnd);
   }
